@@ -1,0 +1,96 @@
+import type { Shape } from './shape.js';
+
+/** The three backends, best first. */
+export type BackendName = 'gl' | 'wasm' | 'cpu';
+
+/** Every backend name, best first: the order automatic selection tries them in. */
+export const BACKEND_ORDER: readonly BackendName[] = ['gl', 'wasm', 'cpu'];
+
+/** What a backend reports about itself (see {@link Device.info}). */
+export interface BackendInfo {
+  /** `'gl'`, `'wasm'` or `'cpu'`. */
+  readonly name: BackendName;
+  /** Why this backend runs: `'auto: best available (gl unavailable: ...)'`, `'GRADKIT_BACKEND=cpu'`, ... */
+  readonly reason: string;
+  /** The gpu.js mode behind it (`'headlessgl'`, `'webgl2'`, `'webasm'`), or `'js'` for the plain-JS CPU backend. */
+  readonly gpuMode: string;
+  /** The GL renderer string, or a description of the CPU path. */
+  readonly renderer: string;
+  /** Float precision of stored values: `'single'` (IEEE float32) everywhere gradkit runs. */
+  readonly precision: 'single';
+  /** Largest texture side in texels (GL), or `null` where there are no textures. */
+  readonly maxTextureSize: number | null;
+  /** Largest number of elements one array may hold on this backend. */
+  readonly maxElements: number;
+  /** Whether buffers stay on the device between kernels (no read-back unless asked). */
+  readonly pipeline: boolean;
+}
+
+/** An opaque storage handle owned by one backend. */
+export interface BackendBuffer {
+  /** Number of float32 elements. */
+  readonly size: number;
+}
+
+/**
+ * An element-wise kernel described once, compiled by every backend: statements and an
+ * expression in the subset of JavaScript that gpu.js compiles (numbers only, `Math.*`, ternaries,
+ * `let`/`const`). Inputs are named `a`, `b`, `c`, `d` (already broadcast and loaded), scalar
+ * parameters `p0`, `p1`, `p2`, ...; temporaries in `stmts` must start with `t_`. Write float
+ * literals with a decimal point (`1.0`).
+ */
+export interface ElementwiseSpec {
+  /** Unique name, the compile-cache key. */
+  readonly name: string;
+  /** Number of array inputs (1 to 4). */
+  readonly arity: number;
+  /** Number of scalar parameters. */
+  readonly params: number;
+  /** Optional statements run before `expr` (declare temporaries with `let t_...`). */
+  readonly stmts?: string;
+  /** The value of one output element. */
+  readonly expr: string;
+}
+
+/** Reductions a backend implements along sorted, unique axes. */
+export type ReduceOp = 'sum' | 'max' | 'min' | 'prod' | 'argmax' | 'argmin' | 'logsumexp';
+
+/**
+ * What a backend implements. Shapes are checked by {@link Device} before a backend sees them;
+ * backends may assume valid, broadcast-compatible inputs. Every method returns a new buffer and
+ * never writes into its inputs.
+ */
+export interface KernelBackend {
+  readonly name: BackendName;
+  /** Static facts (the `reason` is filled in by the device). */
+  readonly info: Omit<BackendInfo, 'reason'>;
+  /** Copies host values into a new device buffer. */
+  upload(values: Float32Array): BackendBuffer;
+  /** Copies a buffer back to the host (a read-back). */
+  read(buf: BackendBuffer): Float32Array;
+  /** Awaitable read-back. */
+  readAsync(buf: BackendBuffer): Promise<Float32Array>;
+  /** Releases a buffer's storage. */
+  free(buf: BackendBuffer): void;
+  /** `out[i] = spec(inputs broadcast to outShape at i, params)`. */
+  map(
+    spec: ElementwiseSpec,
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer;
+  /** Reduces `axes` (sorted, unique, non-empty) of `x`; the output drops those axes. argmax/argmin take one axis. */
+  reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer;
+  /** `op(A) * op(B)` for row-major `A` (`m x k`, or `k x m` if `transA`) and `B` (`k x n`, or `n x k` if `transB`). */
+  matmul(a: BackendBuffer, b: BackendBuffer, m: number, k: number, n: number, transA: boolean, transB: boolean): BackendBuffer;
+  /** Permutes the axes of `x`: output axis `i` is input axis `perm[i]`. */
+  transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer;
+  /**
+   * Selects along `axis`: `out[pre, j, post] = x[pre, indices[j], post]` for `indices` of `count`
+   * elements (integers stored as floats, already range-checked or clamped).
+   */
+  gather(x: BackendBuffer, shape: Shape, indices: BackendBuffer, count: number, axis: number): BackendBuffer;
+  /** Releases every resource (GL context, workers). */
+  destroy(): void;
+}

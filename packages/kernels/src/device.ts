@@ -1,0 +1,555 @@
+import type { BackendBuffer, BackendInfo, ElementwiseSpec, KernelBackend, ReduceOp } from './backend.js';
+import type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';
+import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js';
+import { BackendError, DisposedError, ShapeError, ValueError } from './errors.js';
+import type { Rng } from './random.js';
+import type { Shape } from './shape.js';
+import {
+  assertFinite,
+  assertPermutation,
+  assertValidShape,
+  broadcastShapes,
+  formatShape,
+  inferReshape,
+  normalizeAxes,
+  reducedShape,
+  sizeOf,
+} from './shape.js';
+
+/** Device-side storage shared by the arrays that view it (a reshape shares its source's). */
+class Storage {
+  refs = 1;
+  constructor(readonly buf: BackendBuffer) {}
+}
+
+/**
+ * A float32 array that lives on a {@link Device}: a shape and a device buffer. Values are read
+ * back only when asked ({@link DeviceArray.read}). Free it with {@link DeviceArray.dispose}.
+ *
+ * @example
+ * ```ts
+ * const x = device.array([1, 2, 3, 4], [2, 2]);
+ * x.read(); // Float32Array [1, 2, 3, 4]
+ * x.dispose();
+ * ```
+ */
+export class DeviceArray {
+  /** The dimensions, row-major. */
+  readonly shape: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
+  /** @internal */
+  storage: Storage | null;
+
+  /** @internal */
+  constructor(
+    readonly device: Device,
+    shape: readonly number[],
+    storage: Storage,
+  ) {
+    this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(shape);
+    this.storage = storage;
+  }
+
+  /** Rank (number of dimensions). */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** True once {@link DeviceArray.dispose} ran. */
+  get disposed(): boolean {
+    return this.storage === null;
+  }
+
+  /** Synchronous read-back of the values (a copy). */
+  read(): Float32Array {
+    return this.device.read(this);
+  }
+
+  /** Awaitable read-back of the values (a copy). */
+  readAsync(): Promise<Float32Array> {
+    return this.device.readAsync(this);
+  }
+
+  /** Releases the device buffer (when no reshaped view still shares it). Idempotent. */
+  dispose(): void {
+    this.device.release(this);
+  }
+}
+
+/** Counters of a device; see {@link Device.memory}. */
+export interface DeviceMemory {
+  /** Live {@link DeviceArray}s. */
+  readonly arrays: number;
+  /** Live device buffers (views share one). */
+  readonly buffers: number;
+  /** Bytes held by live buffers. */
+  readonly bytes: number;
+  /** Read-backs (device to host copies) so far. */
+  readonly readbacks: number;
+  /** Uploads (host to device copies) so far. */
+  readonly uploads: number;
+  /** Kernel launches so far. */
+  readonly kernels: number;
+}
+
+/** Options of {@link Device.matmul}. */
+export interface MatmulOptions {
+  /** Use A^T (A is then stored k x m). Default false. */
+  readonly transA?: boolean;
+  /** Use B^T (B is then stored n x k). Default false. */
+  readonly transB?: boolean;
+}
+
+/**
+ * A compute device: owns float32 buffers on one backend (`gl`, `wasm` or `cpu`) and runs named
+ * kernels on them. Every op checks its shapes first and throws a {@link ShapeError} naming the op
+ * and the shapes, so nothing is launched on bad input. Data stays on the device between ops.
+ *
+ * Get one with `createDevice()` or the shared default `getDevice()`.
+ *
+ * @example
+ * ```ts
+ * import { getDevice } from '@gradkit/kernels';
+ * const d = getDevice();
+ * const a = d.array([1, 2, 3, 4, 5, 6], [2, 3]);
+ * const b = d.array([10, 20, 30], [3]);
+ * d.binary('add', a, b).read(); // [11, 22, 33, 14, 25, 36]
+ * ```
+ */
+export class Device {
+  private live = 0;
+  private buffers = 0;
+  private bytes = 0;
+  private readbacks = 0;
+  private uploads = 0;
+  private launches = 0;
+  private readonly iotas = new Map<number, DeviceArray>();
+  private destroyed = false;
+
+  /**
+   * @param backend the backend that runs the kernels.
+   * @param reason why this backend was chosen (reported by {@link Device.info}).
+   */
+  constructor(
+    readonly backend: KernelBackend,
+    readonly reason: string,
+  ) {}
+
+  /** The backend's name: `'gl'`, `'wasm'` or `'cpu'`. */
+  get name(): BackendInfo['name'] {
+    return this.backend.name;
+  }
+
+  /** Which backend runs, why, its gpu.js mode, renderer, precision and limits. */
+  info(): BackendInfo {
+    return { ...this.backend.info, reason: this.reason };
+  }
+
+  /** Live arrays, buffers and bytes, and the read-back/upload/kernel counters. */
+  memory(): DeviceMemory {
+    return {
+      arrays: this.live,
+      buffers: this.buffers,
+      bytes: this.bytes,
+      readbacks: this.readbacks,
+      uploads: this.uploads,
+      kernels: this.launches,
+    };
+  }
+
+  // ---------------------------------------------------------------- creation and transfer
+
+  /**
+   * Uploads values as a new array. `shape` defaults to `[values.length]`.
+   *
+   * @throws {ShapeError} when the shape's size differs from the number of values.
+   */
+  array(values: ArrayLike<number>, shape?: Shape): DeviceArray {
+    const s = shape ?? [values.length];
+    assertValidShape('array', s);
+    if (sizeOf(s) !== values.length) {
+      throw new ShapeError('array', `${values.length} values do not fill shape ${formatShape(s)}`, [s]);
+    }
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    this.checkSize('array', data.length);
+    this.uploads++;
+    return this.wrap(this.backend.upload(data), s);
+  }
+
+  /** A new array of `shape` filled with `value` (default 0). */
+  full(shape: Shape, value = 0): DeviceArray {
+    assertValidShape('full', shape);
+    return this.array(new Float32Array(sizeOf(shape)).fill(value), shape);
+  }
+
+  /** Synchronous read-back (copy) of `x`'s values. Counted in {@link Device.memory}. */
+  read(x: DeviceArray): Float32Array {
+    const st = this.own('read', x);
+    this.readbacks++;
+    return x.size === 0 ? new Float32Array(0) : this.backend.read(st.buf);
+  }
+
+  /** Awaitable read-back (copy) of `x`'s values. */
+  readAsync(x: DeviceArray): Promise<Float32Array> {
+    const st = this.own('readAsync', x);
+    this.readbacks++;
+    return x.size === 0 ? Promise.resolve(new Float32Array(0)) : this.backend.readAsync(st.buf);
+  }
+
+  /** A view of `x` with another shape (one dimension may be -1); shares the buffer, no copy. */
+  reshape(x: DeviceArray, shape: Shape): DeviceArray {
+    const st = this.own('reshape', x);
+    const s = inferReshape('reshape', x.size, shape);
+    st.refs++;
+    this.live++;
+    return new DeviceArray(this, s, st);
+  }
+
+  /** A copy of `x` in a new buffer. */
+  copy(x: DeviceArray): DeviceArray {
+    return this.map(UNARY.identity, [x]);
+  }
+
+  // ---------------------------------------------------------------- element-wise
+
+  /**
+   * Runs an element-wise spec over broadcast inputs: the low-level entry that every element-wise
+   * op uses, and the place for fused kernels (bias + activation, optimizer updates).
+   *
+   * @throws {ShapeError} when the inputs do not broadcast or their count differs from the spec.
+   */
+  map(spec: ElementwiseSpec, inputs: readonly DeviceArray[], params: readonly number[] = []): DeviceArray {
+    if (inputs.length !== spec.arity) {
+      throw new ShapeError(spec.name, `expects ${spec.arity} inputs, got ${inputs.length}`);
+    }
+    if (params.length !== spec.params) {
+      throw new ValueError(spec.name, `expects ${spec.params} scalar parameters, got ${params.length}`);
+    }
+    for (const p of params) {
+      if (typeof p !== 'number' || Number.isNaN(p)) throw new ValueError(spec.name, `parameter ${p} is not a number`);
+    }
+    const bufs = inputs.map((x) => this.own(spec.name, x).buf);
+    const shapes = inputs.map((x) => x.shape);
+    const out = broadcastShapes(spec.name, ...shapes);
+    this.checkSize(spec.name, sizeOf(out));
+    return this.launch(out, () => this.backend.map(spec, bufs, shapes, out, params));
+  }
+
+  /** A one-input op from {@link UNARY} (neg, exp, log, relu, sigmoid, tanh, gelu, ...). */
+  unary(op: UnaryOp, x: DeviceArray): DeviceArray {
+    const spec = UNARY[op];
+    if (!spec) throw new ValueError('unary', `unknown op '${op}'`);
+    return this.map(spec, [x]);
+  }
+
+  /** A one-input op with scalar parameters from {@link SCALAR} (addScalar, mulScalar, powScalar, clamp, leakyRelu, affine). */
+  scalar(op: ScalarOp, x: DeviceArray, ...params: number[]): DeviceArray {
+    const spec = SCALAR[op];
+    if (!spec) throw new ValueError('scalar', `unknown op '${op}'`);
+    return this.map(spec, [x], params);
+  }
+
+  /** A two-input op from {@link BINARY} with NumPy broadcasting (add, sub, mul, div, pow, comparisons, ...). */
+  binary(op: BinaryOp, a: DeviceArray, b: DeviceArray): DeviceArray {
+    const spec = BINARY[op];
+    if (!spec) throw new ValueError('binary', `unknown op '${op}'`);
+    return this.map(spec, [a, b]);
+  }
+
+  /** dy * f'(x) for an activation f, fused (see {@link ACTIVATION_GRAD}). */
+  activationGrad(op: ActivationGradOp, x: DeviceArray, dy: DeviceArray, ...params: number[]): DeviceArray {
+    const spec = ACTIVATION_GRAD[op];
+    if (!spec) throw new ValueError('activationGrad', `unknown op '${op}'`);
+    return this.map(spec, [x, dy], params);
+  }
+
+  /** `cond != 0 ? x : y`, broadcast over the three. */
+  where(cond: DeviceArray, x: DeviceArray, y: DeviceArray): DeviceArray {
+    return this.map(WHERE, [cond, x, y]);
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  /**
+   * Reduces `axes` (default: all; negative count from the end) with `op`; `mean` divides the sum
+   * by the number of reduced elements. argmax/argmin take one axis (or a rank-1 array) and return
+   * the first index of the extreme value, as a float.
+   *
+   * @throws {ShapeError} for an axis out of range, or max/min/argmax/argmin over zero elements.
+   */
+  reduce(op: ReduceOp | 'mean', x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    const st = this.own(op, x);
+    const ax = normalizeAxes(op, axes, x.rank);
+    const outShape = reducedShape(x.shape, ax, keepDims);
+    const count = ax.reduce((p, a) => p * x.shape[a], 1);
+    if ((op === 'argmax' || op === 'argmin') && ax.length !== 1) {
+      throw new ShapeError(op, `takes exactly one axis, got [${ax.join(',')}] for shape ${formatShape(x.shape)}`, [
+        x.shape,
+      ]);
+    }
+    if (count === 0 && op !== 'sum' && op !== 'mean' && op !== 'prod' && x.size === 0 && sizeOf(outShape) > 0) {
+      throw new ShapeError(op, `cannot reduce zero elements (shape ${formatShape(x.shape)})`, [x.shape]);
+    }
+    if (ax.length === 0) return this.copy(x);
+    const backendOp: ReduceOp = op === 'mean' ? 'sum' : op;
+    const flat = reducedShape(x.shape, ax, false);
+    const summed = this.launch(flat, () => this.backend.reduce(backendOp, st.buf, x.shape, ax));
+    let res = summed;
+    if (op === 'mean') {
+      res = this.scalar('mulScalar', summed, 1 / count);
+      summed.dispose();
+    }
+    if (keepDims) {
+      const kept = this.reshape(res, outShape);
+      res.dispose();
+      return kept;
+    }
+    return res;
+  }
+
+  /** Sum over `axes` (default all). */
+  sum(x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    return this.reduce('sum', x, axes, keepDims);
+  }
+
+  /** Mean over `axes` (default all). */
+  mean(x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    return this.reduce('mean', x, axes, keepDims);
+  }
+
+  /** Maximum over `axes` (default all). */
+  max(x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    return this.reduce('max', x, axes, keepDims);
+  }
+
+  /** Minimum over `axes` (default all). */
+  min(x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    return this.reduce('min', x, axes, keepDims);
+  }
+
+  /** Index of the maximum along `axis` (default the last). */
+  argmax(x: DeviceArray, axis = -1, keepDims = false): DeviceArray {
+    return this.reduce('argmax', x, axis, keepDims);
+  }
+
+  /** Index of the minimum along `axis` (default the last). */
+  argmin(x: DeviceArray, axis = -1, keepDims = false): DeviceArray {
+    return this.reduce('argmin', x, axis, keepDims);
+  }
+
+  /** log(sum(exp(x))) over `axes`, computed as m + log(sum(exp(x - m))) with m the maximum. */
+  logsumexp(x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+    return this.reduce('logsumexp', x, axes, keepDims);
+  }
+
+  /**
+   * softmax along `axis` (default -1): e / sum(e) with e = exp(x - max(x)), as PyTorch computes it
+   * (no precision lost to a large logsumexp).
+   */
+  softmax(x: DeviceArray, axis = -1): DeviceArray {
+    const m = this.max(x, axis, true);
+    const e = this.map(EXP_SUB, [x, m]);
+    const s = this.sum(e, axis, true);
+    try {
+      return this.binary('div', e, s);
+    } finally {
+      for (const t of [m, e, s]) t.dispose();
+    }
+  }
+
+  /** log-softmax along `axis` (default -1): (x - max(x)) - log(sum(exp(x - max(x)))). */
+  logSoftmax(x: DeviceArray, axis = -1): DeviceArray {
+    const m = this.max(x, axis, true);
+    const e = this.map(EXP_SUB, [x, m]);
+    const s = this.sum(e, axis, true);
+    try {
+      return this.map(LOG_SOFTMAX, [x, m, s]);
+    } finally {
+      for (const t of [m, e, s]) t.dispose();
+    }
+  }
+
+  // ---------------------------------------------------------------- linear algebra and layout
+
+  /**
+   * Matrix product op(A) op(B) of two 2-D arrays; op transposes when `transA` / `transB` is set
+   * (read in place: no transposed copy is made by the caller).
+   *
+   * @throws {ShapeError} when an operand is not 2-D or the inner sizes differ.
+   * @example
+   * ```ts
+   * d.matmul(x, w, { transB: true }); // x w^T, as a Linear layer with weight [out, in]
+   * ```
+   */
+  matmul(a: DeviceArray, b: DeviceArray, opts: MatmulOptions = {}): DeviceArray {
+    const sa = this.own('matmul', a);
+    const sb = this.own('matmul', b);
+    const { transA = false, transB = false } = opts;
+    if (a.rank !== 2 || b.rank !== 2) {
+      throw new ShapeError('matmul', `expects 2-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`, [
+        a.shape,
+        b.shape,
+      ]);
+    }
+    const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+    const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+    if (k !== k2) {
+      const ta = transA ? '^T' : '';
+      const tb = transB ? '^T' : '';
+      throw new ShapeError(
+        'matmul',
+        `inner sizes differ: A${ta} ${formatShape(a.shape)} and B${tb} ${formatShape(b.shape)} (${k} vs ${k2})`,
+        [a.shape, b.shape],
+      );
+    }
+    this.checkSize('matmul', m * n);
+    if (m * n === 0 || k === 0) return this.full([m, n], 0);
+    return this.launch([m, n], () => this.backend.matmul(sa.buf, sb.buf, m, k, n, transA, transB));
+  }
+
+  /** Permutes axes: output axis i is input axis `perm[i]` (default: reversed). */
+  transpose(x: DeviceArray, perm?: readonly number[]): DeviceArray {
+    const st = this.own('transpose', x);
+    const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
+    assertPermutation('transpose', p, x.rank);
+    const out = p.map((i) => x.shape[i]);
+    if (x.size === 0) return this.full(out, 0);
+    return this.launch(out, () => this.backend.transpose(st.buf, x.shape, p));
+  }
+
+  /**
+   * Selects entries along `axis`: output shape is x.shape with dimension `axis` replaced by
+   * indices.shape. Indices are integer-valued floats, checked on the host when given as an array.
+   *
+   * @example
+   * ```ts
+   * d.gather(table, [2, 0], 0); // rows 2 and 0 of table
+   * ```
+   */
+  gather(x: DeviceArray, indices: DeviceArray | readonly number[], axis = 0): DeviceArray {
+    const st = this.own('gather', x);
+    const [ax] = normalizeAxes('gather', axis, x.rank);
+    let idx: DeviceArray;
+    if (indices instanceof DeviceArray) idx = indices;
+    else {
+      for (const i of indices) {
+        if (!Number.isInteger(i) || i < 0 || i >= x.shape[ax]) {
+          throw new ValueError('gather', `index ${i} is out of range [0, ${x.shape[ax]}) on axis ${ax}`);
+        }
+      }
+      idx = this.array(indices);
+    }
+    try {
+      const si = this.own('gather', idx);
+      const out = [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)];
+      if (sizeOf(out) === 0) return this.full(out, 0);
+      return this.launch(out, () => this.backend.gather(st.buf, x.shape, si.buf, idx.size, ax));
+    } finally {
+      if (idx !== indices) idx.dispose();
+    }
+  }
+
+  /**
+   * One-hot encoding: `out[..., j] = labels[...] == j ? 1 : 0`, shape `[...labels.shape, depth]`.
+   * Labels outside [0, depth) give an all-zero row.
+   */
+  oneHot(labels: DeviceArray, depth: number): DeviceArray {
+    this.own('oneHot', labels);
+    if (!Number.isInteger(depth) || depth <= 0) throw new ValueError('oneHot', `depth must be a positive integer, got ${depth}`);
+    let iota = this.iotas.get(depth);
+    if (!iota) {
+      iota = this.array(Float32Array.from({ length: depth }, (_, i) => i));
+      this.iotas.set(depth, iota);
+    }
+    const col = this.reshape(labels, [...labels.shape, 1]);
+    try {
+      return this.binary('equal', col, iota);
+    } finally {
+      col.dispose();
+    }
+  }
+
+  // ---------------------------------------------------------------- random (drawn on the host from a seeded Rng)
+
+  /** U[low, high) values from `rng`. */
+  randomUniform(shape: Shape, rng: Rng, low = 0, high = 1): DeviceArray {
+    assertValidShape('randomUniform', shape);
+    assertFinite('randomUniform', 'low', low);
+    assertFinite('randomUniform', 'high', high);
+    if (!(high > low)) throw new ValueError('randomUniform', `high must be greater than low, got [${low}, ${high})`);
+    return this.array(rng.fillUniform(new Float32Array(sizeOf(shape)), low, high), shape);
+  }
+
+  /** N(mean, std^2) values from `rng`. */
+  randomNormal(shape: Shape, rng: Rng, mean = 0, std = 1): DeviceArray {
+    assertValidShape('randomNormal', shape);
+    assertFinite('randomNormal', 'mean', mean);
+    assertFinite('randomNormal', 'std', std);
+    if (std < 0) throw new ValueError('randomNormal', `std must be >= 0, got ${std}`);
+    return this.array(rng.fillNormal(new Float32Array(sizeOf(shape)), mean, std), shape);
+  }
+
+  /** Bernoulli(p) values (1 with probability p) from `rng`. */
+  randomBernoulli(shape: Shape, rng: Rng, p: number): DeviceArray {
+    assertValidShape('randomBernoulli', shape);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError('randomBernoulli', `p must be in [0, 1], got ${p}`);
+    return this.array(rng.fillBernoulli(new Float32Array(sizeOf(shape)), p), shape);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Releases every cached array and the backend's resources; the device is unusable after. */
+  destroy(): void {
+    for (const a of this.iotas.values()) a.dispose();
+    this.iotas.clear();
+    this.backend.destroy();
+    this.destroyed = true;
+  }
+
+  /** @internal Frees an array's share of its storage. */
+  release(x: DeviceArray): void {
+    const st = x.storage;
+    if (!st) return;
+    x.storage = null;
+    this.live--;
+    st.refs--;
+    if (st.refs === 0) {
+      this.buffers--;
+      this.bytes -= st.buf.size * 4;
+      if (!this.destroyed) this.backend.free(st.buf);
+    }
+  }
+
+  private own(op: string, x: DeviceArray): Storage {
+    if (!(x instanceof DeviceArray)) throw new ValueError(op, 'expected a DeviceArray');
+    if (x.device !== this) throw new BackendError(this.name, `${op}: the array belongs to another device (${x.device.name})`);
+    if (!x.storage) throw new DisposedError(op);
+    if (this.destroyed) throw new BackendError(this.name, `${op}: the device was destroyed`);
+    return x.storage;
+  }
+
+  private checkSize(op: string, n: number): void {
+    const max = this.backend.info.maxElements;
+    if (n > max) {
+      throw new BackendError(this.name, `${op}: ${n} elements exceed this backend's limit of ${max} elements per array`);
+    }
+  }
+
+  private launch(shape: Shape, run: () => BackendBuffer): DeviceArray {
+    const buf = run();
+    this.launches++;
+    return this.wrap(buf, shape);
+  }
+
+  private wrap(buf: BackendBuffer, shape: Shape): DeviceArray {
+    this.live++;
+    this.buffers++;
+    this.bytes += buf.size * 4;
+    return new DeviceArray(this, shape, new Storage(buf));
+  }
+}
+
+const EXP_SUB: ElementwiseSpec = { name: 'expSub', arity: 2, params: 0, expr: 'Math.exp(a - b)' };
+const LOG_SOFTMAX: ElementwiseSpec = { name: 'logSoftmax', arity: 3, params: 0, expr: '(a - b) - Math.log(c)' };

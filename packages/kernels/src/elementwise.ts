@@ -1,0 +1,201 @@
+import type { ElementwiseSpec } from './backend.js';
+
+// One table of element-wise kernels, written once in the JavaScript subset gpu.js compiles and
+// compiled by every backend (see ElementwiseSpec). Float literals keep a decimal point so gpu.js
+// types them as floats. References for the tests are written independently in float64.
+
+const u = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec => ({
+  name,
+  arity: 1,
+  params,
+  expr,
+  ...(stmts ? { stmts } : {}),
+});
+
+// erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, below float32 resolution at 1).
+const ERF_STMTS = (v: string) =>
+  `let t_ax = Math.abs(${v}); let t_t = 1.0 / (1.0 + 0.3275911 * t_ax);` +
+  ' let t_y = 1.0 - ((((1.061405429 * t_t - 1.453152027) * t_t + 1.421413741) * t_t - 0.284496736) * t_t + 0.254829592) * t_t * Math.exp(-t_ax * t_ax);' +
+  ` let t_erf = ${v} >= 0.0 ? t_y : -t_y;`;
+
+const SELU_ALPHA = '1.6732632423543772';
+const SELU_SCALE = '1.0507009873554805';
+
+/** Names of the one-input element-wise ops. */
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'floor'
+  | 'ceil'
+  | 'sin'
+  | 'cos'
+  | 'relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'gelu'
+  | 'selu'
+  | 'softplus'
+  | 'elu'
+  | 'erf'
+  | 'logicalNot'
+  | 'isFinite'
+  | 'identity';
+
+/**
+ * The one-input kernels. Formulas (x is the input):
+ * neg -x; abs |x|; sign x>0 ? 1 : x<0 ? -1 : 0; exp; log; sqrt; rsqrt 1/sqrt(x); square x^2;
+ * reciprocal 1/x; floor; ceil; sin; cos; relu max(x, 0); sigmoid 1/(1+e^-x) (evaluated stably);
+ * tanh; gelu x/2 (1 + erf(x/sqrt 2)) (PyTorch's exact GELU); selu scale (x>0 ? x : alpha (e^x - 1))
+ * with PyTorch's alpha and scale; softplus log(1 + e^x) (PyTorch's threshold 20: x above it
+ * returns x); elu x>0 ? x : e^x - 1; erf; logicalNot x==0 ? 1 : 0; isFinite 1 for a finite value.
+ */
+export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
+  neg: u('neg', '-a'),
+  abs: u('abs', 'Math.abs(a)'),
+  sign: u('sign', 'a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : 0.0)'),
+  exp: u('exp', 'Math.exp(a)'),
+  log: u('log', 'Math.log(a)'),
+  sqrt: u('sqrt', 'Math.sqrt(a)'),
+  rsqrt: u('rsqrt', '1.0 / Math.sqrt(a)'),
+  square: u('square', 'a * a'),
+  reciprocal: u('reciprocal', '1.0 / a'),
+  floor: u('floor', 'Math.floor(a)'),
+  ceil: u('ceil', 'Math.ceil(a)'),
+  sin: u('sin', 'Math.sin(a)'),
+  cos: u('cos', 'Math.cos(a)'),
+  relu: u('relu', 'a > 0.0 ? a : 0.0'),
+  sigmoid: u('sigmoid', 'a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e)', 'let t_e = Math.exp(-Math.abs(a));'),
+  tanh: u(
+    'tanh',
+    'a >= 0.0 ? t_r : -t_r',
+    'let t_e = Math.exp(-2.0 * Math.abs(a)); let t_r = (1.0 - t_e) / (1.0 + t_e);',
+  ),
+  gelu: u('gelu', '0.5 * a * (1.0 + t_erf)', ERF_STMTS('a * 0.7071067811865476')),
+  selu: u('selu', `${SELU_SCALE} * (a > 0.0 ? a : ${SELU_ALPHA} * (Math.exp(a) - 1.0))`),
+  softplus: u('softplus', 'a > 20.0 ? a : Math.max(a, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(a)))'),
+  elu: u('elu', 'a > 0.0 ? a : Math.exp(a) - 1.0'),
+  erf: u('erf', 't_erf', ERF_STMTS('a')),
+  logicalNot: u('logicalNot', 'a == 0.0 ? 1.0 : 0.0'),
+  isFinite: u('isFinite', '(a == a && Math.abs(a) <= 3.4028234663852886e38) ? 1.0 : 0.0'),
+  identity: u('identity', 'a'),
+};
+
+/** Names of the one-input ops that take scalar parameters. */
+export type ScalarOp = 'addScalar' | 'mulScalar' | 'powScalar' | 'clamp' | 'leakyRelu' | 'affine';
+
+/**
+ * One-input kernels with scalar parameters p0, p1:
+ * addScalar x + p0; mulScalar x * p0; powScalar x^p0 (a negative base with an integer exponent
+ * works as in PyTorch); clamp min(max(x, p0), p1); leakyRelu x>0 ? x : p0 x; affine p0 x + p1.
+ */
+export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
+  addScalar: u('addScalar', 'a + p0', undefined, 1),
+  mulScalar: u('mulScalar', 'a * p0', undefined, 1),
+  powScalar: u(
+    'powScalar',
+    'a >= 0.0 ? Math.pow(a, p0) : (Math.floor(p0) == p0 ? (Math.floor(p0 * 0.5) * 2.0 == p0 ? t_m : -t_m) : 0.0 / 0.0)',
+    'let t_m = Math.pow(Math.abs(a), p0);',
+    1,
+  ),
+  clamp: u('clamp', 'Math.min(Math.max(a, p0), p1)', undefined, 2),
+  leakyRelu: u('leakyRelu', 'a > 0.0 ? a : p0 * a', undefined, 1),
+  affine: u('affine', 'p0 * a + p1', undefined, 2),
+};
+
+const b = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec => ({
+  name,
+  arity: 2,
+  params,
+  expr,
+  ...(stmts ? { stmts } : {}),
+});
+
+/** Names of the two-input element-wise ops (NumPy broadcasting). */
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'equal'
+  | 'notEqual'
+  | 'less'
+  | 'lessEqual'
+  | 'greater'
+  | 'greaterEqual'
+  | 'squaredDifference';
+
+/**
+ * The two-input kernels (a, b broadcast): add, sub, mul, div, pow (a^b; negative base with an
+ * integer exponent as in PyTorch), maximum, minimum, the comparisons (1 where true, 0 where false)
+ * and squaredDifference (a - b)^2.
+ */
+export const BINARY: Readonly<Record<BinaryOp, ElementwiseSpec>> = {
+  add: b('add', 'a + b'),
+  sub: b('sub', 'a - b'),
+  mul: b('mul', 'a * b'),
+  div: b('div', 'a / b'),
+  pow: b(
+    'pow',
+    'a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : 0.0 / 0.0)',
+    'let t_m = Math.pow(Math.abs(a), b);',
+  ),
+  maximum: b('maximum', 'Math.max(a, b)'),
+  minimum: b('minimum', 'Math.min(a, b)'),
+  equal: b('equal', 'a == b ? 1.0 : 0.0'),
+  notEqual: b('notEqual', 'a != b ? 1.0 : 0.0'),
+  less: b('less', 'a < b ? 1.0 : 0.0'),
+  lessEqual: b('lessEqual', 'a <= b ? 1.0 : 0.0'),
+  greater: b('greater', 'a > b ? 1.0 : 0.0'),
+  greaterEqual: b('greaterEqual', 'a >= b ? 1.0 : 0.0'),
+  squaredDifference: b('squaredDifference', '(a - b) * (a - b)'),
+};
+
+/** Names of the fused activation-gradient kernels. */
+export type ActivationGradOp =
+  | 'reluGrad'
+  | 'sigmoidGrad'
+  | 'tanhGrad'
+  | 'geluGrad'
+  | 'seluGrad'
+  | 'softplusGrad'
+  | 'eluGrad'
+  | 'leakyReluGrad';
+
+/**
+ * Fused backward kernels of the activations: `a` is the activation's input x (for sigmoid and
+ * tanh: its output y), `b` the incoming gradient dy; the result is dy * f'(x).
+ * reluGrad x>0 ? dy : 0; sigmoidGrad dy y (1-y); tanhGrad dy (1-y^2);
+ * geluGrad dy (Phi(x) + x phi(x)); seluGrad dy scale (x>0 ? 1 : alpha e^x); softplusGrad dy sigmoid(x)
+ * (x above 20: dy); eluGrad dy (x>0 ? 1 : e^x); leakyReluGrad dy (x>0 ? 1 : p0).
+ */
+export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>> = {
+  reluGrad: b('reluGrad', 'a > 0.0 ? b : 0.0'),
+  sigmoidGrad: b('sigmoidGrad', 'b * a * (1.0 - a)'),
+  tanhGrad: b('tanhGrad', 'b * (1.0 - a * a)'),
+  geluGrad: b(
+    'geluGrad',
+    'b * (0.5 * (1.0 + t_erf) + a * 0.3989422804014327 * Math.exp(-0.5 * a * a))',
+    ERF_STMTS('a * 0.7071067811865476'),
+  ),
+  seluGrad: b('seluGrad', `b * ${SELU_SCALE} * (a > 0.0 ? 1.0 : ${SELU_ALPHA} * Math.exp(a))`),
+  softplusGrad: b(
+    'softplusGrad',
+    'a > 20.0 ? b : b * (a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e))',
+    'let t_e = Math.exp(-Math.abs(a));',
+  ),
+  eluGrad: b('eluGrad', 'b * (a > 0.0 ? 1.0 : Math.exp(a))'),
+  leakyReluGrad: b('leakyReluGrad', 'a > 0.0 ? b : p0 * b', undefined, 1),
+};
+
+/** `where(cond, x, y)`: x where cond != 0, else y (three inputs, broadcast). */
+export const WHERE: ElementwiseSpec = { name: 'where', arity: 3, params: 0, expr: 'a != 0.0 ? b : c' };
