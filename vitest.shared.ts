@@ -10,9 +10,17 @@ export function packageTestConfig(pkg: string, dir: string): ViteUserConfig {
   const reportDir = process.env.GRADKIT_TEST_REPORT_DIR;
   const packages = resolve(dir, '..');
   const alias = Object.fromEntries(
-    ['kernels', 'tensor', 'init', 'nn', 'normalization', 'dropout', 'regularizers', 'optimizers', 'trainer'].map(
-      (name) => [`@gradkit/${name}`, resolve(packages, name, 'src/index.ts')],
-    ),
+    [
+      'kernels',
+      'tensor',
+      'init',
+      'nn',
+      'normalization',
+      'dropout',
+      'regularizers',
+      'optimizers',
+      'trainer',
+    ].map((name) => [`@gradkit/${name}`, resolve(packages, name, 'src/index.ts')]),
   );
   return {
     resolve: { alias },

@@ -33,14 +33,25 @@ export function benchNaive(n: number, reps: number): MatmulResult {
   const a = rng.fillUniform(new Float32Array(n * n), -1, 1);
   const b = rng.fillUniform(new Float32Array(n * n), -1, 1);
   const timing = time(() => naiveMatmul(a, b, n), reps);
-  return { contender: 'plain JS i-j-k loop', variant: 'A*B', n, timing, gflops: flops(n) / timing.medianMs / 1e6 };
+  return {
+    contender: 'plain JS i-j-k loop',
+    variant: 'A*B',
+    n,
+    timing,
+    gflops: flops(n) / timing.medianMs / 1e6,
+  };
 }
 
 /**
  * GFLOP/s of a device's matmul. Each repetition ends by reading back one value (the sum of C),
  * so GPU work is finished inside the timed region without timing a full read-back.
  */
-export function benchDevice(d: Device, n: number, variant: MatmulResult['variant'], reps: number): MatmulResult {
+export function benchDevice(
+  d: Device,
+  n: number,
+  variant: MatmulResult['variant'],
+  reps: number,
+): MatmulResult {
   const rng = new Rng(2);
   const a = d.randomUniform([n, n], rng, -1, 1);
   const b = d.randomUniform([n, n], rng, -1, 1);

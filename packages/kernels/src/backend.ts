@@ -83,7 +83,15 @@ export interface KernelBackend {
   /** Reduces `axes` (sorted, unique, non-empty) of `x`; the output drops those axes. argmax/argmin take one axis. */
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer;
   /** `op(A) * op(B)` for row-major `A` (`m x k`, or `k x m` if `transA`) and `B` (`k x n`, or `n x k` if `transB`). */
-  matmul(a: BackendBuffer, b: BackendBuffer, m: number, k: number, n: number, transA: boolean, transB: boolean): BackendBuffer;
+  matmul(
+    a: BackendBuffer,
+    b: BackendBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): BackendBuffer;
   /** Permutes the axes of `x`: output axis `i` is input axis `perm[i]`. */
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer;
   /**

@@ -14,23 +14,58 @@ function evalIndex(expr: string, i: number): number {
 
 describe('broadcast plans', () => {
   it('merges contiguous dimensions', () => {
-    expect(planBroadcast([[8, 16], [8, 16]], [8, 16]).dims).toEqual([128]);
-    expect(planBroadcast([[8, 16], [16]], [8, 16])).toEqual({ dims: [8, 16], strides: [[16, 1], [0, 1]] });
-    expect(planBroadcast([[2, 3, 4], [3, 1]], [2, 3, 4]).dims).toEqual([2, 3, 4]);
+    expect(
+      planBroadcast(
+        [
+          [8, 16],
+          [8, 16],
+        ],
+        [8, 16],
+      ).dims,
+    ).toEqual([128]);
+    expect(planBroadcast([[8, 16], [16]], [8, 16])).toEqual({
+      dims: [8, 16],
+      strides: [
+        [16, 1],
+        [0, 1],
+      ],
+    });
+    expect(
+      planBroadcast(
+        [
+          [2, 3, 4],
+          [3, 1],
+        ],
+        [2, 3, 4],
+      ).dims,
+    ).toEqual([2, 3, 4]);
     expect(planBroadcast([[], []], []).dims).toEqual([1]);
   });
 
   it.each([
-    [[2, 3, 4], [3, 1]],
-    [[5, 1], [1, 6]],
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+    [
+      [5, 1],
+      [1, 6],
+    ],
     [[4, 3], []],
-    [[2, 1, 3], [4, 1]],
-    [[7, 5, 3], [7, 1, 3]],
+    [
+      [2, 1, 3],
+      [4, 1],
+    ],
+    [
+      [7, 5, 3],
+      [7, 1, 3],
+    ],
   ])('index expressions for %j with %j equal NumPy broadcasting', (sa, sb) => {
     const out = sa.map((_, k) => k);
     const rank = Math.max(sa.length, sb.length);
     const shape: number[] = [];
-    for (let k = 0; k < rank; k++) shape.push(Math.max(sa[sa.length - rank + k] ?? 1, sb[sb.length - rank + k] ?? 1));
+    for (let k = 0; k < rank; k++)
+      shape.push(Math.max(sa[sa.length - rank + k] ?? 1, sb[sb.length - rank + k] ?? 1));
     const plan = planBroadcast([sa, sb], shape);
     const n = shape.reduce((p, x) => p * x, 1);
     for (const [input, s] of [
@@ -51,7 +86,13 @@ describe('broadcast plans', () => {
 
   it('stays exact in float32 up to 2^23 elements (i + 0.5 must be representable)', () => {
     // 3 x 2796202 = 8388606 elements, just under 2^23
-    const plan = planBroadcast([[3, 2796202], [3, 1]], [3, 2796202]);
+    const plan = planBroadcast(
+      [
+        [3, 2796202],
+        [3, 1],
+      ],
+      [3, 2796202],
+    );
     const expr = indexExpr(plan, 1);
     for (const i of [0, 2796201, 2796202, 5592403, 5592404, 8388605]) {
       expect(evalIndex(expr, i)).toBe(Math.floor(i / 2796202));

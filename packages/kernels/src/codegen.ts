@@ -28,8 +28,7 @@ export function planBroadcast(inputs: readonly Shape[], out: Shape): BroadcastPl
     if (out[d] === 1) continue;
     const last = dims.length - 1;
     // Merge dimension d into the previous kept one when, for every input, stride(prev) = stride(d) * out[d].
-    const mergeable =
-      last >= 0 && inStrides.every((st, k) => strides[k][last] === st[d] * out[d]);
+    const mergeable = last >= 0 && inStrides.every((st, k) => strides[k][last] === st[d] * out[d]);
     if (mergeable) {
       dims[last] *= out[d];
       for (let k = 0; k < inputs.length; k++) strides[k][last] = inStrides[k][d];

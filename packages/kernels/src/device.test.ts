@@ -111,7 +111,15 @@ function reduceRef(op: string, x: Float32Array, shape: number[], axes: number[])
   });
 }
 
-function matmulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number, tA: boolean, tB: boolean) {
+function matmulRef(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+) {
   const out: number[] = [];
   const bound: number[] = [];
   for (let i = 0; i < m; i++) {
@@ -220,11 +228,20 @@ describe.each(backends)('kernels on %s', (name) => {
 
   const SHAPES: [number[], number[]][] = [
     [[37], [37]],
-    [[2, 3, 4], [3, 1]],
-    [[5, 1], [1, 6]],
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+    [
+      [5, 1],
+      [1, 6],
+    ],
     [[4, 3], []],
     [[], [2, 2]],
-    [[2, 1, 3], [4, 1]],
+    [
+      [2, 1, 3],
+      [4, 1],
+    ],
     [[8, 16], [16]],
   ];
 
@@ -264,7 +281,7 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(r[3]).toBeCloseTo(Math.SQRT2, 5);
   });
 
-  it.each(Object.keys(GRAD_REF) as ActivationGradOp[])('fused %s matches dy * f\'(x)', (op) => {
+  it.each(Object.keys(GRAD_REF) as ActivationGradOp[])("fused %s matches dy * f'(x)", (op) => {
     const isOut = op === 'sigmoidGrad' || op === 'tanhGrad';
     const vx = testData(300, 21, isOut ? -0.99 : -6, isOut ? 0.99 : 6);
     const vdy = testData(300, 22, -2, 2);
@@ -287,9 +304,18 @@ describe.each(backends)('kernels on %s', (name) => {
     [[7, 9], [0]],
     [[7, 9], [1]],
     [[3, 4, 5], [1]],
-    [[3, 4, 5], [0, 2]],
-    [[2, 3, 4, 5], [1, 2]],
-    [[2, 3, 4], [0, 1, 2]],
+    [
+      [3, 4, 5],
+      [0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 2],
+    ],
+    [
+      [2, 3, 4],
+      [0, 1, 2],
+    ],
   ];
 
   it.each(['sum', 'mean', 'max', 'min', 'prod', 'logsumexp'] as const)('reduce %s along any axes', (op) => {
@@ -301,7 +327,10 @@ describe.each(backends)('kernels on %s', (name) => {
       const want = reduceRef(op, v, shape, axes);
       // sums of n float32 terms: tolerance grows with n
       const count = axes.reduce((p, a) => p * shape[a], 1);
-      expect(closeTo(y.read(), want, ATOL * Math.sqrt(count) * 4, RTOL * 4), `${op} ${shape} ${axes}`).toBeNull();
+      expect(
+        closeTo(y.read(), want, ATOL * Math.sqrt(count) * 4, RTOL * 4),
+        `${op} ${shape} ${axes}`,
+      ).toBeNull();
       const k = d.reduce(op, x, axes, true);
       expect(k.shape).toEqual(shape.map((s, i) => (axes.includes(i) ? 1 : s)));
       for (const t of [x, y, k]) t.dispose();
@@ -382,7 +411,9 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(() => d.matmul(a, b)).toThrow(/matmul: inner sizes differ: A \[2,3\] and B \[4,5\] \(3 vs 4\)/);
     expect(() => d.matmul(a, d.full([3], 1))).toThrow(/expects 2-D operands/);
     expect(d.matmul(a, d.full([4, 2], 1), { transA: true, transB: true }).shape).toEqual([3, 4]);
-    expect(() => d.matmul(a, b, { transA: true, transB: true })).toThrow(/A\^T \[2,3\] and B\^T \[4,5\] \(2 vs 5\)/);
+    expect(() => d.matmul(a, b, { transA: true, transB: true })).toThrow(
+      /A\^T \[2,3\] and B\^T \[4,5\] \(2 vs 5\)/,
+    );
   });
 
   it('transpose permutes any axes', () => {
@@ -392,7 +423,8 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(y.shape).toEqual([4, 2, 3]);
     const got = y.read();
     for (let i = 0; i < 2; i++)
-      for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) expect(got[k * 6 + i * 3 + j]).toBe(v[i * 12 + j * 4 + k]);
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 4; k++) expect(got[k * 6 + i * 3 + j]).toBe(v[i * 12 + j * 4 + k]);
     expect(d.transpose(d.array(v, [4, 6])).shape).toEqual([6, 4]);
     expect(() => d.transpose(x, [0, 0, 1])).toThrow(ShapeError);
   });
@@ -445,7 +477,8 @@ describe.each(backends)('kernels on %s', (name) => {
     const x = d.array(v);
     const y = d.scalar('affine', x, 2, 1);
     const got = y.read();
-    for (const i of [0, 1, 4095, 4096, 65535, 65536, 150000, n - 1]) expect(got[i]).toBeCloseTo(2 * v[i] + 1, 5);
+    for (const i of [0, 1, 4095, 4096, 65535, 65536, 150000, n - 1])
+      expect(got[i]).toBeCloseTo(2 * v[i] + 1, 5);
   });
 
   it('zero-size arrays work', () => {

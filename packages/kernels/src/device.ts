@@ -228,7 +228,8 @@ export class Device {
       throw new ValueError(spec.name, `expects ${spec.params} scalar parameters, got ${params.length}`);
     }
     for (const p of params) {
-      if (typeof p !== 'number' || Number.isNaN(p)) throw new ValueError(spec.name, `parameter ${p} is not a number`);
+      if (typeof p !== 'number' || Number.isNaN(p))
+        throw new ValueError(spec.name, `parameter ${p} is not a number`);
     }
     const bufs = inputs.map((x) => this.own(spec.name, x).buf);
     const shapes = inputs.map((x) => x.shape);
@@ -279,17 +280,31 @@ export class Device {
    *
    * @throws {ShapeError} for an axis out of range, or max/min/argmax/argmin over zero elements.
    */
-  reduce(op: ReduceOp | 'mean', x: DeviceArray, axes?: number | readonly number[], keepDims = false): DeviceArray {
+  reduce(
+    op: ReduceOp | 'mean',
+    x: DeviceArray,
+    axes?: number | readonly number[],
+    keepDims = false,
+  ): DeviceArray {
     const st = this.own(op, x);
     const ax = normalizeAxes(op, axes, x.rank);
     const outShape = reducedShape(x.shape, ax, keepDims);
     const count = ax.reduce((p, a) => p * x.shape[a], 1);
     if ((op === 'argmax' || op === 'argmin') && ax.length !== 1) {
-      throw new ShapeError(op, `takes exactly one axis, got [${ax.join(',')}] for shape ${formatShape(x.shape)}`, [
-        x.shape,
-      ]);
+      throw new ShapeError(
+        op,
+        `takes exactly one axis, got [${ax.join(',')}] for shape ${formatShape(x.shape)}`,
+        [x.shape],
+      );
     }
-    if (count === 0 && op !== 'sum' && op !== 'mean' && op !== 'prod' && x.size === 0 && sizeOf(outShape) > 0) {
+    if (
+      count === 0 &&
+      op !== 'sum' &&
+      op !== 'mean' &&
+      op !== 'prod' &&
+      x.size === 0 &&
+      sizeOf(outShape) > 0
+    ) {
       throw new ShapeError(op, `cannot reduce zero elements (shape ${formatShape(x.shape)})`, [x.shape]);
     }
     if (ax.length === 0) return this.copy(x);
@@ -388,10 +403,11 @@ export class Device {
     const sb = this.own('matmul', b);
     const { transA = false, transB = false } = opts;
     if (a.rank !== 2 || b.rank !== 2) {
-      throw new ShapeError('matmul', `expects 2-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`, [
-        a.shape,
-        b.shape,
-      ]);
+      throw new ShapeError(
+        'matmul',
+        `expects 2-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+        [a.shape, b.shape],
+      );
     }
     const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
     const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
@@ -457,7 +473,8 @@ export class Device {
    */
   oneHot(labels: DeviceArray, depth: number): DeviceArray {
     this.own('oneHot', labels);
-    if (!Number.isInteger(depth) || depth <= 0) throw new ValueError('oneHot', `depth must be a positive integer, got ${depth}`);
+    if (!Number.isInteger(depth) || depth <= 0)
+      throw new ValueError('oneHot', `depth must be a positive integer, got ${depth}`);
     let iota = this.iotas.get(depth);
     if (!iota) {
       iota = this.array(Float32Array.from({ length: depth }, (_, i) => i));
@@ -478,7 +495,8 @@ export class Device {
     assertValidShape('randomUniform', shape);
     assertFinite('randomUniform', 'low', low);
     assertFinite('randomUniform', 'high', high);
-    if (!(high > low)) throw new ValueError('randomUniform', `high must be greater than low, got [${low}, ${high})`);
+    if (!(high > low))
+      throw new ValueError('randomUniform', `high must be greater than low, got [${low}, ${high})`);
     return this.array(rng.fillUniform(new Float32Array(sizeOf(shape)), low, high), shape);
   }
 
@@ -494,7 +512,8 @@ export class Device {
   /** Bernoulli(p) values (1 with probability p) from `rng`. */
   randomBernoulli(shape: Shape, rng: Rng, p: number): DeviceArray {
     assertValidShape('randomBernoulli', shape);
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new ValueError('randomBernoulli', `p must be in [0, 1], got ${p}`);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1))
+      throw new ValueError('randomBernoulli', `p must be in [0, 1], got ${p}`);
     return this.array(rng.fillBernoulli(new Float32Array(sizeOf(shape)), p), shape);
   }
 
@@ -524,7 +543,8 @@ export class Device {
 
   private own(op: string, x: DeviceArray): Storage {
     if (!(x instanceof DeviceArray)) throw new ValueError(op, 'expected a DeviceArray');
-    if (x.device !== this) throw new BackendError(this.name, `${op}: the array belongs to another device (${x.device.name})`);
+    if (x.device !== this)
+      throw new BackendError(this.name, `${op}: the array belongs to another device (${x.device.name})`);
     if (!x.storage) throw new DisposedError(op);
     if (this.destroyed) throw new BackendError(this.name, `${op}: the device was destroyed`);
     return x.storage;
@@ -533,7 +553,10 @@ export class Device {
   private checkSize(op: string, n: number): void {
     const max = this.backend.info.maxElements;
     if (n > max) {
-      throw new BackendError(this.name, `${op}: ${n} elements exceed this backend's limit of ${max} elements per array`);
+      throw new BackendError(
+        this.name,
+        `${op}: ${n} elements exceed this backend's limit of ${max} elements per array`,
+      );
     }
   }
 
@@ -552,4 +575,9 @@ export class Device {
 }
 
 const EXP_SUB: ElementwiseSpec = { name: 'expSub', arity: 2, params: 0, expr: 'Math.exp(a - b)' };
-const LOG_SOFTMAX: ElementwiseSpec = { name: 'logSoftmax', arity: 3, params: 0, expr: '(a - b) - Math.log(c)' };
+const LOG_SOFTMAX: ElementwiseSpec = {
+  name: 'logSoftmax',
+  arity: 3,
+  params: 0,
+  expr: '(a - b) - Math.log(c)',
+};

@@ -71,7 +71,11 @@ export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
   sin: u('sin', 'Math.sin(a)'),
   cos: u('cos', 'Math.cos(a)'),
   relu: u('relu', 'a > 0.0 ? a : 0.0'),
-  sigmoid: u('sigmoid', 'a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e)', 'let t_e = Math.exp(-Math.abs(a));'),
+  sigmoid: u(
+    'sigmoid',
+    'a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e)',
+    'let t_e = Math.exp(-Math.abs(a));',
+  ),
   tanh: u(
     'tanh',
     'a >= 0.0 ? t_r : -t_r',
@@ -100,11 +104,14 @@ export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
   mulScalar: u('mulScalar', 'a * p0', undefined, 1),
   powScalar: u(
     'powScalar',
-    'a >= 0.0 ? Math.pow(a, p0) : (Math.floor(p0) == p0 ? (Math.floor(p0 * 0.5) * 2.0 == p0 ? t_m : -t_m) : 0.0 / 0.0)',
+    // GLSL's pow() is undefined for NaN operands and for a zero base with a negative exponent (it
+    // returns 0 on llvmpipe): those cases are spelled out so every backend matches Math.pow.
+    'p0 == 0.0 ? 1.0 : ((a != a || p0 != p0) ? a + p0 : ((a == 0.0 && p0 < 0.0) ? ((Math.floor(p0) == p0 && Math.floor(p0 * 0.5) * 2.0 != p0) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, p0) : (Math.floor(p0) == p0 ? (Math.floor(p0 * 0.5) * 2.0 == p0 ? t_m : -t_m) : 0.0 / 0.0))))',
     'let t_m = Math.pow(Math.abs(a), p0);',
     1,
   ),
-  clamp: u('clamp', 'Math.min(Math.max(a, p0), p1)', undefined, 2),
+  // GLSL min/max return the non-NaN operand; keep NaN as Math.min/Math.max do.
+  clamp: u('clamp', 'a != a ? a : Math.min(Math.max(a, p0), p1)', undefined, 2),
   leakyRelu: u('leakyRelu', 'a > 0.0 ? a : p0 * a', undefined, 1),
   affine: u('affine', 'p0 * a + p1', undefined, 2),
 };
@@ -146,11 +153,13 @@ export const BINARY: Readonly<Record<BinaryOp, ElementwiseSpec>> = {
   div: b('div', 'a / b'),
   pow: b(
     'pow',
-    'a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : 0.0 / 0.0)',
+    // NaN operands and a zero base with a negative exponent spelled out, as in powScalar.
+    'b == 0.0 ? 1.0 : ((a != a || b != b) ? a + b : ((a == 0.0 && b < 0.0) ? ((Math.floor(b) == b && Math.floor(b * 0.5) * 2.0 != b) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : 0.0 / 0.0))))',
     'let t_m = Math.pow(Math.abs(a), b);',
   ),
-  maximum: b('maximum', 'Math.max(a, b)'),
-  minimum: b('minimum', 'Math.min(a, b)'),
+  // GLSL max/min return the non-NaN operand; propagate NaN as Math.max/Math.min do.
+  maximum: b('maximum', '(a != a || b != b) ? a + b : Math.max(a, b)'),
+  minimum: b('minimum', '(a != a || b != b) ? a + b : Math.min(a, b)'),
   equal: b('equal', 'a == b ? 1.0 : 0.0'),
   notEqual: b('notEqual', 'a != b ? 1.0 : 0.0'),
   less: b('less', 'a < b ? 1.0 : 0.0'),

@@ -1,17 +1,31 @@
-export type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec, KernelBackend, ReduceOp } from './backend.js';
+export type {
+  BackendBuffer,
+  BackendInfo,
+  BackendName,
+  ElementwiseSpec,
+  KernelBackend,
+  ReduceOp,
+} from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
-export { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
 export type { GpuJsMode } from './backends/gpujs.js';
-export { Device, DeviceArray } from './device.js';
+export { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
 export type { DeviceMemory, MatmulOptions } from './device.js';
+export { Device, DeviceArray } from './device.js';
 export type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';
 export { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js';
 export { BackendError, DisposedError, GradkitError, ShapeError, ValueError } from './errors.js';
-export { Rng } from './random.js';
 export type { RngState } from './random.js';
-export { availableBackends, backendInfo, backendsToTest, createDevice, getDevice, setDevice } from './select.js';
+export { Rng } from './random.js';
 export type { BackendAvailability, DeviceOptions } from './select.js';
+export {
+  availableBackends,
+  backendInfo,
+  backendsToTest,
+  createDevice,
+  getDevice,
+  setDevice,
+} from './select.js';
 export type { Shape } from './shape.js';
 export {
   broadcastShapes,

@@ -18,7 +18,9 @@ describe('Rng', () => {
     const first = [r.uniform(), r.normal(), r.nextU32()];
     r.setState(s);
     expect([r.uniform(), r.normal(), r.nextU32()]).toEqual(first);
-    expect(() => r.setState([1, 2, 3] as unknown as [number, number, number, number])).toThrow(/four unsigned/);
+    expect(() => r.setState([1, 2, 3] as unknown as [number, number, number, number])).toThrow(
+      /four unsigned/,
+    );
   });
 
   it('uniform covers [0, 1) with the right moments', () => {

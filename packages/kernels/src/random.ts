@@ -76,7 +76,7 @@ export class Rng {
 
   /** U[0, 1): `(nextU32() >>> 8) / 2^24`, exactly representable in float32. */
   uniform(): number {
-    return (this.nextU32() >>> 8) * 5.960464477539063e-8;
+    return (this.nextU32() >>> 8) * 2 ** -24;
   }
 
   /** N(0, 1) by Box–Muller; values come in pairs, the second is cached. */
@@ -100,7 +100,11 @@ export class Rng {
 
   /** Restores a state from {@link Rng.state}. */
   setState(state: RngState): void {
-    if (!Array.isArray(state) || state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+    if (
+      !Array.isArray(state) ||
+      state.length !== 4 ||
+      state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)
+    ) {
       throw new ValueError('Rng.setState', 'state must be four unsigned 32-bit integers');
     }
     [this.s0, this.s1, this.s2, this.s3] = state;

@@ -1,8 +1,8 @@
 import type { BackendInfo, BackendName, KernelBackend } from './backend.js';
 import { BACKEND_ORDER } from './backend.js';
 import { CpuBackend } from './backends/cpu.js';
-import { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
 import type { GpuJsMode } from './backends/gpujs.js';
+import { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
 import { Device } from './device.js';
 import { BackendError, ValueError } from './errors.js';
 
@@ -58,7 +58,10 @@ export function availableBackends(): BackendAvailability[] {
       }
       reasons.push(`${mode}: ${r.reason}`);
     }
-    probed.set('gl', gl ?? { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') });
+    probed.set(
+      'gl',
+      gl ?? { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') },
+    );
     const w = probeGpuJs('webasm');
     probed.set('wasm', {
       name: 'wasm',
@@ -115,7 +118,10 @@ export function createDevice(options: DeviceOptions = {}): Device {
   if (requested !== 'auto') {
     const a = all.find((b) => b.name === requested)!;
     if (!a.available) {
-      throw new BackendError(requested, `backend '${requested}' was requested but cannot start here: ${a.reason}`);
+      throw new BackendError(
+        requested,
+        `backend '${requested}' was requested but cannot start here: ${a.reason}`,
+      );
     }
     return new Device(instantiate(a.name, a.gpuMode), source);
   }
@@ -190,8 +196,10 @@ export function backendsToTest(): BackendName[] {
   for (const r of required) {
     if (r === 'auto') continue;
     const a = all.find((b) => b.name === r)!;
-    if (!a.available) throw new BackendError(r, `backend '${r}' is required for this test run but cannot start: ${a.reason}`);
+    if (!a.available)
+      throw new BackendError(r, `backend '${r}' is required for this test run but cannot start: ${a.reason}`);
   }
-  if (only !== undefined && only.trim().toLowerCase() !== 'auto') return [parseBackend('GRADKIT_BACKEND', only) as BackendName];
+  if (only !== undefined && only.trim().toLowerCase() !== 'auto')
+    return [parseBackend('GRADKIT_BACKEND', only) as BackendName];
   return all.filter((a) => a.available).map((a) => a.name);
 }

@@ -51,12 +51,15 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
  * Checks that `shape` is a list of non-negative integers; throws a {@link ShapeError} naming `op`.
  */
 export function assertValidShape(op: string, shape: Shape): void {
-  if (!Array.isArray(shape)) throw new ShapeError(op, `shape must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(shape))
+    throw new ShapeError(op, `shape must be an array of integers, got ${String(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(op, `shape ${formatShape(shape)} has a dimension that is not a non-negative integer`, [
-        shape,
-      ]);
+      throw new ShapeError(
+        op,
+        `shape ${formatShape(shape)} has a dimension that is not a non-negative integer`,
+        [shape],
+      );
     }
   }
 }
@@ -102,7 +105,11 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
  * normalizeAxes('sum', [-1, 0], 3); // [0, 2]
  * ```
  */
-export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
+export function normalizeAxes(
+  op: string,
+  axes: number | readonly number[] | undefined,
+  rank: number,
+): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out: number[] = [];
@@ -174,7 +181,10 @@ export function inferReshape(op: string, size: number, target: Shape): number[] 
 export function assertPermutation(op: string, perm: readonly number[], rank: number): void {
   const seen = new Set<number>();
   if (perm.length !== rank) {
-    throw new ShapeError(op, `permutation [${perm.join(',')}] has ${perm.length} axes, the tensor has ${rank}`);
+    throw new ShapeError(
+      op,
+      `permutation [${perm.join(',')}] has ${perm.length} axes, the tensor has ${rank}`,
+    );
   }
   for (const p of perm) {
     if (!Number.isInteger(p) || p < 0 || p >= rank || seen.has(p)) {
@@ -186,5 +196,6 @@ export function assertPermutation(op: string, perm: readonly number[], rank: num
 
 /** Throws a {@link ValueError} unless `x` is a finite number. */
 export function assertFinite(op: string, name: string, x: number): void {
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw new ValueError(op, `${name} must be a finite number, got ${x}`);
+  if (typeof x !== 'number' || !Number.isFinite(x))
+    throw new ValueError(op, `${name} must be a finite number, got ${x}`);
 }

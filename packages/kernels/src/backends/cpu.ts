@@ -170,7 +170,15 @@ export class CpuBackend implements KernelBackend {
     return new CpuBuffer(out);
   }
 
-  matmul(a: BackendBuffer, b: BackendBuffer, m: number, k: number, n: number, transA: boolean, transB: boolean) {
+  matmul(
+    a: BackendBuffer,
+    b: BackendBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ) {
     let A = data(a);
     const B = data(b);
     if (transA) A = transpose2d(A, k, m);
@@ -230,7 +238,14 @@ export function transpose2d(x: Float32Array, rows: number, cols: number): Float3
 }
 
 /** C = A B for row-major A (m x k), B (k x n): i-k-j order, four rows of C at a time. */
-export function gemmIkj(A: Float32Array, B: Float32Array, C: Float32Array, m: number, k: number, n: number): void {
+export function gemmIkj(
+  A: Float32Array,
+  B: Float32Array,
+  C: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const c0 = i * n;
@@ -263,7 +278,14 @@ export function gemmIkj(A: Float32Array, B: Float32Array, C: Float32Array, m: nu
 }
 
 /** C = A B^T for row-major A (m x k), B (n x k): dot products of rows, four columns at a time. */
-export function gemmDot(A: Float32Array, B: Float32Array, C: Float32Array, m: number, k: number, n: number): void {
+export function gemmDot(
+  A: Float32Array,
+  B: Float32Array,
+  C: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
   for (let i = 0; i < m; i++) {
     const ai = i * k;
     let j = 0;

@@ -62,7 +62,12 @@ export function broadcastTo64(x: ArrayLike<number>, xs: readonly number[], out: 
 }
 
 /** Asserts |got - want| <= atol + rtol |want| element-wise; NaN must match NaN. */
-export function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number): string | null {
+export function closeTo(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+): string | null {
   if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
@@ -75,7 +80,8 @@ export function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, atol: n
       if (g !== w) return `[${i}]: got ${g}, want ${w}`;
       continue;
     }
-    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) return `[${i}]: got ${g}, want ${w} (atol ${atol}, rtol ${rtol})`;
+    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w)))
+      return `[${i}]: got ${g}, want ${w} (atol ${atol}, rtol ${rtol})`;
   }
   return null;
 }
