@@ -41,8 +41,8 @@ function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): 
 
 /**
  * The always-available backend: plain JavaScript on `Float32Array`. Element-wise kernels are
- * generated from the shared spec table once per (op, broadcast layout) and cached; matmul is a
- * register-blocked i-k-j loop (and a dot-product loop for `A * B^T`).
+ * generated from the shared spec table once per (op, broadcast layout) and cached; matmul packs
+ * both operands into 4-wide panels and runs a 4 x 4 register-blocked micro-kernel.
  */
 export class CpuBackend implements KernelBackend {
   readonly name = 'cpu' as const;
@@ -179,13 +179,7 @@ export class CpuBackend implements KernelBackend {
     transA: boolean,
     transB: boolean,
   ) {
-    let A = data(a);
-    const B = data(b);
-    if (transA) A = transpose2d(A, k, m);
-    const C = new Float32Array(m * n);
-    if (transB) gemmDot(A, B, C, m, k, n);
-    else gemmIkj(A, B, C, m, k, n);
-    return new CpuBuffer(C);
+    return new CpuBuffer(gemm(data(a), data(b), m, k, n, transA, transB));
   }
 
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
@@ -223,98 +217,119 @@ export class CpuBackend implements KernelBackend {
   }
 }
 
-/** Transposes a row-major `rows x cols` matrix. */
-export function transpose2d(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  const B = 32;
-  for (let i0 = 0; i0 < rows; i0 += B) {
-    const i1 = Math.min(rows, i0 + B);
-    for (let j0 = 0; j0 < cols; j0 += B) {
-      const j1 = Math.min(cols, j0 + B);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = x[i * cols + j];
+/**
+ * Packs op(X) (rows x depth, row-major X or its transpose) into panels of four rows, interleaved
+ * by depth: `out[panel * 4 * depth + 4 * p + r] = op(X)[4 * panel + r, p]`, zero-padded past `rows`.
+ * Packing makes every operand layout (plain or transposed) feed the same micro-kernel.
+ */
+function packPanels(x: Float32Array, rows: number, depth: number, transposed: boolean): Float32Array {
+  const panels = Math.ceil(rows / 4);
+  const out = new Float32Array(panels * 4 * depth);
+  for (let pan = 0; pan < panels; pan++) {
+    const base = pan * 4 * depth;
+    for (let r = 0; r < 4; r++) {
+      const row = pan * 4 + r;
+      if (row >= rows) break;
+      if (transposed) {
+        // op(X)[row, p] = X[p, row], X stored depth x rows
+        for (let p = 0; p < depth; p++) out[base + 4 * p + r] = x[p * rows + row];
+      } else {
+        const src = row * depth;
+        for (let p = 0; p < depth; p++) out[base + 4 * p + r] = x[src + p];
+      }
     }
   }
   return out;
 }
 
-/** C = A B for row-major A (m x k), B (k x n): i-k-j order, four rows of C at a time. */
-export function gemmIkj(
+/**
+ * C = op(A) op(B) with op(A) m x k and op(B) k x n: both operands are packed into 4-wide panels
+ * (so the transposed variants run exactly as fast as the plain one), then a 4 x 4 register-blocked
+ * micro-kernel accumulates each block of C over k in float64 registers.
+ */
+export function gemm(
   A: Float32Array,
   B: Float32Array,
-  C: Float32Array,
   m: number,
   k: number,
   n: number,
-): void {
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const c0 = i * n;
-    const c1 = c0 + n;
-    const c2 = c1 + n;
-    const c3 = c2 + n;
-    for (let p = 0; p < k; p++) {
-      const a0 = A[i * k + p];
-      const a1 = A[(i + 1) * k + p];
-      const a2 = A[(i + 2) * k + p];
-      const a3 = A[(i + 3) * k + p];
-      const bp = p * n;
-      for (let j = 0; j < n; j++) {
-        const bv = B[bp + j];
-        C[c0 + j] += a0 * bv;
-        C[c1 + j] += a1 * bv;
-        C[c2 + j] += a2 * bv;
-        C[c3 + j] += a3 * bv;
+  transA: boolean,
+  transB: boolean,
+): Float32Array {
+  const ap = packPanels(A, m, k, transA);
+  // op(B) columns are the rows of op(B)^T: B^T is stored as B when transB, else as the transpose.
+  const bp = packPanels(B, n, k, !transB);
+  const C = new Float32Array(m * n);
+  const k4 = 4 * k;
+  for (let jp = 0; jp * 4 < n; jp++) {
+    const bb = jp * k4;
+    const j = jp * 4;
+    const nj = Math.min(4, n - j);
+    for (let ip = 0; ip * 4 < m; ip++) {
+      const ab = ip * k4;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
+      for (let q = 0; q < k4; q += 4) {
+        const b0 = bp[bb + q];
+        const b1 = bp[bb + q + 1];
+        const b2 = bp[bb + q + 2];
+        const b3 = bp[bb + q + 3];
+        const a0 = ap[ab + q];
+        const a1 = ap[ab + q + 1];
+        const a2 = ap[ab + q + 2];
+        const a3 = ap[ab + q + 3];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
+      }
+      const i = ip * 4;
+      const mi = Math.min(4, m - i);
+      const rows = [
+        [c00, c01, c02, c03],
+        [c10, c11, c12, c13],
+        [c20, c21, c22, c23],
+        [c30, c31, c32, c33],
+      ];
+      if (mi === 4 && nj === 4) {
+        let o = i * n + j;
+        for (let r = 0; r < 4; r++, o += n) {
+          const row = rows[r];
+          C[o] = row[0];
+          C[o + 1] = row[1];
+          C[o + 2] = row[2];
+          C[o + 3] = row[3];
+        }
+      } else {
+        for (let r = 0; r < mi; r++) for (let c = 0; c < nj; c++) C[(i + r) * n + j + c] = rows[r][c];
       }
     }
   }
-  for (; i < m; i++) {
-    const c0 = i * n;
-    for (let p = 0; p < k; p++) {
-      const a0 = A[i * k + p];
-      const bp = p * n;
-      for (let j = 0; j < n; j++) C[c0 + j] += a0 * B[bp + j];
-    }
-  }
-}
-
-/** C = A B^T for row-major A (m x k), B (n x k): dot products of rows, four columns at a time. */
-export function gemmDot(
-  A: Float32Array,
-  B: Float32Array,
-  C: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-): void {
-  for (let i = 0; i < m; i++) {
-    const ai = i * k;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      const b0 = j * k;
-      const b1 = b0 + k;
-      const b2 = b1 + k;
-      const b3 = b2 + k;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let p = 0; p < k; p++) {
-        const av = A[ai + p];
-        s0 += av * B[b0 + p];
-        s1 += av * B[b1 + p];
-        s2 += av * B[b2 + p];
-        s3 += av * B[b3 + p];
-      }
-      C[i * n + j] = s0;
-      C[i * n + j + 1] = s1;
-      C[i * n + j + 2] = s2;
-      C[i * n + j + 3] = s3;
-    }
-    for (; j < n; j++) {
-      const bj = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += A[ai + p] * B[bj + p];
-      C[i * n + j] = s;
-    }
-  }
+  return C;
 }
