@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v pnpm >/dev/null 2>&1; then
-  echo "setup: installing pnpm 10 with npm" >&2
-  npm install -g pnpm@10 >/dev/null
+  echo "setup: installing pnpm 10.34.9 with npm" >&2
+  npm install -g pnpm@10.34.9 >/dev/null
 fi
 
 stamp=node_modules/.gradkit-install-stamp

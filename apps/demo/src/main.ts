@@ -1,5 +1,7 @@
 // gradkit demo: a 2-layer ReLU network learns the "two moons" toy problem with plain SGD on the
 // best available backend (or GRADKIT_BACKEND), and says which backend ran and why.
+
+import type { Tensor } from '@gradkit/tensor';
 import {
   backendInfo,
   linear,
@@ -7,14 +9,13 @@ import {
   memory,
   noGrad,
   Parameter,
-  randn,
   Rng,
+  randn,
   scope,
   softmaxCrossEntropy,
   tensor,
   zeroGrad,
 } from '@gradkit/tensor';
-import type { Tensor } from '@gradkit/tensor';
 
 /** Two interleaved half circles with Gaussian noise, labels 0 and 1. */
 function twoMoons(n: number, noise: number, rng: Rng): { x: Float32Array; y: number[] } {
@@ -74,12 +75,16 @@ function main(): void {
       return step % 100 === 0 || step === 1 ? loss.item() : Number.NaN;
     });
     if (!Number.isNaN(lossValue)) {
-      console.log(`  step ${String(step).padStart(4)}  loss ${lossValue.toFixed(4)}  train acc ${(100 * accuracy(x, data.y)).toFixed(1)}%`);
+      console.log(
+        `  step ${String(step).padStart(4)}  loss ${lossValue.toFixed(4)}  train acc ${(100 * accuracy(x, data.y)).toFixed(1)}%`,
+      );
     }
   }
   const seconds = (performance.now() - t0) / 1000;
   const acc = accuracy(xTest, test.y);
-  console.log(`test accuracy ${(100 * acc).toFixed(1)}% after ${steps} SGD steps in ${seconds.toFixed(1)} s on ${info.name}`);
+  console.log(
+    `test accuracy ${(100 * acc).toFixed(1)}% after ${steps} SGD steps in ${seconds.toFixed(1)} s on ${info.name}`,
+  );
   const m = memory();
   console.log(`live tensors ${m.tensors}, read-backs ${m.devices.reduce((s, d) => s + d.readbacks, 0)}`);
   if (acc < 0.95) {

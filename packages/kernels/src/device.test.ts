@@ -292,6 +292,28 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(closeTo(y.read(), want, ATOL, RTOL)).toBeNull();
   });
 
+  it('broadcastTo and map with an output shape follow NumPy rules', () => {
+    const x = d.array([1, 2, 3], [3]);
+    const y = d.broadcastTo(x, [2, 3]);
+    expect(y.shape).toEqual([2, 3]);
+    expect(Array.from(y.read())).toEqual([1, 2, 3, 1, 2, 3]);
+    const col = d.array([5, 6], [2, 1]);
+    expect(Array.from(d.broadcastTo(col, [3, 2, 2]).read())).toEqual([5, 5, 6, 6, 5, 5, 6, 6, 5, 5, 6, 6]);
+    expect(() => d.broadcastTo(col, [2, 1, 2])).toThrow(/do not broadcast to \[2,1,2\]/);
+    expect(() => d.broadcastTo(x, [3, 2])).toThrow(
+      /broadcastTo: shapes \[3\] and \[3,2\] cannot be broadcast/,
+    );
+    expect(() => d.broadcastTo(d.full([2, 3]), [3])).toThrow(/do not broadcast to \[3\]/);
+  });
+
+  it('two specs with the same name but different bodies do not share compiled code', () => {
+    const x = d.array([1, 2, 3]);
+    const twice = d.map({ name: 'userOp', arity: 1, params: 0, expr: 'a * 2.0' }, [x]).read();
+    const thrice = d.map({ name: 'userOp', arity: 1, params: 0, expr: 'a * 3.0' }, [x]).read();
+    expect(Array.from(twice)).toEqual([2, 4, 6]);
+    expect(Array.from(thrice)).toEqual([3, 6, 9]);
+  });
+
   it('where selects with broadcasting', () => {
     const c = d.array([1, 0, 1], [3]);
     const x = d.array([1, 2, 3, 4, 5, 6], [2, 3]);

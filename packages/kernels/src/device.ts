@@ -13,6 +13,7 @@ import {
   inferReshape,
   normalizeAxes,
   reducedShape,
+  shapesEqual,
   sizeOf,
 } from './shape.js';
 
@@ -92,6 +93,8 @@ export interface DeviceMemory {
   readonly uploads: number;
   /** Kernel launches so far. */
   readonly kernels: number;
+  /** Arrays the device caches for itself (one-hot index tables), included in `arrays` and `buffers`. */
+  readonly cached: number;
 }
 
 /** Options of {@link Device.matmul}. */
@@ -147,7 +150,11 @@ export class Device {
     return { ...this.backend.info, reason: this.reason };
   }
 
-  /** Live arrays, buffers and bytes, and the read-back/upload/kernel counters. */
+  /**
+   * Live arrays, buffers and bytes, and the read-back/upload/kernel counters. The counts include
+   * the small index tables that {@link Device.oneHot} caches per depth for the device's lifetime
+   * (reported separately as `cached`).
+   */
   memory(): DeviceMemory {
     return {
       arrays: this.live,
@@ -156,6 +163,7 @@ export class Device {
       readbacks: this.readbacks,
       uploads: this.uploads,
       kernels: this.launches,
+      cached: this.iotas.size,
     };
   }
 
@@ -218,9 +226,16 @@ export class Device {
    * Runs an element-wise spec over broadcast inputs: the low-level entry that every element-wise
    * op uses, and the place for fused kernels (bias + activation, optimizer updates).
    *
+   * `outShape` (optional) fixes the output shape: the inputs must broadcast to exactly it.
+   *
    * @throws {ShapeError} when the inputs do not broadcast or their count differs from the spec.
    */
-  map(spec: ElementwiseSpec, inputs: readonly DeviceArray[], params: readonly number[] = []): DeviceArray {
+  map(
+    spec: ElementwiseSpec,
+    inputs: readonly DeviceArray[],
+    params: readonly number[] = [],
+    outShape?: Shape,
+  ): DeviceArray {
     if (inputs.length !== spec.arity) {
       throw new ShapeError(spec.name, `expects ${spec.arity} inputs, got ${inputs.length}`);
     }
@@ -233,9 +248,30 @@ export class Device {
     }
     const bufs = inputs.map((x) => this.own(spec.name, x).buf);
     const shapes = inputs.map((x) => x.shape);
-    const out = broadcastShapes(spec.name, ...shapes);
+    const out = broadcastShapes(spec.name, ...shapes, ...(outShape ? [outShape] : []));
+    if (outShape && !shapesEqual(out, outShape)) {
+      throw new ShapeError(
+        spec.name,
+        `inputs ${shapes.map(formatShape).join(', ')} do not broadcast to ${formatShape(outShape)}`,
+        [...shapes, outShape],
+      );
+    }
     this.checkSize(spec.name, sizeOf(out));
     return this.launch(out, () => this.backend.map(spec, bufs, shapes, out, params));
+  }
+
+  /**
+   * Broadcasts `x` to `shape` (NumPy rules) into a new array.
+   *
+   * @throws {ShapeError} when `x` does not broadcast to `shape`.
+   * @example
+   * ```ts
+   * d.broadcastTo(d.array([1, 2, 3]), [2, 3]).read(); // [1, 2, 3, 1, 2, 3]
+   * ```
+   */
+  broadcastTo(x: DeviceArray, shape: Shape): DeviceArray {
+    assertValidShape('broadcastTo', shape);
+    return this.map({ ...UNARY.identity, name: 'broadcastTo' }, [x], [], shape);
   }
 
   /** A one-input op from {@link UNARY} (neg, exp, log, relu, sigmoid, tanh, gelu, ...). */

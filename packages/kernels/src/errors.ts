@@ -81,7 +81,8 @@ export class BackendError extends GradkitError {
  */
 export class DisposedError extends GradkitError {
   override name = 'DisposedError';
-  constructor(op: string) {
-    super(`${op}: the array was disposed`);
+  /** @param detail what was disposed (default: the array). */
+  constructor(op: string, detail = 'the array was disposed') {
+    super(`${op}: ${detail}`);
   }
 }

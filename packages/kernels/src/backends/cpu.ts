@@ -81,7 +81,7 @@ export class CpuBackend implements KernelBackend {
     params: readonly number[],
   ): BackendBuffer {
     const plan = planBroadcast(inputShapes, outShape);
-    const key = `${spec.name}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
+    const key = `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
     let fn = this.cache.get(key);
     if (!fn) {
       fn = new Function('out', 'inputs', 'params', mapSource(spec, plan.dims, plan.strides)) as MapFn;
