@@ -22,6 +22,7 @@ export function packageTestConfig(pkg: string, dir: string): ViteUserConfig {
       'trainer',
     ].map((name) => [`@gradkit/${name}`, resolve(packages, name, 'src/index.ts')]),
   );
+  alias['@gradkit/test-utils'] = resolve(packages, '..', 'tools/test-utils/src/index.ts');
   return {
     resolve: { alias },
     test: {
