@@ -107,9 +107,15 @@ function headlessGlReason(): string {
   // `gl` is an optional dependency of gpu.js, resolved from gpu.js's own location (pnpm keeps it
   // out of our node_modules). Without a synchronous require (old Node ESM) the load is not checked.
   const req = nodeRequire();
-  if (req) {
+  let gpuJsPath: string | null = null;
+  try {
+    gpuJsPath = req ? req.resolve('gpu.js') : null;
+  } catch {
+    gpuJsPath = null; // cannot locate gpu.js from here: do not guess about gl
+  }
+  if (req && gpuJsPath) {
     try {
-      req(req.resolve('gl', { paths: [req.resolve('gpu.js')] }));
+      req(req.resolve('gl', { paths: [gpuJsPath] }));
     } catch (e) {
       return (
         "headless-gl (the optional 'gl' package of gpu.js) could not be loaded: not installed or its native " +
@@ -128,22 +134,27 @@ function headlessGlReason(): string {
   return `headless-gl could not create a WebGL context (DISPLAY=${display ?? 'unset'}): is the X server up and does it have GLX?`;
 }
 
-/** Node's `require`, from the CJS build or via `module.createRequire` in ESM; null elsewhere. */
+/**
+ * Node's `require` anchored at this module (so `gpu.js` resolves from here, not from the process's
+ * working directory): `module.createRequire(import.meta.url)` in the ESM build, the module's own
+ * `require` in the CJS build; null outside Node.
+ */
 function nodeRequire(): NodeJS.Require | null {
-  // Bundlers replace `require` in ESM output with a stub that cannot resolve; require the real one.
-  if (typeof require === 'function' && typeof require.resolve === 'function') return require;
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   // process.getBuiltinModule exists from Node 20.16 / 22.3; a synchronous way to reach createRequire.
-  const mod = proc?.getBuiltinModule?.('module') as
-    | { createRequire?: (p: string) => NodeJS.Require }
-    | undefined;
-  if (!mod?.createRequire) return null;
-  const cwd = (globalThis as { process?: { cwd?: () => string } }).process?.cwd?.() ?? '.';
-  try {
-    return mod.createRequire(import.meta.url);
-  } catch {
-    return mod.createRequire(`${cwd}/`);
+  const mod = proc?.getBuiltinModule?.('module') as { createRequire?: (p: string) => NodeJS.Require } | undefined;
+  const url: unknown = import.meta.url;
+  if (mod?.createRequire && typeof url === 'string' && url !== '') {
+    try {
+      return mod.createRequire(url);
+    } catch {
+      // fall through to the CJS require
+    }
   }
+  // In the CJS build `import.meta.url` is empty and `require` is the module's own. (A global
+  // `require`, as under `node -e`, resolves from the working directory: not used before the above.)
+  if (typeof require === 'function' && typeof require.resolve === 'function') return require;
+  return null;
 }
 
 /** Why gpu.js cannot run `mode` here, before trying it; null when it claims support. */
