@@ -35,14 +35,14 @@ export interface BackendBuffer {
 /**
  * An element-wise kernel described once, compiled by every backend: statements and an
  * expression in the subset of JavaScript that gpu.js compiles (numbers only, `Math.*`, ternaries,
- * `let`/`const`). Inputs are named `a`, `b`, `c`, `d` (already broadcast and loaded), scalar
+ * `let`/`const`). Inputs are named `a` to `f` (already broadcast and loaded), scalar
  * parameters `p0`, `p1`, `p2`, ...; temporaries in `stmts` must start with `t_`. Write float
  * literals with a decimal point (`1.0`).
  */
 export interface ElementwiseSpec {
   /** Unique name, the compile-cache key. */
   readonly name: string;
-  /** Number of array inputs (1 to 4). */
+  /** Number of array inputs (1 to 6). */
   readonly arity: number;
   /** Number of scalar parameters. */
   readonly params: number;

@@ -80,8 +80,8 @@ export function indexExpr(plan: BroadcastPlan, input: number, i = 'i'): string {
   return terms.length === 0 ? '0.0' : terms.join(' + ');
 }
 
-/** Input value names used by element-wise specs: a, b, c, d. */
-export const INPUT_NAMES = ['a', 'b', 'c', 'd'] as const;
+/** Input value names used by element-wise specs: a to f (WebGL 1 guarantees 8 texture units). */
+export const INPUT_NAMES = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 
 /**
  * Offsets for a reduction: `base[o]` is where output element `o` starts in `x`, `inner[r]` the

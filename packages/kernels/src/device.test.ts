@@ -306,6 +306,19 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(() => d.broadcastTo(d.full([2, 3]), [3])).toThrow(/do not broadcast to \[3\]/);
   });
 
+  it('map takes up to six inputs and rejects other arities', () => {
+    const xs = [1, 2, 3, 4, 5, 6].map((k) => d.array([k, 10 * k], [2]));
+    const six = { name: 'six', arity: 6, params: 1, expr: 'a + b + c + d + e + f * p0' };
+    expect(Array.from(d.map(six, xs, [2]).read())).toEqual([
+      1 + 2 + 3 + 4 + 5 + 12,
+      10 + 20 + 30 + 40 + 50 + 120,
+    ]);
+    expect(() => d.map({ ...six, arity: 7 }, [...xs, xs[0]], [2])).toThrow(
+      /six: arity must be an integer from 1 to 6, got 7/,
+    );
+    expect(() => d.map(six, xs.slice(1), [2])).toThrow(/six: expects 6 inputs, got 5/);
+  });
+
   it('two specs with the same name but different bodies do not share compiled code', () => {
     const x = d.array([1, 2, 3]);
     const twice = d.map({ name: 'userOp', arity: 1, params: 0, expr: 'a * 2.0' }, [x]).read();

@@ -1,4 +1,5 @@
 import type { BackendBuffer, BackendInfo, ElementwiseSpec, KernelBackend, ReduceOp } from './backend.js';
+import { INPUT_NAMES } from './codegen.js';
 import type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';
 import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js';
 import { BackendError, DisposedError, ShapeError, ValueError } from './errors.js';
@@ -236,6 +237,12 @@ export class Device {
     params: readonly number[] = [],
     outShape?: Shape,
   ): DeviceArray {
+    if (!Number.isInteger(spec.arity) || spec.arity < 1 || spec.arity > INPUT_NAMES.length) {
+      throw new ValueError(
+        spec.name,
+        `arity must be an integer from 1 to ${INPUT_NAMES.length}, got ${spec.arity}`,
+      );
+    }
     if (inputs.length !== spec.arity) {
       throw new ShapeError(spec.name, `expects ${spec.arity} inputs, got ${inputs.length}`);
     }

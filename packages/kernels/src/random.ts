@@ -121,6 +121,8 @@ export class Rng {
   /** Fills `out` with N(mean, std^2). */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
+    // Drop an unused Box–Muller value so that state() fully describes the generator after a fill.
+    this.spare = Number.NaN;
     return out;
   }
 

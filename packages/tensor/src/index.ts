@@ -1,5 +1,12 @@
 // The kernels types and device selection that tensor users need, re-exported for one import.
-export type { BackendName, Device, DeviceArray, MatmulOptions, Shape } from '@gradkit/kernels';
+export type {
+  BackendName,
+  Device,
+  DeviceArray,
+  ElementwiseSpec,
+  MatmulOptions,
+  Shape,
+} from '@gradkit/kernels';
 export { availableBackends, backendInfo, createDevice, getDevice, Rng, setDevice } from '@gradkit/kernels';
 export type { Activation } from './activations.js';
 export { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';

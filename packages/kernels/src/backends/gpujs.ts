@@ -142,7 +142,9 @@ function headlessGlReason(): string {
 function nodeRequire(): NodeJS.Require | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   // process.getBuiltinModule exists from Node 20.16 / 22.3; a synchronous way to reach createRequire.
-  const mod = proc?.getBuiltinModule?.('module') as { createRequire?: (p: string) => NodeJS.Require } | undefined;
+  const mod = proc?.getBuiltinModule?.('module') as
+    | { createRequire?: (p: string) => NodeJS.Require }
+    | undefined;
   const url: unknown = import.meta.url;
   if (mod?.createRequire && typeof url === 'string' && url !== '') {
     try {

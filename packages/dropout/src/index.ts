@@ -1,0 +1,6 @@
+export { AlphaDropout, alphaDropout, alphaDropoutCoefficients } from './alpha-dropout.js';
+export type { DropConnectOptions } from './drop-connect.js';
+export { DropConnect, dropConnect } from './drop-connect.js';
+export { Dropout, dropout } from './dropout.js';
+export { GaussianDropout, gaussianDropout } from './gaussian-dropout.js';
+export type { DropoutModuleOptions, DropoutOptions } from './kernels.js';

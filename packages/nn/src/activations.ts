@@ -1,0 +1,195 @@
+import type { Activation, Tensor } from '@gradkit/tensor';
+import {
+  elu,
+  gelu,
+  leakyRelu,
+  Module,
+  relu,
+  selu,
+  sigmoid,
+  softmax,
+  softplus,
+  tanh,
+  ValueError,
+} from '@gradkit/tensor';
+
+/**
+ * Base of the element-wise activation modules. `activation` names the function so that
+ * {@link Sequential} can fuse it with a preceding {@link Linear} (bias + activation in one kernel).
+ */
+export abstract class ActivationModule extends Module {
+  /** The activation as a {@link Activation} name, for fusion and model descriptions. */
+  abstract readonly activation: Activation;
+  /** Extra parameter (negative slope of LeakyReLU), else undefined. */
+  get negativeSlope(): number | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * `ReLU(x) = max(x, 0)` as a module.
+ *
+ * @see https://pytorch.org/docs/1.13/generated/torch.nn.ReLU.html
+ * @example
+ * ```ts
+ * new ReLU().forward(tensor([-1, 2])).toArray(); // [0, 2]
+ * ```
+ */
+export class ReLU extends ActivationModule {
+  readonly activation = 'relu' as const;
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+/**
+ * `LeakyReLU(x) = x > 0 ? x : negativeSlope x` (default slope 0.01, as PyTorch).
+ *
+ * @example
+ * ```ts
+ * new LeakyReLU(0.1).forward(tensor([-1, 2])).toArray(); // [-0.1, 2]
+ * ```
+ */
+export class LeakyReLU extends ActivationModule {
+  readonly activation = 'leakyRelu' as const;
+  private readonly slope: number;
+  constructor(negativeSlope = 0.01) {
+    super();
+    if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
+      throw new ValueError('LeakyReLU', `negativeSlope must be a finite number, got ${negativeSlope}`);
+    }
+    this.slope = negativeSlope;
+  }
+  override get negativeSlope(): number {
+    return this.slope;
+  }
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.slope);
+  }
+}
+
+/**
+ * `Tanh(x) = tanh(x)` as a module.
+ *
+ * @example
+ * ```ts
+ * new Tanh().forward(tensor([0])).toArray(); // [0]
+ * ```
+ */
+export class Tanh extends ActivationModule {
+  readonly activation = 'tanh' as const;
+  forward(x: Tensor): Tensor {
+    return tanh(x);
+  }
+}
+
+/**
+ * `Sigmoid(x) = 1 / (1 + e^-x)` as a module.
+ *
+ * @example
+ * ```ts
+ * new Sigmoid().forward(tensor([0])).toArray(); // [0.5]
+ * ```
+ */
+export class Sigmoid extends ActivationModule {
+  readonly activation = 'sigmoid' as const;
+  forward(x: Tensor): Tensor {
+    return sigmoid(x);
+  }
+}
+
+/**
+ * `GELU(x) = x Φ(x)` (exact, erf-based, PyTorch's default) as a module.
+ *
+ * @see Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415
+ * @example
+ * ```ts
+ * new GELU().forward(tensor([1])).item(); // 0.8413
+ * ```
+ */
+export class GELU extends ActivationModule {
+  readonly activation = 'gelu' as const;
+  forward(x: Tensor): Tensor {
+    return gelu(x);
+  }
+}
+
+/**
+ * `SELU(x) = scale (x > 0 ? x : alpha (e^x - 1))` with PyTorch's alpha ≈ 1.6733, scale ≈ 1.0507.
+ *
+ * @see Klambauer et al. 2017, https://arxiv.org/abs/1706.02515
+ * @example
+ * ```ts
+ * new SELU().forward(tensor([1])).item(); // 1.0507
+ * ```
+ */
+export class SELU extends ActivationModule {
+  readonly activation = 'selu' as const;
+  forward(x: Tensor): Tensor {
+    return selu(x);
+  }
+}
+
+/**
+ * `ELU(x) = x > 0 ? x : e^x - 1` (alpha 1) as a module.
+ *
+ * @example
+ * ```ts
+ * new ELU().forward(tensor([-1])).item(); // -0.6321
+ * ```
+ */
+export class ELU extends ActivationModule {
+  readonly activation = 'elu' as const;
+  forward(x: Tensor): Tensor {
+    return elu(x);
+  }
+}
+
+/**
+ * `Softplus(x) = log(1 + e^x)` (beta 1, threshold 20, as PyTorch) as a module.
+ *
+ * @example
+ * ```ts
+ * new Softplus().forward(tensor([0])).item(); // 0.6931
+ * ```
+ */
+export class Softplus extends ActivationModule {
+  readonly activation = 'softplus' as const;
+  forward(x: Tensor): Tensor {
+    return softplus(x);
+  }
+}
+
+/**
+ * The identity, as a module (a placeholder in {@link Sequential}).
+ *
+ * @example
+ * ```ts
+ * new Identity().forward(x) === x; // true
+ * ```
+ */
+export class Identity extends ActivationModule {
+  readonly activation = 'identity' as const;
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/**
+ * `Softmax(x)_i = e^{x_i} / sum_j e^{x_j}` along `axis` (default -1), numerically stable.
+ * Not an element-wise activation, so never fused.
+ *
+ * @example
+ * ```ts
+ * new Softmax().forward(tensor([[0, 0]])).toArray(); // [[0.5, 0.5]]
+ * ```
+ */
+export class Softmax extends Module {
+  constructor(readonly axis = -1) {
+    super();
+    if (!Number.isInteger(axis)) throw new ValueError('Softmax', `axis must be an integer, got ${axis}`);
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.axis);
+  }
+}

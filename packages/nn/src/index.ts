@@ -1,0 +1,29 @@
+export {
+  ActivationModule,
+  ELU,
+  GELU,
+  Identity,
+  LeakyReLU,
+  ReLU,
+  SELU,
+  Sigmoid,
+  Softmax,
+  Softplus,
+  Tanh,
+} from './activations.js';
+export { Flatten } from './flatten.js';
+export type { Initializer, LinearOptions } from './linear.js';
+export { Linear, pytorchLinearInit } from './linear.js';
+export type { CrossEntropyLossOptions } from './losses.js';
+export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss } from './losses.js';
+export type {
+  BuildContext,
+  BuildModelOptions,
+  JsonValue,
+  LayerFactory,
+  LayerSpec,
+  ModelSpec,
+} from './model-spec.js';
+export { buildModel, describeModel, layerTypes, registerLayer } from './model-spec.js';
+export type { Layer } from './sequential.js';
+export { Sequential } from './sequential.js';

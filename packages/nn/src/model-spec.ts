@@ -1,0 +1,254 @@
+import type { Device, Rng } from '@gradkit/tensor';
+import { getRng, ValueError } from '@gradkit/tensor';
+import {
+  ELU,
+  GELU,
+  Identity,
+  LeakyReLU,
+  ReLU,
+  SELU,
+  Sigmoid,
+  Softmax,
+  Softplus,
+  Tanh,
+} from './activations.js';
+import { Flatten } from './flatten.js';
+import type { Initializer } from './linear.js';
+import { Linear } from './linear.js';
+import type { Layer } from './sequential.js';
+import { Sequential } from './sequential.js';
+
+/** A JSON value (what a model description may hold). */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [k: string]: JsonValue };
+
+/**
+ * One layer described as data: a `type` registered with {@link registerLayer} plus its options.
+ *
+ * @example
+ * ```ts
+ * const spec: LayerSpec = { type: 'linear', in: 784, out: 256 };
+ * ```
+ */
+export interface LayerSpec {
+  readonly type: string;
+  readonly [option: string]: JsonValue;
+}
+
+/** A whole model described as data: a format tag, a version and the layers of a {@link Sequential}. */
+export interface ModelSpec {
+  readonly format: 'gradkit.sequential';
+  readonly version: 1;
+  readonly layers: readonly LayerSpec[];
+}
+
+/** What a layer factory gets besides its spec. */
+export interface BuildContext {
+  /** Generator for initial values. */
+  readonly rng: Rng;
+  /** Device of the parameters (default device when absent). */
+  readonly device?: Device;
+  /** Resolves an initializer description (`'pytorch'`, or a name/spec understood by the resolver). */
+  readonly resolveInit: (spec: JsonValue, where: string) => Initializer | undefined;
+}
+
+/** Builds a layer from its spec (and, optionally, describes a layer it built). */
+export interface LayerFactory {
+  build(spec: LayerSpec, context: BuildContext): Layer;
+}
+
+const factories = new Map<string, LayerFactory>();
+const specs = new WeakMap<object, LayerSpec>();
+
+/**
+ * Registers (or replaces) how a layer `type` is built from data. Packages whose modules plug into
+ * {@link Sequential} (normalization, dropout) are registered by the trainer, which may import
+ * them.
+ *
+ * @example
+ * ```ts
+ * registerLayer('dropout', { build: (s) => new Dropout(Number(s.p)) });
+ * ```
+ */
+export function registerLayer(type: string, factory: LayerFactory): void {
+  if (typeof type !== 'string' || type === '')
+    throw new ValueError('registerLayer', 'type must be a non-empty string');
+  factories.set(type, factory);
+}
+
+/** The registered layer types. */
+export function layerTypes(): string[] {
+  return [...factories.keys()].sort();
+}
+
+function num(spec: LayerSpec, key: string, where: string, fallback?: number): number {
+  const v = spec[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ValueError('buildModel', `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function simple(make: () => Layer): LayerFactory {
+  return { build: () => make() };
+}
+
+registerLayer('linear', {
+  build(spec, ctx) {
+    const where = `layer '${spec.type}'`;
+    const weightInit =
+      spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
+    const biasInit =
+      spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
+    return new Linear(num(spec, 'in', where), num(spec, 'out', where), {
+      bias: spec.bias !== false,
+      rng: ctx.rng,
+      ...(ctx.device ? { device: ctx.device } : {}),
+      ...(weightInit ? { weightInit } : {}),
+      ...(biasInit ? { biasInit } : {}),
+    });
+  },
+});
+registerLayer('flatten', {
+  build: (spec) => new Flatten(num(spec, 'startDim', 'flatten', 1), num(spec, 'endDim', 'flatten', -1)),
+});
+registerLayer(
+  'relu',
+  simple(() => new ReLU()),
+);
+registerLayer('leakyRelu', { build: (spec) => new LeakyReLU(num(spec, 'negativeSlope', 'leakyRelu', 0.01)) });
+registerLayer(
+  'tanh',
+  simple(() => new Tanh()),
+);
+registerLayer(
+  'sigmoid',
+  simple(() => new Sigmoid()),
+);
+registerLayer(
+  'gelu',
+  simple(() => new GELU()),
+);
+registerLayer(
+  'selu',
+  simple(() => new SELU()),
+);
+registerLayer(
+  'elu',
+  simple(() => new ELU()),
+);
+registerLayer(
+  'softplus',
+  simple(() => new Softplus()),
+);
+registerLayer(
+  'identity',
+  simple(() => new Identity()),
+);
+registerLayer('softmax', { build: (spec) => new Softmax(num(spec, 'axis', 'softmax', -1)) });
+
+/** Options of {@link buildModel}. */
+export interface BuildModelOptions {
+  /** Generator for initial values (default: the global one). */
+  readonly rng?: Rng;
+  /** Device of the parameters. */
+  readonly device?: Device;
+  /**
+   * Resolves initializer descriptions other than `'pytorch'` (e.g. `@gradkit/init`'s specs).
+   * Return undefined to keep the layer's default.
+   */
+  readonly resolveInit?: (spec: JsonValue, where: string) => Initializer | undefined;
+}
+
+function defaultResolveInit(spec: JsonValue, where: string): Initializer | undefined {
+  if (spec === 'pytorch' || spec === null) return undefined;
+  throw new ValueError(
+    'buildModel',
+    `${where}: unknown initializer ${JSON.stringify(spec)} (pass resolveInit)`,
+  );
+}
+
+/**
+ * Builds a {@link Sequential} from its description (a {@link ModelSpec} or a plain layer list);
+ * every layer remembers its spec so {@link describeModel} returns it unchanged. A checkpoint can
+ * therefore rebuild its own model.
+ *
+ * @throws {ValueError} naming the layer index and type for an unknown type or a bad option.
+ * @example
+ * ```ts
+ * const model = buildModel([{ type: 'linear', in: 784, out: 256 }, { type: 'relu' }, { type: 'linear', in: 256, out: 10 }]);
+ * ```
+ */
+export function buildModel(
+  spec: ModelSpec | readonly LayerSpec[],
+  options: BuildModelOptions = {},
+): Sequential {
+  const layers = Array.isArray(spec) ? (spec as readonly LayerSpec[]) : (spec as ModelSpec).layers;
+  if (!Array.isArray(layers))
+    throw new ValueError('buildModel', 'expected a layer list or { layers: [...] }');
+  if (!Array.isArray(spec)) {
+    const m = spec as ModelSpec;
+    if (m.format !== 'gradkit.sequential' || m.version !== 1) {
+      throw new ValueError(
+        'buildModel',
+        `unsupported model format ${JSON.stringify(m.format)} version ${m.version}`,
+      );
+    }
+  }
+  const context: BuildContext = {
+    rng: options.rng ?? getRng(),
+    ...(options.device ? { device: options.device } : {}),
+    resolveInit: options.resolveInit ?? defaultResolveInit,
+  };
+  const model = new Sequential();
+  layers.forEach((l, i) => {
+    if (typeof l !== 'object' || l === null || typeof l.type !== 'string') {
+      throw new ValueError(
+        'buildModel',
+        `layer ${i}: expected an object with a 'type', got ${JSON.stringify(l)}`,
+      );
+    }
+    const factory = factories.get(l.type);
+    if (!factory) {
+      throw new ValueError(
+        'buildModel',
+        `layer ${i}: unknown type '${l.type}' (known: ${layerTypes().join(', ')})`,
+      );
+    }
+    let layer: Layer;
+    try {
+      layer = factory.build(l, context);
+    } catch (e) {
+      model.dispose();
+      if (e instanceof Error) e.message = `layer ${i} (${l.type}): ${e.message}`;
+      throw e;
+    }
+    specs.set(layer, { ...l });
+    model.append(layer);
+  });
+  return model;
+}
+
+/**
+ * The description of a model built by {@link buildModel}: the layer specs it was built from.
+ *
+ * @throws {ValueError} when a layer was not built from a description.
+ * @example
+ * ```ts
+ * JSON.stringify(describeModel(buildModel(layers))); // round-trips
+ * ```
+ */
+export function describeModel(model: Sequential): ModelSpec {
+  const layers = model.children.map((layer, i) => {
+    const s = specs.get(layer);
+    if (!s) throw new ValueError('describeModel', `layer ${i} was not built from a description`);
+    return s;
+  });
+  return { format: 'gradkit.sequential', version: 1, layers };
+}

@@ -1,0 +1,10 @@
+export type { BatchNormConvention, BatchNormFunctionalOptions } from './batch-norm.js';
+export { batchNorm } from './batch-norm.js';
+export type { BatchNormOptions } from './batch-norm-layer.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d } from './batch-norm-layer.js';
+export type { GroupNormFunctionalOptions, GroupNormOptions } from './group-norm.js';
+export { GroupNorm, groupNorm } from './group-norm.js';
+export type { LayerNormFunctionalOptions, LayerNormOptions } from './layer-norm.js';
+export { LayerNorm, layerNorm } from './layer-norm.js';
+export type { RmsNormFunctionalOptions, RmsNormOptions } from './rms-norm.js';
+export { FLOAT32_EPS, RMSNorm, rmsNorm } from './rms-norm.js';

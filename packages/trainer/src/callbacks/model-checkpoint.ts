@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { ValueError } from '@gradkit/tensor';
+import type { EpochLogs } from '../logs.js';
+import type { Callback, Json, MonitorMode, TrainingContext } from './callback.js';
+import { resolveMode } from './callback.js';
+
+/** Options of {@link ModelCheckpoint}. */
+export interface ModelCheckpointOptions {
+  /** Directory that receives `last/` and `best/` checkpoint directories. */
+  readonly dir: string;
+  /** Save after every epoch to `last/` (default true): what `resume` continues from. */
+  readonly saveLast?: boolean;
+  /** Save to `best/` whenever the monitored value improves (default true). */
+  readonly saveBest?: boolean;
+  /** The logged value that decides "best" (default `'val_loss'`, falling back to `'loss'` when not logged). */
+  readonly monitor?: string;
+  readonly mode?: MonitorMode;
+}
+
+/**
+ * Saves checkpoints during training: `dir/last` after every epoch (with everything needed to
+ * resume bit for bit) and `dir/best` when the monitored value improves. Each save replaces the
+ * previous one atomically.
+ *
+ * @example
+ * ```ts
+ * new ModelCheckpoint({ dir: 'runs/mnist/checkpoints' });
+ * ```
+ */
+export class ModelCheckpoint implements Callback {
+  readonly name = 'modelCheckpoint';
+  readonly dir: string;
+  readonly saveLast: boolean;
+  readonly saveBest: boolean;
+  readonly monitor: string;
+  private readonly modeOption: MonitorMode;
+  best: number | null = null;
+  bestEpoch = 0;
+
+  constructor(options: ModelCheckpointOptions) {
+    if (!options?.dir) throw new ValueError('ModelCheckpoint', 'dir is required');
+    this.dir = options.dir;
+    this.saveLast = options.saveLast ?? true;
+    this.saveBest = options.saveBest ?? true;
+    this.monitor = options.monitor ?? 'val_loss';
+    this.modeOption = options.mode ?? 'auto';
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainingContext): void {
+    const key = logs[this.monitor] !== undefined ? this.monitor : 'loss';
+    const value = logs[key];
+    const mode = resolveMode(key, this.modeOption);
+    const improved = this.best === null || (mode === 'min' ? value < this.best : value > this.best);
+    if (improved && Number.isFinite(value)) {
+      this.best = value;
+      this.bestEpoch = epoch;
+    }
+    if (this.saveBest && improved) ctx.saveCheckpoint(join(this.dir, 'best'));
+    if (this.saveLast) ctx.saveCheckpoint(join(this.dir, 'last'));
+  }
+
+  stateDict(): Json {
+    return { best: this.best, bestEpoch: this.bestEpoch };
+  }
+
+  loadStateDict(state: Json): void {
+    const s = state as { best: number | null; bestEpoch: number };
+    this.best = s.best;
+    this.bestEpoch = s.bestEpoch;
+  }
+}

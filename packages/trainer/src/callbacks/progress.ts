@@ -1,0 +1,99 @@
+import type { BatchInfo, EpochLogs } from '../logs.js';
+import type { Callback, TrainingContext } from './callback.js';
+
+/** Where progress goes: a writable stream (default `process.stderr`). */
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** Options of {@link ProgressBar}. */
+export interface ProgressBarOptions {
+  readonly stream?: ProgressStream;
+  /** Redraw at most this often, in milliseconds (default 100). */
+  readonly intervalMs?: number;
+  /** Draw the live bar (default: when the stream is a terminal); the per-epoch line is always printed. */
+  readonly live?: boolean;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
+}
+
+/** Formats an epoch's logs as `loss 0.1234  accuracy 97.10%  val_loss ...`. */
+export function formatLogs(logs: EpochLogs): string {
+  return Object.entries(logs)
+    .map(([k, v]) => (/acc/.test(k) ? `${k} ${(100 * v).toFixed(2)}%` : `${k} ${Number(v.toPrecision(4))}`))
+    .join('  ');
+}
+
+/**
+ * A live progress bar on a terminal (batches done, ETA, running loss, samples per second), and
+ * one line per epoch with its logs and duration; on a non-terminal stream (CI logs) only the
+ * per-epoch lines.
+ *
+ * @example
+ * ```ts
+ * trainer.fit(train, { epochs: 5, callbacks: [new ProgressBar()] });
+ * // epoch 1/5  469/469 [==============================] 12s  loss 0.2841 ...
+ * ```
+ */
+export class ProgressBar implements Callback {
+  readonly name = 'progress';
+  private readonly stream: ProgressStream;
+  private readonly interval: number;
+  private readonly live: boolean;
+  private epochStart = 0;
+  private lastDraw = 0;
+  private lossSum = 0;
+  private seen = 0;
+  private batchesDone = 0;
+
+  constructor(options: ProgressBarOptions = {}) {
+    this.stream = options.stream ?? process.stderr;
+    this.interval = options.intervalMs ?? 100;
+    this.live = options.live ?? Boolean(this.stream.isTTY);
+  }
+
+  onEpochBegin(): void {
+    this.epochStart = performance.now();
+    this.lastDraw = 0;
+    this.lossSum = 0;
+    this.seen = 0;
+    this.batchesDone = 0;
+  }
+
+  onBatchEnd(info: BatchInfo, ctx: TrainingContext): void {
+    this.lossSum += info.loss * info.size;
+    this.seen += info.size;
+    this.batchesDone = info.batch + 1;
+    if (!this.live) return;
+    const now = performance.now();
+    if (now - this.lastDraw < this.interval && info.batch + 1 < info.numBatches) return;
+    this.lastDraw = now;
+    const elapsed = (now - this.epochStart) / 1000;
+    const frac = (info.batch + 1) / info.numBatches;
+    const eta = elapsed / frac - elapsed;
+    const width = Math.max(10, Math.min(30, (this.stream.columns ?? 100) - 80));
+    const filled = Math.round(frac * width);
+    const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? (frac < 1 ? '>' : '=') : ''}${' '.repeat(width - filled)}`;
+    const rate = this.seen / Math.max(elapsed, 1e-9);
+    this.stream.write(
+      `\r\x1b[2Kepoch ${info.epoch}/${ctx.epochs} ${String(info.batch + 1).padStart(String(info.numBatches).length)}/${info.numBatches} ` +
+        `[${bar}] ETA ${fmtTime(eta)}  loss ${(this.lossSum / this.seen).toFixed(4)}  ${Math.round(rate)} samples/s`,
+    );
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainingContext): void {
+    const seconds = (performance.now() - this.epochStart) / 1000;
+    const rate = this.seen / Math.max(seconds, 1e-9);
+    if (this.live) this.stream.write('\r\x1b[2K');
+    this.stream.write(
+      `epoch ${epoch}/${ctx.epochs}  ${formatLogs(logs)}  (${seconds.toFixed(1)}s, ${Math.round(rate)} samples/s)\n`,
+    );
+  }
+}

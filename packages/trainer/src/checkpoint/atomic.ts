@@ -1,0 +1,32 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Writes a file atomically: the bytes go to a temporary file beside the target, which is flushed
+ * to disk and then renamed over the target, so readers see either the old file or the new one,
+ * never a half-written one. Creates the directory if needed.
+ *
+ * @example
+ * ```ts
+ * writeFileAtomic('run/checkpoint/model.safetensors', bytes);
+ * ```
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'w');
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

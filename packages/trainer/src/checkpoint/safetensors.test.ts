@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from './safetensors.js';
+
+const fixtures = new URL('../../fixtures/', import.meta.url);
+type Expected = Record<string, { shape: number[]; data: number[] }>;
+const expected = JSON.parse(readFileSync(new URL('python-written.json', fixtures), 'utf8')) as Expected;
+
+describe('safetensors', () => {
+  it('reads a file written by Python (F32, F64, F16, I64, empty) with the values PyTorch wrote', () => {
+    const { tensors, metadata } = decodeSafetensors(
+      readFileSync(new URL('python-written.safetensors', fixtures)),
+    );
+    expect(metadata).toEqual({ framework: 'pt', note: 'written by python' });
+    expect(Object.keys(tensors).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, want] of Object.entries(expected)) {
+      expect(tensors[name].shape, name).toEqual(want.shape);
+      // every value is exactly representable in float32 (F64 2.5, F16 values, small ints)
+      expect(Array.from(tensors[name].data), name).toEqual(want.data.map(Math.fround));
+    }
+  });
+
+  it('writes the bytes that the Python check parsed (fixtures/gradkit-written.safetensors)', () => {
+    const pick = ['layers.0.weight', 'layers.0.bias', 'empty'];
+    const bytes = encodeSafetensors(
+      Object.fromEntries(
+        pick.map((k) => [k, { shape: expected[k].shape, data: Float32Array.from(expected[k].data) }]),
+      ),
+      { format: 'gradkit', note: 'written by gradkit' },
+    );
+    const file = new URL('gradkit-written.safetensors', fixtures);
+    if (process.env.GRADKIT_WRITE_FIXTURES === '1') writeFileSync(file, bytes);
+    expect(Buffer.from(bytes).equals(readFileSync(file))).toBe(true);
+    // header: 8-byte length, JSON padded with spaces to a multiple of 8
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+  });
+
+  it('round-trips names, shapes, values and metadata', () => {
+    const t = {
+      b: { shape: [2, 3], data: Float32Array.from([1, -2, 3.5, Number.NaN, Number.POSITIVE_INFINITY, -0]) },
+      a: { shape: [], data: Float32Array.from([7]) },
+    };
+    const back = decodeSafetensors(encodeSafetensors(t, { epoch: '3' }));
+    expect(back.metadata).toEqual({ epoch: '3' });
+    expect(back.tensors.a).toEqual({ shape: [], data: Float32Array.from([7]) });
+    expect(Array.from(back.tensors.b.data)).toEqual(Array.from(t.b.data));
+  });
+
+  it('rejects malformed files with a message naming the file and the problem', () => {
+    const good = encodeSafetensors({ w: { shape: [2], data: Float32Array.from([1, 2]) } });
+    expect(() => decodeSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(
+      /x.safetensors: truncated \(5 bytes, no header length\)/,
+    );
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 4), 'x.safetensors')).toThrow(
+      /tensor 'w' \(\[2\] F32\) needs 8 bytes at \[0, 8\) but the data section has 4 bytes/,
+    );
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setBigUint64(0, 1000n, true);
+    expect(() => decodeSafetensors(huge)).toThrow(/header length 1000 exceeds the file \(16 bytes\)/);
+    const bad = (header: string, data = 0) => {
+      const h = new TextEncoder().encode(header);
+      const b = new Uint8Array(8 + h.length + data);
+      new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+      b.set(h, 8);
+      return b;
+    };
+    expect(() => decodeSafetensors(bad('{oops'))).toThrow(SafetensorsError);
+    expect(() => decodeSafetensors(bad('{"w":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}', 8))).toThrow(
+      /unsupported dtype "C64"/,
+    );
+    expect(() =>
+      decodeSafetensors(
+        bad(
+          '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+          8,
+        ),
+      ),
+    ).toThrow(/'a' and 'b' overlap/);
+    expect(() => encodeSafetensors({ w: { shape: [3], data: new Float32Array(2) } })).toThrow(
+      /tensor 'w': 2 values do not fill shape \[3\]/,
+    );
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces the file in one step and leaves no temporary file, also on failure', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradkit-atomic-'));
+    const p = join(dir, 'sub', 'state.json');
+    writeFileAtomic(p, '{"a":1}');
+    writeFileAtomic(p, '{"a":2}');
+    expect(readFileSync(p, 'utf8')).toBe('{"a":2}');
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['state.json']);
+    // the target is a directory: the rename fails, the old content stays, no temp file remains
+    expect(() => writeFileAtomic(join(dir, 'sub'), 'x')).toThrow();
+    expect(readdirSync(dir)).toEqual(['sub']);
+    expect(existsSync(p)).toBe(true);
+  });
+});

@@ -1,0 +1,206 @@
+import { GradkitError } from '@gradkit/tensor';
+
+/** A tensor as stored in a safetensors file: float32 values and a shape. */
+export interface NamedTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** A safetensors file's contents: tensors by name and the optional string metadata. */
+export interface SafetensorsContents {
+  readonly tensors: Record<string, NamedTensor>;
+  readonly metadata: Record<string, string>;
+}
+
+/** A malformed or unsupported safetensors file; the message says what and where. */
+export class SafetensorsError extends GradkitError {
+  override name = 'SafetensorsError';
+}
+
+const DTYPE_BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/**
+ * Serializes float32 tensors in the safetensors format: an 8-byte little-endian header length,
+ * a JSON header (`{ name: { dtype: 'F32', shape, data_offsets: [begin, end] }, __metadata__ }`)
+ * padded with spaces to a multiple of 8 bytes, then the little-endian data, tensors in name order.
+ *
+ * @see https://github.com/huggingface/safetensors (format description)
+ * @example
+ * ```ts
+ * const bytes = encodeSafetensors({ 'fc.weight': { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } });
+ * ```
+ */
+export function encodeSafetensors(
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new SafetensorsError(`metadata '${k}' must be a string`);
+    }
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    const size = t.shape.reduce((p, d) => p * d, 1);
+    if (!(t.data instanceof Float32Array) || t.data.length !== size) {
+      throw new SafetensorsError(
+        `tensor '${name}': ${t.data?.length} values do not fill shape [${t.shape.join(',')}]`,
+      );
+    }
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size * 4] };
+    offset += size * 4;
+  }
+  let json = JSON.stringify(header);
+  const enc = new TextEncoder();
+  let headerBytes = enc.encode(json);
+  const pad = (8 - (headerBytes.length % 8)) % 8;
+  if (pad) {
+    json += ' '.repeat(pad);
+    headerBytes = enc.encode(json);
+  }
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const name of names) {
+    const data = tensors[name].data;
+    for (let i = 0; i < data.length; i++, pos += 4) view.setFloat32(pos, data[i], true);
+  }
+  return out;
+}
+
+/**
+ * Parses a safetensors file. F32 tensors load as they are; F64, F16, BF16 and integer tensors are
+ * converted to float32. `source` names the file in error messages.
+ *
+ * @throws {SafetensorsError} for a truncated file, a bad header, overlapping or out-of-range
+ *   offsets, or an unknown dtype.
+ * @example
+ * ```ts
+ * const { tensors, metadata } = decodeSafetensors(readFileSync('model.safetensors'));
+ * ```
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContents {
+  if (bytes.length < 8)
+    throw new SafetensorsError(`${source}: truncated (${bytes.length} bytes, no header length)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(bytes.length - 8)) {
+    throw new SafetensorsError(`${source}: header length ${n} exceeds the file (${bytes.length} bytes)`);
+  }
+  const headerLen = Number(n);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch (e) {
+    throw new SafetensorsError(`${source}: header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new SafetensorsError(`${source}: header is not a JSON object`);
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors: Record<string, NamedTensor> = {};
+  const spans: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = String(e.dtype);
+    const width = DTYPE_BYTES[dtype];
+    if (!width)
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`,
+      );
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`,
+      );
+    }
+    const shape = e.shape as number[];
+    const offs = e.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) {
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`,
+      );
+    }
+    const [begin, end] = offs as [number, number];
+    const size = shape.reduce((p, d) => p * d, 1);
+    if (end - begin !== size * width || end > dataLen) {
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' ([${shape.join(',')}] ${dtype}) needs ${size * width} bytes at [${begin}, ${end}) ` +
+          `but the data section has ${dataLen} bytes`,
+      );
+    }
+    spans.push([begin, end, name]);
+    const data = new Float32Array(size);
+    const base = dataStart + begin;
+    for (let i = 0; i < size; i++) {
+      const p = base + i * width;
+      switch (dtype) {
+        case 'F32':
+          data[i] = view.getFloat32(p, true);
+          break;
+        case 'F64':
+          data[i] = view.getFloat64(p, true);
+          break;
+        case 'F16':
+          data[i] = halfToFloat(view.getUint16(p, true));
+          break;
+        case 'BF16':
+          data[i] = new Float32Array(new Uint32Array([view.getUint16(p, true) << 16]).buffer)[0];
+          break;
+        case 'I64':
+          data[i] = Number(view.getBigInt64(p, true));
+          break;
+        case 'I32':
+          data[i] = view.getInt32(p, true);
+          break;
+        case 'I16':
+          data[i] = view.getInt16(p, true);
+          break;
+        case 'I8':
+          data[i] = view.getInt8(p);
+          break;
+        default:
+          data[i] = view.getUint8(p);
+      }
+    }
+    tensors[name] = { shape, data };
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) {
+      throw new SafetensorsError(`${source}: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+    }
+  }
+  return { tensors, metadata };
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}

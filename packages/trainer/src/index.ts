@@ -1,0 +1,24 @@
+export type { Callback, Json, MonitorMode, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
+export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
+export { EarlyStopping } from './callbacks/early-stopping.js';
+export type {
+  LearningRateSchedulerOptions,
+  PlateauScheduler,
+  ReduceLROnPlateauCallbackOptions,
+} from './callbacks/lr-scheduler.js';
+export { LearningRateScheduler, ReduceLROnPlateauCallback } from './callbacks/lr-scheduler.js';
+export type { MetricsLoggerOptions } from './callbacks/metrics-logger.js';
+export { MetricsLogger } from './callbacks/metrics-logger.js';
+export type { ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
+export { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+export type { ProgressBarOptions, ProgressStream } from './callbacks/progress.js';
+export { formatLogs, ProgressBar } from './callbacks/progress.js';
+export { writeFileAtomic } from './checkpoint/atomic.js';
+export type { Checkpoint } from './checkpoint/checkpoint.js';
+export { CHECKPOINT_FILES, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint/checkpoint.js';
+export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.js';
+export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
+export * from './data/index.js';
+export type { BatchInfo, EpochLogs, EpochRecord, History } from './logs.js';
+export type { EvalResult, FitOptions, LossFn, Metric, TrainerOptions, TrainerState } from './trainer.js';
+export { NonFiniteError, Trainer } from './trainer.js';

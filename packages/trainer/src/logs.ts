@@ -1,0 +1,34 @@
+/** Values logged for one epoch: `loss`, `accuracy`, `val_loss`, `val_accuracy`, `lr`, user metrics. */
+export type EpochLogs = Record<string, number>;
+
+/** One row of the training history. */
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** Optimizer updates so far. */
+  readonly step: number;
+  /** Seconds the epoch took (training and validation). */
+  readonly seconds: number;
+  readonly logs: EpochLogs;
+}
+
+/** What {@link Trainer.fit} returns: one record per epoch, oldest first. */
+export interface History {
+  readonly epochs: readonly EpochRecord[];
+  /** Why training stopped: `'completed'`, or the reason a callback gave. */
+  readonly stopReason: string;
+}
+
+/** Progress of one training batch, for callbacks. */
+export interface BatchInfo {
+  readonly epoch: number;
+  /** 0-based batch index within the epoch. */
+  readonly batch: number;
+  readonly numBatches: number;
+  /** Optimizer updates so far (after this batch). */
+  readonly step: number;
+  /** This batch's loss (data loss plus penalties). */
+  readonly loss: number;
+  /** Samples in this batch. */
+  readonly size: number;
+}

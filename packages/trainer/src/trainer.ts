@@ -1,0 +1,429 @@
+import type { Labels, Module, StateDict, Tensor } from '@gradkit/tensor';
+import {
+  GradkitError,
+  getRng,
+  keep,
+  noGrad,
+  Rng,
+  scope,
+  softmaxCrossEntropy,
+  tensor,
+  ValueError,
+} from '@gradkit/tensor';
+import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
+import type { Checkpoint } from './checkpoint/checkpoint.js';
+import { saveCheckpoint } from './checkpoint/checkpoint.js';
+import type { Dataset } from './data/dataset.js';
+import type { EpochLogs, EpochRecord, History } from './logs.js';
+
+/** A loss: logits `[B, C]` and host labels to a scalar tensor (default softmax cross-entropy). */
+export type LossFn = (logits: Tensor, labels: Labels) => Tensor;
+
+/** An extra metric over a whole dataset: called with every batch's logits (read back) and labels. */
+export interface Metric {
+  /** Starts a new pass. */
+  reset(): void;
+  /** Adds one batch. */
+  update(logits: Float32Array, labels: Int32Array, numClasses: number): void;
+  /** The value over the pass. */
+  value(): number;
+}
+
+/** Options of {@link Trainer}. */
+export interface TrainerOptions {
+  readonly model: Module;
+  readonly optimizer: TrainerOptimizer;
+  /** Default: softmax cross-entropy on integer labels. */
+  readonly loss?: LossFn;
+  /** Added to the loss at every step, e.g. an L1/L2/Frobenius penalty of `@gradkit/regularizers`. */
+  readonly penalty?: (model: Module) => Tensor | null;
+  /** Run after every optimizer step under noGrad, e.g. max-norm constraints. */
+  readonly constraints?: readonly ((model: Module) => void)[];
+  /** Extra metrics by name, computed on training (`name`) and validation (`val_name`) data. */
+  readonly metrics?: Readonly<Record<string, () => Metric>>;
+  /** The model's description (e.g. `describeModel(model)`), stored in checkpoints so they can rebuild it. */
+  readonly modelSpec?: Json;
+  /** The run's configuration, stored in checkpoints. */
+  readonly config?: Json;
+}
+
+/** Options of {@link Trainer.fit}. */
+export interface FitOptions {
+  /** Total epochs (a resumed run continues up to this number). */
+  readonly epochs: number;
+  /** Batch size (default 32). */
+  readonly batchSize?: number;
+  /** Shuffle the training data every epoch (default true), from `seed`. */
+  readonly shuffle?: boolean;
+  /** Seed of the data order (default 0). */
+  readonly seed?: number;
+  /** Data to evaluate after every epoch (logged as `val_*`). */
+  readonly validationData?: Dataset;
+  /** Or: hold out this fraction of the training data (seeded split, `seed`). */
+  readonly validationSplit?: number;
+  /** Batch size for validation (default: max(batchSize, 256)). */
+  readonly validationBatchSize?: number;
+  readonly callbacks?: readonly Callback[];
+  /** Check every batch loss; a non-finite one stops training with a {@link NonFiniteError} (default true). */
+  readonly nonFiniteCheck?: boolean;
+}
+
+/** What {@link Trainer.evaluate} returns: `loss`, `accuracy` and the extra metrics. */
+export type EvalResult = Record<string, number>;
+
+/**
+ * A loss that became NaN or infinite: names the epoch, the batch and the first layer whose
+ * output was not finite (found by re-running the batch layer by layer).
+ */
+export class NonFiniteError extends GradkitError {
+  override name = 'NonFiniteError';
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly batch: number,
+    readonly layer: string | null,
+  ) {
+    super(message);
+  }
+}
+
+/** The serializable part of a trainer's state (see checkpoints). */
+export interface TrainerState {
+  readonly epoch: number;
+  readonly step: number;
+  readonly history: readonly EpochRecord[];
+  /** Data-order generator state at the start of the next epoch. */
+  readonly dataRng: readonly number[];
+  /** The global generator (dropout masks) at the start of the next epoch. */
+  readonly globalRng: readonly number[];
+  readonly callbacks: Record<string, Json>;
+  readonly stopped: string | null;
+}
+
+interface ForwardEach {
+  forwardEach(x: Tensor, visit: (name: string, layer: unknown, out: Tensor) => void): Tensor;
+}
+
+function defaultLoss(logits: Tensor, labels: Labels): Tensor {
+  return softmaxCrossEntropy(logits, labels);
+}
+
+/**
+ * The training loop: mini-batches of a {@link Dataset}, one optimizer step each, validation after
+ * every epoch, metrics, callbacks, and state for exact resumes.
+ *
+ * Per step: forward, loss (+ penalty), backward, optimizer step, constraints; the batch loss is
+ * read back (one scalar) for progress and the non-finite guard; accuracy is accumulated on the
+ * device and read at the epoch's end.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer({ model, optimizer: adam(model, { lr: 1e-3 }) });
+ * const history = trainer.fit(train, { epochs: 5, batchSize: 128, validationSplit: 0.1, callbacks: [new ProgressBar()] });
+ * trainer.evaluate(test); // { loss: 0.07, accuracy: 0.978 }
+ * ```
+ */
+export class Trainer {
+  readonly model: Module;
+  readonly optimizer: TrainerOptimizer;
+  readonly loss: LossFn;
+  readonly penalty: ((model: Module) => Tensor | null) | null;
+  readonly constraints: readonly ((model: Module) => void)[];
+  readonly metrics: Readonly<Record<string, () => Metric>>;
+  readonly modelSpec: Json | null;
+  readonly config: Json | null;
+  /** Completed epochs. */
+  epoch = 0;
+  /** Optimizer updates so far. */
+  step = 0;
+  history: EpochRecord[] = [];
+  private dataRng = new Rng(0);
+  private dataSeeded = false;
+  private pendingCallbackState: Record<string, Json> | null = null;
+  private pendingCallbackTensors: Record<string, StateDict> | null = null;
+  private stopped: string | null = null;
+
+  constructor(options: TrainerOptions) {
+    if (!options?.model) throw new ValueError('Trainer', 'model is required');
+    if (!options.optimizer || typeof options.optimizer.step !== 'function') {
+      throw new ValueError('Trainer', 'optimizer is required (e.g. adam(model, { lr: 1e-3 }))');
+    }
+    this.model = options.model;
+    this.optimizer = options.optimizer;
+    this.loss = options.loss ?? defaultLoss;
+    this.penalty = options.penalty ?? null;
+    this.constraints = options.constraints ?? [];
+    this.metrics = options.metrics ?? {};
+    this.modelSpec = options.modelSpec ?? null;
+    this.config = options.config ?? null;
+  }
+
+  /**
+   * Trains for `epochs` epochs in total (a resumed trainer continues from its epoch). Returns the
+   * whole history (resumed epochs included).
+   *
+   * @throws {ValueError} for bad options; {@link NonFiniteError} when a loss is not finite.
+   */
+  fit(train: Dataset, options: FitOptions): History {
+    const { epochs, batchSize = 32, shuffle = true, seed = 0, nonFiniteCheck = true } = options;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError('fit', `epochs must be a positive integer, got ${epochs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new ValueError('fit', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    if (options.validationData && options.validationSplit !== undefined) {
+      throw new ValueError('fit', 'give validationData or validationSplit, not both');
+    }
+    let trainSet = train;
+    let valSet = options.validationData ?? null;
+    if (options.validationSplit !== undefined) {
+      const f = options.validationSplit;
+      if (!(f > 0 && f < 1)) throw new ValueError('fit', `validationSplit must be in (0, 1), got ${f}`);
+      [trainSet, valSet] = train.split(1 - f, { seed });
+    }
+    if (!this.dataSeeded) {
+      this.dataRng = new Rng(seed);
+      this.dataSeeded = true;
+    }
+    const callbacks = options.callbacks ?? [];
+    const names = new Set<string>();
+    for (const cb of callbacks) {
+      if (names.has(cb.name)) throw new ValueError('fit', `two callbacks are named '${cb.name}'`);
+      names.add(cb.name);
+    }
+    this.restoreCallbacks(callbacks);
+    this.stopped = null;
+    const saves: string[] = [];
+    const ctx: TrainingContext = {
+      model: this.model,
+      optimizer: this.optimizer,
+      history: this.history,
+      epochs,
+      stop: (reason) => {
+        this.stopped ??= reason;
+      },
+      saveCheckpoint: (dir) => {
+        if (!saves.includes(dir)) saves.push(dir);
+      },
+    };
+    for (const cb of callbacks) cb.onTrainBegin?.(ctx);
+    const valBatch = options.validationBatchSize ?? Math.max(batchSize, 256);
+
+    while (this.epoch < epochs && this.stopped === null) {
+      const epoch = this.epoch + 1;
+      const t0 = performance.now();
+      this.model.train();
+      for (const cb of callbacks) cb.onEpochBegin?.(epoch, ctx);
+      const iter = trainSet.batches(batchSize, shuffle ? { shuffle: true, rng: this.dataRng } : {});
+      let lossSum = 0;
+      let seen = 0;
+      let correct: Tensor | null = null;
+      const extra = Object.fromEntries(Object.entries(this.metrics).map(([k, make]) => [k, make()]));
+      for (const m of Object.values(extra)) m.reset();
+      for (const batch of iter) {
+        const lossValue = scope(() => {
+          const x = tensor(batch.x, [batch.size, batch.numFeatures]);
+          const logits = this.model.forward(x) as Tensor;
+          let loss = this.loss(logits, batch.y);
+          const pen = this.penalty?.(this.model);
+          if (pen) loss = loss.add(pen);
+          // the step's one read-back: before the update, so a non-finite loss never reaches the weights
+          const v = loss.item();
+          if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
+          loss.backward();
+          this.optimizer.step();
+          this.optimizer.zeroGrad();
+          if (this.constraints.length) noGrad(() => this.constraints.forEach((c) => c(this.model)));
+          noGrad(() => {
+            const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
+            const next = correct ? correct.add(hits) : hits;
+            correct?.dispose();
+            correct = keep(next);
+          });
+          for (const m of Object.values(extra)) m.update(logits.dataSync(), batch.y, logits.shape[1]);
+          return v;
+        });
+        this.step++;
+        lossSum += lossValue * batch.size;
+        seen += batch.size;
+        const info = { epoch, batch: batch.index, numBatches: iter.numBatches, step: this.step, loss: lossValue, size: batch.size };
+        for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
+      }
+      const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
+      const hits = correct as Tensor | null;
+      logs.accuracy = hits ? hits.item() / Math.max(seen, 1) : 0;
+      hits?.dispose();
+      for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
+      logs.lr = this.optimizer.getLr();
+      if (valSet) {
+        for (const [k, v] of Object.entries(this.evaluate(valSet, { batchSize: valBatch }))) logs[`val_${k}`] = v;
+      }
+      this.epoch = epoch;
+      const record: EpochRecord = { epoch, step: this.step, seconds: (performance.now() - t0) / 1000, logs };
+      this.history.push(record);
+      for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs, ctx);
+      // checkpoints requested during the epoch's callbacks are written after all of them ran,
+      // so every callback's state is current
+      for (const dir of saves.splice(0)) saveCheckpoint(dir, this.checkpoint(callbacks));
+    }
+    const reason = this.stopped ?? 'completed';
+    for (const cb of callbacks) cb.onTrainEnd?.(ctx, reason);
+    return { epochs: [...this.history], stopReason: reason };
+  }
+
+  /**
+   * Loss and accuracy (and the extra metrics) of the model on `data`, in eval mode, without
+   * gradients. The model's train/eval mode is restored afterwards.
+   */
+  evaluate(data: Dataset, options: { readonly batchSize?: number } = {}): EvalResult {
+    const batchSize = options.batchSize ?? 256;
+    const wasTraining = this.model.training;
+    this.model.eval();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    const extra = Object.fromEntries(Object.entries(this.metrics).map(([k, make]) => [k, make()]));
+    for (const m of Object.values(extra)) m.reset();
+    try {
+      for (const batch of data.batches(batchSize)) {
+        scope(() =>
+          noGrad(() => {
+            const logits = this.model.forward(tensor(batch.x, [batch.size, batch.numFeatures])) as Tensor;
+            lossSum += this.loss(logits, batch.y).item() * batch.size;
+            correct += logits.argmax(-1).equal(tensor(batch.y)).sum().item();
+            for (const m of Object.values(extra)) m.update(logits.dataSync(), batch.y, logits.shape[1]);
+          }),
+        );
+        seen += batch.size;
+      }
+    } finally {
+      this.model.train(wasTraining);
+    }
+    const out: EvalResult = { loss: lossSum / Math.max(seen, 1), accuracy: correct / Math.max(seen, 1) };
+    for (const [k, m] of Object.entries(extra)) out[k] = m.value();
+    return out;
+  }
+
+  /**
+   * The model's outputs (logits) for every row of `x` (`[N, D]` host features or a Dataset), in
+   * eval mode, batch by batch: a `Float32Array` of `N * outputs` values.
+   */
+  predict(x: Dataset | { features: Float32Array; numFeatures: number }, options: { readonly batchSize?: number } = {}): Float32Array {
+    const batchSize = options.batchSize ?? 256;
+    const d = x.numFeatures;
+    const n = x.features.length / d;
+    if (!Number.isInteger(n)) throw new ValueError('predict', `${x.features.length} values are not rows of ${d} features`);
+    const wasTraining = this.model.training;
+    this.model.eval();
+    const parts: Float32Array[] = [];
+    try {
+      for (let i = 0; i < n; i += batchSize) {
+        const b = Math.min(batchSize, n - i);
+        parts.push(
+          scope(() =>
+            noGrad(() =>
+              (this.model.forward(tensor(x.features.subarray(i * d, (i + b) * d), [b, d])) as Tensor).dataSync(),
+            ),
+          ),
+        );
+      }
+    } finally {
+      this.model.train(wasTraining);
+    }
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /** Everything a checkpoint needs: weights, optimizer state, loop state, callback states. */
+  checkpoint(callbacks: readonly Callback[] = []): Checkpoint {
+    const callbackTensors: Record<string, StateDict> = {};
+    for (const cb of callbacks) if (cb.stateTensors) callbackTensors[cb.name] = cb.stateTensors();
+    return {
+      model: this.model.stateDict(),
+      optimizer: this.optimizer.stateDict(),
+      trainer: this.state(callbacks),
+      callbackTensors,
+      modelSpec: this.modelSpec,
+      config: this.config,
+    };
+  }
+
+  /**
+   * Restores a checkpoint into this trainer (model weights, optimizer state, loop state); the
+   * callback states are handed to the callbacks of the next `fit`. Continuing with `fit` then
+   * gives the same weights as a run that was never interrupted.
+   */
+  restore(ckpt: Checkpoint): void {
+    this.model.loadStateDict(ckpt.model);
+    this.optimizer.loadStateDict(ckpt.optimizer as never);
+    this.loadState(ckpt.trainer, ckpt.callbackTensors);
+  }
+
+  /** The loop's own state, for checkpoints (the model and optimizer are saved separately). */
+  state(callbacks: readonly Callback[] = []): TrainerState {
+    const cbs: Record<string, Json> = {};
+    for (const cb of callbacks) if (cb.stateDict) cbs[cb.name] = cb.stateDict();
+    return {
+      epoch: this.epoch,
+      step: this.step,
+      history: this.history.map((r) => ({ ...r, logs: { ...r.logs } })),
+      dataRng: [...this.dataRng.state()],
+      globalRng: [...getRng().state()],
+      callbacks: cbs,
+      stopped: this.stopped,
+    };
+  }
+
+  /**
+   * Restores the loop's state from {@link Trainer.state}; callback states are handed to the
+   * callbacks of the next `fit` (matched by name).
+   */
+  loadState(state: TrainerState, callbackTensors: Record<string, StateDict> = {}): void {
+    this.epoch = state.epoch;
+    this.step = state.step;
+    this.history = state.history.map((r) => ({ ...r, logs: { ...r.logs } }));
+    this.dataRng.setState(state.dataRng as [number, number, number, number]);
+    this.dataSeeded = true;
+    getRng().setState(state.globalRng as [number, number, number, number]);
+    this.pendingCallbackState = state.callbacks;
+    this.pendingCallbackTensors = callbackTensors;
+  }
+
+  private restoreCallbacks(callbacks: readonly Callback[]): void {
+    const s = this.pendingCallbackState;
+    const t = this.pendingCallbackTensors;
+    if (!s && !t) return;
+    for (const cb of callbacks) {
+      if (s && s[cb.name] !== undefined) cb.loadStateDict?.(s[cb.name]);
+      if (t?.[cb.name]) cb.loadStateTensors?.(t[cb.name]);
+    }
+    this.pendingCallbackState = null;
+    this.pendingCallbackTensors = null;
+  }
+
+  /** Finds the first layer whose output is not finite and throws a {@link NonFiniteError}. */
+  private raiseNonFinite(x: Tensor, value: number, epoch: number, batch: number): never {
+    let layer: string | null = null;
+    const m = this.model as unknown as Partial<ForwardEach>;
+    if (typeof m.forwardEach === 'function') {
+      noGrad(() =>
+        m.forwardEach!(x, (name, l, out) => {
+          if (layer !== null) return;
+          const v = out.dataSync();
+          for (let i = 0; i < v.length; i++) {
+            if (!Number.isFinite(v[i])) {
+              layer = `${name} (${(l as object).constructor.name})`;
+              return;
+            }
+          }
+        }),
+      );
+    }
+    const where = layer ? `; first non-finite output: layer ${layer}` : '; every layer output is finite (the loss itself overflowed)';
+    throw new NonFiniteError(`loss is ${value} at epoch ${epoch}, batch ${batch}${where}`, epoch, batch, layer);
+  }
+}
