@@ -6,9 +6,9 @@ import type { ViteUserConfig } from 'vitest/config';
  * compiles on a software renderer are slow), one fork per file, workspace packages resolved to
  * their sources, and, when GRADKIT_TEST_REPORT_DIR is set (CI), a JSON report per package.
  */
-export function packageTestConfig(pkg: string, dir: string): ViteUserConfig {
+export function packageTestConfig(pkg: string, _dir: string): ViteUserConfig {
   const reportDir = process.env.GRADKIT_TEST_REPORT_DIR;
-  const packages = resolve(dir, '..');
+  const packages = resolve(import.meta.dirname, 'packages');
   const alias = Object.fromEntries(
     [
       'kernels',
@@ -22,7 +22,7 @@ export function packageTestConfig(pkg: string, dir: string): ViteUserConfig {
       'trainer',
     ].map((name) => [`@gradkit/${name}`, resolve(packages, name, 'src/index.ts')]),
   );
-  alias['@gradkit/test-utils'] = resolve(packages, '..', 'tools/test-utils/src/index.ts');
+  alias['@gradkit/test-utils'] = resolve(import.meta.dirname, 'tools/test-utils/src/index.ts');
   return {
     resolve: { alias },
     test: {

@@ -29,14 +29,15 @@ function esc(s: string): string {
 }
 
 /** "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+export function niceTicks(lo: number, hi: number, count = 5, integer = false): number[] {
   if (!(hi > lo)) {
-    const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
-    return niceTicks(lo - pad, hi + pad, count);
+    const pad = integer ? 1 : Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
+    return niceTicks(lo - pad, hi + pad, count, integer);
   }
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  if (integer) step = Math.max(1, Math.round(step));
   const ticks: number[] = [];
   for (let v = Math.floor(lo / step) * step; v <= hi + step * 1e-9; v += step)
     ticks.push(Number(v.toPrecision(12)));
@@ -57,7 +58,12 @@ function panel(p: Panel, ox: number, oy: number): string {
     out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#888">no data</text></g>`);
     return out.join('\n');
   }
-  const xs = niceTicks(Math.min(...pts.map((q) => q[0])), Math.max(...pts.map((q) => q[0])), 6);
+  const xs = niceTicks(
+    Math.min(...pts.map((q) => q[0])),
+    Math.max(...pts.map((q) => q[0])),
+    6,
+    pts.every((q) => Number.isInteger(q[0])),
+  );
   const ys = niceTicks(Math.min(...pts.map((q) => q[1])), Math.max(...pts.map((q) => q[1])), 5);
   const [x0, x1, y0, y1] = [xs[0], xs[xs.length - 1], ys[0], ys[ys.length - 1]];
   const sx = (x: number) => M.left + ((x - x0) / (x1 - x0 || 1)) * pw;

@@ -24,6 +24,6 @@ export type {
   LayerSpec,
   ModelSpec,
 } from './model-spec.js';
-export { buildModel, describeModel, layerTypes, registerLayer } from './model-spec.js';
+export { buildModel, describeModel, layerTypes, registerLayer, resolveInitSpec } from './model-spec.js';
 export type { Layer } from './sequential.js';
 export { Sequential } from './sequential.js';

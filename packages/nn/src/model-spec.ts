@@ -1,3 +1,4 @@
+import { checkInitSpec, initializer } from '@gradkit/init';
 import type { Device, Rng } from '@gradkit/tensor';
 import { getRng, ValueError } from '@gradkit/tensor';
 import {
@@ -160,18 +161,26 @@ export interface BuildModelOptions {
   /** Device of the parameters. */
   readonly device?: Device;
   /**
-   * Resolves initializer descriptions other than `'pytorch'` (e.g. `@gradkit/init`'s specs).
-   * Return undefined to keep the layer's default.
+   * Resolves initializer descriptions (default {@link resolveInitSpec}: `'pytorch'`, an
+   * `@gradkit/init` name or spec). Return undefined to keep the layer's default.
    */
   readonly resolveInit?: (spec: JsonValue, where: string) => Initializer | undefined;
 }
 
-function defaultResolveInit(spec: JsonValue, where: string): Initializer | undefined {
+/**
+ * The default initializer resolver: `'pytorch'` (or null) keeps the layer's PyTorch default; a
+ * name (`'kaimingNormal'`) or an `@gradkit/init` spec (`{ name: 'kaimingUniform', nonlinearity:
+ * 'relu' }`) becomes that initializer, drawn from the build's generator.
+ */
+export function resolveInitSpec(spec: JsonValue, where: string): Initializer | undefined {
   if (spec === 'pytorch' || spec === null) return undefined;
-  throw new ValueError(
-    'buildModel',
-    `${where}: unknown initializer ${JSON.stringify(spec)} (pass resolveInit)`,
-  );
+  let init: ReturnType<typeof initializer>;
+  try {
+    init = initializer(checkInitSpec(typeof spec === 'string' ? { name: spec } : spec));
+  } catch (e) {
+    throw new ValueError('buildModel', `${where}: ${(e as Error).message}`);
+  }
+  return (shape, { rng, device }) => init(shape, { rng, ...(device ? { device } : {}) });
 }
 
 /**
@@ -204,7 +213,7 @@ export function buildModel(
   const context: BuildContext = {
     rng: options.rng ?? getRng(),
     ...(options.device ? { device: options.device } : {}),
-    resolveInit: options.resolveInit ?? defaultResolveInit,
+    resolveInit: options.resolveInit ?? resolveInitSpec,
   };
   const model = new Sequential();
   layers.forEach((l, i) => {

@@ -21,6 +21,7 @@ import { ELU, GELU, LeakyReLU, ReLU, SELU, Sigmoid, Softmax, Softplus, Tanh } fr
 import { Flatten } from './flatten.js';
 import { Linear } from './linear.js';
 import { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss } from './losses.js';
+import type { LayerSpec } from './model-spec.js';
 import { buildModel, describeModel, registerLayer } from './model-spec.js';
 import { Sequential } from './sequential.js';
 
@@ -178,7 +179,7 @@ describe.each(testBackends)('nn on %s', (backend) => {
   });
 
   it('a model described as data rebuilds itself and its weights load back', () => {
-    const layers = [
+    const layers: LayerSpec[] = [
       { type: 'flatten' },
       { type: 'linear', in: 12, out: 8 },
       { type: 'relu' },
@@ -197,9 +198,26 @@ describe.each(testBackends)('nn on %s', (backend) => {
     expect(() => buildModel([{ type: 'linear', in: 'x', out: 3 }])).toThrow(
       /layer 0 \(linear\): .*'in' must be a number, got "x"/,
     );
-    expect(() => buildModel([{ type: 'linear', in: 3, out: 3, weightInit: 'zeros' }])).toThrow(
-      /unknown initializer/,
+    expect(() => buildModel([{ type: 'linear', in: 3, out: 3, weightInit: 'nope' }])).toThrow(
+      /layer 0 \(linear\): buildModel: layer 'linear' weightInit: .*nope/,
     );
+    // @gradkit/init specs: zeros bias, Kaiming-normal weight (std sqrt(2 / fanIn)), from the build's rng
+    const k = buildModel(
+      [
+        {
+          type: 'linear',
+          in: 300,
+          out: 200,
+          weightInit: { name: 'kaimingNormal', nonlinearity: 'relu' },
+          biasInit: 'zeros',
+        },
+      ],
+      { rng: new Rng(4) },
+    );
+    const kw = (k.children[0] as Linear).weight.dataSync();
+    const kvar = kw.reduce((s, v) => s + v * v, 0) / kw.length;
+    expect(Math.abs(kvar / (2 / 300) - 1)).toBeLessThan(0.02); // 60000 draws: sd of the variance ratio ~0.6%
+    expect(Array.from((k.children[0] as Linear).bias!.dataSync()).every((v) => v === 0)).toBe(true);
     registerLayer('scale2', { build: () => new Sequential() });
     expect(buildModel([{ type: 'scale2' }]).length).toBe(1);
   });

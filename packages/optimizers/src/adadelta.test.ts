@@ -16,9 +16,18 @@ describe('Adadelta hyperparameters', () => {
 
   it('rejects bad values with a ValueError naming Adadelta, the argument and the value', () => {
     expectValueError(() => adadelta([w], { lr: -1 }), 'Adadelta: lr must be >= 0, got -1');
-    expectValueError(() => adadelta([w], { lr: Number.POSITIVE_INFINITY }), 'Adadelta: lr must be a finite number, got Infinity');
-    expectValueError(() => adadelta([w], { weightDecay: -0.01 }), 'Adadelta: weightDecay must be >= 0, got -0.01');
-    expectValueError(() => adadelta([w], { maximize: 1 as never }), 'Adadelta: maximize must be a boolean, got 1');
+    expectValueError(
+      () => adadelta([w], { lr: Number.POSITIVE_INFINITY }),
+      'Adadelta: lr must be a finite number, got Infinity',
+    );
+    expectValueError(
+      () => adadelta([w], { weightDecay: -0.01 }),
+      'Adadelta: weightDecay must be >= 0, got -0.01',
+    );
+    expectValueError(
+      () => adadelta([w], { maximize: 1 as never }),
+      'Adadelta: maximize must be a boolean, got 1',
+    );
     expectValueError(() => adadelta([w], { eps: 0 }), 'Adadelta: eps must be > 0, got 0');
     expectValueError(() => adadelta([w], { eps: -1e-8 }), 'Adadelta: eps must be > 0, got -1e-8');
     expectValueError(() => adadeltaTransform({ lr: -2 }), 'Adadelta: lr must be >= 0, got -2');

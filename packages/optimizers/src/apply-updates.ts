@@ -37,6 +37,7 @@ export function applyUpdates(params: Params, updates: Params): Params {
  * loss.backward();
  * const [updates, next] = tx.update(gradsOf(params), state, params);
  * ```
+ * @see {@link applyUpdates}
  */
 export function gradsOf(params: Params): Params {
   const out: Params = {};

@@ -16,12 +16,18 @@ describe('NAdam hyperparameters', () => {
 
   it('rejects bad values with a ValueError naming NAdam, the argument and the value', () => {
     expectValueError(() => nadam([w], { lr: -1 }), 'NAdam: lr must be >= 0, got -1');
-    expectValueError(() => nadam([w], { lr: Number.POSITIVE_INFINITY }), 'NAdam: lr must be a finite number, got Infinity');
+    expectValueError(
+      () => nadam([w], { lr: Number.POSITIVE_INFINITY }),
+      'NAdam: lr must be a finite number, got Infinity',
+    );
     expectValueError(() => nadam([w], { weightDecay: -0.01 }), 'NAdam: weightDecay must be >= 0, got -0.01');
     expectValueError(() => nadam([w], { maximize: 1 as never }), 'NAdam: maximize must be a boolean, got 1');
     expectValueError(() => nadam([w], { betas: [1, 0.999] }), 'NAdam: betas[0] must be in [0, 1), got 1');
     expectValueError(() => nadam([w], { betas: [0.9, -0.5] }), 'NAdam: betas[1] must be in [0, 1), got -0.5');
-    expectValueError(() => nadam([w], { betas: [0.9] as never }), 'NAdam: betas must be a pair [beta1, beta2], got [0.9]');
+    expectValueError(
+      () => nadam([w], { betas: [0.9] as never }),
+      'NAdam: betas must be a pair [beta1, beta2], got [0.9]',
+    );
     expectValueError(() => nadam([w], { eps: 0 }), 'NAdam: eps must be > 0, got 0');
     expectValueError(() => nadam([w], { eps: -1e-8 }), 'NAdam: eps must be > 0, got -1e-8');
     expectValueError(() => nadamTransform({ lr: -2 }), 'NAdam: lr must be >= 0, got -2');

@@ -4,7 +4,7 @@ import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { adam, type OptimizerStateDict, rmsprop, sgd } from './index.js';
 import { expectValueError } from './testing/errors.js';
-import { ALL_OPTIMIZERS, Affine, backwardLsq, lsqData } from './testing/models.js';
+import { Affine, ALL_OPTIMIZERS, backwardLsq, lsqData } from './testing/models.js';
 
 const live = () => {
   const m = memory();
@@ -16,14 +16,18 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
 
   it('accepts a module, named parameters, pairs, plain tensors and param groups', () => {
     const model = new Affine();
-    const named = (o: { paramGroups: readonly { names: readonly string[] }[] }) => o.paramGroups.map((g) => g.names);
+    const named = (o: { paramGroups: readonly { names: readonly string[] }[] }) =>
+      o.paramGroups.map((g) => g.names);
     const cases = [
       [adam(model), [['w', 'b']]],
       [adam({ w: model.w, b: model.b }), [['w', 'b']]],
       [adam(model.namedParameters()), [['w', 'b']]],
       [adam(model.parameters()), [['0', '1']]],
       [adam([{ params: [model.w] }, { params: [model.b], lr: 0.1 }]), [['0'], ['1']]],
-      [adam([{ params: { weight: model.w } }, { params: [['bias', model.b] as const] }]), [['weight'], ['bias']]],
+      [
+        adam([{ params: { weight: model.w } }, { params: [['bias', model.b] as const] }]),
+        [['weight'], ['bias']],
+      ],
     ] as const;
     for (const [opt, names] of cases) {
       expect(named(opt)).toEqual(names);
@@ -36,9 +40,18 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
     const w = new Parameter([1, 2]);
     expectValueError(() => adam([]), 'Adam: got an empty parameter list');
     expectValueError(() => adam([w, w]), "Adam: parameter '1' appears in more than one place");
-    expectValueError(() => adam([{ params: [w] }, { params: [w] }]), "Adam: parameter '1' appears in more than one place");
-    expectValueError(() => adam([['a', w] as const, ['a', new Parameter([1])] as const]), "Adam: parameter name 'a' appears twice");
-    expectValueError(() => adam([1, 2] as never), 'Adam: parameter 0 is neither a Tensor nor a [name, Tensor] pair');
+    expectValueError(
+      () => adam([{ params: [w] }, { params: [w] }]),
+      "Adam: parameter '1' appears in more than one place",
+    );
+    expectValueError(
+      () => adam([['a', w] as const, ['a', new Parameter([1])] as const]),
+      "Adam: parameter name 'a' appears twice",
+    );
+    expectValueError(
+      () => adam([1, 2] as never),
+      'Adam: parameter 0 is neither a Tensor nor a [name, Tensor] pair',
+    );
     expectValueError(() => adam({ w: [1, 2] } as never), "Adam: parameter 'w' is not a Tensor");
     expectValueError(() => adam([{ params: [] }]), 'Adam: param group 0 has no parameters');
     w.dispose();
@@ -58,28 +71,31 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
     model.dispose();
   });
 
-  it.each(ALL_OPTIMIZERS)('%s: one fused kernel per state tensor and one for the parameter; no read-back, no upload', (name, make, slots) => {
-    const model = new Affine();
-    const { x, y, dispose } = lsqData();
-    const opt = make(model);
-    for (let i = 0; i < 3; i++) {
-      backwardLsq(model, x, y);
-      const before = device().memory();
-      opt.step();
-      const after = device().memory();
-      expect(after.readbacks - before.readbacks, 'read-backs').toBe(0);
-      expect(after.uploads - before.uploads, 'uploads').toBe(0);
-      const kernels = after.kernels - before.kernels;
-      if (name === 'LAMB') {
-        // m, v, the direction, two squared norms (a square kernel and a sum reduction each) and the parameter
-        expect(kernels).toBeGreaterThanOrEqual(2 * 8);
-      } else expect(kernels, `${name} kernels for 2 parameters`).toBe(2 * (slots + 1));
-      opt.zeroGrad();
-    }
-    opt.dispose();
-    dispose();
-    model.dispose();
-  });
+  it.each(ALL_OPTIMIZERS)(
+    '%s: one fused kernel per state tensor and one for the parameter; no read-back, no upload',
+    (name, make, slots) => {
+      const model = new Affine();
+      const { x, y, dispose } = lsqData();
+      const opt = make(model);
+      for (let i = 0; i < 3; i++) {
+        backwardLsq(model, x, y);
+        const before = device().memory();
+        opt.step();
+        const after = device().memory();
+        expect(after.readbacks - before.readbacks, 'read-backs').toBe(0);
+        expect(after.uploads - before.uploads, 'uploads').toBe(0);
+        const kernels = after.kernels - before.kernels;
+        if (name === 'LAMB') {
+          // m, v, the direction, two squared norms (a square kernel and a sum reduction each) and the parameter
+          expect(kernels, 'LAMB kernels for 2 parameters').toBe(2 * 8);
+        } else expect(kernels, `${name} kernels for 2 parameters`).toBe(2 * (slots + 1));
+        opt.zeroGrad();
+      }
+      opt.dispose();
+      dispose();
+      model.dispose();
+    },
+  );
 
   it('RMSprop centered with momentum and weight decay needs one more kernel (the decayed gradient)', () => {
     const model = new Affine();
@@ -94,28 +110,31 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
     model.dispose();
   });
 
-  it.each(ALL_OPTIMIZERS)('%s: live tensors, arrays, buffers and bytes stay flat over 200 steps', (_name, make) => {
-    const model = new Affine();
-    const { x, y, dispose } = lsqData();
-    const opt = make(model);
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        backwardLsq(model, x, y);
-        opt.step();
-        opt.zeroGrad();
-      }
-    };
-    run(10);
-    const at10 = live();
-    run(190);
-    expect(live()).toEqual(at10);
-    const withState = live();
-    opt.dispose();
-    expect(live().tensors).toBeLessThan(withState.tensors);
-    expect(() => opt.step()).toThrow(ValueError);
-    dispose();
-    model.dispose();
-  });
+  it.each(ALL_OPTIMIZERS)(
+    '%s: live tensors, arrays, buffers and bytes stay flat over 200 steps',
+    (_name, make) => {
+      const model = new Affine();
+      const { x, y, dispose } = lsqData();
+      const opt = make(model);
+      const run = (n: number) => {
+        for (let i = 0; i < n; i++) {
+          backwardLsq(model, x, y);
+          opt.step();
+          opt.zeroGrad();
+        }
+      };
+      run(10);
+      const at10 = live();
+      run(190);
+      expect(live()).toEqual(at10);
+      const withState = live();
+      opt.dispose();
+      expect(live().tensors).toBeLessThan(withState.tensors);
+      expect(() => opt.step()).toThrow(ValueError);
+      dispose();
+      model.dispose();
+    },
+  );
 
   it.each(ALL_OPTIMIZERS)('%s: stateDict -> JSON -> loadStateDict resumes bit for bit', (_name, make) => {
     const { x, y, dispose } = lsqData();
@@ -133,10 +152,16 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
     };
     train(model, opt, 5);
     opt.setLr(opt.getLr() * 0.5); // a schedule's change travels with the state dict
-    const json = JSON.stringify({ optimizer: opt.stateDict(), weights: { w: [...model.w.dataSync()], b: [...model.b.dataSync()] } });
+    const json = JSON.stringify({
+      optimizer: opt.stateDict(),
+      weights: { w: [...model.w.dataSync()], b: [...model.b.dataSync()] },
+    });
     const expected = train(model, opt, 6);
 
-    const saved = JSON.parse(json) as { optimizer: OptimizerStateDict; weights: { w: number[]; b: number[] } };
+    const saved = JSON.parse(json) as {
+      optimizer: OptimizerStateDict;
+      weights: { w: number[]; b: number[] };
+    };
     const resumed = new Affine();
     resumed.w.assign(tensor(saved.weights.w, [2, 3]));
     resumed.b.assign(tensor(saved.weights.b, [2]));
@@ -158,14 +183,21 @@ describe.each(testBackends)('the stateful optimizer face on %s', (backend) => {
     opt.step();
     const good = opt.stateDict();
     const snapshot = JSON.stringify(good);
-    const bad = (patch: (sd: OptimizerStateDict) => unknown) => patch(JSON.parse(snapshot)) as OptimizerStateDict;
-    expectValueError(() => opt.loadStateDict({ ...good, optimizer: 'SGD' }), "Adam.loadStateDict: the state dict is of 'SGD', not 'Adam'");
+    const bad = (patch: (sd: OptimizerStateDict) => unknown) =>
+      patch(JSON.parse(snapshot)) as OptimizerStateDict;
+    expectValueError(
+      () => opt.loadStateDict({ ...good, optimizer: 'SGD' }),
+      "Adam.loadStateDict: the state dict is of 'SGD', not 'Adam'",
+    );
     expectValueError(
       () => opt.loadStateDict({ ...good, paramGroups: [...good.paramGroups, ...good.paramGroups] }),
       'Adam.loadStateDict: expected 1 param groups, got 2',
     );
     expectValueError(
-      () => opt.loadStateDict(bad((sd) => ({ ...sd, paramGroups: [{ ...sd.paramGroups[0], params: ['b', 'w'] }] }))),
+      () =>
+        opt.loadStateDict(
+          bad((sd) => ({ ...sd, paramGroups: [{ ...sd.paramGroups[0], params: ['b', 'w'] }] })),
+        ),
       'Adam.loadStateDict: param group 0 has parameters [b,w], expected [w, b]',
     );
     expectValueError(

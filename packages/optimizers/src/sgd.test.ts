@@ -25,7 +25,10 @@ describe('SGD hyperparameters', () => {
     expectValueError(() => sgd([w], { lr: -0.1 }), 'SGD: lr must be >= 0, got -0.1');
     expectValueError(() => sgd([w], { lr: Number.NaN }), 'SGD: lr must be a finite number, got NaN');
     expectValueError(() => sgd([w], { lr: 0.1, momentum: -0.9 }), 'SGD: momentum must be >= 0, got -0.9');
-    expectValueError(() => sgd([w], { lr: 0.1, dampening: 1.5 }), 'SGD: dampening must be in [0, 1], got 1.5');
+    expectValueError(
+      () => sgd([w], { lr: 0.1, dampening: 1.5 }),
+      'SGD: dampening must be in [0, 1], got 1.5',
+    );
     expectValueError(() => sgd([w], { lr: 0.1, weightDecay: -1 }), 'SGD: weightDecay must be >= 0, got -1');
     expectValueError(
       () => sgd([w], { lr: 0.1, nesterov: true }),

@@ -44,6 +44,7 @@ function walk(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
  * ```ts
  * tensorsOf({ count: 1, slots: { m: { w: m } } }); // Set { m }
  * ```
+ * @see {@link serializeState} for checkpoints of a state
  */
 export function tensorsOf(tree: unknown): Set<Tensor> {
   const out = new Set<Tensor>();
@@ -62,6 +63,7 @@ export function tensorsOf(tree: unknown): Set<Tensor> {
  * applyUpdates(params, updates);
  * state = releaseState(state, next);
  * ```
+ * @see {@link serializeState} for checkpoints of a state
  */
 export function releaseState<S>(old: unknown, next: S): S {
   const keepSet = tensorsOf(next);
@@ -76,6 +78,7 @@ export function releaseState<S>(old: unknown, next: S): S {
  * ```ts
  * disposeState(state);
  * ```
+ * @see {@link serializeState} for checkpoints of a state
  */
 export function disposeState(state: unknown): void {
   for (const t of tensorsOf(state)) t.dispose();
@@ -127,6 +130,7 @@ export function deserializeTensor(op: string, what: string, entry: unknown, like
  * ```ts
  * const json = JSON.stringify(serializeState(state));
  * ```
+ * @see https://optax.readthedocs.io/en/latest/api/utilities.html (optax states are pytrees of arrays)
  */
 export function serializeState(state: unknown): JsonValue {
   if (state instanceof Tensor) return serializeTensor(state);
@@ -160,6 +164,7 @@ export function serializeState(state: unknown): JsonValue {
  * const state = deserializeState(JSON.parse(json), fresh);
  * disposeState(fresh);
  * ```
+ * @see {@link serializeState}
  */
 export function deserializeState<S>(json: unknown, template: S): S {
   const op = 'deserializeState';

@@ -41,6 +41,7 @@ function findHyperparams(state: unknown, seen: Set<unknown>): Record<string, num
  * opt.step();
  * opt.zeroGrad();
  * ```
+ * @see https://pytorch.org/docs/1.13/optim.html (the face it mimics)
  */
 export class TransformationOptimizer<S> {
   /** The parameters by name. */
@@ -160,6 +161,7 @@ export class TransformationOptimizer<S> {
  * ```ts
  * const opt = fromTransformation(model, chain(clipByGlobalNorm(1), injectHyperparams(adamTransform)({ lr: 1e-3 })));
  * ```
+ * @see {@link TransformationOptimizer}
  */
 export function fromTransformation<S>(
   params: ParamsInput,

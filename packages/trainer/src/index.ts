@@ -15,10 +15,16 @@ export type { ProgressBarOptions, ProgressStream } from './callbacks/progress.js
 export { formatLogs, ProgressBar } from './callbacks/progress.js';
 export { writeFileAtomic } from './checkpoint/atomic.js';
 export type { Checkpoint } from './checkpoint/checkpoint.js';
-export { CHECKPOINT_FILES, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint/checkpoint.js';
+export {
+  CHECKPOINT_FILES,
+  CheckpointError,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint/checkpoint.js';
 export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
 export * from './data/index.js';
+export { registerStandardLayers } from './layers.js';
 export type { BatchInfo, EpochLogs, EpochRecord, History } from './logs.js';
 export type { EvalResult, FitOptions, LossFn, Metric, TrainerOptions, TrainerState } from './trainer.js';
 export { NonFiniteError, Trainer } from './trainer.js';

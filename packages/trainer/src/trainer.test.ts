@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LayerSpec } from '@gradkit/nn';
 import { buildModel, describeModel, Linear, ReLU, Sequential } from '@gradkit/nn';
 import { adam, sgd } from '@gradkit/optimizers';
-import { testBackends, useBackend } from '@gradkit/test-utils';
 import type { Tensor } from '@gradkit/tensor';
-import { manualSeed, memory, Module, Rng } from '@gradkit/tensor';
+import { Module, manualSeed, memory, Rng } from '@gradkit/tensor';
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { Callback } from './callbacks/callback.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
@@ -34,12 +35,20 @@ function blobs(n: number, seed: number): Dataset {
   return new Dataset({ features, labels, numFeatures: 4, numClasses: 3, name: 'blobs' });
 }
 
-const LAYERS = [{ type: 'linear', in: 4, out: 16 }, { type: 'relu' }, { type: 'linear', in: 16, out: 3 }];
+const LAYERS: LayerSpec[] = [
+  { type: 'linear', in: 4, out: 16 },
+  { type: 'relu' },
+  { type: 'linear', in: 16, out: 3 },
+];
 
 function setup(seed = 1) {
   const model = buildModel(LAYERS, { rng: new Rng(seed) });
   const optimizer = adam(model, { lr: 0.01 });
-  return { model, optimizer, trainer: new Trainer({ model, optimizer, modelSpec: describeModel(model) as never }) };
+  return {
+    model,
+    optimizer,
+    trainer: new Trainer({ model, optimizer, modelSpec: describeModel(model) as never }),
+  };
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'gradkit-trainer-'));
@@ -74,7 +83,9 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
     const logits = trainer.predict(data);
     expect(logits.length).toBe(300 * 3);
     expect(() => trainer.fit(data, { epochs: 0 })).toThrow(/fit: epochs must be a positive integer, got 0/);
-    expect(() => trainer.fit(data, { epochs: 1, validationSplit: 1.5 })).toThrow(/validationSplit must be in \(0, 1\)/);
+    expect(() => trainer.fit(data, { epochs: 1, validationSplit: 1.5 })).toThrow(
+      /validationSplit must be in \(0, 1\)/,
+    );
   });
 
   it('early stopping stops after `patience` epochs without improvement and restores the best weights', () => {
@@ -90,9 +101,16 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
       },
     };
     const es = new EarlyStopping({ patience: 1, restoreBestWeights: true });
-    const h = trainer.fit(data, { epochs: 20, batchSize: 50, validationSplit: 0.2, callbacks: [freeze, snap, es] });
+    const h = trainer.fit(data, {
+      epochs: 20,
+      batchSize: 50,
+      validationSplit: 0.2,
+      callbacks: [freeze, snap, es],
+    });
     expect(h.epochs.length).toBe(4);
-    expect(h.stopReason).toMatch(/early stopping: val_loss did not improve for 2 epochs \(best .* at epoch 2\)/);
+    expect(h.stopReason).toMatch(
+      /early stopping: val_loss did not improve for 2 epochs \(best .* at epoch 2\)/,
+    );
     expect(es.bestEpoch).toBe(2);
     expect(model.parameters()[0].dataSync()).toEqual(snapshots[2]);
     expect(() => new EarlyStopping({ patience: -1 })).toThrow(/patience must be a non-negative integer/);
@@ -112,7 +130,10 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
 
     manualSeed(11);
     const b = setup(7);
-    const cbs = () => [new ModelCheckpoint({ dir: runDir, saveBest: false }), new EarlyStopping({ monitor: 'loss', patience: 10 })];
+    const cbs = () => [
+      new ModelCheckpoint({ dir: runDir, saveBest: false }),
+      new EarlyStopping({ monitor: 'loss', patience: 10 }),
+    ];
     b.trainer.fit(data, { epochs: 2, batchSize: 16, seed: 3, callbacks: cbs() });
     expect(existsSync(join(runDir, 'last', 'model.safetensors'))).toBe(true);
     manualSeed(999); // the resumed process starts with another generator state: the checkpoint restores it
@@ -155,7 +176,12 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
       }
     }
     const rng = new Rng(9);
-    const model = new Sequential(new Linear(4, 8, { rng }), new ReLU(), new Explode(), new Linear(8, 3, { rng }));
+    const model = new Sequential(
+      new Linear(4, 8, { rng }),
+      new ReLU(),
+      new Explode(),
+      new Linear(8, 3, { rng }),
+    );
     const trainer = new Trainer({ model, optimizer: sgd(model, { lr: 0.1 }) });
     let err: unknown;
     try {
@@ -164,7 +190,9 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
       err = e;
     }
     expect(err).toBeInstanceOf(NonFiniteError);
-    expect((err as NonFiniteError).message).toMatch(/loss is (NaN|Infinity) at epoch 1, batch 0; first non-finite output: layer 2 \(Explode\)/);
+    expect((err as NonFiniteError).message).toMatch(
+      /loss is (NaN|Infinity) at epoch 1, batch 0; first non-finite output: layer 2 \(Explode\)/,
+    );
   });
 
   it('logs every epoch to JSONL and CSV, and drives the learning rate per step', () => {
@@ -182,8 +210,13 @@ describe.each(testBackends)('Trainer on %s', (backend) => {
         new MetricsLogger({ path: join(dir, 'm.csv'), format: 'csv', name: 'csv' }),
       ],
     });
-    expect(lrs.map((v) => Number(v.toPrecision(6)))).toEqual([0.05, 0.0333333, 0.025, 0.02, 0.0166667, 0.0142857]);
-    const lines = readFileSync(join(dir, 'm.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lrs.map((v) => Number(v.toPrecision(6)))).toEqual([
+      0.05, 0.0333333, 0.025, 0.02, 0.0166667, 0.0142857,
+    ]);
+    const lines = readFileSync(join(dir, 'm.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
     expect(Object.keys(lines[0])).toEqual(['epoch', 'step', 'seconds', 'loss', 'accuracy', 'lr']);
     const csv = readFileSync(join(dir, 'm.csv'), 'utf8').trim().split('\n');

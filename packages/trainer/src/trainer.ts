@@ -37,6 +37,8 @@ export interface TrainerOptions {
   readonly loss?: LossFn;
   /** Added to the loss at every step, e.g. an L1/L2/Frobenius penalty of `@gradkit/regularizers`. */
   readonly penalty?: (model: Module) => Tensor | null;
+  /** Run after backward and before the optimizer step, e.g. `(m) => clipGradNorm(m, 1)`. */
+  readonly gradientHooks?: readonly ((model: Module) => void)[];
   /** Run after every optimizer step under noGrad, e.g. max-norm constraints. */
   readonly constraints?: readonly ((model: Module) => void)[];
   /** Extra metrics by name, computed on training (`name`) and validation (`val_name`) data. */
@@ -112,9 +114,9 @@ function defaultLoss(logits: Tensor, labels: Labels): Tensor {
  * The training loop: mini-batches of a {@link Dataset}, one optimizer step each, validation after
  * every epoch, metrics, callbacks, and state for exact resumes.
  *
- * Per step: forward, loss (+ penalty), backward, optimizer step, constraints; the batch loss is
- * read back (one scalar) for progress and the non-finite guard; accuracy is accumulated on the
- * device and read at the epoch's end.
+ * Per step: forward, loss (+ penalty), read of the loss (one scalar: progress and the non-finite
+ * guard, before anything is updated), backward, gradient hooks (clipping), optimizer step,
+ * constraints (max-norm). Accuracy is accumulated on the device and read at the epoch's end.
  *
  * @example
  * ```ts
@@ -129,6 +131,7 @@ export class Trainer {
   readonly loss: LossFn;
   readonly penalty: ((model: Module) => Tensor | null) | null;
   readonly constraints: readonly ((model: Module) => void)[];
+  readonly gradientHooks: readonly ((model: Module) => void)[];
   readonly metrics: Readonly<Record<string, () => Metric>>;
   readonly modelSpec: Json | null;
   readonly config: Json | null;
@@ -153,6 +156,7 @@ export class Trainer {
     this.loss = options.loss ?? defaultLoss;
     this.penalty = options.penalty ?? null;
     this.constraints = options.constraints ?? [];
+    this.gradientHooks = options.gradientHooks ?? [];
     this.metrics = options.metrics ?? {};
     this.modelSpec = options.modelSpec ?? null;
     this.config = options.config ?? null;
@@ -166,7 +170,8 @@ export class Trainer {
    */
   fit(train: Dataset, options: FitOptions): History {
     const { epochs, batchSize = 32, shuffle = true, seed = 0, nonFiniteCheck = true } = options;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError('fit', `epochs must be a positive integer, got ${epochs}`);
+    if (!Number.isInteger(epochs) || epochs < 1)
+      throw new ValueError('fit', `epochs must be a positive integer, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ValueError('fit', `batchSize must be a positive integer, got ${batchSize}`);
     }
@@ -230,9 +235,14 @@ export class Trainer {
           const v = loss.item();
           if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
           loss.backward();
+          for (const hook of this.gradientHooks) hook(this.model);
           this.optimizer.step();
           this.optimizer.zeroGrad();
-          if (this.constraints.length) noGrad(() => this.constraints.forEach((c) => c(this.model)));
+          if (this.constraints.length) {
+            noGrad(() => {
+              for (const c of this.constraints) c(this.model);
+            });
+          }
           noGrad(() => {
             const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
             const next = correct ? correct.add(hits) : hits;
@@ -245,7 +255,14 @@ export class Trainer {
         this.step++;
         lossSum += lossValue * batch.size;
         seen += batch.size;
-        const info = { epoch, batch: batch.index, numBatches: iter.numBatches, step: this.step, loss: lossValue, size: batch.size };
+        const info = {
+          epoch,
+          batch: batch.index,
+          numBatches: iter.numBatches,
+          step: this.step,
+          loss: lossValue,
+          size: batch.size,
+        };
         for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
       }
       const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
@@ -255,7 +272,8 @@ export class Trainer {
       for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
       logs.lr = this.optimizer.getLr();
       if (valSet) {
-        for (const [k, v] of Object.entries(this.evaluate(valSet, { batchSize: valBatch }))) logs[`val_${k}`] = v;
+        for (const [k, v] of Object.entries(this.evaluate(valSet, { batchSize: valBatch })))
+          logs[`val_${k}`] = v;
       }
       this.epoch = epoch;
       const record: EpochRecord = { epoch, step: this.step, seconds: (performance.now() - t0) / 1000, logs };
@@ -307,11 +325,15 @@ export class Trainer {
    * The model's outputs (logits) for every row of `x` (`[N, D]` host features or a Dataset), in
    * eval mode, batch by batch: a `Float32Array` of `N * outputs` values.
    */
-  predict(x: Dataset | { features: Float32Array; numFeatures: number }, options: { readonly batchSize?: number } = {}): Float32Array {
+  predict(
+    x: Dataset | { features: Float32Array; numFeatures: number },
+    options: { readonly batchSize?: number } = {},
+  ): Float32Array {
     const batchSize = options.batchSize ?? 256;
     const d = x.numFeatures;
     const n = x.features.length / d;
-    if (!Number.isInteger(n)) throw new ValueError('predict', `${x.features.length} values are not rows of ${d} features`);
+    if (!Number.isInteger(n))
+      throw new ValueError('predict', `${x.features.length} values are not rows of ${d} features`);
     const wasTraining = this.model.training;
     this.model.eval();
     const parts: Float32Array[] = [];
@@ -321,7 +343,9 @@ export class Trainer {
         parts.push(
           scope(() =>
             noGrad(() =>
-              (this.model.forward(tensor(x.features.subarray(i * d, (i + b) * d), [b, d])) as Tensor).dataSync(),
+              (
+                this.model.forward(tensor(x.features.subarray(i * d, (i + b) * d), [b, d])) as Tensor
+              ).dataSync(),
             ),
           ),
         );
@@ -423,7 +447,14 @@ export class Trainer {
         }),
       );
     }
-    const where = layer ? `; first non-finite output: layer ${layer}` : '; every layer output is finite (the loss itself overflowed)';
-    throw new NonFiniteError(`loss is ${value} at epoch ${epoch}, batch ${batch}${where}`, epoch, batch, layer);
+    const where = layer
+      ? `; first non-finite output: layer ${layer}`
+      : '; every layer output is finite (the loss itself overflowed)';
+    throw new NonFiniteError(
+      `loss is ${value} at epoch ${epoch}, batch ${batch}${where}`,
+      epoch,
+      batch,
+      layer,
+    );
   }
 }

@@ -39,7 +39,14 @@ export function lsqData(): { x: Tensor; y: Tensor; dispose(): void } {
   const d = loadOptimizerFixture('adam').problems.lsq;
   const x = keep(tensor(d.x.data, d.x.shape));
   const y = keep(tensor(d.y.data, d.y.shape));
-  return { x, y, dispose: () => (x.dispose(), y.dispose()) };
+  return {
+    x,
+    y,
+    dispose: () => {
+      x.dispose();
+      y.dispose();
+    },
+  };
 }
 
 /** Fills the model's gradients with those of the least-squares loss. */
@@ -48,7 +55,11 @@ export function backwardLsq(model: Affine, x: Tensor, y: Tensor): void {
 }
 
 /** Every named optimizer with options that switch on all its state tensors. */
-export const ALL_OPTIMIZERS: readonly [string, (params: OptimizerParams<object>) => Optimizer<never>, number][] = [
+export const ALL_OPTIMIZERS: readonly [
+  string,
+  (params: OptimizerParams<object>) => Optimizer<never>,
+  number,
+][] = [
   // [name, factory, state tensors per parameter]
   ['SGD', (p) => sgd(p, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 }) as never, 1],
   ['Adagrad', (p) => adagrad(p, { lr: 0.1, lrDecay: 0.01, weightDecay: 0.01 }) as never, 1],

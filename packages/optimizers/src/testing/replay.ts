@@ -5,7 +5,7 @@
 //   changes), with `applyUpdates` and `releaseState`;
 // - 'chain': the same optimizer composed from building blocks (`chain(addDecayedWeights(wd),
 //   scaleByAdam(...), scaleByLearningRate(lr))`), which proves chain == named == PyTorch.
-import type { GradientTransformation, Params, Tensor } from '@gradkit/tensor';
+import type { GradientTransformation, Tensor } from '@gradkit/tensor';
 import { linear, mseLoss, Parameter, scope, tensor, zeroGrad } from '@gradkit/tensor';
 import type { Tolerance } from '@gradkit/test-utils';
 import { loadFixture, mismatch } from '@gradkit/test-utils';
@@ -117,10 +117,19 @@ type AnyOptions = Record<string, unknown>;
 type Factory = (params: unknown, options: AnyOptions) => Optimizer<never>;
 type TxFactory = (options: AnyOptions) => GradientTransformation<unknown>;
 
-const OPTIMIZERS = { sgd, adagrad, rmsprop, adam, adamw, adamax, nadam, radam, adadelta, lion, lamb } as unknown as Record<
-  OptimizerName,
-  Factory
->;
+const OPTIMIZERS = {
+  sgd,
+  adagrad,
+  rmsprop,
+  adam,
+  adamw,
+  adamax,
+  nadam,
+  radam,
+  adadelta,
+  lion,
+  lamb,
+} as unknown as Record<OptimizerName, Factory>;
 const TRANSFORMS = {
   sgd: sgdTransform,
   adagrad: adagradTransform,
@@ -169,7 +178,11 @@ export function chainOf(c: FixtureCase): GradientTransformation<unknown> | null 
       return chain(
         ...head,
         l2,
-        scaleByAdagrad({ initialAccumulatorValue: o.initialAccumulatorValue, eps: o.eps, epsInsideSqrt: o.epsInsideSqrt }),
+        scaleByAdagrad({
+          initialAccumulatorValue: o.initialAccumulatorValue,
+          eps: o.eps,
+          epsInsideSqrt: o.epsInsideSqrt,
+        }),
         scaleByLearningRate((t) => (typeof lr === 'number' ? lr : lr(t)) / (1 + t * o.lrDecay)),
       );
     case 'rmsprop':
@@ -216,7 +229,10 @@ type Stepper = { step(lr: number | undefined): void; dispose(): void };
 function stepperFor(face: Face, c: FixtureCase, params: Record<string, Parameter>): Stepper | null {
   if (face === 'optimizer') {
     const input = c.groups
-      ? c.groups.map(({ params: names, ...rest }) => ({ ...rest, params: names.map((n) => [n, params[n]] as const) }))
+      ? c.groups.map(({ params: names, ...rest }) => ({
+          ...rest,
+          params: names.map((n) => [n, params[n]] as const),
+        }))
       : params;
     const opt = OPTIMIZERS[c.optimizer](input, c.options);
     return {
@@ -238,7 +254,8 @@ function stepperFor(face: Face, c: FixtureCase, params: Record<string, Parameter
   let state = t.init(params);
   return {
     step(lr) {
-      if (lr !== undefined && face === 'transform') (state as { hyperparams: Record<string, number> }).hyperparams.lr = lr;
+      if (lr !== undefined && face === 'transform')
+        (state as { hyperparams: Record<string, number> }).hyperparams.lr = lr;
       const grads = gradsOf(params);
       const [updates, next] = t.update(grads, state, params);
       applyUpdates(params, updates);
@@ -257,7 +274,12 @@ function stepperFor(face: Face, c: FixtureCase, params: Record<string, Parameter
  * Replays case `c` on `problem` through `face` and returns the parameter values after every step,
  * or null when the face cannot express the case.
  */
-export function replay(fixture: Fixture, c: FixtureCase, problem: ProblemName, face: Face): Record<string, Float32Array>[] | null {
+export function replay(
+  fixture: Fixture,
+  c: FixtureCase,
+  problem: ProblemName,
+  face: Face,
+): Record<string, Float32Array>[] | null {
   const spec = fixture.problems[problem];
   const params = makeParams(spec.params);
   const stepper = stepperFor(face, c, params);
@@ -337,7 +359,9 @@ export function replayFixture(name: OptimizerName): void {
         expect(got).not.toBeNull();
         const want = c.trajectories[problem];
         if (process.env.GRADKIT_REPORT_TOLERANCE) {
-          console.log(`${c.id} ${face} ${problem}: worst error / tolerance = ${worstRatio(got!, want).toFixed(3)}`);
+          console.log(
+            `${c.id} ${face} ${problem}: worst error / tolerance = ${worstRatio(got!, want).toFixed(3)}`,
+          );
         }
         const m = trajectoryMismatch(got!, want);
         expect(m, `${c.id} (${face}, ${problem}): ${m}`).toBeNull();
@@ -347,5 +371,7 @@ export function replayFixture(name: OptimizerName): void {
 }
 
 function chainOfIsNull(c: FixtureCase): boolean {
-  return !!c.groups || ((c.optimizer === 'adam' || c.optimizer === 'adamw') && c.options.convention === 'keras');
+  return (
+    !!c.groups || ((c.optimizer === 'adam' || c.optimizer === 'adamw') && c.options.convention === 'keras')
+  );
 }

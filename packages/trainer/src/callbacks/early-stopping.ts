@@ -49,7 +49,13 @@ export class EarlyStopping implements Callback {
   private bestWeights: StateDict | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
-    const { monitor = 'val_loss', mode = 'auto', patience = 0, minDelta = 0, restoreBestWeights = false } = options;
+    const {
+      monitor = 'val_loss',
+      mode = 'auto',
+      patience = 0,
+      minDelta = 0,
+      restoreBestWeights = false,
+    } = options;
     if (!Number.isInteger(patience) || patience < 0) {
       throw new ValueError('EarlyStopping', `patience must be a non-negative integer, got ${patience}`);
     }
@@ -57,7 +63,10 @@ export class EarlyStopping implements Callback {
       throw new ValueError('EarlyStopping', `minDelta must be >= 0, got ${minDelta}`);
     }
     if (mode !== 'min' && mode !== 'max' && mode !== 'auto') {
-      throw new ValueError('EarlyStopping', `mode must be 'min', 'max' or 'auto', got ${JSON.stringify(mode)}`);
+      throw new ValueError(
+        'EarlyStopping',
+        `mode must be 'min', 'max' or 'auto', got ${JSON.stringify(mode)}`,
+      );
     }
     this.monitor = monitor;
     this.mode = resolveMode(monitor, mode);

@@ -34,7 +34,10 @@ export class LearningRateScheduler implements Callback {
     }
     const unit = options.unit ?? 'step';
     if (unit !== 'step' && unit !== 'epoch') {
-      throw new ValueError('LearningRateScheduler', `unit must be 'step' or 'epoch', got ${JSON.stringify(unit)}`);
+      throw new ValueError(
+        'LearningRateScheduler',
+        `unit must be 'step' or 'epoch', got ${JSON.stringify(unit)}`,
+      );
     }
     this.schedule = options.schedule;
     this.unit = unit;
@@ -43,7 +46,10 @@ export class LearningRateScheduler implements Callback {
   private apply(ctx: TrainingContext): void {
     const lr = this.schedule(this.count);
     if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
-      throw new ValueError('LearningRateScheduler', `schedule(${this.count}) returned ${lr}, not a learning rate`);
+      throw new ValueError(
+        'LearningRateScheduler',
+        `schedule(${this.count}) returned ${lr}, not a learning rate`,
+      );
     }
     ctx.optimizer.setLr(lr);
   }

@@ -52,9 +52,18 @@ export class MetricsLogger implements Callback {
     }
   }
 
-  onEpochEnd(epoch: number, logs: EpochLogs, ctx: { history: readonly { step: number; seconds: number }[] }): void {
+  onEpochEnd(
+    epoch: number,
+    logs: EpochLogs,
+    ctx: { history: readonly { step: number; seconds: number }[] },
+  ): void {
     const last = ctx.history[ctx.history.length - 1];
-    const record: Record<string, number> = { epoch, step: last?.step ?? 0, seconds: last?.seconds ?? 0, ...logs };
+    const record: Record<string, number> = {
+      epoch,
+      step: last?.step ?? 0,
+      seconds: last?.seconds ?? 0,
+      ...logs,
+    };
     if (this.format === 'jsonl') {
       appendFileSync(this.path, `${JSON.stringify(record)}\n`);
       return;
@@ -63,7 +72,10 @@ export class MetricsLogger implements Callback {
       this.columns = Object.keys(record);
       appendFileSync(this.path, `${this.columns.join(',')}\n`);
     }
-    appendFileSync(this.path, `${this.columns.map((c) => (record[c] === undefined ? '' : String(record[c]))).join(',')}\n`);
+    appendFileSync(
+      this.path,
+      `${this.columns.map((c) => (record[c] === undefined ? '' : String(record[c]))).join(',')}\n`,
+    );
   }
 
   stateDict(): Json {

@@ -51,7 +51,6 @@ export class ProgressBar implements Callback {
   private lastDraw = 0;
   private lossSum = 0;
   private seen = 0;
-  private batchesDone = 0;
 
   constructor(options: ProgressBarOptions = {}) {
     this.stream = options.stream ?? process.stderr;
@@ -64,13 +63,11 @@ export class ProgressBar implements Callback {
     this.lastDraw = 0;
     this.lossSum = 0;
     this.seen = 0;
-    this.batchesDone = 0;
   }
 
   onBatchEnd(info: BatchInfo, ctx: TrainingContext): void {
     this.lossSum += info.loss * info.size;
     this.seen += info.size;
-    this.batchesDone = info.batch + 1;
     if (!this.live) return;
     const now = performance.now();
     if (now - this.lastDraw < this.interval && info.batch + 1 < info.numBatches) return;

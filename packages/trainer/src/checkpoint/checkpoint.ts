@@ -81,7 +81,8 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
 }
 
 function readOrThrow(path: string, what: string): Buffer {
-  if (!existsSync(path)) throw new CheckpointError(`${path}: missing ${what}; is this a gradkit checkpoint directory?`);
+  if (!existsSync(path))
+    throw new CheckpointError(`${path}: missing ${what}; is this a gradkit checkpoint directory?`);
   return readFileSync(path);
 }
 
@@ -94,14 +95,24 @@ function readOrThrow(path: string, what: string): Buffer {
 export function loadCheckpoint(dir: string): Checkpoint {
   if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`);
   const stateText = readOrThrow(join(dir, CHECKPOINT_FILES.state), CHECKPOINT_FILES.state).toString('utf8');
-  let state: { format?: string; version?: number; trainer: TrainerState; model: Json | null; config: Json | null };
+  let state: {
+    format?: string;
+    version?: number;
+    trainer: TrainerState;
+    model: Json | null;
+    config: Json | null;
+  };
   try {
     state = JSON.parse(stateText);
   } catch (e) {
-    throw new CheckpointError(`${join(dir, CHECKPOINT_FILES.state)}: not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(
+      `${join(dir, CHECKPOINT_FILES.state)}: not valid JSON (${(e as Error).message})`,
+    );
   }
   if (state.format !== 'gradkit.checkpoint' || state.version !== 1) {
-    throw new CheckpointError(`${dir}: unsupported checkpoint format ${JSON.stringify(state.format)} version ${state.version}`);
+    throw new CheckpointError(
+      `${dir}: unsupported checkpoint format ${JSON.stringify(state.format)} version ${state.version}`,
+    );
   }
   const modelPath = join(dir, CHECKPOINT_FILES.model);
   const model = decodeSafetensors(readOrThrow(modelPath, CHECKPOINT_FILES.model), modelPath);
@@ -110,7 +121,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
       `${dir}: ${CHECKPOINT_FILES.model} is from epoch ${model.metadata.epoch}, ${CHECKPOINT_FILES.state} from epoch ${state.trainer.epoch}`,
     );
   }
-  const optimizer = JSON.parse(readOrThrow(join(dir, CHECKPOINT_FILES.optimizer), CHECKPOINT_FILES.optimizer).toString('utf8'));
+  const optimizer = JSON.parse(
+    readOrThrow(join(dir, CHECKPOINT_FILES.optimizer), CHECKPOINT_FILES.optimizer).toString('utf8'),
+  );
   const cbPath = join(dir, CHECKPOINT_FILES.callbacks);
   const callbackTensors: Record<string, StateDict> = {};
   if (existsSync(cbPath)) {

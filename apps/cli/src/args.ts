@@ -1,0 +1,69 @@
+import type { TrainConfig } from './config.js';
+import {
+  CONFIG_KEYS,
+  coerce,
+  DEFAULTS,
+  flagName,
+  keyOfFlag,
+  readConfigFile,
+  validateConfig,
+} from './config.js';
+import { CliError } from './errors.js';
+
+/** Flags and positional arguments of one command line (after the subcommand). */
+export interface ParsedArgs {
+  readonly flags: Map<string, string>;
+  readonly positionals: string[];
+}
+
+/** Splits `--name value`, `--name=value` and bare `--switch` (value ''), rejecting repeats. */
+export function splitArgs(argv: readonly string[], switches: readonly string[] = []): ParsedArgs {
+  const flags = new Map<string, string>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(0, eq) : a;
+    let value: string;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else if (switches.includes(name) && (argv[i + 1] === undefined || argv[i + 1].startsWith('--')))
+      value = '';
+    else {
+      if (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))
+        throw new CliError(`${name}: needs a value`);
+      value = argv[++i];
+    }
+    if (flags.has(name)) throw new CliError(`${name}: given twice`);
+    flags.set(name, value);
+  }
+  return { flags, positionals };
+}
+
+/** `gradkit train` flags: every config key as `--kebab-case`, plus `--config FILE`. */
+export function parseTrainArgs(argv: readonly string[]): TrainConfig {
+  const { flags, positionals } = splitArgs(argv, ['--nesterov']);
+  if (positionals.length)
+    throw new CliError(`train: unexpected argument '${positionals[0]}' (flags start with --)`);
+  let config: TrainConfig = { ...DEFAULTS };
+  const file = flags.get('--config');
+  if (file !== undefined) {
+    config = { ...config, ...readConfigFile(file) };
+    flags.delete('--config');
+  }
+  for (const [flag, value] of flags) {
+    const key = keyOfFlag(flag);
+    if (!key) {
+      const near = CONFIG_KEYS.map(flagName).filter((f) => f.includes(flag.slice(2, 5)));
+      throw new CliError(
+        `unknown flag ${flag}${near.length ? ` (did you mean ${near.slice(0, 3).join(', ')}?)` : ''}; see gradkit train --help`,
+      );
+    }
+    (config as unknown as Record<string, unknown>)[key] = coerce(key, value, flag);
+  }
+  validateConfig(config);
+  return config;
+}

@@ -1,0 +1,305 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { CliError } from './errors.js';
+
+/** Everything `gradkit train` can be told, by flags or by a JSON config file (same names). */
+export interface TrainConfig {
+  /** `'mnist'` or a CSV file with a label column. */
+  dataset: string;
+  /** Label column of a CSV dataset (name or 0-based index). */
+  label: string;
+  /** Test data: `'mnist-test'` (default for MNIST) or a CSV file; `'none'` to skip. */
+  test: string;
+  /** Use only the first N training rows (quick runs). */
+  limit: number | null;
+  /** MNIST pixels: `'standard'` (mean 0.1307, std 0.3081, as PyTorch's example) or `'unit'` ([0, 1]). */
+  normalize: 'standard' | 'unit';
+  /** Hidden layer sizes. */
+  hidden: number[];
+  activation: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'gelu' | 'selu' | 'elu';
+  /** Weight initializer: `'pytorch'` (nn.Linear's default) or an @gradkit/init name. */
+  init: string;
+  /** Dropout after every hidden layer (0 = none). */
+  dropout: number;
+  /** Dropout on the inputs (0 = none). */
+  inputDropout: number;
+  norm: 'none' | 'batch' | 'layer';
+  optimizer:
+    | 'sgd'
+    | 'momentum'
+    | 'adam'
+    | 'adamw'
+    | 'rmsprop'
+    | 'adagrad'
+    | 'adamax'
+    | 'nadam'
+    | 'radam'
+    | 'adadelta'
+    | 'lion'
+    | 'lamb';
+  lr: number;
+  /** Momentum (default: 0.9 for `momentum`, 0 for `rmsprop`). */
+  momentum: number | null;
+  nesterov: boolean;
+  beta1: number;
+  beta2: number;
+  eps: number | null;
+  /** Weight decay (decoupled for adamw/lion/lamb, L2-in-the-gradient for the others, as PyTorch). */
+  weightDecay: number;
+  /** L1 penalty strength (lambda * sum |w|, biases excluded). */
+  l1: number;
+  /** L2 penalty strength (lambda * sum w^2, biases excluded). */
+  l2: number;
+  /** Max-norm constraint on each unit's incoming weights (null = off). */
+  maxNorm: number | null;
+  clipNorm: number | null;
+  clipValue: number | null;
+  schedule: 'constant' | 'step' | 'cosine' | 'exponential' | 'onecycle' | 'plateau';
+  /** Linear warm-up epochs before the schedule (0 = none). */
+  warmup: number;
+  /** Step schedule: epochs per decay; exponential/step: decay factor. */
+  stepSize: number;
+  gamma: number;
+  epochs: number;
+  batchSize: number;
+  /** Early-stopping patience in epochs (0 = off). */
+  patience: number;
+  /** Fraction of the training data held out for validation. */
+  validationSplit: number;
+  labelSmoothing: number;
+  seed: number;
+  backend: 'auto' | 'gl' | 'wasm' | 'cpu';
+  /** Output directory (default `runs/<dataset>-<timestamp>`). */
+  out: string | null;
+}
+
+/**
+ * The defaults: a 784-256-10 ReLU MLP on standardized MNIST, Adam with cosine annealing over 6
+ * epochs: about 98% test accuracy (PyTorch 1.13 reaches 98.0% with the same recipe).
+ */
+export const DEFAULTS: TrainConfig = {
+  dataset: 'mnist',
+  label: 'label',
+  test: 'default',
+  limit: null,
+  normalize: 'standard',
+  hidden: [256],
+  activation: 'relu',
+  init: 'pytorch',
+  dropout: 0,
+  inputDropout: 0,
+  norm: 'none',
+  optimizer: 'adam',
+  lr: 1e-3,
+  momentum: null,
+  nesterov: false,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: null,
+  weightDecay: 0,
+  l1: 0,
+  l2: 0,
+  maxNorm: null,
+  clipNorm: null,
+  clipValue: null,
+  schedule: 'cosine',
+  warmup: 0,
+  stepSize: 10,
+  gamma: 0.1,
+  epochs: 6,
+  batchSize: 128,
+  patience: 0,
+  validationSplit: 0.1,
+  labelSmoothing: 0,
+  seed: 0,
+  backend: 'auto',
+  out: null,
+};
+
+const CHOICES: Partial<Record<keyof TrainConfig, readonly string[]>> = {
+  normalize: ['standard', 'unit'],
+  activation: ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'gelu', 'selu', 'elu'],
+  norm: ['none', 'batch', 'layer'],
+  optimizer: [
+    'sgd',
+    'momentum',
+    'adam',
+    'adamw',
+    'rmsprop',
+    'adagrad',
+    'adamax',
+    'nadam',
+    'radam',
+    'adadelta',
+    'lion',
+    'lamb',
+  ],
+  schedule: ['constant', 'step', 'cosine', 'exponential', 'onecycle', 'plateau'],
+  backend: ['auto', 'gl', 'wasm', 'cpu'],
+};
+
+type Kind =
+  | 'number'
+  | 'int'
+  | 'string'
+  | 'bool'
+  | 'list'
+  | 'nullable-number'
+  | 'nullable-string'
+  | 'nullable-int';
+const KINDS: Record<keyof TrainConfig, Kind> = {
+  dataset: 'string',
+  label: 'string',
+  test: 'string',
+  limit: 'nullable-int',
+  normalize: 'string',
+  hidden: 'list',
+  activation: 'string',
+  init: 'string',
+  dropout: 'number',
+  inputDropout: 'number',
+  norm: 'string',
+  optimizer: 'string',
+  lr: 'number',
+  momentum: 'nullable-number',
+  nesterov: 'bool',
+  beta1: 'number',
+  beta2: 'number',
+  eps: 'nullable-number',
+  weightDecay: 'number',
+  l1: 'number',
+  l2: 'number',
+  maxNorm: 'nullable-number',
+  clipNorm: 'nullable-number',
+  clipValue: 'nullable-number',
+  schedule: 'string',
+  warmup: 'int',
+  stepSize: 'int',
+  gamma: 'number',
+  epochs: 'int',
+  batchSize: 'int',
+  patience: 'int',
+  validationSplit: 'number',
+  labelSmoothing: 'number',
+  seed: 'int',
+  backend: 'string',
+  out: 'nullable-string',
+};
+
+/** Flag spelling of a config key: `batchSize` -> `--batch-size`. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Config key of a flag: `--batch-size` -> `batchSize`, or null when unknown. */
+export function keyOfFlag(flag: string): keyof TrainConfig | null {
+  const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return key in KINDS ? (key as keyof TrainConfig) : null;
+}
+
+/** Every config key, for help texts. */
+export const CONFIG_KEYS = Object.keys(KINDS) as (keyof TrainConfig)[];
+
+/** Converts and checks one value (from a flag's text or a JSON config), naming `source` in errors. */
+export function coerce(
+  key: keyof TrainConfig,
+  value: unknown,
+  source: string,
+): TrainConfig[keyof TrainConfig] {
+  const kind = KINDS[key];
+  const bad = (what: string) => new CliError(`${source}: ${what}, got ${JSON.stringify(value)}`);
+  if (kind.startsWith('nullable') && (value === null || value === 'none' || value === 'off')) return null;
+  switch (kind) {
+    case 'number':
+    case 'nullable-number': {
+      const n = typeof value === 'number' ? value : Number(value);
+      if (typeof value === 'boolean' || value === '' || !Number.isFinite(n)) throw bad('expected a number');
+      return n;
+    }
+    case 'int':
+    case 'nullable-int': {
+      const n = typeof value === 'number' ? value : Number(value);
+      if (typeof value === 'boolean' || value === '' || !Number.isInteger(n))
+        throw bad('expected an integer');
+      return n;
+    }
+    case 'bool':
+      if (value === true || value === 'true' || value === '1' || value === '') return true;
+      if (value === false || value === 'false' || value === '0') return false;
+      throw bad('expected true or false');
+    case 'list': {
+      const parts = Array.isArray(value)
+        ? value
+        : String(value)
+            .split(',')
+            .filter((s) => s.trim() !== '');
+      const nums = parts.map(Number);
+      if (nums.some((n) => !Number.isInteger(n) || n <= 0))
+        throw bad('expected positive integers like 256,128');
+      return nums;
+    }
+    default: {
+      if (typeof value !== 'string') throw bad('expected a string');
+      const choices = CHOICES[key];
+      if (choices && !choices.includes(value)) {
+        throw new CliError(`${source}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+      }
+      return value;
+    }
+  }
+}
+
+/** Reads a JSON config file (keys as in {@link TrainConfig}); unknown keys are errors. */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  if (!existsSync(path)) throw new CliError(`--config: no such file: ${path}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--config ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new CliError(`--config ${path}: expected a JSON object`);
+  const out: Partial<Record<keyof TrainConfig, unknown>> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(k in KINDS))
+      throw new CliError(`--config ${path}: unknown key '${k}' (known: ${CONFIG_KEYS.join(', ')})`);
+    out[k as keyof TrainConfig] = coerce(k as keyof TrainConfig, v, `--config ${path}: '${k}'`);
+  }
+  return out as Partial<TrainConfig>;
+}
+
+/** Range checks across the whole config (after defaults, file and flags are merged). */
+export function validateConfig(c: TrainConfig): void {
+  const need = (ok: boolean, flag: keyof TrainConfig, what: string) => {
+    if (!ok) throw new CliError(`${flagName(flag)}: ${what}, got ${JSON.stringify(c[flag])}`);
+  };
+  need(c.lr > 0, 'lr', 'must be > 0');
+  need(c.epochs >= 1, 'epochs', 'must be at least 1');
+  need(c.batchSize >= 1, 'batchSize', 'must be at least 1');
+  need(c.dropout >= 0 && c.dropout < 1, 'dropout', 'must be in [0, 1)');
+  need(c.inputDropout >= 0 && c.inputDropout < 1, 'inputDropout', 'must be in [0, 1)');
+  need(c.validationSplit >= 0 && c.validationSplit < 1, 'validationSplit', 'must be in [0, 1)');
+  need(c.labelSmoothing >= 0 && c.labelSmoothing < 1, 'labelSmoothing', 'must be in [0, 1)');
+  need(c.momentum === null || (c.momentum >= 0 && c.momentum < 1), 'momentum', 'must be in [0, 1)');
+  need(c.beta1 >= 0 && c.beta1 < 1, 'beta1', 'must be in [0, 1)');
+  need(c.beta2 >= 0 && c.beta2 < 1, 'beta2', 'must be in [0, 1)');
+  need(c.eps === null || c.eps > 0, 'eps', 'must be > 0');
+  need(c.weightDecay >= 0, 'weightDecay', 'must be >= 0');
+  need(c.l1 >= 0, 'l1', 'must be >= 0');
+  need(c.l2 >= 0, 'l2', 'must be >= 0');
+  need(c.maxNorm === null || c.maxNorm > 0, 'maxNorm', 'must be > 0');
+  need(c.clipNorm === null || c.clipNorm > 0, 'clipNorm', 'must be > 0');
+  need(c.clipValue === null || c.clipValue > 0, 'clipValue', 'must be > 0');
+  need(c.patience >= 0, 'patience', 'must be >= 0 (0 turns early stopping off)');
+  need(c.warmup >= 0 && c.warmup < c.epochs, 'warmup', `must be in [0, epochs)`);
+  need(c.stepSize >= 1, 'stepSize', 'must be at least 1');
+  need(c.gamma > 0, 'gamma', 'must be > 0');
+  need(c.limit === null || c.limit >= 1, 'limit', 'must be at least 1');
+  need(c.hidden.length >= 1, 'hidden', 'needs at least one hidden layer size');
+  if (c.patience > 0 && c.validationSplit === 0) {
+    throw new CliError('--patience: early stopping watches val_loss; set --validation-split above 0');
+  }
+  if (c.schedule === 'plateau' && c.validationSplit === 0) {
+    throw new CliError('--schedule plateau: watches val_loss; set --validation-split above 0');
+  }
+}
