@@ -68,6 +68,9 @@ function main(argv: string[]): void {
   }
 }
 
+// Run from a package script (`npm start -- ...`), paths are the user's: resolve them where they typed.
+if (process.env.INIT_CWD && process.env.INIT_CWD !== process.cwd()) process.chdir(process.env.INIT_CWD);
+
 try {
   main(process.argv.slice(2));
 } catch (e) {

@@ -99,7 +99,8 @@ export interface ReducePlan {
   readonly redStrides: number[];
 }
 
-function collapse(dims: number[], strides: number[]): [number[], number[]] {
+/** Drops size-1 dimensions and merges dimensions that are contiguous in the source. */
+export function collapse(dims: readonly number[], strides: readonly number[]): [number[], number[]] {
   const d2: number[] = [];
   const s2: number[] = [];
   for (let k = 0; k < dims.length; k++) {

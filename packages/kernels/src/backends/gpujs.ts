@@ -8,7 +8,7 @@ import type {
   KernelBackend,
   ReduceOp,
 } from '../backend.js';
-import { flt, INPUT_NAMES, indexExpr, offsetExpr, planBroadcast, planReduce } from '../codegen.js';
+import { collapse, flt, INPUT_NAMES, indexExpr, offsetExpr, planBroadcast, planReduce } from '../codegen.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf, stridesOf } from '../shape.js';
@@ -278,24 +278,6 @@ function toFloat32(values: unknown, size: number): Float32Array {
   else if (Array.isArray(values)) for (let i = 0; i < size; i++) out[i] = Number(values[i]);
   else throw new Error(`unexpected kernel result ${Object.prototype.toString.call(values)}`);
   return out;
-}
-
-/** Drops size-1 dimensions and merges dimensions that are contiguous in the source. */
-function collapse(dims: readonly number[], strides: readonly number[]): [number[], number[]] {
-  const d2: number[] = [];
-  const s2: number[] = [];
-  for (let k = 0; k < dims.length; k++) {
-    if (dims[k] === 1) continue;
-    const last = d2.length - 1;
-    if (last >= 0 && s2[last] === strides[k] * dims[k]) {
-      d2[last] *= dims[k];
-      s2[last] = strides[k];
-    } else {
-      d2.push(dims[k]);
-      s2.push(strides[k]);
-    }
-  }
-  return [d2, s2];
 }
 
 /** `floor(v / d)` for a float variable holding a non-negative integer, exact in float32. */
