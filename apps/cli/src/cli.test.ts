@@ -58,7 +58,7 @@ describe('gradkit CLI', () => {
     expectOneLineError(
       gradkit('frobnicate'),
       2,
-      /unknown command 'frobnicate' \(commands: train, eval, predict, resume, info; see gradkit --help\)/,
+      /unknown command 'frobnicate' \(commands: train, eval, predict, resume, plot, info; see gradkit --help\)/,
     );
   });
 
@@ -117,6 +117,17 @@ describe('gradkit CLI', () => {
       .map((l) => JSON.parse(l));
     expect(after.map((m) => m.epoch)).toEqual([1, 2, 3]);
     expectOneLineError(gradkit('resume', out), 2, /already has 3 of 3 epochs/);
+
+    const svg = join(dirname(out), 'compare.svg');
+    const pl = gradkit('plot', out, out, '--out', svg, '--x', 'epoch');
+    expect(pl.code, pl.err).toBe(0);
+    const text = readFileSync(svg, 'utf8');
+    expect(text.match(/<polyline /g)?.length).toBe(8); // 2 runs x (loss, val_loss, accuracy, val_accuracy)
+    expectOneLineError(
+      gradkit('plot', dirname(out)),
+      2,
+      /is not a gradkit run directory \(no metrics.jsonl\)/,
+    );
   });
 
   it('a diverging run stops with the first non-finite layer named', () => {

@@ -3,6 +3,7 @@ import { GradkitError } from '@gradkit/tensor';
 import { parseTrainArgs, splitArgs } from './args.js';
 import { evalCommand } from './commands/evaluate.js';
 import { infoCommand } from './commands/info.js';
+import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { resumeRun, runTraining } from './commands/train.js';
 import { CONFIG_KEYS, coerce, DEFAULTS, flagName } from './config.js';
@@ -15,6 +16,7 @@ commands:
   eval      evaluate a checkpoint:            gradkit eval --checkpoint RUN_DIR [--data mnist-test|FILE.csv]
   predict   predict with a checkpoint:        gradkit predict --checkpoint RUN_DIR --input FILE (IDX, CSV, PNG, PGM)
   resume    continue an interrupted run:      gradkit resume RUN_DIR [--epochs N]
+  plot      overlay the curves of runs:       gradkit plot RUN_DIR... [--out FILE.svg] [--x step|epoch]
   info      backends available here, the one chosen and why
 
 gradkit train --help lists every training flag.`;
@@ -61,9 +63,12 @@ function main(argv: string[]): void {
     case 'info':
       infoCommand();
       return;
+    case 'plot':
+      plotCommand(rest);
+      return;
     default:
       throw new CliError(
-        `unknown command '${command}' (commands: train, eval, predict, resume, info; see gradkit --help)`,
+        `unknown command '${command}' (commands: train, eval, predict, resume, plot, info; see gradkit --help)`,
       );
   }
 }

@@ -18,6 +18,8 @@ export interface Panel {
   readonly series: readonly Series[];
   /** Format tick labels of the y axis (default: 3 significant digits). */
   readonly yFormat?: (v: number) => string;
+  /** Where the legend goes (default top right; bottom right suits rising curves). */
+  readonly legend?: 'top' | 'bottom';
 }
 
 const W = 520;
@@ -98,7 +100,7 @@ function panel(p: Panel, ox: number, oy: number): string {
     if (segs.length <= 60)
       for (const q of segs)
         out.push(`<circle cx="${q.split(',')[0]}" cy="${q.split(',')[1]}" r="2.5" fill="${s.color}"/>`);
-    const ly = M.top + 14 + 16 * k;
+    const ly = p.legend === 'bottom' ? M.top + ph - 10 - 16 * (p.series.length - 1 - k) : M.top + 14 + 16 * k;
     out.push(
       `<line x1="${M.left + pw - 130}" x2="${M.left + pw - 108}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${dash}/>`,
       `<text x="${M.left + pw - 102}" y="${ly}" font-size="11">${esc(s.name)}</text>`,

@@ -42,6 +42,7 @@ export function writeCurves(
     yLabel: 'accuracy',
     series: accSeries.map((s) => ({ ...s, points: s.points.map(([x, y]) => [x, y] as const) })),
     yFormat: (v) => `${Number((100 * v).toPrecision(4))}%`,
+    legend: 'bottom',
   };
   writeFileSync(path, renderChart(title, [loss, acc]));
 }
