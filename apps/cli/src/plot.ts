@@ -123,6 +123,7 @@ export function renderChart(title: string, panels: readonly Panel[]): string {
   const height = H + 30;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fafafa"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" fill="#333">${esc(title)}</text>`,
     ...panels.map((p, i) => panel(p, i * W, 30)),

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,5 +98,6 @@ describe('writeFileAtomic', () => {
     expect(() => writeFileAtomic(join(dir, 'sub'), 'x')).toThrow();
     expect(readdirSync(dir)).toEqual(['sub']);
     expect(existsSync(p)).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
