@@ -1,5 +1,6 @@
 // The kernels types and device selection that tensor users need, re-exported for one import.
 export type {
+  BackendInfo,
   BackendName,
   Device,
   DeviceArray,
