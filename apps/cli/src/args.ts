@@ -43,6 +43,18 @@ export function splitArgs(argv: readonly string[], switches: readonly string[] =
   return { flags, positionals };
 }
 
+/** Splits a subcommand's arguments and rejects any flag not in `allowed`, naming the command. */
+export function parseCommand(
+  command: string,
+  argv: readonly string[],
+  allowed: readonly string[],
+): ParsedArgs {
+  const parsed = splitArgs(argv);
+  for (const f of parsed.flags.keys())
+    if (!allowed.includes(f)) throw new CliError(`${command}: unknown flag ${f}`);
+  return parsed;
+}
+
 /** `gradkit train` flags: every config key as `--kebab-case`, plus `--config FILE`. */
 export function parseTrainArgs(argv: readonly string[]): TrainConfig {
   const { flags, positionals } = splitArgs(argv, ['--nesterov']);

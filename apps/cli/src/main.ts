@@ -1,6 +1,6 @@
 // The gradkit command: train, eval, predict, resume, info.
 import { GradkitError } from '@gradkit/tensor';
-import { parseTrainArgs, splitArgs } from './args.js';
+import { parseCommand, parseTrainArgs } from './args.js';
 import { evalCommand } from './commands/evaluate.js';
 import { infoCommand } from './commands/info.js';
 import { plotCommand } from './commands/plot.js';
@@ -50,8 +50,7 @@ function main(argv: string[]): void {
       predictCommand(rest);
       return;
     case 'resume': {
-      const { flags, positionals } = splitArgs(rest);
-      for (const f of flags.keys()) if (f !== '--epochs') throw new CliError(`resume: unknown flag ${f}`);
+      const { flags, positionals } = parseCommand('resume', rest, ['--epochs']);
       if (positionals.length !== 1)
         throw new CliError('resume: expected one run directory: gradkit resume RUN_DIR [--epochs N]');
       const epochs = flags.has('--epochs')

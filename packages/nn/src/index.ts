@@ -24,6 +24,13 @@ export type {
   LayerSpec,
   ModelSpec,
 } from './model-spec.js';
-export { buildModel, describeModel, layerTypes, registerLayer, resolveInitSpec } from './model-spec.js';
+export {
+  buildModel,
+  describeModel,
+  layerTypes,
+  registerLayer,
+  resolveInitSpec,
+  specNumber,
+} from './model-spec.js';
 export type { Layer } from './sequential.js';
 export { Sequential } from './sequential.js';

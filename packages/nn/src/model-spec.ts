@@ -87,11 +87,23 @@ export function layerTypes(): string[] {
   return [...factories.keys()].sort();
 }
 
-function num(spec: LayerSpec, key: string, where: string, fallback?: number): number {
+/**
+ * The number option `key` of a layer spec (or `fallback` when absent), for layer factories.
+ *
+ * @throws {ValueError} naming the layer type and the key when the value is not a finite number.
+ * @example
+ * ```ts
+ * registerLayer('dropout', { build: (s) => new Dropout(specNumber(s, 'p', 0.5)) });
+ * ```
+ */
+export function specNumber(spec: LayerSpec, key: string, fallback?: number): number {
   const v = spec[key];
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ValueError('buildModel', `${where}: '${key}' must be a number, got ${JSON.stringify(v)}`);
+    throw new ValueError(
+      'buildModel',
+      `layer '${spec.type}': '${key}' must be a number, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -107,7 +119,7 @@ registerLayer('linear', {
       spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
     const biasInit =
       spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
-    return new Linear(num(spec, 'in', where), num(spec, 'out', where), {
+    return new Linear(specNumber(spec, 'in'), specNumber(spec, 'out'), {
       bias: spec.bias !== false,
       rng: ctx.rng,
       ...(ctx.device ? { device: ctx.device } : {}),
@@ -117,13 +129,13 @@ registerLayer('linear', {
   },
 });
 registerLayer('flatten', {
-  build: (spec) => new Flatten(num(spec, 'startDim', 'flatten', 1), num(spec, 'endDim', 'flatten', -1)),
+  build: (spec) => new Flatten(specNumber(spec, 'startDim', 1), specNumber(spec, 'endDim', -1)),
 });
 registerLayer(
   'relu',
   simple(() => new ReLU()),
 );
-registerLayer('leakyRelu', { build: (spec) => new LeakyReLU(num(spec, 'negativeSlope', 'leakyRelu', 0.01)) });
+registerLayer('leakyRelu', { build: (spec) => new LeakyReLU(specNumber(spec, 'negativeSlope', 0.01)) });
 registerLayer(
   'tanh',
   simple(() => new Tanh()),
@@ -152,7 +164,7 @@ registerLayer(
   'identity',
   simple(() => new Identity()),
 );
-registerLayer('softmax', { build: (spec) => new Softmax(num(spec, 'axis', 'softmax', -1)) });
+registerLayer('softmax', { build: (spec) => new Softmax(specNumber(spec, 'axis', -1)) });
 
 /** Options of {@link buildModel}. */
 export interface BuildModelOptions {

@@ -1,25 +1,13 @@
 import { AlphaDropout, Dropout, GaussianDropout } from '@gradkit/dropout';
 import type { JsonValue, LayerSpec } from '@gradkit/nn';
-import { registerLayer } from '@gradkit/nn';
+import { registerLayer, specNumber } from '@gradkit/nn';
 import { BatchNorm1d, GroupNorm, LayerNorm, RMSNorm } from '@gradkit/normalization';
 import { ValueError } from '@gradkit/tensor';
 
 let registered = false;
 
-function num(spec: LayerSpec, key: string, fallback?: number): number {
-  const v = spec[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ValueError(
-      'buildModel',
-      `layer '${spec.type}': '${key}' must be a number, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
 function optNum(spec: LayerSpec, key: string): { [k: string]: number } {
-  return spec[key] === undefined ? {} : { [key]: num(spec, key) };
+  return spec[key] === undefined ? {} : { [key]: specNumber(spec, key) };
 }
 
 function shape(spec: LayerSpec, key: string): number | number[] {
@@ -49,7 +37,7 @@ export function registerStandardLayers(): void {
   registered = true;
   registerLayer('batchNorm', {
     build: (s, ctx) =>
-      new BatchNorm1d(num(s, 'numFeatures'), {
+      new BatchNorm1d(specNumber(s, 'numFeatures'), {
         ...optNum(s, 'eps'),
         ...(s.momentum === null ? { momentum: null } : optNum(s, 'momentum')),
         ...(s.affine === false ? { affine: false } : {}),
@@ -68,7 +56,7 @@ export function registerStandardLayers(): void {
   });
   registerLayer('groupNorm', {
     build: (s, ctx) =>
-      new GroupNorm(num(s, 'numGroups'), num(s, 'numChannels'), {
+      new GroupNorm(specNumber(s, 'numGroups'), specNumber(s, 'numChannels'), {
         ...optNum(s, 'eps'),
         ...(s.affine === false ? { affine: false } : {}),
         ...(ctx.device ? { device: ctx.device } : {}),
@@ -81,7 +69,7 @@ export function registerStandardLayers(): void {
         ...(ctx.device ? { device: ctx.device } : {}),
       }),
   });
-  registerLayer('dropout', { build: (s) => new Dropout(num(s, 'p', 0.5)) });
-  registerLayer('alphaDropout', { build: (s) => new AlphaDropout(num(s, 'p', 0.5)) });
-  registerLayer('gaussianDropout', { build: (s) => new GaussianDropout(num(s, 'p', 0.5)) });
+  registerLayer('dropout', { build: (s) => new Dropout(specNumber(s, 'p', 0.5)) });
+  registerLayer('alphaDropout', { build: (s) => new AlphaDropout(specNumber(s, 'p', 0.5)) });
+  registerLayer('gaussianDropout', { build: (s) => new GaussianDropout(specNumber(s, 'p', 0.5)) });
 }

@@ -222,8 +222,7 @@ export class Trainer {
       let lossSum = 0;
       let seen = 0;
       let correct: Tensor | null = null;
-      const extra = Object.fromEntries(Object.entries(this.metrics).map(([k, make]) => [k, make()]));
-      for (const m of Object.values(extra)) m.reset();
+      const extra = this.freshMetrics();
       for (const batch of iter) {
         const lossValue = scope(() => {
           const x = tensor(batch.x, [batch.size, batch.numFeatures]);
@@ -299,8 +298,7 @@ export class Trainer {
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
-    const extra = Object.fromEntries(Object.entries(this.metrics).map(([k, make]) => [k, make()]));
-    for (const m of Object.values(extra)) m.reset();
+    const extra = this.freshMetrics();
     try {
       for (const batch of data.batches(batchSize)) {
         scope(() =>
@@ -415,6 +413,16 @@ export class Trainer {
     getRng().setState(state.globalRng as [number, number, number, number]);
     this.pendingCallbackState = state.callbacks;
     this.pendingCallbackTensors = callbackTensors;
+  }
+
+  /** A new, reset instance of every extra metric, for one pass over a dataset. */
+  private freshMetrics(): Record<string, Metric> {
+    const out: Record<string, Metric> = {};
+    for (const [k, make] of Object.entries(this.metrics)) {
+      out[k] = make();
+      out[k].reset();
+    }
+    return out;
   }
 
   private restoreCallbacks(callbacks: readonly Callback[]): void {

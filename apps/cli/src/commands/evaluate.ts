@@ -1,5 +1,5 @@
 import { getDevice } from '@gradkit/kernels';
-import { splitArgs } from '../args.js';
+import { parseCommand } from '../args.js';
 import { coerce } from '../config.js';
 import { loadData } from '../data.js';
 import { CliError } from '../errors.js';
@@ -9,12 +9,13 @@ import { useBackend } from './train.js';
 
 /** `gradkit eval --checkpoint DIR [--data mnist-test|FILE.csv] [--label COL] [--backend B]` */
 export function evalCommand(argv: readonly string[]): void {
-  const { flags, positionals } = splitArgs(argv);
+  const { flags, positionals } = parseCommand('eval', argv, [
+    '--checkpoint',
+    '--data',
+    '--label',
+    '--backend',
+  ]);
   if (positionals.length) throw new CliError(`eval: unexpected argument '${positionals[0]}'`);
-  for (const f of flags.keys()) {
-    if (!['--checkpoint', '--data', '--label', '--backend'].includes(f))
-      throw new CliError(`eval: unknown flag ${f}`);
-  }
   const path = flags.get('--checkpoint');
   if (!path)
     throw new CliError('eval: --checkpoint DIR is required (a run directory or a checkpoint directory)');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { splitArgs } from '../args.js';
+import { parseCommand } from '../args.js';
 import { CliError } from '../errors.js';
 import type { Series } from '../plot.js';
 import { renderChart } from '../plot.js';
@@ -27,9 +27,7 @@ function readMetrics(dir: string): Record<string, number>[] {
  * validation curves of several runs (e.g. with and without batch normalization) in one SVG.
  */
 export function plotCommand(argv: readonly string[]): void {
-  const { flags, positionals } = splitArgs(argv);
-  for (const f of flags.keys())
-    if (!['--out', '--x', '--title'].includes(f)) throw new CliError(`plot: unknown flag ${f}`);
+  const { flags, positionals } = parseCommand('plot', argv, ['--out', '--x', '--title']);
   if (positionals.length === 0)
     throw new CliError('plot: expected one or more run directories: gradkit plot RUN_DIR... --out FILE.svg');
   const x = flags.get('--x') ?? 'step';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Dataset, MNIST_MEAN, MNIST_STD, readCsv, readIdx } from '@gradkit/trainer';
-import { splitArgs } from '../args.js';
+import { parseCommand } from '../args.js';
 import { coerce } from '../config.js';
 import { CliError } from '../errors.js';
 import { readImage, toMnist } from '../image.js';
@@ -16,12 +16,9 @@ function softmax(row: Float32Array): number[] {
 
 /** `gradkit predict --checkpoint DIR --input FILE [--limit N] [--label COL] [--backend B]` */
 export function predictCommand(argv: readonly string[]): void {
-  const { flags, positionals } = splitArgs(argv);
+  const allowed = ['--checkpoint', '--input', '--limit', '--label', '--backend'];
+  const { flags, positionals } = parseCommand('predict', argv, allowed);
   if (positionals.length) throw new CliError(`predict: unexpected argument '${positionals[0]}'`);
-  for (const f of flags.keys()) {
-    if (!['--checkpoint', '--input', '--limit', '--label', '--backend'].includes(f))
-      throw new CliError(`predict: unknown flag ${f}`);
-  }
   const path = flags.get('--checkpoint');
   const input = flags.get('--input');
   if (!path) throw new CliError('predict: --checkpoint DIR is required');
