@@ -1,0 +1,470 @@
+// Browser test (`pnpm test:browser`): @gradkit/tensor and @gradkit/optimizers, as a user's bundler
+// gets them from npm, trained in Debian's headless Chromium.
+//
+//  1. `pnpm pack` @gradkit/tensor, @gradkit/optimizers and the @gradkit packages they depend on
+//     into a temporary folder (workspace:^ becomes a real version, as on publish).
+//  2. Create a project OUTSIDE the workspace and `npm install` those tarballs there (a project
+//     .npmrc points the @gradkit scope at a dead address, so none can come from a registry;
+//     --ignore-scripts: a browser bundle never loads gpu.js's native `gl`, so it is not built).
+//  3. Bundle scripts/browser/main.js with esbuild (platform 'browser', the workspace's esbuild),
+//     and check that the bundle holds no Node-only module (`gl`, node built-ins).
+//  4. Serve the page on 127.0.0.1 with node:http and open it in headless Chromium through
+//     playwright-core, once per configuration (below): the page trains a small MLP with Adam and
+//     reports its backend, the renderer string and the loss before/after on window.__result.
+//
+// Each configuration's checks count as tests: with GRADKIT_TEST_REPORT_DIR set (CI) a report in
+// the shape of vitest's JSON reporter is written there (vitest-browser.json), which
+// scripts/test-totals.mjs adds up. Exits non-zero when a check failed.
+// It builds nothing: run `pnpm build` first. Needs Chromium (`apt-get install chromium`;
+// CHROMIUM_PATH overrides /usr/bin/chromium) and the npm registry for gpu.js only.
+// The temporary folder is removed on exit; KEEP_BROWSER_DIR=1 keeps it for debugging.
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pageSrc = join(root, 'scripts/browser');
+const { CHROMIUM_PATH, GRADKIT_TEST_REPORT_DIR, KEEP_BROWSER_DIR } = process.env;
+const chromiumPath = CHROMIUM_PATH || '/usr/bin/chromium';
+const WANT = ['@gradkit/tensor', '@gradkit/optimizers'];
+const PAGE_TIMEOUT_MS = 90_000;
+
+// Flags for every launch: no network chatter, no updates, no first-run UI, a fresh profile
+// (playwright's default user-data-dir is a new temporary folder per launch).
+const BASE_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+// WebGL on SwiftShader, Chromium's software renderer (no GPU on CI machines).
+const SOFTWARE_GL = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+// WebGL off: the page must fall back to wasm or cpu.
+const NO_WEBGL = ['--disable-webgl', '--disable-3d-apis'];
+
+/**
+ * The configurations: Chromium flags, the page's query string, and what backend must run.
+ * `webgl` says whether the page's own WebGL context must exist (true) or be absent (false).
+ */
+const CONFIGS = [
+  {
+    id: 'webgl',
+    title: 'WebGL (SwiftShader), backend auto',
+    args: SOFTWARE_GL,
+    query: '',
+    backends: ['gl'],
+    gpuModes: ['webgl2', 'webgl'],
+    webgl: true,
+  },
+  {
+    id: 'no-webgl',
+    title: 'WebGL disabled, backend auto',
+    args: NO_WEBGL,
+    query: '',
+    backends: ['wasm', 'cpu'],
+    webgl: false,
+  },
+  {
+    id: 'no-webgl-isolated',
+    title: 'WebGL disabled, cross-origin isolated (SharedArrayBuffer), backend auto',
+    args: NO_WEBGL,
+    query: '?isolated=1',
+    backends: ['wasm', 'cpu'],
+    webgl: false,
+    isolated: true,
+  },
+  {
+    id: 'no-webgl-no-wasm',
+    title: 'WebGL disabled, V8 jitless (no WebAssembly), backend auto',
+    args: [...NO_WEBGL, '--js-flags=--jitless'],
+    query: '',
+    backends: ['cpu'],
+    gpuModes: ['js'],
+    webgl: false,
+  },
+  {
+    id: 'cpu',
+    title: "WebGL available, setDevice('cpu')",
+    args: SOFTWARE_GL,
+    query: '?backend=cpu',
+    backends: ['cpu'],
+    gpuModes: ['js'],
+    webgl: true,
+  },
+];
+
+const started = Date.now();
+const log = (msg) =>
+  console.log(`\n[browser ${String(Math.round((Date.now() - started) / 1000)).padStart(3)}s] ${msg}`);
+
+// ---- test bookkeeping, reported in vitest's JSON shape ----------------------------------------
+const results = [];
+function record(ancestor, title, failure, duration) {
+  results.push({
+    ancestorTitles: [ancestor],
+    fullName: `${ancestor} > ${title}`,
+    title,
+    status: failure === null ? 'passed' : 'failed',
+    duration,
+    failureMessages: failure === null ? [] : [failure],
+  });
+  const mark = failure === null ? 'ok  ' : 'FAIL';
+  console.log(`${mark} ${ancestor} > ${title}${failure === null ? '' : `\n     ${failure}`}`);
+}
+/** Runs one check: `fn` throws (or rejects) to fail it. */
+async function check(ancestor, title, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    record(ancestor, title, null, Date.now() - t);
+    return true;
+  } catch (e) {
+    record(ancestor, title, e instanceof Error ? e.message : String(e), Date.now() - t);
+    return false;
+  }
+}
+function writeReport() {
+  const dir = GRADKIT_TEST_REPORT_DIR;
+  if (!dir) return;
+  const failed = results.filter((r) => r.status === 'failed').length;
+  const report = {
+    numTotalTestSuites: 1,
+    numPassedTestSuites: failed ? 0 : 1,
+    numFailedTestSuites: failed ? 1 : 0,
+    numPendingTestSuites: 0,
+    numTotalTests: results.length,
+    numPassedTests: results.length - failed,
+    numFailedTests: failed,
+    numPendingTests: 0,
+    numTodoTests: 0,
+    startTime: started,
+    success: failed === 0 && results.length > 0,
+    testResults: [
+      {
+        assertionResults: results,
+        startTime: started,
+        endTime: Date.now(),
+        status: failed ? 'failed' : 'passed',
+        message: '',
+        name: join(root, 'scripts/browser-test.mjs'),
+      },
+    ],
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'vitest-browser.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+// ---- 1-3: pack, install, bundle ---------------------------------------------------------------
+const work = mkdtempSync(join(tmpdir(), 'gradkit-browser-'));
+const cleanup = () => {
+  if (KEEP_BROWSER_DIR === '1') console.error(`browser: kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+};
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Workspace packages by name, and the @gradkit closure of WANT. */
+function closureOf(want) {
+  const byName = new Map();
+  for (const d of readdirSync(join(root, 'packages'))) {
+    const file = join(root, 'packages', d, 'package.json');
+    if (existsSync(file)) byName.set(JSON.parse(readFileSync(file, 'utf8')).name, join(root, 'packages', d));
+  }
+  const seen = new Map();
+  const visit = (name) => {
+    if (seen.has(name)) return;
+    const dir = byName.get(name);
+    if (!dir) throw new Error(`no workspace package ${name}`);
+    seen.set(name, dir);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const dep of Object.keys(pkg.dependencies ?? {})) if (dep.startsWith('@gradkit/')) visit(dep);
+  };
+  for (const n of want) visit(n);
+  return seen;
+}
+
+const app = join(work, 'app');
+const pub = join(app, 'public');
+let bundleInfo = null;
+
+async function setup() {
+  if (`${work}${sep}`.startsWith(`${root}${sep}`))
+    throw new Error(`the temporary folder ${work} is inside the workspace`);
+  const closure = closureOf(WANT);
+  for (const [name, dir] of closure) {
+    if (!existsSync(join(dir, 'dist/index.js')))
+      throw new Error(`${name} has no build: run \`pnpm build\` first`);
+  }
+  log(`pnpm pack ${[...closure.keys()].join(' ')}`);
+  const tarDir = join(work, 'tarballs');
+  mkdirSync(tarDir);
+  const tarballs = [];
+  for (const [name, dir] of closure) {
+    const before = new Set(readdirSync(tarDir));
+    run('pnpm', ['pack', '--pack-destination', tarDir], dir);
+    const added = readdirSync(tarDir).filter((f) => !before.has(f));
+    if (added.length !== 1) throw new Error(`pnpm pack in ${dir} made ${added.length} tarballs`);
+    const file = join(tarDir, added[0]);
+    const pkg = JSON.parse(run('tar', ['-xzOf', file, 'package/package.json'], tarDir));
+    for (const [dep, spec] of Object.entries(pkg.dependencies ?? {})) {
+      if (String(spec).startsWith('workspace:')) throw new Error(`${name} was packed with ${dep}@${spec}`);
+    }
+    tarballs.push(file);
+    console.log(
+      `${name.padEnd(22)} ${pkg.version.padEnd(8)} ${(statSync(file).size / 1024).toFixed(1).padStart(7)} kB`,
+    );
+  }
+
+  mkdirSync(pub, { recursive: true });
+  writeFileSync(
+    join(app, 'package.json'),
+    '{ "name": "gradkit-browser", "version": "0.0.0", "private": true, "type": "module" }\n',
+  );
+  // Any attempt to fetch an @gradkit package from a registry fails at once.
+  writeFileSync(join(app, '.npmrc'), '@gradkit:registry=http://127.0.0.1:9/\n');
+  for (const f of ['main.js', 'index.html']) writeFileSync(join(app, f), readFileSync(join(pageSrc, f)));
+  log(`npm install --ignore-scripts ${[...closure.keys()].join(' ')} (tarballs)`);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      '--prefer-offline',
+      '--loglevel=error',
+      '--fetch-retry-mintimeout=200',
+      '--fetch-retry-maxtimeout=1000',
+      '--ignore-scripts',
+      ...tarballs,
+    ],
+    app,
+  );
+  const installed = readdirSync(join(app, 'node_modules/@gradkit')).sort().join(' ');
+  const expected = [...closure.keys()]
+    .map((n) => n.slice('@gradkit/'.length))
+    .sort()
+    .join(' ');
+  if (installed !== expected)
+    throw new Error(`node_modules/@gradkit holds [${installed}], expected [${expected}]`);
+
+  log('esbuild main.js -> public/bundle.js (platform browser)');
+  const esbuild = await import('esbuild'); // the workspace's esbuild; resolution runs from `app`
+  const out = await esbuild.build({
+    absWorkingDir: app,
+    entryPoints: ['main.js'],
+    outfile: join(pub, 'bundle.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  writeFileSync(join(pub, 'index.html'), readFileSync(join(app, 'index.html')));
+  const inputs = Object.keys(out.metafile.inputs);
+  const nodeOnly = inputs.filter((p) => /(^|\/)node_modules\/gl\//.test(p) || /^node:|^\(disabled\)/.test(p));
+  if (nodeOnly.length) throw new Error(`the bundle holds Node-only modules: ${nodeOnly.join(', ')}`);
+  for (const w of out.warnings) console.log(`esbuild warning: ${w.text}`);
+  const gradkit = inputs.filter((p) => p.includes('node_modules/@gradkit/'));
+  if (!gradkit.every((p) => /node_modules\/@gradkit\/[^/]+\/dist\/index\.js$/.test(p)))
+    throw new Error(`the bundle took @gradkit sources other than dist/index.js: ${gradkit.join(', ')}`);
+  const gpujs = inputs.filter((p) => p.includes('node_modules/gpu.js/'));
+  bundleInfo = {
+    bytes: statSync(join(pub, 'bundle.js')).size,
+    gradkit: gradkit.map((p) => p.replace(/^.*node_modules\//, '')),
+    gpujs: gpujs.map((p) => p.replace(/^.*node_modules\//, '')),
+  };
+  console.log(
+    `bundle.js ${(bundleInfo.bytes / 1024).toFixed(0)} kB from ${inputs.length} modules: ` +
+      `${bundleInfo.gradkit.join(', ')}; ${bundleInfo.gpujs.join(', ')}`,
+  );
+}
+
+// ---- 4: serve and drive Chromium --------------------------------------------------------------
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+};
+
+function serve() {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname === '/' ? '/index.html' : url.pathname;
+    const file = resolve(pub, `.${decodeURIComponent(path)}`);
+    if (!file.startsWith(`${pub}${sep}`) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const headers = {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+    };
+    // Cross-origin isolation (SharedArrayBuffer, threads) when the page asks for it; every
+    // subresource is same-origin, so COEP require-corp lets them all load.
+    if (url.searchParams.get('isolated') === '1' || req.headers.referer?.includes('isolated=1')) {
+      headers['cross-origin-opener-policy'] = 'same-origin';
+      headers['cross-origin-embedder-policy'] = 'require-corp';
+    }
+    res.writeHead(200, headers).end(readFileSync(file));
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok(server));
+  });
+}
+
+async function openPage(chromium, origin, config) {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [...BASE_ARGS, ...config.args],
+    timeout: 60_000,
+  });
+  const messages = [];
+  const t0 = Date.now();
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') messages.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => messages.push(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) =>
+      messages.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`),
+    );
+    await page.goto(`${origin}/${config.query}`, { waitUntil: 'load', timeout: 30_000 });
+    try {
+      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: PAGE_TIMEOUT_MS });
+    } catch {
+      throw new Error(
+        `the page published no result within ${PAGE_TIMEOUT_MS / 1000}s${messages.length ? `; ${messages.join('; ')}` : ''}`,
+      );
+    }
+    const result = await page.evaluate(() => window.__result);
+    return { result, messages, ms: Date.now() - t0, version: browser.version() };
+  } finally {
+    await browser.close();
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function main() {
+  const setupOk = await check(
+    'setup',
+    'packs, installs from the tarballs and bundles for the browser',
+    setup,
+  );
+  const seen = [];
+  if (!setupOk) {
+    for (const c of CONFIGS) record(c.id, 'trains in Chromium', 'not run: the setup failed', 0);
+    return seen;
+  }
+  if (!existsSync(chromiumPath)) {
+    for (const c of CONFIGS)
+      record(
+        c.id,
+        'trains in Chromium',
+        `${chromiumPath} not found: apt-get install chromium (or set CHROMIUM_PATH)`,
+        0,
+      );
+    return seen;
+  }
+  const { chromium } = await import('playwright-core');
+  const server = await serve();
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  try {
+    for (const c of CONFIGS) {
+      log(`${c.id}: ${c.title} (${[...c.args].join(' ')})`);
+      let got = null;
+      const loaded = await check(c.id, 'the page loads and trains', async () => {
+        got = await openPage(chromium, origin, c);
+        const r = got.result;
+        if (!r.ok) throw new Error(`${r.error}${got.messages.length ? `; ${got.messages.join('; ')}` : ''}`);
+      });
+      if (!loaded) {
+        record(c.id, 'the loss falls below half', 'not run: the page did not train', 0);
+        record(c.id, `the backend is ${c.backends.join(' or ')}`, 'not run: the page did not train', 0);
+        continue;
+      }
+      const r = got.result;
+      seen.push({ config: c, ...got });
+      console.log(
+        `  Chromium ${got.version}; backend ${r.backend.name} (gpuMode ${r.backend.gpuMode}; ${r.backend.reason})\n` +
+          `  renderer: ${r.backend.renderer}\n` +
+          `  page's own WebGL: ${r.webgl ? `${r.webgl.context}, ${r.webgl.renderer}` : 'none'}; ` +
+          `crossOriginIsolated ${r.crossOriginIsolated}\n` +
+          `  loss ${r.lossBefore.toFixed(4)} -> ${r.lossAfter.toFixed(4)} in ${r.steps} Adam steps; ` +
+          `device ${r.ms.device} ms, training ${r.ms.train} ms, page ${got.ms} ms; ${r.liveTensors} live tensors`,
+      );
+      for (const m of got.messages) console.log(`  ${m}`);
+      await check(c.id, 'the loss falls below half', () => {
+        assert(
+          Number.isFinite(r.lossBefore) && Number.isFinite(r.lossAfter) && r.lossAfter < 0.5 * r.lossBefore,
+          `loss ${r.lossBefore} -> ${r.lossAfter}`,
+        );
+      });
+      await check(c.id, `the backend is ${c.backends.join(' or ')}`, () => {
+        assert(c.backends.includes(r.backend.name), `backend ${r.backend.name} (${r.backend.reason})`);
+        if (c.gpuModes)
+          assert(
+            c.gpuModes.includes(r.backend.gpuMode),
+            `gpuMode ${r.backend.gpuMode}, expected ${c.gpuModes.join(' or ')}`,
+          );
+        // The configuration really is what it claims: WebGL on or off in the page itself.
+        if (c.webgl) assert(r.webgl !== null, 'the page could not create a WebGL context of its own');
+        else
+          assert(
+            r.webgl === null,
+            `WebGL was meant to be off but the page got ${r.webgl?.context} (${r.webgl?.renderer})`,
+          );
+        if (c.isolated !== undefined)
+          assert(r.crossOriginIsolated === c.isolated, `crossOriginIsolated is ${r.crossOriginIsolated}`);
+      });
+    }
+  } finally {
+    server.close();
+  }
+  return seen;
+}
+
+let seen = [];
+try {
+  seen = await main();
+} catch (e) {
+  record('browser test', 'runs to the end', e instanceof Error ? (e.stack ?? e.message) : String(e), 0);
+} finally {
+  cleanup();
+}
+writeReport();
+const failed = results.filter((r) => r.status === 'failed').length;
+if (seen.length) {
+  console.log('\nconfiguration       backend gpuMode  loss before -> after  train ms  renderer');
+  for (const s of seen) {
+    const r = s.result;
+    console.log(
+      `${s.config.id.padEnd(19)} ${r.backend.name.padEnd(7)} ${r.backend.gpuMode.padEnd(8)} ` +
+        `${r.lossBefore.toFixed(4).padStart(11)} -> ${r.lossAfter.toFixed(4).padEnd(7)} ${String(r.ms.train).padStart(8)}  ${r.backend.renderer}`,
+    );
+  }
+}
+log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed > 0 || results.length === 0 ? 1 : 0);
