@@ -504,11 +504,11 @@ try {
 writeReport();
 const failed = results.filter((r) => r.status === 'failed').length;
 if (seen.length) {
-  console.log('\nconfiguration       backend gpuMode  loss before -> after   train ms  renderer');
+  console.log('\nconfiguration       backend gpuMode    loss before -> after   train ms  renderer');
   for (const s of seen) {
     const r = s.result;
     console.log(
-      `${s.config.id.padEnd(19)} ${r.backend.name.padEnd(7)} ${r.backend.gpuMode.padEnd(8)} ` +
+      `${s.config.id.padEnd(19)} ${r.backend.name.padEnd(7)} ${r.backend.gpuMode.padEnd(10)} ` +
         `${r.lossBefore.toFixed(6).padStart(11)} -> ${r.lossAfter.toFixed(6).padEnd(8)} ${String(r.ms.train).padStart(8)}  ${r.backend.renderer}`,
     );
   }
