@@ -12,7 +12,10 @@ export interface BackendInfo {
   readonly name: BackendName;
   /** Why this backend runs: `'auto: best available (gl unavailable: ...)'`, `'GRADKIT_BACKEND=cpu'`, ... */
   readonly reason: string;
-  /** The gpu.js mode behind it (`'headlessgl'`, `'webgl2'`, `'webasm'`), or `'js'` for the plain-JS CPU backend. */
+  /**
+   * What runs the kernels: the gpu.js mode of the `gl` backend (`'headlessgl'`, `'webgl2'`,
+   * `'webgl'`), `'wasm-simd'` for gradkit's WebAssembly backend, `'js'` for the plain-JS CPU backend.
+   */
   readonly gpuMode: string;
   /** The GL renderer string, or a description of the CPU path. */
   readonly renderer: string;

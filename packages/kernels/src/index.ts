@@ -10,6 +10,8 @@ export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
 export type { GpuJsMode } from './backends/gpujs.js';
 export { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
+export type { WasmBackendOptions } from './backends/wasm/wasm.js';
+export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
 export type { DeviceMemory, MatmulOptions } from './device.js';
 export { Device, DeviceArray } from './device.js';
 export type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';

@@ -3,6 +3,7 @@ import { BACKEND_ORDER } from './backend.js';
 import { CpuBackend } from './backends/cpu.js';
 import type { GpuJsMode } from './backends/gpujs.js';
 import { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
+import { probeWasm, WasmBackend } from './backends/wasm/wasm.js';
 import { Device } from './device.js';
 import { BackendError, ValueError } from './errors.js';
 
@@ -24,6 +25,12 @@ export interface DeviceOptions {
    * {@link BackendError}; it never falls back silently.
    */
   readonly backend?: BackendName | 'auto';
+  /**
+   * Threads of the `wasm` backend's matrix products, the calling thread included (default: the
+   * `GRADKIT_THREADS` environment variable, else the number of logical CPUs, at most 8; `1` turns
+   * workers off). Ignored by the other backends.
+   */
+  readonly threads?: number;
 }
 
 const isBrowser = (): boolean =>
@@ -62,12 +69,12 @@ export function availableBackends(): BackendAvailability[] {
       'gl',
       gl ?? { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') },
     );
-    const w = probeGpuJs('webasm');
+    const w = probeWasm();
     probed.set('wasm', {
       name: 'wasm',
       available: w.ok,
-      gpuMode: 'webasm',
-      reason: w.ok ? '' : `webasm: ${w.reason}`,
+      gpuMode: 'wasm-simd',
+      reason: w.ok ? '' : `WebAssembly SIMD: ${w.reason}`,
     });
     probed.set('cpu', { name: 'cpu', available: true, gpuMode: 'js', reason: '' });
   }
@@ -86,8 +93,10 @@ function envBackend(): string | undefined {
   return v && v.trim() !== '' ? v : undefined;
 }
 
-function instantiate(name: BackendName, mode: string): KernelBackend {
-  return name === 'cpu' ? new CpuBackend() : new GpuJsBackend(mode as GpuJsMode);
+function instantiate(name: BackendName, mode: string, options: DeviceOptions): KernelBackend {
+  if (name === 'cpu') return new CpuBackend();
+  if (name === 'wasm') return new WasmBackend({ threads: options.threads });
+  return new GpuJsBackend(mode as GpuJsMode);
 }
 
 /**
@@ -123,13 +132,13 @@ export function createDevice(options: DeviceOptions = {}): Device {
         `backend '${requested}' was requested but cannot start here: ${a.reason}`,
       );
     }
-    return new Device(instantiate(a.name, a.gpuMode), source);
+    return new Device(instantiate(a.name, a.gpuMode, options), source);
   }
   const skipped: string[] = [];
   for (const a of all) {
     if (a.available) {
       const why = skipped.length ? `auto: best available (${skipped.join('; ')})` : 'auto: best available';
-      return new Device(instantiate(a.name, a.gpuMode), source === 'auto' ? why : source);
+      return new Device(instantiate(a.name, a.gpuMode, options), source === 'auto' ? why : source);
     }
     skipped.push(`${a.name} unavailable: ${a.reason}`);
   }

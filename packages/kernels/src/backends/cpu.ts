@@ -1,4 +1,11 @@
-import type { BackendBuffer, ElementwiseSpec, KernelBackend, ReduceOp } from '../backend.js';
+import type {
+  BackendBuffer,
+  BackendInfo,
+  BackendName,
+  ElementwiseSpec,
+  KernelBackend,
+  ReduceOp,
+} from '../backend.js';
 import { INPUT_NAMES, offsetTable, planBroadcast, planReduce } from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
@@ -45,20 +52,31 @@ function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): 
  * both operands into 4-wide panels and runs a 4 x 4 register-blocked micro-kernel.
  */
 export class CpuBackend implements KernelBackend {
-  readonly name = 'cpu' as const;
-  readonly info = {
-    name: 'cpu' as const,
+  readonly name: BackendName = 'cpu';
+  readonly info: Omit<BackendInfo, 'reason'> = {
+    name: 'cpu',
     gpuMode: 'js',
     renderer: 'JavaScript (Float32Array), single thread',
-    precision: 'single' as const,
+    precision: 'single',
     maxTextureSize: null,
     maxElements: 2 ** 31 - 1,
     pipeline: true,
   };
   private readonly cache = new Map<string, MapFn>();
 
+  /**
+   * A new buffer of `n` elements and a view of its storage. Every kernel writes all `n` outputs,
+   * so subclasses may hand out recycled (non-zeroed) storage.
+   */
+  protected alloc(n: number): [BackendBuffer, Float32Array] {
+    const out = new Float32Array(n);
+    return [new CpuBuffer(out), out];
+  }
+
   upload(values: Float32Array): BackendBuffer {
-    return new CpuBuffer(Float32Array.from(values));
+    const [buf, out] = this.alloc(values.length);
+    out.set(values);
+    return buf;
   }
 
   read(buf: BackendBuffer): Float32Array {
@@ -87,19 +105,20 @@ export class CpuBackend implements KernelBackend {
       fn = new Function('out', 'inputs', 'params', mapSource(spec, plan.dims, plan.strides)) as MapFn;
       this.cache.set(key, fn);
     }
-    const out = new Float32Array(sizeOf(outShape));
+    const [buf, out] = this.alloc(sizeOf(outShape));
     if (out.length > 0) fn(out, inputs.map(data), params);
-    return new CpuBuffer(out);
+    return buf;
   }
 
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
-    const xs = data(x);
     const plan = planReduce(shape, axes);
     const base = offsetTable(plan.keptDims, plan.keptStrides);
     const inner = offsetTable(plan.redDims, plan.redStrides);
     const n = plan.outSize;
     const r = plan.reduceSize;
-    const out = new Float32Array(n);
+    // Allocate before taking input views: a subclass's allocation may move its memory.
+    const [buf, out] = this.alloc(n);
+    const xs = data(x);
     for (let o = 0; o < n; o++) {
       const b0 = base[o];
       let acc: number;
@@ -167,7 +186,7 @@ export class CpuBackend implements KernelBackend {
       }
       out[o] = acc;
     }
-    return new CpuBuffer(out);
+    return buf;
   }
 
   matmul(
@@ -178,30 +197,30 @@ export class CpuBackend implements KernelBackend {
     n: number,
     transA: boolean,
     transB: boolean,
-  ) {
+  ): BackendBuffer {
     return new CpuBuffer(gemm(data(a), data(b), m, k, n, transA, transB));
   }
 
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
-    const xs = data(x);
     const st = stridesOf(shape);
     const outDims = perm.map((p) => shape[p]);
     const table = offsetTable(
       outDims,
       perm.map((p) => st[p]),
     );
-    const out = new Float32Array(table.length);
+    const [buf, out] = this.alloc(table.length);
+    const xs = data(x);
     for (let t = 0; t < table.length; t++) out[t] = xs[table[t]];
-    return new CpuBuffer(out);
+    return buf;
   }
 
   gather(x: BackendBuffer, shape: Shape, indices: BackendBuffer, count: number, axis: number): BackendBuffer {
-    const xs = data(x);
-    const idx = data(indices);
     const pre = sizeOf(shape.slice(0, axis));
     const len = shape[axis];
     const post = sizeOf(shape.slice(axis + 1));
-    const out = new Float32Array(pre * count * post);
+    const [buf, out] = this.alloc(pre * count * post);
+    const xs = data(x);
+    const idx = data(indices);
     let o = 0;
     for (let p = 0; p < pre; p++) {
       for (let j = 0; j < count; j++) {
@@ -209,7 +228,7 @@ export class CpuBackend implements KernelBackend {
         for (let q = 0; q < post; q++) out[o++] = xs[src + q];
       }
     }
-    return new CpuBuffer(out);
+    return buf;
   }
 
   destroy(): void {

@@ -1,0 +1,236 @@
+// Generates the WebAssembly text (WAT) of gradkit's SIMD kernels. The GEMM is the classic
+// Goto/BLIS structure: op(B) is packed into column panels of NR floats per depth step, op(A) into
+// row panels of MR floats per depth step, both for a block of KC depth steps; an MR x NR
+// micro-kernel keeps MR * NR / 4 f32x4 accumulators in registers. Because the transposed operands
+// only change how panels are packed (strides), A*B, A^T*B and A*B^T run the same inner loop.
+//
+// This file is a build tool: scripts/build-wasm.mjs assembles its output with wabt and writes
+// src/backends/wasm/module.generated.ts. It is not shipped.
+
+/** Register block: rows of A and columns of B per micro-kernel call, and the cache blocks. */
+export const GEMM = { MR: 4, NR: 8, KC: 256, MC: 64 };
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+function microKernel({ MR, NR }) {
+  const NV = NR / 4;
+  const accs = range(MR).flatMap((r) => range(NV).map((v) => `$c${r}_${v}`));
+  const locals = [
+    ...accs.map((x) => `(local ${x} v128)`),
+    ...range(NV).map((v) => `(local $b${v} v128)`),
+    '(local $a v128) (local $aend i32) (local $row i32) (local $r i32) (local $j i32) (local $t f32) (local $ldc4 i32)',
+  ].join(' ');
+  const body = [];
+  for (let v = 0; v < NV; v++) body.push(`(local.set $b${v} (v128.load offset=${16 * v} (local.get $bp)))`);
+  for (let r = 0; r < MR; r++) {
+    body.push(`(local.set $a (v128.load32_splat offset=${4 * r} (local.get $ap)))`);
+    for (let v = 0; v < NV; v++)
+      body.push(
+        `(local.set $c${r}_${v} (f32x4.add (local.get $c${r}_${v}) (f32x4.mul (local.get $a) (local.get $b${v}))))`,
+      );
+  }
+  const fullStore = [];
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NV; v++) {
+      const val = `(local.get $c${r}_${v})`;
+      fullStore.push(
+        `(if (local.get $acc)
+          (then (v128.store offset=${16 * v} (local.get $row) (f32x4.add (v128.load offset=${16 * v} (local.get $row)) ${val})))
+          (else (v128.store offset=${16 * v} (local.get $row) ${val})))`,
+      );
+    }
+    fullStore.push('(local.set $row (i32.add (local.get $row) (local.get $ldc4)))');
+  }
+  const tileStore = [];
+  for (let r = 0; r < MR; r++)
+    for (let v = 0; v < NV; v++)
+      tileStore.push(`(v128.store offset=${(r * NR + 4 * v) * 4} (local.get $tile) (local.get $c${r}_${v}))`);
+  return `
+  ;; C[0:mr, 0:nr] (+)= Apanel(kc x MR) * Bpanel(kc x NR); a partial tile goes through $tile.
+  (func $kernel (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32)
+                (param $mr i32) (param $nr i32) (param $acc i32) (param $tile i32)
+    ${locals}
+    (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $aend (i32.add (local.get $ap) (i32.mul (local.get $kc) (i32.const ${MR * 4}))))
+    (loop $L
+      ${body.join('\n      ')}
+      (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * 4})))
+      (local.set $bp (i32.add (local.get $bp) (i32.const ${NR * 4})))
+      (br_if $L (i32.lt_u (local.get $ap) (local.get $aend))))
+    (local.set $row (local.get $c))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const ${MR})) (i32.eq (local.get $nr) (i32.const ${NR})))
+      (then
+        ${fullStore.join('\n        ')})
+      (else
+        ${tileStore.join('\n        ')}
+        (local.set $r (i32.const 0))
+        (loop $R
+          (local.set $j (i32.const 0))
+          (loop $J
+            (local.set $t (f32.load (i32.add (local.get $tile) (i32.shl (i32.add (i32.mul (local.get $r) (i32.const ${NR})) (local.get $j)) (i32.const 2)))))
+            (if (local.get $acc)
+              (then (local.set $t (f32.add (local.get $t) (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))))))
+            (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (local.get $t))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $J (i32.lt_u (local.get $j) (local.get $nr))))
+          (local.set $row (i32.add (local.get $row) (local.get $ldc4)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br_if $R (i32.lt_u (local.get $r) (local.get $mr)))))))`;
+}
+
+function packB({ NR }) {
+  const NV = NR / 4;
+  const vec = range(NV)
+    .map(
+      (v) => `(v128.store offset=${16 * v} (local.get $dst) (v128.load offset=${16 * v} (local.get $src)))`,
+    )
+    .join(' ');
+  return `
+  ;; dst[jp][p][c] = op(B)[pc + p, jp * NR + c] (zero past n); op(B)[p, j] = B[p * rsB + j * csB].
+  (func $pack_b (param $b i32) (param $rsB i32) (param $csB i32) (param $pc i32) (param $kc i32)
+                (param $n i32) (param $dst i32)
+    (local $j0 i32) (local $p i32) (local $c i32) (local $j i32) (local $src i32) (local $base i32)
+    (local.set $j0 (i32.const 0))
+    (loop $JP
+      (local.set $p (i32.const 0))
+      (loop $P
+        ;; byte address of op(B)[pc + p, j0]
+        (local.set $base (i32.add (local.get $b) (i32.shl (i32.add
+          (i32.mul (i32.add (local.get $pc) (local.get $p)) (local.get $rsB))
+          (i32.mul (local.get $j0) (local.get $csB))) (i32.const 2))))
+        (if (i32.and (i32.eq (local.get $csB) (i32.const 1)) (i32.le_u (i32.add (local.get $j0) (i32.const ${NR})) (local.get $n)))
+          (then (local.set $src (local.get $base)) ${vec})
+          (else
+            (local.set $c (i32.const 0))
+            (loop $C
+              (local.set $j (i32.add (local.get $j0) (local.get $c)))
+              (f32.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2)))
+                (if (result f32) (i32.lt_u (local.get $j) (local.get $n))
+                  (then (f32.load (i32.add (local.get $base) (i32.shl (i32.mul (local.get $c) (local.get $csB)) (i32.const 2)))))
+                  (else (f32.const 0))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br_if $C (i32.lt_u (local.get $c) (i32.const ${NR}))))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${NR * 4})))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $P (i32.lt_u (local.get $p) (local.get $kc))))
+      (local.set $j0 (i32.add (local.get $j0) (i32.const ${NR})))
+      (br_if $JP (i32.lt_u (local.get $j0) (local.get $n)))))`;
+}
+
+function packA({ MR }) {
+  const vec =
+    MR % 4 === 0
+      ? range(MR / 4)
+          .map(
+            (v) =>
+              `(v128.store offset=${16 * v} (local.get $dst) (v128.load offset=${16 * v} (local.get $base)))`,
+          )
+          .join(' ')
+      : null;
+  const fast = vec
+    ? `(if (i32.and (i32.eq (local.get $rsA) (i32.const 1)) (i32.eq (local.get $rows) (i32.const ${MR})))
+          (then ${vec})
+          (else (call $pack_a_col (local.get $base) (local.get $rsA) (local.get $rows) (local.get $dst))))`
+    : '(call $pack_a_col (local.get $base) (local.get $rsA) (local.get $rows) (local.get $dst))';
+  return `
+  ;; One depth step of a row panel: dst[r] = A[base + r * rsA] for r < rows, 0 after.
+  (func $pack_a_col (param $base i32) (param $rsA i32) (param $rows i32) (param $dst i32)
+    (local $r i32)
+    (local.set $r (i32.const 0))
+    (loop $R
+      (f32.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2)))
+        (if (result f32) (i32.lt_u (local.get $r) (local.get $rows))
+          (then (f32.load (i32.add (local.get $base) (i32.shl (i32.mul (local.get $r) (local.get $rsA)) (i32.const 2)))))
+          (else (f32.const 0))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $R (i32.lt_u (local.get $r) (i32.const ${MR})))))
+
+  ;; dst[ip][p][r] = op(A)[ic + ip * MR + r, pc + p] (zero past mc); op(A)[i, p] = A[i * rsA + p * csA].
+  (func $pack_a (param $a i32) (param $rsA i32) (param $csA i32) (param $ic i32) (param $mc i32)
+                (param $pc i32) (param $kc i32) (param $dst i32)
+    (local $i0 i32) (local $rows i32) (local $p i32) (local $base i32)
+    (local.set $i0 (i32.const 0))
+    (loop $IP
+      (local.set $rows (i32.sub (local.get $mc) (local.get $i0)))
+      (if (i32.gt_u (local.get $rows) (i32.const ${MR})) (then (local.set $rows (i32.const ${MR}))))
+      (local.set $p (i32.const 0))
+      (loop $P
+        (local.set $base (i32.add (local.get $a) (i32.shl (i32.add
+          (i32.mul (i32.add (local.get $ic) (local.get $i0)) (local.get $rsA))
+          (i32.mul (i32.add (local.get $pc) (local.get $p)) (local.get $csA))) (i32.const 2))))
+        ${fast}
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${MR * 4})))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $P (i32.lt_u (local.get $p) (local.get $kc))))
+      (local.set $i0 (i32.add (local.get $i0) (i32.const ${MR})))
+      (br_if $IP (i32.lt_u (local.get $i0) (local.get $mc)))))`;
+}
+
+function gemm({ MR, NR, KC, MC }) {
+  return `
+  ;; C (m x n, row stride ldc) = op(A) (m x k) * op(B) (k x n), all float32, byte addresses.
+  ;; op(A)[i, p] = A[i * rsA + p * csA], op(B)[p, j] = B[p * rsB + j * csB]; m, n, k >= 1.
+  ;; ws: workspace of gemm_workspace(n) bytes, 16-byte aligned, private to the caller.
+  (func $gemm (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32)
+              (param $k i32) (param $rsA i32) (param $csA i32) (param $rsB i32) (param $csB i32)
+              (param $ldc i32) (param $ws i32)
+    (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32) (local $j0 i32) (local $i0 i32)
+    (local $np i32) (local $bpack i32) (local $apack i32) (local $nr i32) (local $mr i32) (local $acc i32)
+    (local.set $np (i32.div_u (i32.add (local.get $n) (i32.const ${NR - 1})) (i32.const ${NR})))
+    (local.set $bpack (i32.add (local.get $ws) (i32.const ${MR * NR * 4})))
+    (local.set $apack (i32.add (local.get $bpack) (i32.mul (local.get $np) (i32.const ${KC * NR * 4}))))
+    (local.set $pc (i32.const 0))
+    (loop $PC
+      (local.set $kc (i32.sub (local.get $k) (local.get $pc)))
+      (if (i32.gt_u (local.get $kc) (i32.const ${KC})) (then (local.set $kc (i32.const ${KC}))))
+      (local.set $acc (i32.ne (local.get $pc) (i32.const 0)))
+      (call $pack_b (local.get $b) (local.get $rsB) (local.get $csB) (local.get $pc) (local.get $kc) (local.get $n) (local.get $bpack))
+      (local.set $ic (i32.const 0))
+      (loop $IC
+        (local.set $mc (i32.sub (local.get $m) (local.get $ic)))
+        (if (i32.gt_u (local.get $mc) (i32.const ${MC})) (then (local.set $mc (i32.const ${MC}))))
+        (call $pack_a (local.get $a) (local.get $rsA) (local.get $csA) (local.get $ic) (local.get $mc) (local.get $pc) (local.get $kc) (local.get $apack))
+        (local.set $j0 (i32.const 0))
+        (loop $JR
+          (local.set $nr (i32.sub (local.get $n) (local.get $j0)))
+          (if (i32.gt_u (local.get $nr) (i32.const ${NR})) (then (local.set $nr (i32.const ${NR}))))
+          (local.set $i0 (i32.const 0))
+          (loop $IR
+            (local.set $mr (i32.sub (local.get $mc) (local.get $i0)))
+            (if (i32.gt_u (local.get $mr) (i32.const ${MR})) (then (local.set $mr (i32.const ${MR}))))
+            (call $kernel
+              (i32.add (local.get $apack) (i32.mul (local.get $i0) (i32.shl (local.get $kc) (i32.const 2))))
+              (i32.add (local.get $bpack) (i32.mul (local.get $j0) (i32.shl (local.get $kc) (i32.const 2))))
+              (local.get $kc)
+              (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $ic) (local.get $i0)) (local.get $ldc)) (local.get $j0)) (i32.const 2)))
+              (local.get $ldc) (local.get $mr) (local.get $nr) (local.get $acc) (local.get $ws))
+            (local.set $i0 (i32.add (local.get $i0) (i32.const ${MR})))
+            (br_if $IR (i32.lt_u (local.get $i0) (local.get $mc))))
+          (local.set $j0 (i32.add (local.get $j0) (i32.const ${NR})))
+          (br_if $JR (i32.lt_u (local.get $j0) (local.get $n))))
+        (local.set $ic (i32.add (local.get $ic) (i32.const ${MC})))
+        (br_if $IC (i32.lt_u (local.get $ic) (local.get $m))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const ${KC})))
+      (br_if $PC (i32.lt_u (local.get $pc) (local.get $k)))))
+
+  ;; Workspace bytes gemm needs for a given n.
+  (func (export "gemm_workspace") (param $n i32) (result i32)
+    (i32.add (i32.const ${MR * NR * 4 + Math.ceil(MC / MR) * MR * KC * 4})
+      (i32.mul (i32.div_u (i32.add (local.get $n) (i32.const ${NR - 1})) (i32.const ${NR})) (i32.const ${KC * NR * 4}))))`;
+}
+
+/**
+ * The whole module. `shared` selects a shared memory import (needed for worker threads; a
+ * memory's shared flag must match its import exactly, so both variants are built).
+ */
+export function kernelsWat({ shared }, g = GEMM) {
+  if (g.NR % 4 !== 0) throw new Error('NR must be a multiple of 4');
+  return `(module
+  (import "env" "memory" (memory 1 65536${shared ? ' shared' : ''}))
+  ${microKernel(g)}
+  ${packB(g)}
+  ${packA(g)}
+  ${gemm(g)}
+)
+`;
+}
