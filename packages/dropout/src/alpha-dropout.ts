@@ -26,7 +26,14 @@ const ALPHA_PRIME = 1.7580993408473766;
  * alphaDropoutCoefficients(0.2); // { a: 0.8789..., b: 0.3090..., dropped: -1.2361... }
  * ```
  */
-export function alphaDropoutCoefficients(p: number): { a: number; b: number; dropped: number } {
+export function alphaDropoutCoefficients(p: number): {
+  /** The scale applied to every kept unit: `((1 - p)(1 + p alpha'^2))^(-1/2)`. */
+  a: number;
+  /** The shift added to every kept unit: `a alpha' p`. */
+  b: number;
+  /** The value of every dropped unit: `-a alpha' (1 - p)`. */
+  dropped: number;
+} {
   checkP('alphaDropoutCoefficients', p);
   const a = 1 / Math.sqrt((ALPHA_PRIME * ALPHA_PRIME * p + 1) * (1 - p));
   return { a, b: ALPHA_PRIME * a * p, dropped: -ALPHA_PRIME * a * (1 - p) };

@@ -14,14 +14,38 @@ import type { InitOptions } from './options.js';
  *   `trunc_normal_`).
  */
 export type Distribution =
-  | { readonly kind: 'constant'; readonly value: number }
-  | { readonly kind: 'uniform'; readonly low: number; readonly high: number }
-  | { readonly kind: 'normal'; readonly mean: number; readonly std: number }
   | {
-      readonly kind: 'truncatedNormal';
+      /** Every element is `value`. */
+      readonly kind: 'constant';
+      /** The constant. */
+      readonly value: number;
+    }
+  | {
+      /** U[low, high). */
+      readonly kind: 'uniform';
+      /** The lower bound (inclusive). */
+      readonly low: number;
+      /** The upper bound (exclusive). */
+      readonly high: number;
+    }
+  | {
+      /** N(mean, std^2). */
+      readonly kind: 'normal';
+      /** The mean. */
       readonly mean: number;
+      /** The standard deviation. */
       readonly std: number;
+    }
+  | {
+      /** N(mean, std^2) conditioned on [a, b]. */
+      readonly kind: 'truncatedNormal';
+      /** The mean of the normal before truncation. */
+      readonly mean: number;
+      /** The standard deviation of the normal before truncation. */
+      readonly std: number;
+      /** The lower bound, absolute (not in standard deviations); may be `-Infinity`. */
       readonly a: number;
+      /** The upper bound, absolute; may be `Infinity`. */
       readonly b: number;
     };
 

@@ -68,7 +68,7 @@ export function kaimingNormalDistribution(
  * 'leakyRelu' (so gain = sqrt(2), bound = sqrt(6 / fanIn)). Keras' `he_uniform` is the same with
  * its own kernel layout.
  *
- * @throws {ShapeError} for fewer than 2 dimensions. {@link ValueError} for an unknown mode or
+ * @throws {ShapeError} for fewer than 2 dimensions. {@link @gradkit/tensor!ValueError} for an unknown mode or
  *   nonlinearity.
  * @see K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers: surpassing human-level
  *   performance on ImageNet classification", ICCV 2015.
@@ -89,7 +89,7 @@ export function kaimingUniform(shape: readonly number[], options: KaimingOptions
  * `he_normal` (which draws from a normal truncated at ±2 standard deviations with std scaled by
  * 1/0.8796, keeping the variance 2 / fanIn).
  *
- * @throws {ShapeError} for fewer than 2 dimensions. {@link ValueError} for an unknown mode or
+ * @throws {ShapeError} for fewer than 2 dimensions. {@link @gradkit/tensor!ValueError} for an unknown mode or
  *   nonlinearity.
  * @see K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers", ICCV 2015.
  * @example

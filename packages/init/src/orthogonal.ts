@@ -20,7 +20,7 @@ export interface OrthogonalOptions {
  * it if rows < cols, factor A = Q R (Householder, float64), multiply Q's columns by
  * sign(diag(R)) so the result is uniformly (Haar) distributed, transpose back, scale by `gain`.
  *
- * @throws {ShapeError} for fewer than 2 dimensions. {@link ValueError} for a non-finite gain.
+ * @throws {ShapeError} for fewer than 2 dimensions. {@link @gradkit/tensor!ValueError} for a non-finite gain.
  * @see A. M. Saxe, J. L. McClelland and S. Ganguli, "Exact solutions to the nonlinear dynamics of
  *   learning in deep linear neural networks", ICLR 2014.
  * @see F. Mezzadri, "How to generate random matrices from the classical compact groups", 2007.

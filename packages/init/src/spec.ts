@@ -40,28 +40,84 @@ import { xavierNormalDistribution, xavierUniformDistribution } from './xavier.js
  * ```
  */
 export type InitSpec =
-  | { readonly name: 'zeros' }
-  | { readonly name: 'ones' }
-  | { readonly name: 'constant'; readonly value: number }
-  | ({ readonly name: 'uniform' } & UniformOptions)
-  | ({ readonly name: 'normal' } & NormalOptions)
-  | ({ readonly name: 'truncatedNormal' } & TruncatedNormalOptions)
-  | ({ readonly name: 'xavierUniform' } & XavierOptions)
-  | ({ readonly name: 'xavierNormal' } & XavierNormalOptions)
-  | ({ readonly name: 'kaimingUniform' } & KaimingOptions)
-  | ({ readonly name: 'kaimingNormal' } & KaimingNormalOptions)
-  | { readonly name: 'lecunUniform' }
-  | ({ readonly name: 'lecunNormal' } & LecunNormalOptions)
-  | ({ readonly name: 'varianceScaling' } & VarianceScalingOptions)
-  | ({ readonly name: 'orthogonal' } & OrthogonalOptions)
-  | { readonly name: 'eye' }
-  | ({ readonly name: 'dirac' } & DiracOptions);
+  | {
+      /** {@link zeros}. */
+      readonly name: 'zeros';
+    }
+  | {
+      /** {@link ones}. */
+      readonly name: 'ones';
+    }
+  | {
+      /** {@link constant}. */
+      readonly name: 'constant';
+      /** The value of every element. */
+      readonly value: number;
+    }
+  | ({
+      /** {@link uniform}. */
+      readonly name: 'uniform';
+    } & UniformOptions)
+  | ({
+      /** {@link normal}. */
+      readonly name: 'normal';
+    } & NormalOptions)
+  | ({
+      /** {@link truncatedNormal}. */
+      readonly name: 'truncatedNormal';
+    } & TruncatedNormalOptions)
+  | ({
+      /** {@link xavierUniform}. */
+      readonly name: 'xavierUniform';
+    } & XavierOptions)
+  | ({
+      /** {@link xavierNormal}. */
+      readonly name: 'xavierNormal';
+    } & XavierNormalOptions)
+  | ({
+      /** {@link kaimingUniform}. */
+      readonly name: 'kaimingUniform';
+    } & KaimingOptions)
+  | ({
+      /** {@link kaimingNormal}. */
+      readonly name: 'kaimingNormal';
+    } & KaimingNormalOptions)
+  | {
+      /** {@link lecunUniform}. */
+      readonly name: 'lecunUniform';
+    }
+  | ({
+      /** {@link lecunNormal}. */
+      readonly name: 'lecunNormal';
+    } & LecunNormalOptions)
+  | ({
+      /** {@link varianceScaling}. */
+      readonly name: 'varianceScaling';
+    } & VarianceScalingOptions)
+  | ({
+      /** {@link orthogonal}. */
+      readonly name: 'orthogonal';
+    } & OrthogonalOptions)
+  | {
+      /** {@link eye}. */
+      readonly name: 'eye';
+    }
+  | ({
+      /** {@link dirac}. */
+      readonly name: 'dirac';
+    } & DiracOptions);
 
 /** The names of the initializers a spec can name. */
 export type InitName = InitSpec['name'];
 
 /** Specs whose values are drawn i.i.d. from one {@link Distribution} (all but orthogonal, eye, dirac). */
-export type ElementwiseInitSpec = Exclude<InitSpec, { readonly name: 'orthogonal' | 'eye' | 'dirac' }>;
+export type ElementwiseInitSpec = Exclude<
+  InitSpec,
+  {
+    /** The structured initializers, which are not i.i.d. */
+    readonly name: 'orthogonal' | 'eye' | 'dirac';
+  }
+>;
 
 /** An initializer function: a new tensor of `shape`. */
 export type Initializer = (shape: readonly number[], options?: InitOptions) => Tensor;
@@ -192,7 +248,7 @@ export function checkInitSpec(spec: unknown): InitSpec {
  * gives the same numbers as the initializer.
  *
  * @throws {ValueError} for an invalid spec or a structured one (orthogonal, eye, dirac).
- *   {@link ShapeError} for a fan-based spec and a shape of rank < 2 or with a zero fan.
+ *   {@link @gradkit/tensor!ShapeError} for a fan-based spec and a shape of rank < 2 or with a zero fan.
  * @see K. He et al., ICCV 2015; X. Glorot and Y. Bengio, AISTATS 2010.
  * @example
  * ```ts
@@ -253,7 +309,7 @@ export function initializer(spec: InitSpec): Initializer {
  * Fills `t` (a tensor or Parameter) in place as `spec` describes and returns it: the values are
  * replaced (same tensor, device and `requiresGrad`; not recorded by autograd).
  *
- * @throws {ValueError} for an invalid spec; {@link ShapeError} when the spec does not fit t's shape.
+ * @throws {ValueError} for an invalid spec; {@link @gradkit/tensor!ShapeError} when the spec does not fit t's shape.
  * @see PyTorch `torch.nn.init`: https://pytorch.org/docs/1.13/nn.init.html
  * @example
  * ```ts
@@ -268,6 +324,7 @@ export function initialize<T extends Tensor>(t: T, spec: InitSpec, options: Fill
 
 /** Something with named parameters, as `Module` of `@gradkit/tensor`. */
 export interface HasNamedParameters {
+  /** The parameters as `[dottedName, tensor]` pairs, in a fixed order. */
   namedParameters(): readonly (readonly [string, Tensor])[];
 }
 
@@ -286,7 +343,7 @@ export type InitRules =
  * are computed first and written only when every rule succeeded (nothing is written half-way).
  *
  * @returns the names of the parameters that were initialized.
- * @throws {ValueError} for an invalid spec; {@link ShapeError} when a spec does not fit a
+ * @throws {ValueError} for an invalid spec; {@link @gradkit/tensor!ShapeError} when a spec does not fit a
  *   parameter's shape (the message names the initializer).
  * @see PyTorch `torch.nn.init`: https://pytorch.org/docs/1.13/nn.init.html
  * @example

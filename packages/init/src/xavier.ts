@@ -53,7 +53,7 @@ export function xavierNormalDistribution(
  * `bound = gain * sqrt(6 / (fanIn + fanOut))`, so Var = gain^2 * 2 / (fanIn + fanOut).
  * Fans as {@link computeFans} (PyTorch's layout `[out, in, ...kernel]`). Default gain 1.
  *
- * @throws {ShapeError} for fewer than 2 dimensions. {@link ValueError} for a negative gain.
+ * @throws {ShapeError} for fewer than 2 dimensions. {@link @gradkit/tensor!ValueError} for a negative gain.
  * @see X. Glorot and Y. Bengio, "Understanding the difficulty of training deep feedforward neural
  *   networks", AISTATS 2010.
  * @example
@@ -72,7 +72,7 @@ export function xavierUniform(shape: readonly number[], options: XavierOptions &
  * `glorot_normal` (a normal truncated at ±2 of its standard deviations, std scaled by 1/0.8796...
  * so the variance is the same).
  *
- * @throws {ShapeError} for fewer than 2 dimensions. {@link ValueError} for a negative gain.
+ * @throws {ShapeError} for fewer than 2 dimensions. {@link @gradkit/tensor!ValueError} for a negative gain.
  * @see X. Glorot and Y. Bengio, "Understanding the difficulty of training deep feedforward neural
  *   networks", AISTATS 2010.
  * @example

@@ -45,6 +45,7 @@ export class DeviceArray {
 
   /** @internal */
   constructor(
+    /** The device that holds the buffer. */
     readonly device: Device,
     shape: readonly number[],
     storage: Storage,
@@ -137,7 +138,9 @@ export class Device {
    * @param reason why this backend was chosen (reported by {@link Device.info}).
    */
   constructor(
+    /** The backend that runs the kernels. */
     readonly backend: KernelBackend,
+    /** Why this backend was chosen (reported by {@link Device.info}). */
     readonly reason: string,
   ) {}
 

@@ -8,6 +8,7 @@
  * ```
  */
 export class GradkitError extends Error {
+  /** `'GradkitError'`: the class name, shown in messages and stack traces. */
   override name = 'GradkitError';
 }
 
@@ -21,6 +22,7 @@ export class GradkitError extends Error {
  * ```
  */
 export class ShapeError extends GradkitError {
+  /** `'ShapeError'`: the class name, shown in messages and stack traces. */
   override name = 'ShapeError';
   /** The op that rejected its operands, e.g. `'matmul'`. */
   readonly op: string;
@@ -43,6 +45,7 @@ export class ShapeError extends GradkitError {
  * ```
  */
 export class ValueError extends GradkitError {
+  /** `'ValueError'`: the class name, shown in messages and stack traces. */
   override name = 'ValueError';
   /** The op or constructor that rejected the value. */
   readonly op: string;
@@ -62,6 +65,7 @@ export class ValueError extends GradkitError {
  * ```
  */
 export class BackendError extends GradkitError {
+  /** `'BackendError'`: the class name, shown in messages and stack traces. */
   override name = 'BackendError';
   /** The backend concerned: `'gl'`, `'wasm'` or `'cpu'`. */
   readonly backend: string;
@@ -80,6 +84,7 @@ export class BackendError extends GradkitError {
  * ```
  */
 export class DisposedError extends GradkitError {
+  /** `'DisposedError'`: the class name, shown in messages and stack traces. */
   override name = 'DisposedError';
   /** @param detail what was disposed (default: the array). */
   constructor(op: string, detail = 'the array was disposed') {

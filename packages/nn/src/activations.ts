@@ -185,6 +185,10 @@ export class Identity extends ActivationModule {
  * ```
  */
 export class Softmax extends Module {
+  /**
+   * @param axis the axis the probabilities sum to 1 along (default -1, the last).
+   * @throws {ValueError} when `axis` is not an integer.
+   */
   constructor(readonly axis = -1) {
     super();
     if (!Number.isInteger(axis)) throw new ValueError('Softmax', `axis must be an integer, got ${axis}`);

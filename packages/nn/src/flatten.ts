@@ -11,6 +11,11 @@ import { flatten, Module, ValueError } from '@gradkit/tensor';
  * ```
  */
 export class Flatten extends Module {
+  /**
+   * @param startDim the first dimension flattened (default 1; negative counts from the end).
+   * @param endDim the last dimension flattened, inclusive (default -1).
+   * @throws {ValueError} when a dimension is not an integer.
+   */
   constructor(
     readonly startDim = 1,
     readonly endDim = -1,

@@ -50,9 +50,16 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Module {
+  /** The weight `W`, shape `[outFeatures, inFeatures]`. */
   readonly weight: Parameter;
+  /** The bias `b`, shape `[outFeatures]`, or `null` with `bias: false`. */
   readonly bias: Parameter | null;
 
+  /**
+   * @param inFeatures the size of each input row.
+   * @param outFeatures the size of each output row.
+   * @param options bias, initializers, generator and device (all optional).
+   */
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,

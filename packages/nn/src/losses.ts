@@ -26,7 +26,9 @@ export interface CrossEntropyLossOptions {
  * ```
  */
 export class CrossEntropyLoss {
+  /** The label smoothing epsilon in [0, 1). */
   readonly labelSmoothing: number;
+  /** How the per-example losses are combined: `'mean'`, `'sum'` or `'none'`. */
   readonly reduction: Reduction;
   constructor(options: CrossEntropyLossOptions = {}) {
     const { labelSmoothing = 0, reduction = 'mean' } = options;
@@ -54,10 +56,13 @@ export class CrossEntropyLoss {
  * ```
  */
 export class MSELoss {
+  /** How the squared errors are combined: `'mean'` (default), `'sum'` or `'none'`. */
   readonly reduction: Reduction;
+  /** @param options.reduction `'mean'` (default), `'sum'` or `'none'`. */
   constructor(options: { readonly reduction?: Reduction } = {}) {
     this.reduction = checkReduction('MSELoss', options.reduction ?? 'mean');
   }
+  /** The loss of `pred` against `target` (same shape). */
   forward(pred: Tensor, target: Tensor): Tensor {
     return mseLoss(pred, target, { reduction: this.reduction });
   }
@@ -73,12 +78,19 @@ export class MSELoss {
  * ```
  */
 export class BCEWithLogitsLoss {
+  /** How the per-element losses are combined: `'mean'` (default), `'sum'` or `'none'`. */
   readonly reduction: Reduction;
+  /** The weight of the positive term: a number, or a tensor that broadcasts against the logits. */
   readonly posWeight: number | Tensor | undefined;
+  /**
+   * @param options.reduction `'mean'` (default), `'sum'` or `'none'`.
+   * @param options.posWeight weight of the positive term (default 1).
+   */
   constructor(options: { readonly reduction?: Reduction; readonly posWeight?: number | Tensor } = {}) {
     this.reduction = checkReduction('BCEWithLogitsLoss', options.reduction ?? 'mean');
     this.posWeight = options.posWeight;
   }
+  /** The loss of `logits` against `targets` in [0, 1] (same shape). */
   forward(logits: Tensor, targets: Tensor): Tensor {
     return binaryCrossEntropyWithLogits(logits, targets, {
       reduction: this.reduction,

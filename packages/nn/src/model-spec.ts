@@ -37,14 +37,19 @@ export type JsonValue =
  * ```
  */
 export interface LayerSpec {
+  /** The layer type, as registered with {@link registerLayer} (`'linear'`, `'relu'`, ...). */
   readonly type: string;
+  /** The layer's options (`in`, `out`, `bias`, ...), JSON values only. */
   readonly [option: string]: JsonValue;
 }
 
 /** A whole model described as data: a format tag, a version and the layers of a {@link Sequential}. */
 export interface ModelSpec {
+  /** The format tag. */
   readonly format: 'gradkit.sequential';
+  /** The format version. */
   readonly version: 1;
+  /** The layers, in order. */
   readonly layers: readonly LayerSpec[];
 }
 
@@ -60,6 +65,7 @@ export interface BuildContext {
 
 /** Builds a layer from its spec (and, optionally, describes a layer it built). */
 export interface LayerFactory {
+  /** Builds a new layer from its spec; throws a `ValueError` for invalid options. */
   build(spec: LayerSpec, context: BuildContext): Layer;
 }
 

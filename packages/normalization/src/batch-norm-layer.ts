@@ -120,7 +120,7 @@ export class BatchNorm extends Module<[Tensor], Tensor> {
     return 'BatchNorm';
   }
 
-  /** The input ranks this layer accepts. */
+  /** @internal The input ranks this layer accepts (a hook for the rank-specific subclasses). */
   protected layout(): BatchNormLayout {
     return {
       minRank: 2,
@@ -213,6 +213,7 @@ export class BatchNorm1d extends BatchNorm {
     return 'BatchNorm1d';
   }
 
+  /** @internal */
   protected override layout(): BatchNormLayout {
     return { minRank: 2, maxRank: 3, expected: '[N, C] or [N, C, L]', channels: this.numFeatures };
   }
@@ -235,6 +236,7 @@ export class BatchNorm2d extends BatchNorm {
     return 'BatchNorm2d';
   }
 
+  /** @internal */
   protected override layout(): BatchNormLayout {
     return { minRank: 4, maxRank: 4, expected: '[N, C, H, W]', channels: this.numFeatures };
   }

@@ -26,8 +26,15 @@ export interface AdadeltaOptions {
   readonly convention?: Convention;
 }
 
-/** Adadelta's resolved hyperparameters. */
-export type AdadeltaHyperparams = AdadeltaRuleHyperparams & { readonly convention: Convention };
+/**
+ * Adadelta's resolved hyperparameters.
+ *
+ * @interface
+ */
+export type AdadeltaHyperparams = AdadeltaRuleHyperparams & {
+  /** Whose defaults were filled in: `'pytorch'` or `'keras'` (TF/Keras's Adadelta). */
+  readonly convention: Convention;
+};
 
 /** @internal */
 export const ADADELTA: OptimizerSpec<AdadeltaHyperparams> = {

@@ -30,8 +30,15 @@ export interface AdagradOptions {
   readonly convention?: Convention;
 }
 
-/** AdaGrad's resolved hyperparameters. */
-export type AdagradHyperparams = AdagradRuleHyperparams & { readonly convention: Convention };
+/**
+ * AdaGrad's resolved hyperparameters.
+ *
+ * @interface
+ */
+export type AdagradHyperparams = AdagradRuleHyperparams & {
+  /** Whose defaults were filled in: `'pytorch'` or `'keras'` (TF/Keras's AdaGrad). */
+  readonly convention: Convention;
+};
 
 /** @internal */
 export const ADAGRAD: OptimizerSpec<AdagradHyperparams> = {

@@ -31,7 +31,11 @@ export interface AdamOptions {
   readonly convention?: Convention;
 }
 
-/** Adam's resolved hyperparameters (every option filled in). */
+/**
+ * Adam's resolved hyperparameters (every option filled in).
+ *
+ * @interface
+ */
 export type AdamHyperparams = AdamRuleHyperparams;
 
 const ADAM_KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize', 'convention'];

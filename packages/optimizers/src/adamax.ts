@@ -23,7 +23,11 @@ export interface AdamaxOptions {
   readonly maximize?: boolean;
 }
 
-/** Adamax's resolved hyperparameters. */
+/**
+ * Adamax's resolved hyperparameters.
+ *
+ * @interface
+ */
 export type AdamaxHyperparams = AdamaxRuleHyperparams;
 
 /** @internal */

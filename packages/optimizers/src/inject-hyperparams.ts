@@ -13,8 +13,11 @@ export type InjectableOptions<O> = {
  * schedule at each step), and the inner transformation's state.
  */
 export interface InjectHyperparamsState<S> {
+  /** Updates done so far (the step at which scheduled hyperparameters are evaluated next). */
   readonly count: number;
+  /** The current numeric hyperparameters, by option name; assign to change one between steps. */
   readonly hyperparams: Record<string, number>;
+  /** The state of the wrapped transformation. */
   readonly inner: S;
 }
 

@@ -26,7 +26,9 @@ export interface LambOptions {
 
 /** LAMB's resolved hyperparameters. */
 export interface LambHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`, the decay rates of the first and second moment averages. */
   readonly betas: readonly [number, number];
+  /** Added to `sqrt(v̂)`. */
   readonly eps: number;
 }
 

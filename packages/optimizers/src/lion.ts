@@ -21,7 +21,11 @@ export interface LionOptions {
   readonly maximize?: boolean;
 }
 
-/** Lion's resolved hyperparameters. */
+/**
+ * Lion's resolved hyperparameters.
+ *
+ * @interface
+ */
 export type LionHyperparams = LionRuleHyperparams;
 
 /** @internal */

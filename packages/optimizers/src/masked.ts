@@ -14,7 +14,9 @@ export type Mask =
 
 /** The state of {@link masked}: the selected parameter names (fixed at `init`) and the inner state. */
 export interface MaskedState<S> {
+  /** The names of the parameters the inner transformation updates, fixed at `init`. */
   readonly names: readonly string[];
+  /** The state of the inner transformation (over the selected parameters only). */
   readonly inner: S;
 }
 

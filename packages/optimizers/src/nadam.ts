@@ -31,7 +31,11 @@ export interface NadamOptions {
   readonly maximize?: boolean;
 }
 
-/** NAdam's resolved hyperparameters. */
+/**
+ * NAdam's resolved hyperparameters.
+ *
+ * @interface
+ */
 export type NadamHyperparams = NadamRuleHyperparams;
 
 /** @internal */

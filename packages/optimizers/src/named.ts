@@ -5,7 +5,10 @@ import { ruleTransformation } from './update-rule.js';
 import { nonNegative } from './validate.js';
 
 /** A named optimizer's options as a transformation: the learning rate may be a {@link Schedule}. */
-export type TransformOptions<O> = Omit<O, 'lr'> & { readonly lr?: number | Schedule };
+export type TransformOptions<O> = Omit<O, 'lr'> & {
+  /** The learning rate: a number, or a {@link Schedule} of the step (0 for the first update). */
+  readonly lr?: number | Schedule;
+};
 
 /**
  * The transformation form of a named optimizer: its fused rule in update mode, the learning rate

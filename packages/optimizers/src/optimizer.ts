@@ -13,7 +13,9 @@ export type HyperparamValue = number | boolean | string | readonly number[];
 
 /** One parameter group in a state dict: the parameter names and the group's hyperparameters. */
 export interface ParamGroupState {
+  /** The names of the group's parameters (keys of {@link OptimizerStateDict.state}). */
   readonly params: readonly string[];
+  /** The group's hyperparameters by option name (`lr`, `betas`, `weightDecay`, ...). */
   readonly [option: string]: HyperparamValue | readonly string[];
 }
 
@@ -35,7 +37,9 @@ export interface ParamStateEntry {
 export interface OptimizerStateDict {
   /** The optimizer's name (`'Adam'`): loading into another optimizer is an error. */
   readonly optimizer: string;
+  /** Per-parameter state, by parameter name. */
   readonly state: Readonly<Record<string, ParamStateEntry>>;
+  /** The parameter groups, in order, with their hyperparameters. */
   readonly paramGroups: readonly ParamGroupState[];
 }
 
@@ -51,6 +55,7 @@ export interface OptimizerSpec<R extends RuleHyperparams> {
 export interface ParamGroup<R> {
   /** Parameter names (from the module or record; `'0'`, `'1'`, ... for plain tensors). */
   readonly names: readonly string[];
+  /** The parameters, in the order of `names`. */
   readonly params: readonly Tensor[];
   /** The group's resolved hyperparameters (defaults filled in). */
   readonly options: Readonly<R>;
@@ -64,8 +69,11 @@ interface Group<R> {
 
 /** The state of one parameter, as {@link Optimizer.getState} shows it. */
 export interface ParamState {
+  /** Updates applied to this parameter so far. */
   readonly step: number;
+  /** State tensors by slot name (`expAvg`, `expAvgSq`, `momentumBuffer`, ...), on the device. */
   readonly slots: Readonly<Record<string, Tensor>>;
+  /** Host scalars (NAdam's `muProduct`); usually empty. */
   readonly scalars: Readonly<Record<string, number>>;
 }
 

@@ -17,7 +17,10 @@ export type ParamsInput = AnyModule | Params | Iterable<Tensor> | Iterable<reado
  * adam([{ params: [w1, w2] }, { params: [b1, b2], weightDecay: 0 }], { lr: 1e-3, weightDecay: 0.01 });
  * ```
  */
-export type ParamGroupInput<O> = { readonly params: ParamsInput } & Partial<O>;
+export type ParamGroupInput<O> = {
+  /** The group's parameters: a module, a record of named tensors, or a list of tensors. */
+  readonly params: ParamsInput;
+} & Partial<O>;
 
 /** What optimizers accept: parameters, or a list of parameter groups. */
 export type OptimizerParams<O> = ParamsInput | readonly ParamGroupInput<O>[];

@@ -23,7 +23,11 @@ export interface RadamOptions {
   readonly maximize?: boolean;
 }
 
-/** RAdam's resolved hyperparameters. */
+/**
+ * RAdam's resolved hyperparameters.
+ *
+ * @interface
+ */
 export type RadamHyperparams = RadamRuleHyperparams;
 
 /** @internal */

@@ -32,8 +32,15 @@ export interface RmspropOptions {
   readonly convention?: Convention;
 }
 
-/** RMSProp's resolved hyperparameters. */
-export type RmspropHyperparams = RmspropRuleHyperparams & { readonly convention: Convention };
+/**
+ * RMSProp's resolved hyperparameters.
+ *
+ * @interface
+ */
+export type RmspropHyperparams = RmspropRuleHyperparams & {
+  /** Whose defaults were filled in: `'pytorch'` or `'keras'` (TF/Keras's RMSprop). */
+  readonly convention: Convention;
+};
 
 /** @internal */
 export const RMSPROP: OptimizerSpec<RmspropHyperparams> = {

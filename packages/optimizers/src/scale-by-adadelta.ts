@@ -5,9 +5,15 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { knownKeys, positive, unitInterval } from './validate.js';
 
-/** Hyperparameters of Adadelta's rule. @internal */
+/**
+ * Hyperparameters of Adadelta's rule: {@link adadelta}'s options with every default filled in.
+ *
+ * @internal
+ */
 export interface AdadeltaRuleHyperparams extends RuleHyperparams {
+  /** Decay of the running averages of squared gradients and squared updates. */
   readonly rho: number;
+  /** Added inside both square roots. */
   readonly eps: number;
 }
 

@@ -6,11 +6,19 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { bool, knownKeys, nonNegative, positive } from './validate.js';
 
-/** Hyperparameters of AdaGrad's rule. @internal */
+/**
+ * Hyperparameters of AdaGrad's rule: {@link adagrad}'s options with every default filled in.
+ *
+ * @internal
+ */
 export interface AdagradRuleHyperparams extends RuleHyperparams {
+  /** Learning-rate decay: `lr_t = lr / (1 + (t - 1) lrDecay)`. */
   readonly lrDecay: number;
+  /** Initial value of the sum of squared gradients. */
   readonly initialAccumulatorValue: number;
+  /** Added to the denominator (inside the square root when `epsInsideSqrt`). */
   readonly eps: number;
+  /** `g / sqrt(s + eps)` (Keras) instead of `g / (sqrt(s) + eps)` (PyTorch). */
   readonly epsInsideSqrt: boolean;
 }
 

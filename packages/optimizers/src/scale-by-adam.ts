@@ -8,11 +8,20 @@ import { betaPair, bool, knownKeys, positive } from './validate.js';
 /** Where Adam's epsilon goes: PyTorch's `sqrt(v̂) + eps`, or Keras's `sqrt(v) + eps` before bias correction. */
 export type Convention = 'pytorch' | 'keras';
 
-/** Hyperparameters of the Adam family's rule. @internal */
+/**
+ * Hyperparameters of the Adam family's rule: {@link adam}'s or {@link adamw}'s options with every
+ * default filled in.
+ *
+ * @inline
+ */
 export interface AdamRuleHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`, the decay rates of the first and second moment averages. */
   readonly betas: readonly [number, number];
+  /** Added to the denominator. */
   readonly eps: number;
+  /** AMSGrad: normalize by the running maximum of the second moment. */
   readonly amsgrad: boolean;
+  /** Where epsilon goes: PyTorch's `sqrt(v̂) + eps` or Keras's `sqrt(v) + eps` (see {@link Convention}). */
   readonly convention: Convention;
 }
 

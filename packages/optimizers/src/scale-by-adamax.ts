@@ -6,9 +6,15 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { betaPair, knownKeys, positive } from './validate.js';
 
-/** Hyperparameters of Adamax's rule. @internal */
+/**
+ * Hyperparameters of Adamax's rule: {@link adamax}'s options with every default filled in.
+ *
+ * @inline
+ */
 export interface AdamaxRuleHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`: the decay of the first moment and of the infinity norm. */
   readonly betas: readonly [number, number];
+  /** Added to `|g|` in the infinity norm. */
   readonly eps: number;
 }
 

@@ -5,8 +5,13 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { betaPair, knownKeys } from './validate.js';
 
-/** Hyperparameters of Lion's rule. @internal */
+/**
+ * Hyperparameters of Lion's rule: {@link lion}'s options with every default filled in.
+ *
+ * @inline
+ */
 export interface LionRuleHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`: the interpolation for the sign of the update, and the momentum decay. */
   readonly betas: readonly [number, number];
 }
 

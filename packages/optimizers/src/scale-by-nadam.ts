@@ -5,11 +5,19 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { betaPair, bool, knownKeys, nonNegative, positive } from './validate.js';
 
-/** Hyperparameters of NAdam's rule. @internal */
+/**
+ * Hyperparameters of NAdam's rule: {@link nadam}'s options with every default filled in.
+ *
+ * @inline
+ */
 export interface NadamRuleHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`, the decay rates of the first and second moment averages. */
   readonly betas: readonly [number, number];
+  /** Added to the denominator. */
   readonly eps: number;
+  /** `psi` of the momentum schedule `mu_t = beta1 (1 - 0.5 * 0.96^(t psi))`. */
   readonly momentumDecay: number;
+  /** Dozat's (PyTorch >= 2.0) coefficient `1 - P_t mu_{t+1}` instead of PyTorch 1.13's. */
   readonly fixMuProduct: boolean;
 }
 

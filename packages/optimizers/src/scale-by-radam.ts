@@ -5,9 +5,15 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { betaPair, knownKeys, positive } from './validate.js';
 
-/** Hyperparameters of RAdam's rule. @internal */
+/**
+ * Hyperparameters of RAdam's rule: {@link radam}'s options with every default filled in.
+ *
+ * @inline
+ */
 export interface RadamRuleHyperparams extends RuleHyperparams {
+  /** `[beta1, beta2]`, the decay rates of the first and second moment averages. */
   readonly betas: readonly [number, number];
+  /** Added to the denominator. */
   readonly eps: number;
 }
 

@@ -6,12 +6,21 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { bool, knownKeys, positive, unitInterval } from './validate.js';
 
-/** Hyperparameters of RMSProp's rule. @internal */
+/**
+ * Hyperparameters of RMSProp's rule: {@link rmsprop}'s options with every default filled in.
+ *
+ * @internal
+ */
 export interface RmspropRuleHyperparams extends RuleHyperparams {
+  /** Decay of the squared-gradient average (Keras's `rho`). */
   readonly alpha: number;
+  /** Added to the denominator (inside the square root when `epsInsideSqrt`). */
   readonly eps: number;
+  /** Momentum factor (0: none). */
   readonly momentum: number;
+  /** Normalize by the estimated variance `v - a^2` instead of `v`. */
   readonly centered: boolean;
+  /** `g / sqrt(v + eps)` (Keras) instead of `g / (sqrt(v) + eps)` (PyTorch). */
   readonly epsInsideSqrt: boolean;
 }
 

@@ -25,7 +25,11 @@ export interface SgdOptions {
   readonly maximize?: boolean;
 }
 
-/** SGD's resolved hyperparameters. */
+/**
+ * SGD's resolved hyperparameters.
+ *
+ * @interface
+ */
 export type SgdHyperparams = SgdRuleHyperparams;
 
 /** @internal */

@@ -6,7 +6,9 @@ import { keep, Tensor, tensor, ValueError } from '@gradkit/tensor';
  * `JSON.stringify`), and may be a plain number array when read back from JSON.
  */
 export interface SerializedTensor {
+  /** The tensor's shape. */
   readonly shape: readonly number[];
+  /** The values, row-major; `shape.reduce((a, b) => a * b, 1)` of them. */
   readonly data: Float32Array | readonly number[];
 }
 

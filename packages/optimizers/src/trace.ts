@@ -5,10 +5,17 @@ import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } 
 import { emit, gradExpr, gradInputs } from './update-rule.js';
 import { bool, knownKeys, nonNegative, unitInterval } from './validate.js';
 
-/** Hyperparameters of SGD's rule. @internal */
+/**
+ * Hyperparameters of SGD's rule: {@link sgd}'s options with every default filled in.
+ *
+ * @inline
+ */
 export interface SgdRuleHyperparams extends RuleHyperparams {
+  /** Momentum factor (0: plain SGD). */
   readonly momentum: number;
+  /** Dampening of the gradient in the momentum buffer. */
   readonly dampening: number;
+  /** Nesterov momentum. */
   readonly nesterov: boolean;
 }
 

@@ -10,7 +10,9 @@ import { nonNegative } from './validate.js';
 
 /** The state dict of a {@link TransformationOptimizer}: its transformation state in JSON form. */
 export interface TransformationStateDict {
+  /** Marks the dict as a transformation's (an {@link Optimizer}'s holds its name instead). */
   readonly optimizer: 'GradientTransformation';
+  /** The transformation's state tree, tensors as {@link SerializedTensor}s. */
   readonly state: JsonValue;
 }
 

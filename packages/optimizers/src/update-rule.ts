@@ -4,15 +4,17 @@ import type { KernelCode } from './kernel.js';
 import { fused } from './kernel.js';
 
 /**
- * Hyperparameters every update rule reads. `lr` scales the output by `-lr`: the building blocks
- * (`scaleByAdam`, `trace`, ...) run their rule with `lr = -1`, `weightDecay = 0` and
- * `maximize = false`, so they output the bare direction.
- *
- * @internal
+ * Hyperparameters every optimizer has (the base of `AdamHyperparams`, `SgdHyperparams`, ...): the
+ * resolved values an {@link Optimizer} keeps per parameter group. In an update rule `lr` scales
+ * the output by `-lr`: the building blocks (`scaleByAdam`, `trace`, ...) run their rule with
+ * `lr = -1`, `weightDecay = 0` and `maximize = false`, so they output the bare direction.
  */
 export interface RuleHyperparams {
+  /** The learning rate. */
   readonly lr: number;
+  /** Weight decay: an L2 penalty `g + wd p` added to the gradient, or decoupled (AdamW, Lion, LAMB). */
   readonly weightDecay: number;
+  /** Ascend instead of descend. */
   readonly maximize: boolean;
 }
 

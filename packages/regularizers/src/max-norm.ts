@@ -28,7 +28,7 @@ export interface MaxNormOptions extends SelectOptions, NormAxisOptions {
  * relative change of `1e-7 / n`, below float32 resolution for n >= 2, 1e-6 at n = 0.1); gradkit
  * leaves them untouched, as `torch.renorm` does.
  *
- * Runs under {@link noGrad} on the device: per parameter a square, a reduction and one fused
+ * Runs under {@link @gradkit/tensor!noGrad} on the device: per parameter a square, a reduction and one fused
  * rescaling kernel; no read-back; every new value is computed before any parameter is written.
  *
  * @param params a Module, named tensors, or `[name, tensor]` pairs.

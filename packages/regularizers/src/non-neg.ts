@@ -11,7 +11,7 @@ import { optionsObject } from './validate.js';
  * normalization scales/shifts excluded by default; pass `exclude: null` to constrain them too).
  * Keras' `NonNeg()` computes the same `w * (w >= 0)`.
  *
- * Runs under {@link noGrad} on the device: one kernel per parameter, no read-back; every new
+ * Runs under {@link @gradkit/tensor!noGrad} on the device: one kernel per parameter, no read-back; every new
  * value is computed before any parameter is written.
  *
  * @param params a Module, named tensors, or `[name, tensor]` pairs.

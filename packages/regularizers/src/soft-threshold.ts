@@ -13,7 +13,7 @@ import { nonNegative, optionsObject } from './validate.js';
  * `threshold = lr * lambda` makes it a proximal gradient (ISTA) step for `loss + lambda * sum |w|`;
  * weights with `|w| <= threshold` become exactly 0.
  *
- * Runs under {@link noGrad} on the device (one fused kernel per parameter, no read-back); every
+ * Runs under {@link @gradkit/tensor!noGrad} on the device (one fused kernel per parameter, no read-back); every
  * new value is computed before any parameter is written.
  *
  * @param params a Module, named tensors, or `[name, tensor]` pairs.

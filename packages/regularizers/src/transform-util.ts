@@ -4,10 +4,12 @@ import type { ParamPredicate } from './select.js';
 import type { ElementwiseSpec } from './specs.js';
 
 /**
- * The state of the transformations that follow a learning-rate {@link Schedule}: the number of
- * updates done so far (the schedule's `step` argument). Serializable as JSON.
+ * The state of the transformations that follow a learning-rate
+ * {@link @gradkit/tensor!Schedule}: the number of updates done so far (the schedule's `step`
+ * argument). Serializable as JSON.
  */
 export interface StepState {
+  /** Updates done so far: the step at which the next update evaluates the schedule. */
   readonly count: number;
 }
 

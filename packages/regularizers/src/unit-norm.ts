@@ -23,7 +23,7 @@ export interface UnitNormOptions extends SelectOptions, NormAxisOptions {
  * its `[in, out]` kernel: pass `axis: 0` for a kernel in that layout. The default here is per
  * output unit of an `[out, in]` weight.
  *
- * Runs under {@link noGrad} on the device: per parameter a square, a reduction and one fused
+ * Runs under {@link @gradkit/tensor!noGrad} on the device: per parameter a square, a reduction and one fused
  * kernel; no read-back; every new value is computed before any parameter is written.
  *
  * @param params a Module, named tensors, or `[name, tensor]` pairs.

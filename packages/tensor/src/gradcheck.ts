@@ -28,7 +28,14 @@ export interface GradcheckInputReport {
   /** Largest `|analytic - numeric| / max(|analytic|, |numeric|)` (0 where both are 0). */
   readonly maxRelError: number;
   /** The element furthest outside the tolerance (or closest to it), or null when not checked. */
-  readonly worst: { readonly index: number; readonly analytic: number; readonly numeric: number } | null;
+  readonly worst: {
+    /** The flat (row-major) index of the element. */
+    readonly index: number;
+    /** Its backward-pass gradient. */
+    readonly analytic: number;
+    /** Its central-difference estimate. */
+    readonly numeric: number;
+  } | null;
   /** Backward-pass gradient of `sum(fn(...) * r)` with respect to this input. */
   readonly analytic: Float64Array;
   /** Central-difference estimate of the same. */
@@ -41,8 +48,11 @@ export interface GradcheckInputReport {
 export interface GradcheckReport {
   /** True when every checked input passes. */
   readonly ok: boolean;
+  /** The finite-difference step used. */
   readonly eps: number;
+  /** The absolute tolerance used. */
   readonly atol: number;
+  /** The relative tolerance used. */
   readonly rtol: number;
   /** The shape of `fn`'s output. */
   readonly outputShape: readonly number[];

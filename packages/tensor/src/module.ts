@@ -5,7 +5,9 @@ import { Tensor } from './tensor.js';
 
 /** One entry of a {@link StateDict}: a shape and row-major float32 values. */
 export interface StateEntry {
+  /** The tensor's shape. */
   readonly shape: readonly number[];
+  /** Its values, row-major (a copy read from the device). */
   readonly data: Float32Array;
 }
 
@@ -20,7 +22,9 @@ export interface LoadStateDictOptions {
 
 /** What {@link Module.loadStateDict} did not match (empty lists in strict mode). */
 export interface LoadStateDictResult {
+  /** Parameters and buffers of the module that the state dict has no entry for (left as they are). */
   readonly missingKeys: readonly string[];
+  /** Entries of the state dict that name nothing in the module (ignored). */
   readonly unexpectedKeys: readonly string[];
 }
 
@@ -345,6 +349,7 @@ export class ModuleList extends Module<[Tensor], Tensor> {
     return this.items.length;
   }
 
+  /** Iterates over the modules in order (`for (const m of list)`). */
   [Symbol.iterator](): Iterator<Module<[Tensor], Tensor>> {
     return this.items[Symbol.iterator]();
   }

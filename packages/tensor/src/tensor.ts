@@ -101,6 +101,8 @@ export class Tensor {
    * {@link scope}, if any.
    *
    * @param options.requiresGrad make it a leaf that collects gradients (default false).
+   * @param internal for gradkit's own use (autograd and scopes); leave it out.
+   * @throws {ValueError} when `array` is not a `DeviceArray`; {@link DisposedError} when it was disposed.
    */
   constructor(
     array: DeviceArray,
@@ -166,6 +168,11 @@ export class Tensor {
     return this._requiresGrad;
   }
 
+  /**
+   * Makes a leaf tensor collect gradients (true) or not (false).
+   *
+   * @throws {ValueError} on a tensor computed by a recorded op (use `detach()`).
+   */
   set requiresGrad(value: boolean) {
     if (this._node !== null) {
       throw new ValueError(
@@ -201,6 +208,13 @@ export class Tensor {
     return this._grad;
   }
 
+  /**
+   * Replaces the gradient: a tensor of this tensor's shape (handed over to this tensor), or null
+   * (the old gradient is disposed).
+   *
+   * @throws {ValueError} for a value that is neither a Tensor nor null; {@link ShapeError} for a
+   *   gradient of another shape.
+   */
   set grad(value: Tensor | null) {
     if (value === this._grad) return;
     if (value !== null) {
