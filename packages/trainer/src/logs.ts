@@ -9,11 +9,13 @@ export interface EpochRecord {
   readonly step: number;
   /** Seconds the epoch took (training and validation). */
   readonly seconds: number;
+  /** The epoch's values: training loss and metrics, validation ones (`val_` prefix), `lr`. */
   readonly logs: EpochLogs;
 }
 
 /** What {@link Trainer.fit} returns: one record per epoch, oldest first. */
 export interface History {
+  /** The epochs, oldest first (a resumed run's earlier epochs included). */
   readonly epochs: readonly EpochRecord[];
   /** Why training stopped: `'completed'`, or the reason a callback gave. */
   readonly stopReason: string;
@@ -21,9 +23,11 @@ export interface History {
 
 /** Progress of one training batch, for callbacks. */
 export interface BatchInfo {
+  /** 1-based epoch number. */
   readonly epoch: number;
   /** 0-based batch index within the epoch. */
   readonly batch: number;
+  /** Batches in this epoch. */
   readonly numBatches: number;
   /** Optimizer updates so far (after this batch). */
   readonly step: number;

@@ -31,7 +31,9 @@ export interface Metric {
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
+  /** The model to train: its `forward` maps a batch `[B, ...]` to logits `[B, C]`. Required. */
   readonly model: Module;
+  /** The optimizer over the model's parameters, e.g. `adam(model, { lr: 1e-3 })`. Required. */
   readonly optimizer: TrainerOptimizer;
   /** Default: softmax cross-entropy on integer labels. */
   readonly loss?: LossFn;
@@ -65,6 +67,7 @@ export interface FitOptions {
   readonly validationSplit?: number;
   /** Batch size for validation (default: max(batchSize, 256)). */
   readonly validationBatchSize?: number;
+  /** Hooks run in this order at each stage (progress, schedules, early stopping, checkpoints); default none. */
   readonly callbacks?: readonly Callback[];
   /** Check every batch loss; a non-finite one stops training with a {@link NonFiniteError} (default true). */
   readonly nonFiniteCheck?: boolean;
@@ -78,11 +81,15 @@ export type EvalResult = Record<string, number>;
  * output was not finite (found by re-running the batch layer by layer).
  */
 export class NonFiniteError extends GradkitError {
+  /** `'NonFiniteError'`: the class name, shown in messages and stack traces. */
   override name = 'NonFiniteError';
   constructor(
     message: string,
+    /** The 1-based epoch of the batch. */
     readonly epoch: number,
+    /** The 0-based index of the batch within the epoch. */
     readonly batch: number,
+    /** The first layer whose output was not finite, as `name (Class)` (`'2 (Linear)'`), or null when none was. */
     readonly layer: string | null,
   ) {
     super(message);
@@ -91,14 +98,19 @@ export class NonFiniteError extends GradkitError {
 
 /** The serializable part of a trainer's state (see checkpoints). */
 export interface TrainerState {
+  /** Completed epochs. */
   readonly epoch: number;
+  /** Optimizer updates so far. */
   readonly step: number;
+  /** One record per completed epoch. */
   readonly history: readonly EpochRecord[];
   /** Data-order generator state at the start of the next epoch. */
   readonly dataRng: readonly number[];
   /** The global generator (dropout masks) at the start of the next epoch. */
   readonly globalRng: readonly number[];
+  /** The callbacks' `stateDict()`s, by callback name. */
   readonly callbacks: Record<string, Json>;
+  /** Why the last `fit` was stopped by a callback, or null when it ran to completion. */
   readonly stopped: string | null;
 }
 
@@ -126,19 +138,29 @@ function defaultLoss(logits: Tensor, labels: Labels): Tensor {
  * ```
  */
 export class Trainer {
+  /** The model being trained. */
   readonly model: Module;
+  /** The optimizer updating it. */
   readonly optimizer: TrainerOptimizer;
+  /** The loss (default softmax cross-entropy). */
   readonly loss: LossFn;
+  /** The penalty added to the loss at every step, or null. */
   readonly penalty: ((model: Module) => Tensor | null) | null;
+  /** Run after every optimizer step under noGrad (max-norm and similar constraints). */
   readonly constraints: readonly ((model: Module) => void)[];
+  /** Run between backward and the optimizer step (gradient clipping). */
   readonly gradientHooks: readonly ((model: Module) => void)[];
+  /** The extra metrics, by name. */
   readonly metrics: Readonly<Record<string, () => Metric>>;
+  /** The model's description stored in checkpoints, or null. */
   readonly modelSpec: Json | null;
+  /** The run's configuration stored in checkpoints, or null. */
   readonly config: Json | null;
   /** Completed epochs. */
   epoch = 0;
   /** Optimizer updates so far. */
   step = 0;
+  /** One record per completed epoch, oldest first. */
   history: EpochRecord[] = [];
   private dataRng = new Rng(0);
   private dataSeeded = false;
@@ -146,6 +168,10 @@ export class Trainer {
   private pendingCallbackTensors: Record<string, StateDict> | null = null;
   private stopped: string | null = null;
 
+  /**
+   * @param options the model and optimizer (required), loss, penalty, hooks, constraints, metrics.
+   * @throws {ValueError} when the model or the optimizer is missing.
+   */
   constructor(options: TrainerOptions) {
     if (!options?.model) throw new ValueError('Trainer', 'model is required');
     if (!options.optimizer || typeof options.optimizer.step !== 'function') {

@@ -6,17 +6,25 @@ export type Json = string | number | boolean | null | Json[] | { [k: string]: Js
 
 /** The optimizer surface the trainer needs (what `@gradkit/optimizers`' `Optimizer` provides). */
 export interface TrainerOptimizer {
+  /** Updates the parameters from their gradients (once per batch). */
   step(): unknown;
+  /** Clears the parameters' gradients. */
   zeroGrad(): void;
+  /** The learning rate of parameter group `group` (default 0). */
   getLr(group?: number): number;
+  /** Sets the learning rate of group `group`, or of every group when `group` is left out. */
   setLr(lr: number, group?: number): void;
+  /** The optimizer's complete state, JSON-serializable (stored in checkpoints). */
   stateDict(): unknown;
+  /** Restores a state produced by `stateDict()` (on resume). */
   loadStateDict(state: never): void;
 }
 
 /** What callbacks see of the running training: the model, the optimizer, the history so far, and a stop switch. */
 export interface TrainingContext {
+  /** The model being trained. */
   readonly model: Module;
+  /** The optimizer updating it. */
   readonly optimizer: TrainerOptimizer;
   /** Epochs completed so far (this run and any resumed one). */
   readonly history: readonly EpochRecord[];
@@ -40,15 +48,23 @@ export interface TrainingContext {
 export interface Callback {
   /** Unique name, the key of its state in checkpoints. */
   readonly name: string;
+  /** Called once before the first epoch of `fit` (after a resume restored the state). */
   onTrainBegin?(ctx: TrainingContext): void;
+  /** Called before each epoch's first batch; `epoch` counts from 1. */
   onEpochBegin?(epoch: number, ctx: TrainingContext): void;
+  /** Called after each training batch (the optimizer has stepped) with the batch's loss. */
   onBatchEnd?(info: BatchInfo, ctx: TrainingContext): void;
+  /** Called after each epoch's validation with its logs (`loss`, `val_loss`, metrics, ...). */
   onEpochEnd?(epoch: number, logs: EpochLogs, ctx: TrainingContext): void;
+  /** Called once when `fit` ends, with why it stopped (`'completed'`, or a callback's reason). */
   onTrainEnd?(ctx: TrainingContext, stopReason: string): void;
+  /** The callback's state as JSON, stored in checkpoints under its `name`. */
   stateDict?(): Json;
+  /** Restores a state produced by `stateDict()` (on resume). */
   loadStateDict?(state: Json): void;
   /** Tensors of the state (e.g. the best weights), stored in the checkpoint's safetensors file. */
   stateTensors?(): Record<string, StateEntry>;
+  /** Restores the tensors produced by `stateTensors()` (on resume). */
   loadStateTensors?(tensors: Record<string, StateEntry>): void;
 }
 

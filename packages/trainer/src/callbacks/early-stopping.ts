@@ -33,10 +33,15 @@ export interface EarlyStoppingOptions {
  */
 export class EarlyStopping implements Callback {
   readonly name = 'earlyStopping';
+  /** The logged value it watches. */
   readonly monitor: string;
+  /** Whether lower (`'min'`) or higher (`'max'`) is better, `'auto'` resolved. */
   readonly mode: 'min' | 'max';
+  /** Epochs without improvement it tolerates before stopping. */
   readonly patience: number;
+  /** Smallest change that counts as an improvement. */
   readonly minDelta: number;
+  /** Whether the best epoch's weights are put back at the end. */
   readonly restoreBestWeights: boolean;
   /** Best value so far (Infinity / -Infinity before the first epoch). */
   best: number;

@@ -24,7 +24,9 @@ export interface LearningRateSchedulerOptions {
  */
 export class LearningRateScheduler implements Callback {
   readonly name = 'lrScheduler';
+  /** The learning rate as a function of the step (or epoch) count. */
   readonly schedule: Schedule;
+  /** What the schedule counts: optimizer updates (`'step'`) or epochs (`'epoch'`). */
   readonly unit: 'step' | 'epoch';
   private count = 0;
 
@@ -82,8 +84,11 @@ export class LearningRateScheduler implements Callback {
 
 /** The plateau logic of `@gradkit/optimizers`' ReduceLROnPlateau, as the trainer uses it. */
 export interface PlateauScheduler {
+  /** Feeds one epoch's monitored value; returns the learning rate to use from now on. */
   step(metric: number): number;
+  /** The plateau state (best value, bad epochs, cooldown), JSON-serializable. */
   stateDict(): unknown;
+  /** Restores a state produced by `stateDict()` (on resume). */
   loadStateDict(state: never): void;
 }
 
@@ -107,7 +112,9 @@ export interface ReduceLROnPlateauCallbackOptions {
  */
 export class ReduceLROnPlateauCallback implements Callback {
   readonly name = 'reduceLrOnPlateau';
+  /** The logged value it watches. */
   readonly monitor: string;
+  /** The plateau detector that decides the learning rate. */
   readonly scheduler: PlateauScheduler;
 
   constructor(options: ReduceLROnPlateauCallbackOptions) {

@@ -27,7 +27,9 @@ export interface MetricsLoggerOptions {
  */
 export class MetricsLogger implements Callback {
   readonly name: string;
+  /** The file it writes. */
   readonly path: string;
+  /** `'jsonl'` (one JSON object per epoch) or `'csv'`. */
   readonly format: 'jsonl' | 'csv';
   private columns: string[] | null = null;
   private started: boolean;

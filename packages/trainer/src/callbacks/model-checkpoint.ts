@@ -14,6 +14,7 @@ export interface ModelCheckpointOptions {
   readonly saveBest?: boolean;
   /** The logged value that decides "best" (default `'val_loss'`, falling back to `'loss'` when not logged). */
   readonly monitor?: string;
+  /** `'min'`, `'max'` or `'auto'` (default: from the name; accuracy-like values are maximized). */
   readonly mode?: MonitorMode;
 }
 
@@ -29,12 +30,18 @@ export interface ModelCheckpointOptions {
  */
 export class ModelCheckpoint implements Callback {
   readonly name = 'modelCheckpoint';
+  /** The directory that receives `last/` and `best/`. */
   readonly dir: string;
+  /** Whether it saves to `last/` after every epoch. */
   readonly saveLast: boolean;
+  /** Whether it saves to `best/` when the monitored value improves. */
   readonly saveBest: boolean;
+  /** The logged value that decides "best". */
   readonly monitor: string;
   private readonly modeOption: MonitorMode;
+  /** The best monitored value so far (null before the first epoch). */
   best: number | null = null;
+  /** 1-based epoch of the best value (0 before any). */
   bestEpoch = 0;
 
   constructor(options: ModelCheckpointOptions) {

@@ -3,13 +3,17 @@ import type { Callback, TrainingContext } from './callback.js';
 
 /** Where progress goes: a writable stream (default `process.stderr`). */
 export interface ProgressStream {
+  /** Writes text (a line, or a `\r`-prefixed redraw of the live bar). */
   write(chunk: string): unknown;
+  /** True for a terminal: the live bar is drawn only there unless `live` says otherwise. */
   readonly isTTY?: boolean;
+  /** The terminal's width in characters (the live bar fits itself into it; default 100). */
   readonly columns?: number;
 }
 
 /** Options of {@link ProgressBar}. */
 export interface ProgressBarOptions {
+  /** Where to draw (default `process.stderr`). */
   readonly stream?: ProgressStream;
   /** Redraw at most this often, in milliseconds (default 100). */
   readonly intervalMs?: number;

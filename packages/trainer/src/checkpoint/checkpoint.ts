@@ -9,9 +9,13 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /** File names inside a checkpoint directory. */
 export const CHECKPOINT_FILES = {
+  /** The model's parameters and persistent buffers (safetensors). */
   model: 'model.safetensors',
+  /** The optimizer's state dict (JSON). */
   optimizer: 'optimizer.json',
+  /** The callbacks' state tensors, e.g. early stopping's best weights (safetensors). */
   callbacks: 'callbacks.safetensors',
+  /** The trainer's state: epoch, step, history, callback states, run metadata (JSON). */
   state: 'trainer.json',
 } as const;
 
@@ -33,6 +37,7 @@ export interface Checkpoint {
 
 /** A missing, incomplete or inconsistent checkpoint. */
 export class CheckpointError extends GradkitError {
+  /** `'CheckpointError'`: the class name, shown in messages and stack traces. */
   override name = 'CheckpointError';
 }
 

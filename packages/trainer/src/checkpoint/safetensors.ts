@@ -2,18 +2,23 @@ import { GradkitError } from '@gradkit/tensor';
 
 /** A tensor as stored in a safetensors file: float32 values and a shape. */
 export interface NamedTensor {
+  /** The tensor's shape. */
   readonly shape: readonly number[];
+  /** Its values, row-major. */
   readonly data: Float32Array;
 }
 
 /** A safetensors file's contents: tensors by name and the optional string metadata. */
 export interface SafetensorsContents {
+  /** The tensors, by name. */
   readonly tensors: Record<string, NamedTensor>;
+  /** The header's `__metadata__` entries (empty when the file has none). */
   readonly metadata: Record<string, string>;
 }
 
 /** A malformed or unsupported safetensors file; the message says what and where. */
 export class SafetensorsError extends GradkitError {
+  /** `'SafetensorsError'`: the class name, shown in messages and stack traces. */
   override name = 'SafetensorsError';
 }
 

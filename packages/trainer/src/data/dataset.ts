@@ -144,7 +144,12 @@ export class Dataset implements BatchSource {
    * const { x, y } = ds.get(0);
    * ```
    */
-  get(i: number): { readonly x: Float32Array; readonly y: number } {
+  get(i: number): {
+    /** The row's features (a view, not a copy). */
+    readonly x: Float32Array;
+    /** The row's label. */
+    readonly y: number;
+  } {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
       throw new ValueError(
         'get',

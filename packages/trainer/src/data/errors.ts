@@ -38,6 +38,7 @@ export interface DataErrorOptions {
  * ```
  */
 export class DataError extends GradkitError {
+  /** `'DataError'`: the class name, shown in messages and stack traces. */
   override name = 'DataError';
   /** The file path, dataset name or reader the problem was found in. */
   readonly source: string;
