@@ -119,6 +119,20 @@ export class CpuBackend implements KernelBackend {
     // Allocate before taking input views: a subclass's allocation may move its memory.
     const [buf, out] = this.alloc(n);
     const xs = data(x);
+    if (
+      op === 'sum' &&
+      plan.keptDims.length === 1 &&
+      plan.keptStrides[0] === 1 &&
+      plan.redDims.length === 1 &&
+      plan.redStrides[0] === n
+    ) {
+      // Leading axes summed (a bias gradient, batch statistics): walk rows contiguously, adding
+      // in the same order and float64 precision as the general loop below.
+      const acc = new Float64Array(n);
+      for (let t = 0, row = 0; t < r; t++, row += n) for (let o = 0; o < n; o++) acc[o] += xs[row + o];
+      out.set(acc);
+      return buf;
+    }
     for (let o = 0; o < n; o++) {
       const b0 = base[o];
       let acc: number;

@@ -1,6 +1,10 @@
-import type { BackendBuffer, BackendInfo, BackendName } from '../../backend.js';
+import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec } from '../../backend.js';
+import { planBroadcast } from '../../codegen.js';
 import { BackendError } from '../../errors.js';
+import type { Shape } from '../../shape.js';
+import { sizeOf } from '../../shape.js';
 import { CpuBackend } from '../cpu.js';
+import { compileElementwise } from './jit.js';
 import { GEMM_BLOCKING, WASM_PLAIN, WASM_SHARED } from './module.generated.js';
 import { GemmThreads, threadSupport } from './threads.js';
 
@@ -129,6 +133,10 @@ export class WasmBackend extends CpuBackend {
   private readonly gemmFn: (...args: number[]) => void;
   private readonly workspaceFn: (n: number) => number;
   private readonly threads: GemmThreads | null;
+  private readonly shared: boolean;
+  /** Compiled element-wise kernels per (spec, layout); `null` = runs as JavaScript. */
+  private readonly jit = new Map<string, ((...args: number[]) => void) | null>();
+  private jitCompiled = 0;
   private readonly pool: Map<number, number[]> = new Map();
   private readonly registry: FinalizationRegistry<{ ptr: number; bytes: number }>;
   private top = ALIGN;
@@ -153,6 +161,7 @@ export class WasmBackend extends CpuBackend {
     this.gemmFn = exports.gemm;
     this.workspaceFn = exports.gemm_workspace;
     this.heap = this.memory.buffer;
+    this.shared = threaded;
     this.threads = threaded
       ? new GemmThreads(mod, this.memory, wanted - 1, (support as { kind: 'node' | 'browser' }).kind)
       : null;
@@ -168,7 +177,7 @@ export class WasmBackend extends CpuBackend {
       renderer:
         `WebAssembly SIMD128 GEMM (${GEMM_BLOCKING.MR}x${GEMM_BLOCKING.NR} micro-kernel), ` +
         `${threaded ? `${wanted} threads (${wanted - 1} workers on shared memory)` : `1 thread${why}`}; ` +
-        'element-wise kernels in JavaScript',
+        'element-wise kernels compiled to WebAssembly SIMD (JavaScript for exp, log and the like)',
       precision: 'single',
       maxTextureSize: null,
       maxElements: 2 ** 28,
@@ -259,6 +268,42 @@ export class WasmBackend extends CpuBackend {
     b.ptr = 0;
   }
 
+  /** How many element-wise kernels were compiled to WebAssembly, and how many run as JavaScript. */
+  jitStats(): { wasm: number; javascript: number } {
+    return { wasm: this.jitCompiled, javascript: this.jit.size - this.jitCompiled };
+  }
+
+  override map(
+    spec: ElementwiseSpec,
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer {
+    const plan = planBroadcast(inputShapes, outShape);
+    const key = `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
+    let fn = this.jit.get(key);
+    if (fn === undefined) {
+      const bytes = compileElementwise(spec, plan, this.shared);
+      fn = null;
+      if (bytes) {
+        const mod = new WebAssembly.Module(bytes);
+        fn = (
+          new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
+            k: (...a: number[]) => void;
+          }
+        ).k;
+        this.jitCompiled++;
+      }
+      this.jit.set(key, fn);
+    }
+    if (fn === null) return super.map(spec, inputs, inputShapes, outShape, params);
+    const [out] = this.alloc(sizeOf(outShape));
+    if (out.size === 0) return out;
+    fn((out as WasmBuffer).ptr, ...inputs.map((b) => (b as WasmBuffer).ptr), ...params);
+    return out;
+  }
+
   override matmul(
     a: BackendBuffer,
     b: BackendBuffer,
@@ -325,6 +370,7 @@ export class WasmBackend extends CpuBackend {
 
   override destroy(): void {
     super.destroy();
+    this.jit.clear();
     this.threads?.close();
     this.destroyed = true;
   }
