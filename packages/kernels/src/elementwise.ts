@@ -55,6 +55,11 @@ export type UnaryOp =
  * tanh; gelu x/2 (1 + erf(x/sqrt 2)) (PyTorch's exact GELU); selu scale (x>0 ? x : alpha (e^x - 1))
  * with PyTorch's alpha and scale; softplus log(1 + e^x) (PyTorch's threshold 20: x above it
  * returns x); elu x>0 ? x : e^x - 1; erf; logicalNot x==0 ? 1 : 0; isFinite 1 for a finite value.
+ *
+ * @example
+ * ```ts
+ * d.unary('relu', d.array([-1, 2])).read(); // [0, 2]: runs UNARY.relu
+ * ```
  */
 export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
   neg: u('neg', '-a'),
@@ -98,6 +103,11 @@ export type ScalarOp = 'addScalar' | 'mulScalar' | 'powScalar' | 'clamp' | 'leak
  * One-input kernels with scalar parameters p0, p1:
  * addScalar x + p0; mulScalar x * p0; powScalar x^p0 (a negative base with an integer exponent
  * works as in PyTorch); clamp min(max(x, p0), p1); leakyRelu x>0 ? x : p0 x; affine p0 x + p1.
+ *
+ * @example
+ * ```ts
+ * d.scalar('clamp', d.array([-2, 0.5, 3]), 0, 1).read(); // [0, 0.5, 1]
+ * ```
  */
 export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
   addScalar: u('addScalar', 'a + p0', undefined, 1),
@@ -145,6 +155,11 @@ export type BinaryOp =
  * The two-input kernels (a, b broadcast): add, sub, mul, div, pow (a^b; negative base with an
  * integer exponent as in PyTorch), maximum, minimum, the comparisons (1 where true, 0 where false)
  * and squaredDifference (a - b)^2.
+ *
+ * @example
+ * ```ts
+ * d.binary('maximum', d.array([1, 5]), d.array([3, 2])).read(); // [3, 5]
+ * ```
  */
 export const BINARY: Readonly<Record<BinaryOp, ElementwiseSpec>> = {
   add: b('add', 'a + b'),
@@ -186,6 +201,11 @@ export type ActivationGradOp =
  * reluGrad x>0 ? dy : 0; sigmoidGrad dy y (1-y); tanhGrad dy (1-y^2);
  * geluGrad dy (Phi(x) + x phi(x)); seluGrad dy scale (x>0 ? 1 : alpha e^x); softplusGrad dy sigmoid(x)
  * (x above 20: dy); eluGrad dy (x>0 ? 1 : e^x); leakyReluGrad dy (x>0 ? 1 : p0).
+ *
+ * @example
+ * ```ts
+ * d.activationGrad('reluGrad', d.array([-1, 2]), d.array([5, 5])).read(); // [0, 5]
+ * ```
  */
 export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>> = {
   reluGrad: b('reluGrad', 'a > 0.0 ? b : 0.0'),
@@ -206,5 +226,12 @@ export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>
   leakyReluGrad: b('leakyReluGrad', 'a > 0.0 ? b : p0 * b', undefined, 1),
 };
 
-/** `where(cond, x, y)`: x where cond != 0, else y (three inputs, broadcast). */
+/**
+ * `where(cond, x, y)`: x where cond != 0, else y (three inputs, broadcast).
+ *
+ * @example
+ * ```ts
+ * d.map(WHERE, [d.array([1, 0]), d.array([1, 2]), d.array([9, 9])]).read(); // [1, 9]
+ * ```
+ */
 export const WHERE: ElementwiseSpec = { name: 'where', arity: 3, params: 0, expr: 'a != 0.0 ? b : c' };

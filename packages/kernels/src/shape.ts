@@ -3,7 +3,14 @@ import { ShapeError, ValueError } from './errors.js';
 /** A tensor shape: one non-negative integer per dimension; `[]` is a scalar. */
 export type Shape = readonly number[];
 
-/** Formats a shape the way error messages print it: `[2,3]`. */
+/**
+ * Formats a shape the way error messages print it: `[2,3]`.
+ *
+ * @example
+ * ```ts
+ * formatShape([2, 3]); // '[2,3]'
+ * ```
+ */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
@@ -40,7 +47,15 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
-/** True when both shapes have the same rank and dimensions. */
+/**
+ * True when both shapes have the same rank and dimensions.
+ *
+ * @example
+ * ```ts
+ * shapesEqual([2, 3], [2, 3]); // true
+ * shapesEqual([6], [2, 3]); // false
+ * ```
+ */
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

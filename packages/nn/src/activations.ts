@@ -16,6 +16,12 @@ import {
 /**
  * Base of the element-wise activation modules. `activation` names the function so that
  * {@link Sequential} can fuse it with a preceding {@link Linear} (bias + activation in one kernel).
+ *
+ * @example
+ * ```ts
+ * const layer: Module = new ReLU();
+ * if (layer instanceof ActivationModule) layer.activation; // 'relu'
+ * ```
  */
 export abstract class ActivationModule extends Module {
   /** The activation as a {@link Activation} name, for fusion and model descriptions. */

@@ -15,6 +15,10 @@ export type Initializer = (
  * weight this is `kaiming_uniform_(a = sqrt(5))`).
  *
  * @see https://pytorch.org/docs/1.13/generated/torch.nn.Linear.html
+ * @example
+ * ```ts
+ * const w = pytorchLinearInit([10, 4], { fanIn: 4, fanOut: 10, rng: new Rng(0) }); // U(-0.5, 0.5)
+ * ```
  */
 export const pytorchLinearInit: Initializer = (shape, { fanIn, rng, device }) => {
   const bound = 1 / Math.sqrt(fanIn);

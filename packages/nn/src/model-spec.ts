@@ -88,7 +88,14 @@ export function registerLayer(type: string, factory: LayerFactory): void {
   factories.set(type, factory);
 }
 
-/** The registered layer types. */
+/**
+ * The registered layer types, sorted.
+ *
+ * @example
+ * ```ts
+ * layerTypes().includes('linear'); // true
+ * ```
+ */
 export function layerTypes(): string[] {
   return [...factories.keys()].sort();
 }
@@ -189,6 +196,14 @@ export interface BuildModelOptions {
  * The default initializer resolver: `'pytorch'` (or null) keeps the layer's PyTorch default; a
  * name (`'kaimingNormal'`) or an `@gradkit/init` spec (`{ name: 'kaimingUniform', nonlinearity:
  * 'relu' }`) becomes that initializer, drawn from the build's generator.
+ *
+ * @throws {ValueError} naming `where` for an unknown name or an invalid spec.
+ * @example
+ * ```ts
+ * const init = resolveInitSpec({ name: 'kaimingNormal', nonlinearity: 'relu' }, 'layers[0].weightInit');
+ * init?.([256, 784], { fanIn: 784, fanOut: 256, rng: new Rng(0) }).shape; // [256, 784]
+ * resolveInitSpec('pytorch', 'layers[0].weightInit'); // undefined: keep the default
+ * ```
  */
 export function resolveInitSpec(spec: JsonValue, where: string): Initializer | undefined {
   if (spec === 'pytorch' || spec === null) return undefined;

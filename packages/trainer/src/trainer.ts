@@ -79,6 +79,15 @@ export type EvalResult = Record<string, number>;
 /**
  * A loss that became NaN or infinite: names the epoch, the batch and the first layer whose
  * output was not finite (found by re-running the batch layer by layer).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   trainer.fit(train, { epochs: 5 });
+ * } catch (e) {
+ *   if (e instanceof NonFiniteError) console.error(e.epoch, e.batch, e.layer); // 2 17 '3 (Linear)'
+ * }
+ * ```
  */
 export class NonFiniteError extends GradkitError {
   /** `'NonFiniteError'`: the class name, shown in messages and stack traces. */

@@ -28,7 +28,15 @@ function fmtTime(s: number): string {
   return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
 }
 
-/** Formats an epoch's logs as `loss 0.1234  accuracy 97.10%  val_loss ...`. */
+/**
+ * Formats an epoch's logs as `loss 0.1234  accuracy 97.10%  val_loss ...`: accuracy-like values
+ * as percentages, the rest with 4 significant digits.
+ *
+ * @example
+ * ```ts
+ * formatLogs({ loss: 0.123456, accuracy: 0.971 }); // 'loss 0.1235  accuracy 97.10%'
+ * ```
+ */
 export function formatLogs(logs: EpochLogs): string {
   return Object.entries(logs)
     .map(([k, v]) => (/acc/.test(k) ? `${k} ${(100 * v).toFixed(2)}%` : `${k} ${Number(v.toPrecision(4))}`))

@@ -7,7 +7,14 @@ import type { TrainerState } from '../trainer.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
-/** File names inside a checkpoint directory. */
+/**
+ * File names inside a checkpoint directory.
+ *
+ * @example
+ * ```ts
+ * join('runs/mnist/last', CHECKPOINT_FILES.model); // 'runs/mnist/last/model.safetensors'
+ * ```
+ */
 export const CHECKPOINT_FILES = {
   /** The model's parameters and persistent buffers (safetensors). */
   model: 'model.safetensors',
@@ -35,7 +42,18 @@ export interface Checkpoint {
   readonly config: Json | null;
 }
 
-/** A missing, incomplete or inconsistent checkpoint. */
+/**
+ * A missing, incomplete or inconsistent checkpoint.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   loadCheckpoint('runs/none');
+ * } catch (e) {
+ *   if (e instanceof CheckpointError) console.error(e.message); // runs/none: no such checkpoint directory
+ * }
+ * ```
+ */
 export class CheckpointError extends GradkitError {
   /** `'CheckpointError'`: the class name, shown in messages and stack traces. */
   override name = 'CheckpointError';
@@ -96,6 +114,12 @@ function readOrThrow(path: string, what: string): Buffer {
  *
  * @throws {CheckpointError} for a missing directory or file, a foreign format, or files from
  *   different epochs.
+ * @example
+ * ```ts
+ * const ckpt = loadCheckpoint('runs/mnist/last');
+ * model.loadStateDict(ckpt.model);
+ * ckpt.trainer.epoch; // epochs completed when it was written
+ * ```
  */
 export function loadCheckpoint(dir: string): Checkpoint {
   if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`);

@@ -16,7 +16,18 @@ export interface SafetensorsContents {
   readonly metadata: Record<string, string>;
 }
 
-/** A malformed or unsupported safetensors file; the message says what and where. */
+/**
+ * A malformed or unsupported safetensors file; the message says what and where.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   decodeSafetensors(new Uint8Array(4), 'model.safetensors');
+ * } catch (e) {
+ *   if (e instanceof SafetensorsError) console.error(e.message); // names the file and the problem
+ * }
+ * ```
+ */
 export class SafetensorsError extends GradkitError {
   /** `'SafetensorsError'`: the class name, shown in messages and stack traces. */
   override name = 'SafetensorsError';
