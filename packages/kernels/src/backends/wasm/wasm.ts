@@ -61,7 +61,7 @@ export function probeWasm(): { ok: true } | { ok: false; reason: string } {
     compiled();
     return { ok: true };
   } catch (e) {
-    return { ok: false, reason: (e as Error).message };
+    return { ok: false, reason: probeError ?? (e as Error).message };
   }
 }
 
