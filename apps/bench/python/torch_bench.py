@@ -242,6 +242,7 @@ def mnist(torch, spec):
     limit = spec["timeLimitS"]
     steps, losses = [], []
     trained = 0
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     last = t0
     last_report = t0
@@ -258,6 +259,8 @@ def mnist(torch, spec):
         if limit > 0 and now - t0 > limit and trained < n:
             break
     seconds = last - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     with torch.no_grad():
         pred = model(torch.from_numpy(np.ascontiguousarray(tx))).argmax(1).numpy()
     acc = float((pred == ty).mean())
@@ -273,6 +276,7 @@ def mnist(torch, spec):
         "testAccuracy": acc,
         "testSamples": int(tx.shape[0]),
         "lastLoss": sum(tail) / len(tail) if tail else None,
+        "cpuSeconds": cpu,
         "peakRssMiB": peak_rss_mib(),
         "checksum": sums,
         "warmupSteps": warm,

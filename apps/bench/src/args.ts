@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly strict: boolean;
   readonly help: boolean;
   readonly list: boolean;
+  /** brain.js' activation (every layer, its output too). */
+  readonly brainActivation: string;
 }
 
 export const USAGE = `usage: pnpm bench [-- options]      (or: node apps/bench/dist/main.js [options])
@@ -35,6 +37,9 @@ options:
   --out DIR               results directory (default: bench-results, or $GRADKIT_BENCH_OUT)
   --python PATH           Python with torch for the PyTorch contender
                           (default ${DEFAULT_PYTHON}, or $GRADKIT_BENCH_PYTHON)
+  --brain-activation A    brain.js activation: relu (default, as the other contenders; brain.js
+                          applies it to the output layer too, where it stays at chance level),
+                          sigmoid (brain.js' default, which learns), leaky-relu, tanh
   --no-xvfb               do not re-run under xvfb-run when there is no X display (skips GL)
   --verbose               show every line the contender processes print
   --strict                exit 1 when a contender that was available failed
@@ -74,6 +79,7 @@ export function parseArgs(
   let strict = false;
   let help = false;
   let listOnly = false;
+  let brainActivation = 'relu';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] =
@@ -122,6 +128,15 @@ export function parseArgs(
         python = v;
         break;
       }
+      case '--brain-activation': {
+        const v = value();
+        if (!v || !['relu', 'sigmoid', 'leaky-relu', 'tanh'].includes(v))
+          throw new ArgError(
+            `--brain-activation: expected relu, sigmoid, leaky-relu or tanh, got '${v ?? ''}'`,
+          );
+        brainActivation = v;
+        break;
+      }
       case '--no-xvfb':
         xvfb = false;
         break;
@@ -161,6 +176,7 @@ export function parseArgs(
     strict,
     help,
     list: listOnly,
+    brainActivation,
   };
 }
 

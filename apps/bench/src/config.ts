@@ -37,7 +37,7 @@ export const QUICK: Sizes = {
 export const SEED = 42;
 
 /** Default time limit of one MNIST epoch per contender (seconds); the epoch is cut and flagged beyond it. */
-export const DEFAULT_TIME_LIMIT_S = { full: 180, quick: 20 } as const;
+export const DEFAULT_TIME_LIMIT_S = { full: 120, quick: 20 } as const;
 
 /** The Xvfb server arguments the GL backend needs on a headless machine. */
 export const XVFB_ARGS = ['-a', '-s', '-screen 0 1280x1024x24 +extension GLX'] as const;

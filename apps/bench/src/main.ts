@@ -5,7 +5,7 @@
 // Every contender's job runs in its own process (peak memory per contender); see README.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { availableBackends } from '@gradkit/kernels';
 import type { BenchOptions } from './args.js';
@@ -79,6 +79,7 @@ function listContenders(cs: readonly Contender[]): void {
 
 async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<void> {
   const started = performance.now();
+  const loadStart = loadavg()[0];
   if (process.env.GRADKIT_BENCH_XVFB) writeFileSync(process.env.GRADKIT_BENCH_XVFB, 'started\n');
   const machine = describeMachine();
   const torch = selects(o.contenders, 'torch-cpu')
@@ -107,6 +108,10 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     `machine: ${machine.cpu} x ${machine.cores}${machine.mhz ? ` @ ${machine.mhz} MHz` : ''}, ${machine.simd}, ` +
       `${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}${process.env.GRADKIT_BENCH_XVFB ? ', under xvfb-run' : ''}`,
   );
+  if (loadStart > 0.5)
+    say(
+      `note: load average ${loadStart.toFixed(2)} at the start: other work on this machine skews the timings`,
+    );
   say(`contenders: ${runnable.map((c) => c.id).join(', ') || 'none'}`);
   for (const c of selected.filter((x) => !x.available)) say(`  skipped ${c.id}: ${c.reason}`);
 
@@ -165,6 +170,7 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       resultFile: join(tmp, `${c.id}-${job}.result.json`),
       mnistDir: dataDir,
       ...(orderFile ? { orderFile } : {}),
+      ...(c.kind === 'brain' ? { brainActivation: o.brainActivation } : {}),
     };
     const t0 = performance.now();
     const timeoutMs =
@@ -220,8 +226,17 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       `PyTorch ${tt.torch}: ${tt.threads} thread, BLAS ${tt.blasLibrary}${reference ? ' = the reference (netlib) BLAS: PyTorch matmul here is NOT the hardware limit; install an optimized libblas.so.3 (e.g. Debian libopenblas0) for that' : ''}`,
     );
   }
-  const gl = reports.get('gradkit-gl')?.details;
-  if (gl?.renderer) notes.push(`gradkit gl renderer: ${gl.renderer}`);
+  for (const r of reports.values()) {
+    if (r.id.startsWith('gradkit-') && r.details.renderer) notes.push(`${r.id}: ${r.details.renderer}`);
+  }
+  if (mnist.length)
+    notes.push(
+      'MNIST "cores" = CPU time / wall time of the worker process during the epoch (every thread): how many cores a contender kept busy',
+    );
+  if (mnist.some((r) => r.contender.startsWith('brain-')) && o.brainActivation === 'relu')
+    notes.push(
+      "brain.js with relu (as the issue asks) applies ReLU to its output layer too and trains on mean squared error: it stays near chance accuracy. brain.js' default sigmoid learns (--brain-activation sigmoid); the speed is about the same",
+    );
 
   const targets = computeTargets(matmul, mnist, machine, o.quick);
   const report: BenchReport = {
@@ -234,6 +249,7 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     sizes,
     seed: SEED,
     timeLimitS: o.timeLimitS,
+    load: { start: loadStart, end: loadavg()[0] },
     contenders: [...reports.values()],
     matmul,
     micro,
@@ -271,7 +287,7 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     say('\n   what each contender ran:');
     for (const r of mnist) say(`   - ${r.config}`);
   }
-  say('\n== targets of the issue');
+  say(`\n== targets of the issue${o.quick ? ' (quick mode: tiny sizes, indicative only)' : ''}`);
   for (const line of targetLines(targets)) say(line);
   if (notes.length) {
     say('\n== notes');

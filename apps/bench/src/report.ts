@@ -37,6 +37,8 @@ export interface BenchReport {
   readonly sizes: Sizes;
   readonly seed: number;
   readonly timeLimitS: number;
+  /** 1-minute load average at the start and the end (other work on the machine skews timings). */
+  readonly load: { readonly start: number; readonly end: number };
   readonly contenders: readonly ContenderReport[];
   readonly matmul: readonly MatmulRow[];
   readonly micro: readonly MicroRow[];
@@ -300,6 +302,7 @@ export function mnistTable(rows: readonly MnistRow[], order: readonly string[]):
       `${fmt(r.step.medianMs)} [${fmt(r.step.minMs)}-${fmt(r.step.maxMs)}]`,
       `${(100 * r.testAccuracy).toFixed(2)}%`,
       r.lastLoss === null ? '-' : fmt(r.lastLoss),
+      r.cpuSeconds > 0 && r.seconds > 0 ? fmt(r.cpuSeconds / r.seconds, 2) : '-',
       fmt(r.peakRssMiB),
       ...peers.map((p) => {
         const q = rows.find((x) => x.contender === p);
@@ -316,6 +319,7 @@ export function mnistTable(rows: readonly MnistRow[], order: readonly string[]):
       'ms/step median [min-max]',
       'test acc',
       'last loss',
+      'cores',
       'peak RSS MiB',
       ...peers.map((p) => `vs ${p}`),
     ],

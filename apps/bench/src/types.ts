@@ -64,6 +64,8 @@ export interface WorkerSpec {
   readonly mnistDir: string | null;
   /** For PyTorch: a file with the data order (int32, little-endian). */
   readonly orderFile?: string;
+  /** brain.js activation (default relu, as the issue asks). */
+  readonly brainActivation?: string;
 }
 
 /** One matmul measurement. */
@@ -101,6 +103,8 @@ export interface MnistRow {
   readonly testSamples: number;
   /** Mean training loss of the last steps, in the contender's own loss (brain.js: MSE). */
   readonly lastLoss: number | null;
+  /** CPU time of the worker process during the timed epoch (every thread), seconds. */
+  readonly cpuSeconds: number;
   /** Peak resident set size of the worker process, MiB. */
   readonly peakRssMiB: number;
   readonly checksum: number;

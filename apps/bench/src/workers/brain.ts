@@ -5,17 +5,17 @@ import { createRequire } from 'node:module';
 import { CLASSES, checksum, firstRows, PIXELS, readMnist, trainOrder } from '../data.js';
 import { summarize } from '../stats.js';
 import type { MnistRow, WorkerResult, WorkerSpec } from '../types.js';
-import { Cutoff, peakRssMiB, progress } from './common.js';
+import { Cutoff, cpuSecondsSince, peakRssMiB, progress } from './common.js';
 
 const require = createRequire(import.meta.url);
 
 /** The brain.js training options of each contender. */
-export function brainOptions(backend: string, lr: number): Record<string, unknown> {
+export function brainOptions(backend: string, lr: number, activation = 'relu'): Record<string, unknown> {
   return backend === 'gpu'
     ? // NeuralNetworkGPU has no Adam (its 'adam' praxis replaces the GPU weight update with the
       // CPU one, which cannot read GPU textures): plain SGD with momentum, per sample
-      { activation: 'relu', learningRate: lr, momentum: 0.9 }
-    : { activation: 'relu', learningRate: lr, praxis: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+      { activation, learningRate: lr, momentum: 0.9 }
+    : { activation, learningRate: lr, praxis: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 }
 
 async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record<string, string> }> {
@@ -27,7 +27,8 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
   const sum = checksum(train.x, train.y);
   const gpu = spec.backend === 'gpu';
   const lr = gpu ? 0.001 : s.lr;
-  const opts = brainOptions(spec.backend, lr);
+  const activation = spec.brainActivation ?? 'relu';
+  const opts = brainOptions(spec.backend, lr, activation);
   const hiddenLayers = s.layers.slice(1, -1);
   const make = () =>
     gpu
@@ -55,14 +56,17 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
   const limitMs = spec.timeLimitS * 1000;
   let trained = 0;
   let busyMs = 0;
+  let cpuSeconds = 0;
   let lastReport = performance.now();
   try {
     for (let from = 0; from < train.n; from += s.batch) {
       const to = Math.min(train.n, from + s.batch);
       const data = chunk(from, to);
+      const c = process.cpuUsage();
       const t = performance.now();
       const status = net.train(data as never, trainOpts as never) as { error: number };
       const dt = performance.now() - t;
+      cpuSeconds += cpuSecondsSince(c);
       busyMs += dt;
       steps.push(dt);
       if (Number.isFinite(status.error) && status.error !== 1) errors.push(status.error);
@@ -107,17 +111,18 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
     testAccuracy: correct / test.n,
     testSamples: test.n,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    cpuSeconds,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: 0,
     config: gpu
       ? `brain.js NeuralNetworkGPU (gpu.js mode 'gpu' = WebGL via headless-gl): hiddenLayers [${hiddenLayers.join(', ')}], ` +
-        `activation relu on every layer including the output (brain.js has no softmax), mean squared error against ` +
-        `one-hot targets; per-sample SGD with momentum 0.9, learningRate ${lr} (no Adam on the GPU); brain.js' own ` +
+        `activation ${activation} on every layer including the output (brain.js has no softmax), mean squared error ` +
+        `against one-hot targets; per-sample SGD with momentum 0.9, learningRate ${lr} (no Adam on the GPU); brain.js' own ` +
         `init; net.train(128 samples, { iterations: 1 }) per chunk in the shared order (plain arrays built untimed); ` +
         `warm-up: a throwaway net trained on ${warmRows} samples`
-      : `brain.js NeuralNetwork (plain JS): hiddenLayers [${hiddenLayers.join(', ')}], activation relu on every layer ` +
-        `including the output (brain.js has no softmax), mean squared error against one-hot targets; per-sample ` +
+      : `brain.js NeuralNetwork (plain JS): hiddenLayers [${hiddenLayers.join(', ')}], activation ${activation} on every ` +
+        `layer including the output (brain.js has no softmax), mean squared error against one-hot targets; per-sample ` +
         `Adam (praxis 'adam', learningRate ${lr}, beta1 0.9, beta2 0.999, eps 1e-8): one update per sample, not per ` +
         `batch of 128; brain.js' own init (uniform +-0.2); net.train(128 samples, { iterations: 1 }) per chunk in the ` +
         `shared order (plain arrays built untimed); warm-up: a throwaway net trained on ${warmRows} samples`,

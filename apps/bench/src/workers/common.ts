@@ -10,6 +10,12 @@ export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+/** CPU time (user + system, every thread) of this process since `since`, seconds. */
+export function cpuSecondsSince(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+}
+
 /** One-hot rows of labels, as a Float32Array [n, classes]. */
 export function oneHot(labels: ArrayLike<number>, from: number, to: number, classes: number): Float32Array {
   const out = new Float32Array((to - from) * classes);

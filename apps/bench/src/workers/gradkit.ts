@@ -13,7 +13,7 @@ import { gflops, transposes } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { Cutoff, peakRssMiB, progress } from './common.js';
+import { Cutoff, cpuSecondsSince, peakRssMiB, progress } from './common.js';
 
 /** Reads one element of an array: waits for the device to finish it (GL) without timing a full read-back. */
 function syncOne(d: Device, a: DeviceArray): void {
@@ -161,6 +161,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
   let last = 0;
   let lastReport = 0;
   const limitMs = spec.timeLimitS * 1000;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   last = t0;
   const timer: Callback = {
@@ -186,6 +187,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
     if (!(e instanceof Cutoff)) throw e;
   }
   const seconds = (last - t0) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu0);
   const acc = trainer.evaluate(test).accuracy;
   const tail = losses.slice(-10);
   const row: MnistRow = {
@@ -199,6 +201,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
     testAccuracy: acc,
     testSamples: test.length,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    cpuSeconds,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: Math.ceil(warmRows / s.batch),

@@ -6,7 +6,7 @@ import { gflops, transposes, uniformArray } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { argmaxRows, Cutoff, oneHot, peakRssMiB, progress } from './common.js';
+import { argmaxRows, Cutoff, cpuSecondsSince, oneHot, peakRssMiB, progress } from './common.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -203,6 +203,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
   const losses: number[] = [];
   const limitMs = spec.timeLimitS * 1000;
   let trained = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let last = t0;
   let lastReport = t0;
@@ -226,6 +227,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
     if (!(e instanceof Cutoff)) throw e;
   }
   const seconds = (last - t0) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu0);
 
   let correct = 0;
   for (let from = 0; from < test.n; from += 1000) {
@@ -250,6 +252,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
     testAccuracy: correct / test.n,
     testSamples: test.n,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    cpuSeconds,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: warmSteps,

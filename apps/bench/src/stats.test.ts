@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { fmt, measure, median, ratio, repsFor, summarize, table } from './stats.js';
+
+describe('stats', () => {
+  it('median of odd and even counts, NaN when empty', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('summarize: median, min, max, reps', () => {
+    expect(summarize([5, 1, 9, 3], 2)).toEqual({ medianMs: 4, minMs: 1, maxMs: 9, reps: 4, warmup: 2 });
+  });
+
+  it('repsFor fits the budget between the bounds', () => {
+    const o = { warmup: 1, minReps: 3, maxReps: 10, budgetMs: 100 };
+    expect(repsFor(1, o)).toBe(10);
+    expect(repsFor(20, o)).toBe(5);
+    expect(repsFor(1000, o)).toBe(3);
+    expect(repsFor(0, o)).toBe(10);
+  });
+
+  it('measure runs the warm-up untimed, then the timed repetitions', () => {
+    let calls = 0;
+    const t = measure(
+      () => {
+        calls++;
+      },
+      { warmup: 2, minReps: 4, maxReps: 4, budgetMs: 1 },
+    );
+    expect(calls).toBe(6);
+    expect(t.reps).toBe(4);
+    expect(t.warmup).toBe(2);
+    expect(t.minMs).toBeLessThanOrEqual(t.medianMs);
+    expect(t.medianMs).toBeLessThanOrEqual(t.maxMs);
+  });
+
+  it('table aligns columns (first left, others right)', () => {
+    const t = table(
+      ['a', 'bb'],
+      [
+        ['x', 1],
+        ['long', 100],
+      ],
+    );
+    expect(t.split('\n')).toEqual(['a      bb', '----  ---', 'x       1', 'long  100']);
+  });
+
+  it('fmt keeps about three significant digits; ratio formats or dashes', () => {
+    expect(fmt(1234.56)).toBe('1235');
+    expect(fmt(12.345)).toBe('12.3');
+    expect(fmt(0.012345)).toBe('0.0123');
+    expect(fmt(0)).toBe('0');
+    expect(fmt(Number.NaN)).toBe('-');
+    expect(ratio(6, 3)).toBe('2.00x');
+    expect(ratio(1, 0)).toBe('-');
+    expect(ratio(undefined, 2)).toBe('-');
+  });
+});
