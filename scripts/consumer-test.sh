@@ -15,7 +15,16 @@
 #  3. The same install with `npm install --ignore-scripts` (the optional native `gl` of gpu.js is
 #     not built): with GRADKIT_BACKEND unset the runs must fall back to wasm or cpu, and
 #     GRADKIT_BACKEND=cpu must run.
-# It builds nothing: run `pnpm build` first. Needs the npm registry for gpu.js and typescript only.
+#  4. README examples (scripts/consumer/readme-examples.mjs): the README.md packed into every
+#     tarball must start with its install line (a ```sh block right after the `# @gradkit/<name>`
+#     title, first line `npm install @gradkit/<name> ...`), and its first ```ts block after that
+#     is its example: everything it imports must be on the install line. These checks run right
+#     after packing. Then a third project gets every tarball (plus typescript and @types/node),
+#     each example is written there verbatim as <name>.mts, type-checked with tsc (strict,
+#     nodenext, skipLibCheck off) and run with node; it must exit 0 and print something. A
+#     failure names the package and the README line (compile error or innermost stack frame).
+# It builds nothing: run `pnpm build` first. Needs the npm registry for gpu.js, typescript and
+# @types/node only.
 # Temporary folders are removed on exit. Set KEEP_CONSUMER_DIR=1 to keep them for debugging.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -86,6 +95,11 @@ const visit = (name) => {
 visit(want);
 for (const name of seen) console.log(`${name}\t${byName.get(name).file}`);
 EOF
+# The READMEs inside the tarballs: install line first, then an example (written out for step 4).
+log "README install lines and examples (packed README.md files)"
+node "$src/readme-examples.mjs" extract "$work/tarballs" "$root" "$work/readme/examples" ||
+  fail "a README does not start with its install line or has no usable example (see above)"
+
 mapfile -t closure <"$work/closure.tsv"
 [ ${#closure[@]} -gt 0 ] || fail "found no tarballs to install"
 names=()
@@ -164,5 +178,15 @@ log "GRADKIT_BACKEND unset (must fall back to wasm or cpu), then GRADKIT_BACKEND
 (cd "$bare" && run_node node train.mjs wasm,cpu) || fail "ESM without gl failed"
 (cd "$bare" && run_node node train.cjs wasm,cpu) || fail "CJS without gl failed"
 (cd "$bare" && run_node GRADKIT_BACKEND=cpu node train.mjs cpu) || fail "ESM with GRADKIT_BACKEND=cpu failed"
+
+# 4. Every package's README example, from a project that installed all the tarballs.
+readme="$work/readme"
+printf '{ "name": "gradkit-readme-examples", "version": "0.0.0", "private": true }\n' >"$readme/package.json"
+printf '@gradkit:registry=http://127.0.0.1:9/\n' >"$readme/.npmrc"
+all_tarballs=("$work"/tarballs/*.tgz)
+log "npm install every tarball (${#all_tarballs[@]}) typescript@5.9.3 @types/node@20, then the README examples"
+(cd "$readme" && env "${gl_env[@]}" npm install "${npm_flags[@]}" "${all_tarballs[@]}" typescript@5.9.3 @types/node@20 >/dev/null) ||
+  fail "npm install of every tarball failed"
+(cd "$readme" && run_node node "$src/readme-examples.mjs" run examples) || fail "a README example failed (see above)"
 
 log "consumer test passed"
