@@ -64,6 +64,7 @@ export type ReduceOp = 'sum' | 'max' | 'min' | 'prod' | 'argmax' | 'argmin' | 'l
  * never writes into its inputs.
  */
 export interface KernelBackend {
+  /** Which backend this is. */
   readonly name: BackendName;
   /** Static facts (the `reason` is filled in by the device). */
   readonly info: Omit<BackendInfo, 'reason'>;

@@ -8,9 +8,9 @@ export type {
 } from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
-export type { GpuJsMode } from './backends/gpujs.js';
+export type { GpuJsMode, GpuJsProbe, GpuJsStats } from './backends/gpujs.js';
 export { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
-export type { WasmBackendOptions } from './backends/wasm/wasm.js';
+export type { WasmBackendOptions, WasmJitStats, WasmMemoryStats, WasmProbe } from './backends/wasm/wasm.js';
 export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
 export type { DeviceMemory, MatmulOptions } from './device.js';
 export { Device, DeviceArray } from './device.js';

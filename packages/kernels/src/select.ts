@@ -9,7 +9,9 @@ import { BackendError, ValueError } from './errors.js';
 
 /** Whether one backend can start here, and why not. */
 export interface BackendAvailability {
+  /** The backend. */
   readonly name: BackendName;
+  /** Whether it can start here. */
   readonly available: boolean;
   /** The gpu.js mode that was probed (`'js'` for cpu). */
   readonly gpuMode: string;

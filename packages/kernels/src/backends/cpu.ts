@@ -52,6 +52,7 @@ function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): 
  * both operands into 4-wide panels and runs a 4 x 4 register-blocked micro-kernel.
  */
 export class CpuBackend implements KernelBackend {
+  /** The backend's name, `'cpu'`. */
   readonly name: BackendName = 'cpu';
   readonly info: Omit<BackendInfo, 'reason'> = {
     name: 'cpu',

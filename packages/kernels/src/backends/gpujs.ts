@@ -12,16 +12,28 @@ import { collapse, flt, INPUT_NAMES, indexExpr, offsetExpr, planBroadcast, planR
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf, stridesOf } from '../shape.js';
+import type { WasmBackend } from './wasm/wasm.js';
 
 /**
  * The gpu.js modes gradkit runs on: `'headlessgl'` (Node, through the `gl` package), `'webgl2'` and
- * `'webgl'` (browsers) form the `gl` backend; `'webasm'` (WebAssembly, SIMD) forms the `wasm`
- * backend.
+ * `'webgl'` (browsers) form the `gl` backend. `'webasm'` (gpu.js's WebAssembly mode) is no longer
+ * a selectable backend (the `wasm` backend is gradkit's own, see {@link WasmBackend}); it stays
+ * constructible as `new GpuJsBackend('webasm')` for comparisons such as `pnpm bench`.
  */
 export type GpuJsMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webasm';
 
 /** The answer of {@link probeGpuJs}: the mode works, or a human-readable reason why not. */
-export type GpuJsProbe = { ok: true } | { ok: false; reason: string };
+export type GpuJsProbe =
+  | {
+      /** The mode starts here. */
+      ok: true;
+    }
+  | {
+      /** The mode cannot start here. */
+      ok: false;
+      /** Why not, in words (a missing package, no X display, no WebGL, ...). */
+      reason: string;
+    };
 
 /**
  * Bound on array sizes: index expressions compute `floor((i + 0.5) / s)` in float32, and `i + 0.5`
@@ -320,6 +332,7 @@ interface StageInput {
  * @see https://github.com/gpujs/gpu.js
  */
 export class GpuJsBackend implements KernelBackend {
+  /** The backend's name: `'gl'` for the GL modes, `'wasm'` for `'webasm'`. */
   readonly name: BackendName;
   readonly info: Omit<BackendInfo, 'reason'>;
   /** The gpu.js mode this backend runs. */

@@ -48,6 +48,35 @@ function compiled(): { shared: WebAssembly.Module | null; plain: WebAssembly.Mod
   }
 }
 
+/** The answer of {@link probeWasm}. */
+export type WasmProbe =
+  | {
+      /** The backend starts here. */
+      ok: true;
+    }
+  | {
+      /** The backend cannot start here. */
+      ok: false;
+      /** Why not (no WebAssembly, or no 128-bit SIMD). */
+      reason: string;
+    };
+
+/** What {@link WasmBackend.memoryStats} reports. */
+export interface WasmMemoryStats {
+  /** Bytes held by live buffers (rounded up to 64-byte blocks). */
+  readonly liveBytes: number;
+  /** Size of the WebAssembly memory, pooled blocks and headroom included. */
+  readonly heapBytes: number;
+}
+
+/** What {@link WasmBackend.jitStats} reports. */
+export interface WasmJitStats {
+  /** Element-wise kernels (per spec and layout) compiled to WebAssembly SIMD. */
+  readonly wasm: number;
+  /** Element-wise kernels running as generated JavaScript (unsupported spec or layout). */
+  readonly javascript: number;
+}
+
 /**
  * Whether gradkit's WebAssembly backend can start here (WebAssembly with 128-bit SIMD), and why not.
  *
@@ -56,7 +85,7 @@ function compiled(): { shared: WebAssembly.Module | null; plain: WebAssembly.Mod
  * probeWasm(); // { ok: true }  (Node >= 16.4, current browsers)
  * ```
  */
-export function probeWasm(): { ok: true } | { ok: false; reason: string } {
+export function probeWasm(): WasmProbe {
   try {
     compiled();
     return { ok: true };
@@ -127,6 +156,7 @@ export class WasmBuffer implements BackendBuffer {
  * ```
  */
 export class WasmBackend extends CpuBackend {
+  /** The backend's name, `'wasm'`. */
   override readonly name: BackendName = 'wasm';
   override readonly info: Omit<BackendInfo, 'reason'>;
   private readonly memory: WebAssembly.Memory;
@@ -198,7 +228,7 @@ export class WasmBackend extends CpuBackend {
   }
 
   /** Bytes of WebAssembly memory held by live buffers, and the memory's size. */
-  memoryStats(): { liveBytes: number; heapBytes: number } {
+  memoryStats(): WasmMemoryStats {
     return { liveBytes: this.reserved, heapBytes: this.memory.buffer.byteLength };
   }
 
@@ -269,7 +299,7 @@ export class WasmBackend extends CpuBackend {
   }
 
   /** How many element-wise kernels were compiled to WebAssembly, and how many run as JavaScript. */
-  jitStats(): { wasm: number; javascript: number } {
+  jitStats(): WasmJitStats {
     return { wasm: this.jitCompiled, javascript: this.jit.size - this.jitCompiled };
   }
 
