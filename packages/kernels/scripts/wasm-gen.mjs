@@ -90,8 +90,28 @@ function packB({ NR }) {
   (func $pack_b (param $b i32) (param $rsB i32) (param $csB i32) (param $pc i32) (param $kc i32)
                 (param $n i32) (param $dst i32)
     (local $j0 i32) (local $p i32) (local $c i32) (local $j i32) (local $src i32) (local $base i32)
+    (local $d i32) (local $end i32)
     (local.set $j0 (i32.const 0))
     (loop $JP
+      (if (i32.and (i32.eq (local.get $rsB) (i32.const 1)) (i32.le_u (i32.add (local.get $j0) (i32.const ${NR})) (local.get $n)))
+        (then
+          ;; B read transposed (each column of op(B) contiguous): copy column by column, reading
+          ;; sequentially and writing with stride NR inside the panel (which stays in L1).
+          (local.set $c (i32.const 0))
+          (loop $TC
+            (local.set $src (i32.add (local.get $b) (i32.shl (i32.add (local.get $pc)
+              (i32.mul (i32.add (local.get $j0) (local.get $c)) (local.get $csB))) (i32.const 2))))
+            (local.set $end (i32.add (local.get $src) (i32.shl (local.get $kc) (i32.const 2))))
+            (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2))))
+            (loop $TP
+              (f32.store (local.get $d) (f32.load (local.get $src)))
+              (local.set $src (i32.add (local.get $src) (i32.const 4)))
+              (local.set $d (i32.add (local.get $d) (i32.const ${NR * 4})))
+              (br_if $TP (i32.lt_u (local.get $src) (local.get $end))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br_if $TC (i32.lt_u (local.get $c) (i32.const ${NR}))))
+          (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $kc) (i32.const ${NR * 4})))))
+        (else
       (local.set $p (i32.const 0))
       (loop $P
         ;; byte address of op(B)[pc + p, j0]
@@ -112,7 +132,7 @@ function packB({ NR }) {
               (br_if $C (i32.lt_u (local.get $c) (i32.const ${NR}))))))
         (local.set $dst (i32.add (local.get $dst) (i32.const ${NR * 4})))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br_if $P (i32.lt_u (local.get $p) (local.get $kc))))
+        (br_if $P (i32.lt_u (local.get $p) (local.get $kc))))))
       (local.set $j0 (i32.add (local.get $j0) (i32.const ${NR})))
       (br_if $JP (i32.lt_u (local.get $j0) (local.get $n)))))`;
 }
