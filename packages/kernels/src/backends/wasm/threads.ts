@@ -6,6 +6,8 @@
 
 /** Int32 words per worker slot (one 64-byte cache line). */
 export const SLOT_WORDS = 16;
+/** How long an idle worker polls for the next task before it sleeps, in milliseconds. */
+export const SPIN_MS = 0.5;
 /** Word offsets inside a slot. */
 export const SEQ = 0;
 export const DONE = 1;
@@ -24,7 +26,13 @@ function serve(mod, memory, ctrl, slot) {
   let last = 0;
   Atomics.store(ctrl, s + ${READY}, 1);
   Atomics.notify(ctrl, s + ${READY});
+  const now = typeof performance === 'object' ? () => performance.now() : () => Date.now();
+  let idleSince = now();
   for (;;) {
+    // Right after a task the next one usually follows within a fraction of a millisecond (the
+    // products of one training step): poll for a while before sleeping, since waking a sleeping
+    // thread costs tens of microseconds.
+    while (Atomics.load(ctrl, s + ${SEQ}) === last && now() - idleSince < ${SPIN_MS}) {}
     Atomics.wait(ctrl, s + ${SEQ}, last);
     const seq = Atomics.load(ctrl, s + ${SEQ});
     if (seq === last) continue;
@@ -40,6 +48,7 @@ function serve(mod, memory, ctrl, slot) {
     }
     Atomics.store(ctrl, s + ${DONE}, seq);
     Atomics.notify(ctrl, s + ${DONE});
+    idleSince = now();
   }
 }
 if (typeof self === 'undefined' && typeof require === 'function') {
@@ -175,10 +184,12 @@ export class GemmThreads {
   /** Waits for worker `w` to finish ticket `seq`; false when its slab trapped. */
   wait(w: number, seq: number): boolean {
     const i = w * SLOT_WORDS + DONE;
+    // The worker usually finishes within microseconds of the caller's own slab: poll first.
+    const spinUntil = performance.now() + 2;
     for (;;) {
       const d = Atomics.load(this.ctrl, i);
       if (d === seq) break;
-      if (this.blocking) Atomics.wait(this.ctrl, i, d, 1000);
+      if (this.blocking && performance.now() > spinUntil) Atomics.wait(this.ctrl, i, d, 1000);
     }
     return this.ctrl[w * SLOT_WORDS + FAILED] === 0;
   }
