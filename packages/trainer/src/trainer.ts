@@ -258,7 +258,7 @@ export class Trainer {
       let seen = 0;
       let correct: Tensor | null = null;
       const extra = this.freshMetrics();
-      for (const batch of iter) {
+      for (const batch of iter.reusing()) {
         const lossValue = scope(() => {
           const x = tensor(batch.x, [batch.size, batch.numFeatures]);
           const logits = this.model.forward(x) as Tensor;
@@ -335,7 +335,7 @@ export class Trainer {
     let seen = 0;
     const extra = this.freshMetrics();
     try {
-      for (const batch of data.batches(batchSize)) {
+      for (const batch of data.batches(batchSize).reusing()) {
         scope(() =>
           noGrad(() => {
             const logits = this.model.forward(tensor(batch.x, [batch.size, batch.numFeatures])) as Tensor;

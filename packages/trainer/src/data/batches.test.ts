@@ -42,6 +42,24 @@ describe('Dataset.batches', () => {
     for (const b of batches) expectRowsMatch(ds, b);
   });
 
+  it('reusing(): the same batches as iterating, written into one pair of arrays', () => {
+    const ds = numbered(11, 3);
+    const epoch = ds.batches(4, { shuffle: true, seed: 5, startBatch: 1 });
+    const fresh = [...epoch];
+    let buffer: ArrayBufferLike | null = null;
+    let count = 0;
+    for (const b of epoch.reusing()) {
+      const want = fresh[count++];
+      expect([b.index, b.size]).toEqual([want.index, want.size]);
+      expect(Array.from(b.indices)).toEqual(Array.from(want.indices));
+      expectRowsMatch(ds, b);
+      buffer ??= b.x.buffer;
+      expect(b.x.buffer).toBe(buffer); // no allocation per batch
+    }
+    expect(count).toBe(2); // batches 1 and 2 (startBatch 1), the last one partial
+    expect(fresh[1].size).toBe(3);
+  });
+
   it('dropLast leaves out the partial batch; a batch larger than the data is one batch', () => {
     const ds = numbered(10);
     const epoch = ds.batches(4, { dropLast: true });

@@ -166,15 +166,44 @@ export class BatchIterator implements Iterable<Batch> {
    * ```
    */
   batch(i: number): Batch {
+    const start = this.checkIndex(i);
+    const size = Math.min(this.batchSize, this.order.length - start);
+    return this.fill(i, new Float32Array(size * this.source.numFeatures), new Int32Array(size), true);
+  }
+
+  /**
+   * Iterates like `for ... of`, but writes every batch into one pair of arrays allocated once, so
+   * an epoch allocates nothing per batch (what `Trainer.fit` uses). A yielded batch's `x`, `y` and
+   * `indices` are views that the next batch overwrites: copy them to keep them.
+   *
+   * @example
+   * ```ts
+   * for (const b of dataset.batches(128).reusing()) model.forward(tensor(b.x, [b.size, b.numFeatures]));
+   * ```
+   */
+  *reusing(): Generator<Batch> {
+    const x = new Float32Array(this.batchSize * this.source.numFeatures);
+    const y = new Int32Array(this.batchSize);
+    for (let i = this.startBatch; i < this.numBatches; i++) {
+      const size = Math.min(this.batchSize, this.order.length - this.checkIndex(i));
+      yield this.fill(i, x.subarray(0, size * this.source.numFeatures), y.subarray(0, size), false);
+    }
+  }
+
+  private checkIndex(i: number): number {
     if (!Number.isInteger(i) || i < 0 || i >= this.numBatches) {
       throw new ValueError('batch', `batch index must be an integer in [0, ${this.numBatches}), got ${i}`);
     }
+    return i * this.batchSize;
+  }
+
+  /** Copies batch `i` into `x` and `y` (sized for it); `copyIndices` gives it its own index array. */
+  private fill(i: number, x: Float32Array, y: Int32Array, copyIndices: boolean): Batch {
     const { features, labels, numFeatures: d } = this.source;
     const start = i * this.batchSize;
-    const indices = this.order.slice(start, Math.min(start + this.batchSize, this.order.length));
+    const end = start + y.length;
+    const indices = copyIndices ? this.order.slice(start, end) : this.order.subarray(start, end);
     const size = indices.length;
-    const x = new Float32Array(size * d);
-    const y = new Int32Array(size);
     for (let r = 0; r < size; r++) {
       const row = indices[r];
       x.set(features.subarray(row * d, row * d + d), r * d);
