@@ -23,6 +23,17 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def rss_mib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def summarize(ts, warmup=0):
     s = sorted(ts)
     n = len(s)
@@ -61,8 +72,24 @@ def blas_library():
         return "unknown"
 
 
+def blas_threads():
+    """Threads of the loaded OpenBLAS (the orchestrator sets OPENBLAS_NUM_THREADS=1), if it is OpenBLAS."""
+    try:
+        import ctypes
+
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "openblas" in line and ".so" in line}
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            if hasattr(lib, "openblas_get_num_threads"):
+                return str(lib.openblas_get_num_threads())
+    except (OSError, AttributeError):
+        pass
+    return "n/a"
+
+
 def details(torch):
-    torch.ones(4, 4) @ torch.ones(4, 4)
+    torch.ones(64, 64) @ torch.ones(64, 64)
     cfg = torch.__config__.show()
     blas = [part.strip() for part in cfg.replace("\n", ",").split(",") if "BLAS_INFO" in part]
     return {
@@ -71,6 +98,7 @@ def details(torch):
         "threads": str(torch.get_num_threads()),
         "blasInfo": blas[0] if blas else "unknown",
         "blasLibrary": blas_library(),
+        "blasThreads": blas_threads(),
         "mkldnn": str(torch.backends.mkldnn.is_available()),
     }
 
@@ -207,6 +235,7 @@ def mnist(torch, spec):
     tx, ty = load(spec, "test", None)
     tx, ty = tx[: s["mnistTest"]], ty[: s["mnistTest"]]
     sums = checksum(x, y)
+    data_rss = rss_mib()
     layers = s["layers"]
     batch = s["batch"]
 
@@ -277,6 +306,7 @@ def mnist(torch, spec):
         "testSamples": int(tx.shape[0]),
         "lastLoss": sum(tail) / len(tail) if tail else None,
         "cpuSeconds": cpu,
+        "dataRssMiB": data_rss,
         "peakRssMiB": peak_rss_mib(),
         "checksum": sums,
         "warmupSteps": warm,

@@ -45,7 +45,9 @@ async function reexecUnderXvfb(argv: readonly string[], o: BenchOptions): Promis
   if (spawnSync('sh', ['-c', 'command -v xvfb-run'], { encoding: 'utf8' }).status !== 0) return false;
   const marker = join(tmpdir(), `gradkit-bench-xvfb-${process.pid}`);
   rmSync(marker, { force: true });
-  say(`no X display: running again under xvfb-run ${XVFB_ARGS.join(' ')} (for GL; --no-xvfb to skip GL)`);
+  say(
+    `no X display: running again under xvfb-run ${XVFB_ARGS.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')} (for GL; --no-xvfb to skip GL)`,
+  );
   const code = await new Promise<number>((done) => {
     const child = spawn(
       'xvfb-run',
@@ -223,12 +225,18 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
   if (tt?.blasLibrary) {
     const reference = /\/blas\/libblas\.so/.test(tt.blasLibrary);
     notes.push(
-      `PyTorch ${tt.torch}: ${tt.threads} thread, BLAS ${tt.blasLibrary}${reference ? ' = the reference (netlib) BLAS: PyTorch matmul here is NOT the hardware limit; install an optimized libblas.so.3 (e.g. Debian libopenblas0) for that' : ''}`,
+      `PyTorch ${tt.torch}: ${tt.threads} thread (BLAS threads: ${tt.blasThreads ?? 'n/a'}), BLAS ${tt.blasLibrary}${reference ? ' = the reference (netlib) BLAS: PyTorch matmul here is NOT the hardware limit; install an optimized libblas.so.3 (e.g. Debian libopenblas0) for that' : ''}`,
     );
   }
   for (const r of reports.values()) {
     if (r.id.startsWith('gradkit-') && r.details.renderer) notes.push(`${r.id}: ${r.details.renderer}`);
   }
+  const gk = mnist.filter((r) => r.contender.startsWith('gradkit-') && !r.partial);
+  const pt = mnist.find((r) => r.contender === 'torch-cpu' && !r.partial);
+  if (gk.length && pt)
+    notes.push(
+      `MNIST accuracy with the same initialization scheme (PyTorch's default): ${gk.map((r) => `${r.contender} ${(100 * r.testAccuracy).toFixed(2)}%`).join(', ')} vs torch-cpu ${(100 * pt.testAccuracy).toFixed(2)}%; TF.js initializes with glorotUniform and zero biases`,
+    );
   if (mnist.length)
     notes.push(
       'MNIST "cores" = CPU time / wall time of the worker process during the epoch (every thread): how many cores a contender kept busy',

@@ -45,6 +45,7 @@ export function benchNaive(n: number, o: MeasureOptions): MatmulRow {
     sink += naiveMatmul(a, b, n)[0];
   }, o);
   if (Number.isNaN(sink)) throw new Error('unreachable');
+  process.stderr.write(`progress: matmul A*B n=${n}: ${gflops(n, timing.medianMs).toFixed(2)} GFLOP/s\n`);
   return { contender: 'js-loop', variant: 'A*B', n, timing, gflops: gflops(n, timing.medianMs) };
 }
 

@@ -35,6 +35,7 @@ const mnist = (contender: string, sps: number, acc: number, rss: number, partial
   testSamples: 10000,
   lastLoss: 0.1,
   cpuSeconds: 1,
+  dataRssMiB: 100,
   peakRssMiB: rss,
   checksum: 1,
   warmupSteps: 3,

@@ -37,7 +37,13 @@ export function runWorker(spec: WorkerSpec, specFile: string, o: RunOptions): Pr
       : [process.execPath, [...process.execArgv, workerScript(), specFile]];
   return new Promise((resolvePromise) => {
     const tail: string[] = [];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    // PyTorch: torch.set_num_threads(1) limits PyTorch's own pool, not the threads of the BLAS it
+    // loads (OpenBLAS, MKL), which read these before they start
+    const env =
+      spec.kind === 'torch'
+        ? { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }
+        : { ...process.env };
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

@@ -105,6 +105,8 @@ export interface MnistRow {
   readonly lastLoss: number | null;
   /** CPU time of the worker process during the timed epoch (every thread), seconds. */
   readonly cpuSeconds: number;
+  /** Resident set size right after the data was loaded (before any model existed), MiB. */
+  readonly dataRssMiB: number;
   /** Peak resident set size of the worker process, MiB. */
   readonly peakRssMiB: number;
   readonly checksum: number;

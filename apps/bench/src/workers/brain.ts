@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { CLASSES, checksum, firstRows, PIXELS, readMnist, trainOrder } from '../data.js';
 import { summarize } from '../stats.js';
 import type { MnistRow, WorkerResult, WorkerSpec } from '../types.js';
-import { Cutoff, cpuSecondsSince, peakRssMiB, progress } from './common.js';
+import { Cutoff, cpuSecondsSince, peakRssMiB, progress, rssMiB } from './common.js';
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +25,7 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
   const train = readMnist(spec.mnistDir, 'train', trainOrder(s.mnistTrain, spec.seed));
   const test = readMnist(spec.mnistDir, 'test', s.mnistTest < 10000 ? firstRows(s.mnistTest) : null);
   const sum = checksum(train.x, train.y);
+  const dataRss = rssMiB();
   const gpu = spec.backend === 'gpu';
   const lr = gpu ? 0.001 : s.lr;
   const activation = spec.brainActivation ?? 'relu';
@@ -112,6 +113,7 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
     testSamples: test.n,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
+    dataRssMiB: dataRss,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: 0,

@@ -10,6 +10,11 @@ export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+/** Current resident set size of this process, MiB. */
+export function rssMiB(): number {
+  return process.memoryUsage.rss() / 2 ** 20;
+}
+
 /** CPU time (user + system, every thread) of this process since `since`, seconds. */
 export function cpuSecondsSince(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);

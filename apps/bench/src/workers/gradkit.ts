@@ -13,7 +13,7 @@ import { gflops, transposes } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { Cutoff, cpuSecondsSince, peakRssMiB, progress } from './common.js';
+import { Cutoff, cpuSecondsSince, peakRssMiB, progress, rssMiB } from './common.js';
 
 /** Reads one element of an array: waits for the device to finish it (GL) without timing a full read-back. */
 function syncOne(d: Device, a: DeviceArray): void {
@@ -134,6 +134,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
   const testAll = loadMnist({ split: 'test', normalize: 'unit' });
   const test = s.mnistTest < testAll.length ? testAll.subset(firstRows(s.mnistTest)) : testAll;
   const sum = checksum(train.features, train.labels);
+  const dataRss = rssMiB();
 
   const layers: LayerSpec[] = [];
   for (let l = 0; l + 1 < s.layers.length; l++) {
@@ -202,6 +203,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
     testSamples: test.length,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
+    dataRssMiB: dataRss,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: Math.ceil(warmRows / s.batch),

@@ -6,7 +6,7 @@ import { gflops, transposes, uniformArray } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { argmaxRows, Cutoff, cpuSecondsSince, oneHot, peakRssMiB, progress } from './common.js';
+import { argmaxRows, Cutoff, cpuSecondsSince, oneHot, peakRssMiB, progress, rssMiB } from './common.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -158,6 +158,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
   const train = readMnist(spec.mnistDir, 'train', trainOrder(s.mnistTrain, spec.seed));
   const test = readMnist(spec.mnistDir, 'test', s.mnistTest < 10000 ? firstRows(s.mnistTest) : null);
   const sum = checksum(train.x, train.y);
+  const dataRss = rssMiB();
 
   const build = (seed: number) => {
     const model = tfl.sequential();
@@ -253,6 +254,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
     testSamples: test.n,
     lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
+    dataRssMiB: dataRss,
     peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: warmSteps,
