@@ -46,12 +46,16 @@ def summarize(ts, warmup=0):
 
 def measure(fn, o):
     """Same rules as the JS side (stats.ts measure): warm-up runs, then reps fitted to a time budget."""
-    warmup = max(1, o["warmup"])
     est = 0.0
-    for _ in range(warmup):
+    warmup = 0
+    start = time.perf_counter()
+    while warmup < max(1, o["warmup"]) or (
+        (time.perf_counter() - start) * 1000 < o.get("warmupMs", 0) and warmup < 1000
+    ):
         t0 = time.perf_counter()
         fn()
         est = (time.perf_counter() - t0) * 1000
+        warmup += 1
     fit = int(o["budgetMs"] // est) if est > 0 else o["maxReps"]
     reps = max(o["minReps"], min(o["maxReps"], fit))
     ts = []

@@ -20,6 +20,23 @@ describe('stats', () => {
     expect(repsFor(0, o)).toBe(10);
   });
 
+  it('measure keeps warming up until warmupMs have passed', () => {
+    let calls = 0;
+    const t0 = performance.now();
+    const t = measure(
+      () => {
+        calls++;
+        const end = performance.now() + 0.5;
+        while (performance.now() < end) {
+          // busy: each call takes at least 0.5 ms, so the warm-up ends by time, not by its cap
+        }
+      },
+      { warmup: 1, warmupMs: 5, minReps: 1, maxReps: 1, budgetMs: 1 },
+    );
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(5);
+    expect(t.warmup).toBe(calls - 1);
+  });
+
   it('measure runs the warm-up untimed, then the timed repetitions', () => {
     let calls = 0;
     const t = measure(

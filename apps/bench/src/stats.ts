@@ -28,8 +28,10 @@ export function summarize(times: readonly number[], warmup = 0): Timing {
 
 /** How many times {@link measure} runs a function. */
 export interface MeasureOptions {
-  /** Untimed runs first (at least 1: compiles kernels, warms the JIT). */
+  /** Untimed runs first (at least 1: compiles kernels, warms the JIT) ... */
   readonly warmup: number;
+  /** ... and more until this many milliseconds of warm-up have passed (thread pools, caches, clocks). */
+  readonly warmupMs?: number;
   /** Timed runs at least ... */
   readonly minReps: number;
   /** ... and at most. */
@@ -47,11 +49,13 @@ export function repsFor(estimateMs: number, o: MeasureOptions): number {
 /** Runs `fn` `warmup` times untimed, then repeatedly timed; median, min and max. */
 export function measure(fn: () => void, o: MeasureOptions): Timing {
   let estimate = 0;
-  const warmup = Math.max(1, o.warmup);
-  for (let i = 0; i < warmup; i++) {
+  let warmup = 0;
+  const start = performance.now();
+  while (warmup < Math.max(1, o.warmup) || (performance.now() - start < (o.warmupMs ?? 0) && warmup < 1000)) {
     const t0 = performance.now();
     fn();
     estimate = performance.now() - t0;
+    warmup++;
   }
   const reps = repsFor(estimate, o);
   const ts: number[] = [];
