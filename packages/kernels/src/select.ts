@@ -43,7 +43,37 @@ function glModes(): GpuJsMode[] {
   return isBrowser() ? ['webgl2', 'webgl'] : ['headlessgl'];
 }
 
-let probed: Map<BackendName, BackendAvailability> | null = null;
+const probed = new Map<BackendName, BackendAvailability>();
+
+/** Probes one backend (cached): only what that backend needs is loaded (GL is not touched for wasm). */
+function probe(name: BackendName): BackendAvailability {
+  let a = probed.get(name);
+  if (a) return a;
+  if (name === 'gl') {
+    const reasons: string[] = [];
+    for (const mode of glModes()) {
+      const r = probeGpuJs(mode);
+      if (r.ok) {
+        a = { name: 'gl', available: true, gpuMode: mode, reason: '' };
+        break;
+      }
+      reasons.push(`${mode}: ${r.reason}`);
+    }
+    a ??= { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') };
+  } else if (name === 'wasm') {
+    const w = probeWasm();
+    a = {
+      name: 'wasm',
+      available: w.ok,
+      gpuMode: 'wasm-simd',
+      reason: w.ok ? '' : `WebAssembly SIMD: ${w.reason}`,
+    };
+  } else {
+    a = { name: 'cpu', available: true, gpuMode: 'js', reason: '' };
+  }
+  probed.set(name, a);
+  return a;
+}
 
 /**
  * Probes every backend once (cached) and tells which can start here and why not.
@@ -55,32 +85,7 @@ let probed: Map<BackendName, BackendAvailability> | null = null;
  * ```
  */
 export function availableBackends(): BackendAvailability[] {
-  if (!probed) {
-    probed = new Map();
-    const reasons: string[] = [];
-    let gl: BackendAvailability | null = null;
-    for (const mode of glModes()) {
-      const r = probeGpuJs(mode);
-      if (r.ok) {
-        gl = { name: 'gl', available: true, gpuMode: mode, reason: '' };
-        break;
-      }
-      reasons.push(`${mode}: ${r.reason}`);
-    }
-    probed.set(
-      'gl',
-      gl ?? { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') },
-    );
-    const w = probeWasm();
-    probed.set('wasm', {
-      name: 'wasm',
-      available: w.ok,
-      gpuMode: 'wasm-simd',
-      reason: w.ok ? '' : `WebAssembly SIMD: ${w.reason}`,
-    });
-    probed.set('cpu', { name: 'cpu', available: true, gpuMode: 'js', reason: '' });
-  }
-  return BACKEND_ORDER.map((n) => probed!.get(n)!);
+  return BACKEND_ORDER.map(probe);
 }
 
 function parseBackend(source: string, value: string): BackendName | 'auto' {
@@ -125,9 +130,9 @@ export function createDevice(options: DeviceOptions = {}): Device {
     requested = 'auto';
     source = 'auto';
   }
-  const all = availableBackends();
   if (requested !== 'auto') {
-    const a = all.find((b) => b.name === requested)!;
+    // only the requested backend is probed: asking for wasm never loads gl
+    const a = probe(requested);
     if (!a.available) {
       throw new BackendError(
         requested,
@@ -137,7 +142,9 @@ export function createDevice(options: DeviceOptions = {}): Device {
     return new Device(instantiate(a.name, a.gpuMode, options), source);
   }
   const skipped: string[] = [];
-  for (const a of all) {
+  for (const name of BACKEND_ORDER) {
+    // probed in rank order, stopping at the first that starts
+    const a = probe(name);
     if (a.available) {
       const why = skipped.length ? `auto: best available (${skipped.join('; ')})` : 'auto: best available';
       return new Device(instantiate(a.name, a.gpuMode, options), source === 'auto' ? why : source);
