@@ -36,6 +36,39 @@ export function permutation(n: number, seed: number): Int32Array {
   return p;
 }
 
+/** One dense layer's starting weights: `w` is `[out, in]` row-major (gradkit's and PyTorch's layout). */
+export interface LayerWeights {
+  readonly in: number;
+  readonly out: number;
+  readonly w: Float32Array;
+  readonly b: Float32Array;
+}
+
+/**
+ * The weights the gradkit and TF.js MNIST runs both start from, so their test accuracies differ by
+ * numerics and nothing else: Glorot-uniform kernels, U(+-sqrt(6 / (fan_in + fan_out))) (the
+ * Keras and TF.js default), drawn from mulberry32(seed) layer by layer, and zero biases.
+ */
+export function initialWeights(layers: readonly number[], seed: number): LayerWeights[] {
+  const rand = mulberry32(seed);
+  const out: LayerWeights[] = [];
+  for (let l = 0; l + 1 < layers.length; l++) {
+    const [fanIn, fanOut] = [layers[l], layers[l + 1]];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const w = new Float32Array(fanOut * fanIn);
+    for (let i = 0; i < w.length; i++) w[i] = (2 * rand() - 1) * limit;
+    out.push({ in: fanIn, out: fanOut, w, b: new Float32Array(fanOut) });
+  }
+  return out;
+}
+
+/** `[out, in]` row-major to `[in, out]` (TF.js dense kernels). */
+export function transposed(lw: LayerWeights): Float32Array {
+  const t = new Float32Array(lw.w.length);
+  for (let o = 0; o < lw.out; o++) for (let i = 0; i < lw.in; i++) t[i * lw.out + o] = lw.w[o * lw.in + i];
+  return t;
+}
+
 /** The rows of the data order used by a run: the first `count` entries of the seeded permutation. */
 export function trainOrder(count: number, seed: number, total = 60000): Int32Array {
   return permutation(total, seed).subarray(0, Math.min(count, total));

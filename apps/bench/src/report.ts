@@ -184,8 +184,10 @@ export function computeTargets(
       parts.push(
         `hardware: nominal 1-core peaks at the base clock ${fmt(peak)} GFLOP/s (native ${machine.simd} FMA) and ` +
           `${fmt(machine.peakSimd128Gflops)} GFLOP/s (128-bit SIMD without FMA, as WebAssembly issues it; turbo clocks and ` +
-          `several threads go beyond it); A*B at n=${n} as a share of the native peak: ` +
-          [share(bestMm), share(tfw), share(torchMm)].filter(Boolean).join(', ') +
+          'several threads go beyond it)' +
+          (n !== null
+            ? `; A*B at n=${n} as a share of the native peak: ${[share(bestMm), share(tfw), share(torchMm)].filter(Boolean).join(', ')}`
+            : '') +
           (topAny
             ? `; fastest matmul here: ${topAny.contender} ${topAny.variant} ${fmt(topAny.gflops)} GFLOP/s`
             : ''),

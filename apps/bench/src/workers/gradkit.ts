@@ -5,10 +5,18 @@ import type { LayerSpec } from '@gradkit/nn';
 import { buildModel } from '@gradkit/nn';
 import { adam } from '@gradkit/optimizers';
 import type { Tensor } from '@gradkit/tensor';
-import { biasActivation, Parameter, randn, scope, softmaxCrossEntropy } from '@gradkit/tensor';
+import {
+  biasActivation,
+  noGrad,
+  Parameter,
+  randn,
+  scope,
+  softmaxCrossEntropy,
+  tensor,
+} from '@gradkit/tensor';
 import type { BatchInfo, Callback } from '@gradkit/trainer';
 import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
-import { checksum, firstRows, trainOrder } from '../data.js';
+import { checksum, firstRows, initialWeights, trainOrder } from '../data.js';
 import { gflops, transposes } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
@@ -155,6 +163,15 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
   }
 
   const model = buildModel(layers, { rng: new Rng(spec.seed) });
+  // the same starting weights as the TF.js contenders (see initialWeights): [W1, b1, W2, b2, ...]
+  const start = initialWeights(s.layers, spec.seed);
+  const params = model.parameters();
+  noGrad(() =>
+    start.forEach((lw, l) => {
+      params[2 * l].assign(tensor(lw.w, [lw.out, lw.in]));
+      params[2 * l + 1].assign(tensor(lw.b, [lw.out]));
+    }),
+  );
   const trainer = new Trainer({ model, optimizer: adam(model, { lr: s.lr }) });
   const steps: number[] = [];
   const losses: number[] = [];
@@ -208,8 +225,8 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
     checksum: sum,
     warmupSteps: Math.ceil(warmRows / s.batch),
     config:
-      `gradkit ${d.name}: buildModel ${s.layers.join('-')} (linear, relu fused into the linear), PyTorch default init ` +
-      `U(+-1/sqrt(fan_in)) from Rng(${spec.seed}); Trainer.fit(epochs 1, batchSize ${s.batch}, shuffle false) on the ` +
+      `gradkit ${d.name}: buildModel ${s.layers.join('-')} (linear, relu fused into the linear), the harness's ` +
+      `Glorot-uniform kernels and zero biases (the same starting weights as TF.js); Trainer.fit(epochs 1, batchSize ${s.batch}, shuffle false) on the ` +
       `pre-ordered rows; softmax cross-entropy on logits; adam(lr ${s.lr}, betas 0.9/0.999, eps 1e-8); ` +
       'per step: batch copied from host Float32Array and uploaded, loss read back, accuracy accumulated on the device',
   };

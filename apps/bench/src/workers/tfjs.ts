@@ -1,7 +1,16 @@
 // TensorFlow.js contenders: its `cpu` backend (plain JS) and its `wasm` backend (XNNPACK), in Node.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { CLASSES, checksum, firstRows, PIXELS, readMnist, trainOrder } from '../data.js';
+import {
+  CLASSES,
+  checksum,
+  firstRows,
+  initialWeights,
+  PIXELS,
+  readMnist,
+  trainOrder,
+  transposed,
+} from '../data.js';
 import { gflops, transposes, uniformArray } from '../matmul.js';
 import { measure, summarize } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
@@ -200,6 +209,11 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
   }
 
   const model = build(spec.seed);
+  // the same starting weights as the gradkit contenders (see initialWeights)
+  const start = initialWeights(s.layers, spec.seed);
+  const values = start.flatMap((lw) => [tf.tensor2d(transposed(lw), [lw.in, lw.out]), tf.tensor1d(lw.b)]);
+  model.setWeights(values);
+  tf.dispose(values);
   const steps: number[] = [];
   const losses: number[] = [];
   const limitMs = spec.timeLimitS * 1000;
@@ -260,7 +274,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
     warmupSteps: warmSteps,
     config:
       `TF.js ${tf.getBackend()}: tfjs-layers sequential dense ${s.layers.join('-')} (relu, relu, softmax), ` +
-      `glorotUniform kernels (Keras default, seeded), zero biases; categoricalCrossentropy on one-hot labels; ` +
+      `the harness's Glorot-uniform kernels and zero biases (the same starting weights as gradkit) set with setWeights; categoricalCrossentropy on one-hot labels; ` +
       `tf.train.adam(${s.lr}, 0.9, 0.999, eps 1e-8); model.trainOnBatch per batch of ${s.batch} in the shared order ` +
       '(batch tensors created from host Float32Array slices, loss read back every step)',
   };
