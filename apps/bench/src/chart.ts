@@ -122,7 +122,13 @@ export function renderChart(title: string, subtitle: string, panels: readonly Pa
     y += height + 16;
   }
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="sans-serif" role="img">`,
+    `<title>${esc(
+      `${title}: ${panels
+        .filter((p) => p.groups.length)
+        .map((p) => p.title)
+        .join('; ')}`,
+    )}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="16" y="22" font-size="16" font-weight="bold">${esc(title)}</text>`,
     `<text x="16" y="40" font-size="11" fill="#555">${esc(subtitle)}</text>`,

@@ -102,6 +102,7 @@ describe('chart', () => {
     ]);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('a &lt;b&gt;');
+    expect(svg).toContain('<title>a &lt;b&gt;: speed</title>'); // accessible name, non-empty panels only
     expect(svg).toContain('g&amp;k');
     expect(svg).not.toContain('>empty<');
     expect(svg.match(/<rect x="210"/g)?.length).toBe(2);

@@ -1,3 +1,4 @@
+import type { ElementwiseSpec } from './backend.js';
 import type { Shape } from './shape.js';
 import { stridesOf } from './shape.js';
 
@@ -42,6 +43,14 @@ export function planBroadcast(inputs: readonly Shape[], out: Shape): BroadcastPl
     for (let k = 0; k < inputs.length; k++) strides[k].push(0);
   }
   return { dims, strides };
+}
+
+/**
+ * The compile-cache key of an element-wise kernel for one broadcast layout: the spec's name and
+ * body (two specs may share a name) and the plan's dimensions and strides.
+ */
+export function mapKey(spec: ElementwiseSpec, plan: BroadcastPlan): string {
+  return `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
 }
 
 /** Float literal with a decimal point, as gpu.js needs to type it as a float. */

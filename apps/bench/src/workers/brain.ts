@@ -3,9 +3,8 @@
 // described in `config` below.
 import { createRequire } from 'node:module';
 import { CLASSES, checksum, firstRows, PIXELS, readMnist, trainOrder } from '../data.js';
-import { summarize } from '../stats.js';
 import type { MnistRow, WorkerResult, WorkerSpec } from '../types.js';
-import { Cutoff, cpuSecondsSince, peakRssMiB, progress, rssMiB } from './common.js';
+import { Cutoff, cpuSecondsSince, epochRow, progress, rssMiB } from './common.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,26 +94,22 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
     if (best === test.y[i]) correct++;
   }
   progress(`test set: ${((performance.now() - te) / 1000).toFixed(1)} s`);
-  const tail = errors.slice(-10);
   const details: Record<string, string> = {
     'brain.js': (require('brain.js/package.json') as { version: string }).version,
     class: gpu ? 'NeuralNetworkGPU' : 'NeuralNetwork',
   };
   if (gpu) details.gpuMode = String((net as unknown as { gpu?: { mode?: string } }).gpu?.mode ?? 'unknown');
-  const row: MnistRow = {
+  const row: MnistRow = epochRow({
     contender: spec.id,
-    trainSamples: trained,
-    requestedSamples: train.n,
-    partial: trained < train.n,
+    trained,
+    requested: train.n,
     seconds,
-    samplesPerSecond: trained / seconds,
-    step: summarize(steps),
+    steps,
+    losses: errors,
     testAccuracy: correct / test.n,
     testSamples: test.n,
-    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
     dataRssMiB: dataRss,
-    peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: 0,
     config: gpu
@@ -128,7 +123,7 @@ async function mnist(spec: WorkerSpec): Promise<{ row: MnistRow; details: Record
         `Adam (praxis 'adam', learningRate ${lr}, beta1 0.9, beta2 0.999, eps 1e-8): one update per sample, not per ` +
         `batch of 128; brain.js' own init (uniform +-0.2); net.train(128 samples, { iterations: 1 }) per chunk in the ` +
         `shared order (plain arrays built untimed); warm-up: a throwaway net trained on ${warmRows} samples`,
-  };
+  });
   return { row, details };
 }
 

@@ -1,4 +1,6 @@
 // Helpers shared by the worker processes.
+import { summarize } from '../stats.js';
+import type { MnistRow } from '../types.js';
 
 /** A progress line for the orchestrator (which shows lines starting with `progress:`). */
 export function progress(message: string): void {
@@ -41,3 +43,47 @@ export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number
 
 /** Thrown inside a training loop when the time limit cuts the epoch. */
 export class Cutoff extends Error {}
+
+/** What a worker measured over its MNIST epoch; {@link epochRow} derives the rest of the row. */
+export interface EpochMeasurement {
+  readonly contender: string;
+  /** Rows trained in the timed epoch, and rows asked for. */
+  readonly trained: number;
+  readonly requested: number;
+  /** Wall time of the timed epoch, seconds. */
+  readonly seconds: number;
+  /** Per-step times, ms. */
+  readonly steps: readonly number[];
+  /** Per-step training losses in the contender's own loss. */
+  readonly losses: readonly number[];
+  readonly testAccuracy: number;
+  readonly testSamples: number;
+  readonly cpuSeconds: number;
+  readonly dataRssMiB: number;
+  readonly checksum: number;
+  readonly warmupSteps: number;
+  readonly config: string;
+}
+
+/** The MNIST row of a worker: partial flag, samples/s, step summary, mean of the last 10 losses, peak RSS. */
+export function epochRow(m: EpochMeasurement): MnistRow {
+  const tail = m.losses.slice(-10);
+  return {
+    contender: m.contender,
+    trainSamples: m.trained,
+    requestedSamples: m.requested,
+    partial: m.trained < m.requested,
+    seconds: m.seconds,
+    samplesPerSecond: m.trained / m.seconds,
+    step: summarize([...m.steps]),
+    testAccuracy: m.testAccuracy,
+    testSamples: m.testSamples,
+    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    cpuSeconds: m.cpuSeconds,
+    dataRssMiB: m.dataRssMiB,
+    peakRssMiB: peakRssMiB(),
+    checksum: m.checksum,
+    warmupSteps: m.warmupSteps,
+    config: m.config,
+  };
+}

@@ -18,10 +18,10 @@ import type { BatchInfo, Callback } from '@gradkit/trainer';
 import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
 import { checksum, firstRows, initialWeights, trainOrder } from '../data.js';
 import { gflops, transposes } from '../matmul.js';
-import { measure, summarize } from '../stats.js';
+import { measure } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { Cutoff, cpuSecondsSince, peakRssMiB, progress, rssMiB } from './common.js';
+import { Cutoff, cpuSecondsSince, epochRow, progress, rssMiB } from './common.js';
 
 /** Reads one element of an array: waits for the device to finish it (GL) without timing a full read-back. */
 function syncOne(d: Device, a: DeviceArray): void {
@@ -207,21 +207,17 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
   const seconds = (last - t0) / 1000;
   const cpuSeconds = cpuSecondsSince(cpu0);
   const acc = trainer.evaluate(test).accuracy;
-  const tail = losses.slice(-10);
-  const row: MnistRow = {
+  const row: MnistRow = epochRow({
     contender: spec.id,
-    trainSamples: trained,
-    requestedSamples: train.length,
-    partial: trained < train.length,
+    trained,
+    requested: train.length,
     seconds,
-    samplesPerSecond: trained / seconds,
-    step: summarize(steps),
+    steps,
+    losses,
     testAccuracy: acc,
     testSamples: test.length,
-    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
     dataRssMiB: dataRss,
-    peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: Math.ceil(warmRows / s.batch),
     config:
@@ -229,7 +225,7 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
       `Glorot-uniform kernels and zero biases (the same starting weights as TF.js); Trainer.fit(epochs 1, batchSize ${s.batch}, shuffle false) on the ` +
       `pre-ordered rows; softmax cross-entropy on logits; adam(lr ${s.lr}, betas 0.9/0.999, eps 1e-8); ` +
       'per step: batch copied from host Float32Array and uploaded, loss read back, accuracy accumulated on the device',
-  };
+  });
   model.dispose();
   return row;
 }

@@ -12,10 +12,10 @@ import {
   transposed,
 } from '../data.js';
 import { gflops, transposes, uniformArray } from '../matmul.js';
-import { measure, summarize } from '../stats.js';
+import { measure } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { argmaxRows, Cutoff, cpuSecondsSince, oneHot, peakRssMiB, progress, rssMiB } from './common.js';
+import { argmaxRows, Cutoff, cpuSecondsSince, epochRow, oneHot, progress, rssMiB } from './common.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -255,21 +255,17 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
     for (let i = from; i < to; i++) if (pred[i - from] === test.y[i]) correct++;
   }
   model.dispose();
-  const tail = losses.slice(-10);
-  return {
+  return epochRow({
     contender: spec.id,
-    trainSamples: trained,
-    requestedSamples: train.n,
-    partial: trained < train.n,
+    trained,
+    requested: train.n,
     seconds,
-    samplesPerSecond: trained / seconds,
-    step: summarize(steps),
+    steps,
+    losses,
     testAccuracy: correct / test.n,
     testSamples: test.n,
-    lastLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
     cpuSeconds,
     dataRssMiB: dataRss,
-    peakRssMiB: peakRssMiB(),
     checksum: sum,
     warmupSteps: warmSteps,
     config:
@@ -277,7 +273,7 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
       `the harness's Glorot-uniform kernels and zero biases (the same starting weights as gradkit) set with setWeights; categoricalCrossentropy on one-hot labels; ` +
       `tf.train.adam(${s.lr}, 0.9, 0.999, eps 1e-8); model.trainOnBatch per batch of ${s.batch} in the shared order ` +
       '(batch tensors created from host Float32Array slices, loss read back every step)',
-  };
+  });
 }
 
 /** Runs a TF.js worker job. */

@@ -6,7 +6,7 @@ import type {
   KernelBackend,
   ReduceOp,
 } from '../backend.js';
-import { INPUT_NAMES, offsetTable, planBroadcast, planReduce } from '../codegen.js';
+import { INPUT_NAMES, mapKey, offsetTable, planBroadcast, planReduce } from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
 
@@ -100,7 +100,7 @@ export class CpuBackend implements KernelBackend {
     params: readonly number[],
   ): BackendBuffer {
     const plan = planBroadcast(inputShapes, outShape);
-    const key = `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
+    const key = mapKey(spec, plan);
     let fn = this.cache.get(key);
     if (!fn) {
       fn = new Function('out', 'inputs', 'params', mapSource(spec, plan.dims, plan.strides)) as MapFn;

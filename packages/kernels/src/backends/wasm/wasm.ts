@@ -1,5 +1,5 @@
 import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec } from '../../backend.js';
-import { planBroadcast } from '../../codegen.js';
+import { mapKey, planBroadcast } from '../../codegen.js';
 import { BackendError } from '../../errors.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
@@ -311,7 +311,7 @@ export class WasmBackend extends CpuBackend {
     params: readonly number[],
   ): BackendBuffer {
     const plan = planBroadcast(inputShapes, outShape);
-    const key = `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
+    const key = mapKey(spec, plan);
     let fn = this.jit.get(key);
     if (fn === undefined) {
       const bytes = compileElementwise(spec, plan, this.shared);
