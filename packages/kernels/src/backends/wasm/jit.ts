@@ -184,6 +184,7 @@ const SIMD: Record<string, number> = {
   load32_splat: 0x09,
   store: 0x0b,
   const: 0x0c,
+  i32splat: 0x11,
   splat: 0x13,
   eq: 0x41,
   ne: 0x42,
@@ -198,6 +199,12 @@ const SIMD: Record<string, number> = {
   ceil: 0x67,
   floor: 0x68,
   trunc: 0x69,
+  nearest: 0x6a,
+  i32shl: 0xab,
+  i32shr_s: 0xac,
+  i32add: 0xae,
+  i32sub: 0xb1,
+  i32trunc: 0xf8,
   abs: 0xe0,
   neg: 0xe1,
   sqrt: 0xe3,
@@ -221,6 +228,7 @@ const SCALAR: Record<string, number> = {
   ceil: 0x8d,
   floor: 0x8e,
   trunc: 0x8f,
+  nearest: 0x90,
   sqrt: 0x91,
   add: 0x92,
   sub: 0x93,
@@ -374,6 +382,94 @@ class Emitter {
     else this.op(0x71);
   }
 
+  /** An i32 constant splatted to four lanes in vector mode. */
+  private int(v: number): void {
+    this.op(0x41);
+    sleb(v, this.code);
+    if (this.vec) this.simd('i32splat');
+  }
+
+  /**
+   * e^x for the value on the stack, float32 to about 1 ulp (Cephes' expf): x = n ln 2 + r with
+   * |r| <= ln 2 / 2 (ln 2 split in two constants), a degree-6 polynomial for e^r, then times
+   * 2^(n >> 1) and 2^(n - (n >> 1)), each built in the exponent bits, so that results down in the
+   * denormals and up to overflow round as one multiplication would. x is clamped to [-104, 89]
+   * first (beyond it the result is 0 or +Infinity anyway); NaN stays NaN.
+   */
+  private exp(): void {
+    const F = this.vec ? V128 : F32;
+    const I = this.vec ? V128 : I32;
+    const x = this.newLocal(F);
+    const n = this.newLocal(F);
+    const r = this.newLocal(F);
+    const ni = this.newLocal(I);
+    const n1 = this.newLocal(I);
+    this.num(-104.0);
+    this.fop('max');
+    this.num(89.0);
+    this.fop('min');
+    this.set(x);
+    this.get(x);
+    this.num(Math.LOG2E);
+    this.fop('mul');
+    this.fop('nearest');
+    this.set(n);
+    this.get(x);
+    this.get(n);
+    this.num(0.693359375);
+    this.fop('mul');
+    this.fop('sub');
+    this.get(n);
+    this.num(-2.1219444e-4);
+    this.fop('mul');
+    this.fop('sub');
+    this.set(r);
+    this.num(1.98756915e-4);
+    for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) {
+      this.get(r);
+      this.fop('mul');
+      this.num(c);
+      this.fop('add');
+    }
+    this.get(r);
+    this.fop('mul');
+    this.get(r);
+    this.fop('mul');
+    this.get(r);
+    this.fop('add');
+    this.num(1);
+    this.fop('add');
+    // n as an integer, and its two halves n1 = n >> 1, n2 = n - n1
+    this.get(n);
+    if (this.vec) this.simd('i32trunc');
+    else this.op(0xfc, 0x00); // i32.trunc_sat_f32_s
+    this.set(ni);
+    this.get(ni);
+    this.op(0x41, 1);
+    if (this.vec) this.simd('i32shr_s');
+    else this.op(0x75);
+    this.set(n1);
+    this.get(n1);
+    this.pow2();
+    this.fop('mul');
+    this.get(ni);
+    this.get(n1);
+    if (this.vec) this.simd('i32sub');
+    else this.op(0x6b);
+    this.pow2();
+    this.fop('mul');
+  }
+
+  /** 2^k as a float, for the integer k on the stack (-126 <= k <= 127): exponent bits k + 127. */
+  private pow2(): void {
+    this.int(127);
+    if (this.vec) this.simd('i32add');
+    else this.op(0x6a);
+    this.op(0x41, 23); // i32.const 23
+    if (this.vec) this.simd('i32shl');
+    else this.op(0x74, 0xbe); // i32.shl, f32.reinterpret_i32
+  }
+
   private call(fn: string, args: Node[]): Kind {
     if (fn in UNARY_FN && args.length === 1) {
       this.float(args[0]);
@@ -390,6 +486,11 @@ class Emitter {
         this.float(args[i]);
         this.fop(fn);
       }
+      return 'f';
+    }
+    if (fn === 'exp' && args.length === 1) {
+      this.float(args[0]);
+      this.exp();
       return 'f';
     }
     if (fn === 'sign' && args.length === 1) {

@@ -207,7 +207,7 @@ export class WasmBackend extends CpuBackend {
       renderer:
         `WebAssembly SIMD128 GEMM (${GEMM_BLOCKING.MR}x${GEMM_BLOCKING.NR} micro-kernel), ` +
         `${threaded ? `${wanted} threads (${wanted - 1} workers on shared memory)` : `1 thread${why}`}; ` +
-        'element-wise kernels compiled to WebAssembly SIMD (JavaScript for exp, log and the like)',
+        'element-wise kernels compiled to WebAssembly SIMD (JavaScript for log, sin, pow and the like)',
       precision: 'single',
       maxTextureSize: null,
       maxElements: 2 ** 28,
@@ -317,13 +317,17 @@ export class WasmBackend extends CpuBackend {
       const bytes = compileElementwise(spec, plan, this.shared);
       fn = null;
       if (bytes) {
-        const mod = new WebAssembly.Module(bytes);
-        fn = (
-          new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
-            k: (...a: number[]) => void;
-          }
-        ).k;
-        this.jitCompiled++;
+        try {
+          const mod = new WebAssembly.Module(bytes);
+          fn = (
+            new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
+              k: (...a: number[]) => void;
+            }
+          ).k;
+          this.jitCompiled++;
+        } catch {
+          fn = null; // an engine that rejects the module still gets the right values, from JavaScript
+        }
       }
       this.jit.set(key, fn);
     }
