@@ -239,6 +239,52 @@ function gemm({ MR, NR, KC, MC }) {
       (i32.mul (i32.div_u (i32.add (local.get $n) (i32.const ${NR - 1})) (i32.const ${NR})) (i32.const ${KC * NR * 4}))))`;
 }
 
+function sumLead() {
+  return `
+  ;; out[j] = sum over i < rows of x[i * n + j], accumulated in float64 in row order (the plain-JS
+  ;; backend's order and precision, so both give the same float32 result). acc: n float64 scratch.
+  (func $sum_lead (export "sum_lead") (param $x i32) (param $out i32) (param $rows i32) (param $n i32) (param $acc i32)
+    (local $i i32) (local $j i32) (local $n4 i32) (local $v v128) (local $a i32) (local $p i32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $j (i32.const 0))
+    (loop $Z
+      (f64.store (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $Z (i32.lt_u (local.get $j) (local.get $n))))
+    (local.set $p (local.get $x))
+    (local.set $i (i32.const 0))
+    (loop $I
+      (local.set $j (i32.const 0))
+      (local.set $a (local.get $acc))
+      (if (i32.gt_u (local.get $n4) (i32.const 0))
+        (then
+          (loop $J
+            (local.set $v (v128.load (local.get $p)))
+            (v128.store (local.get $a) (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $v))))
+            (v128.store offset=16 (local.get $a) (f64x2.add (v128.load offset=16 (local.get $a))
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $a (i32.add (local.get $a) (i32.const 32)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br_if $J (i32.lt_u (local.get $j) (local.get $n4))))))
+      (if (i32.lt_u (local.get $j) (local.get $n))
+        (then
+          (loop $T
+            (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.promote_f32 (f32.load (local.get $p)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $a (i32.add (local.get $a) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $T (i32.lt_u (local.get $j) (local.get $n))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $I (i32.lt_u (local.get $i) (local.get $rows))))
+    (local.set $j (i32.const 0))
+    (loop $O
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+        (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $O (i32.lt_u (local.get $j) (local.get $n)))))`;
+}
+
 /**
  * The whole module. `shared` selects a shared memory import (needed for worker threads; a
  * memory's shared flag must match its import exactly, so both variants are built).
@@ -251,6 +297,7 @@ export function kernelsWat({ shared }, g = GEMM) {
   ${packB(g)}
   ${packA(g)}
   ${gemm(g)}
+  ${sumLead()}
 )
 `;
 }

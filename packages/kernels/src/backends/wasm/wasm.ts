@@ -1,5 +1,5 @@
-import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec } from '../../backend.js';
-import { mapKey, planBroadcast } from '../../codegen.js';
+import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec, ReduceOp } from '../../backend.js';
+import { mapKey, planBroadcast, planReduce } from '../../codegen.js';
 import { BackendError } from '../../errors.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
@@ -162,6 +162,7 @@ export class WasmBackend extends CpuBackend {
   private readonly memory: WebAssembly.Memory;
   private readonly gemmFn: (...args: number[]) => void;
   private readonly workspaceFn: (n: number) => number;
+  private readonly sumLeadFn: (x: number, out: number, rows: number, n: number, acc: number) => void;
   private readonly threads: GemmThreads | null;
   private readonly shared: boolean;
   /** Compiled element-wise kernels per (spec, layout); `null` = runs as JavaScript. */
@@ -187,7 +188,9 @@ export class WasmBackend extends CpuBackend {
     const exports = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
       gemm: (...args: number[]) => void;
       gemm_workspace: (n: number) => number;
+      sum_lead: (x: number, out: number, rows: number, n: number, acc: number) => void;
     };
+    this.sumLeadFn = exports.sum_lead;
     this.gemmFn = exports.gemm;
     this.workspaceFn = exports.gemm_workspace;
     this.heap = this.memory.buffer;
@@ -335,6 +338,33 @@ export class WasmBackend extends CpuBackend {
     const [out] = this.alloc(sizeOf(outShape));
     if (out.size === 0) return out;
     fn((out as WasmBuffer).ptr, ...inputs.map((b) => (b as WasmBuffer).ptr), ...params);
+    return out;
+  }
+
+  override reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
+    const plan = planReduce(shape, axes);
+    const n = plan.outSize;
+    const rows = plan.reduceSize;
+    if (
+      op !== 'sum' ||
+      n === 0 ||
+      rows === 0 ||
+      plan.keptDims.length !== 1 ||
+      plan.keptStrides[0] !== 1 ||
+      plan.redDims.length !== 1 ||
+      plan.redStrides[0] !== n
+    )
+      return super.reduce(op, x, shape, axes);
+    // Leading axes summed (bias gradients, batch statistics): SIMD over columns, float64 sums in
+    // row order, the same result as the JavaScript path.
+    const [out] = this.alloc(n);
+    const bytes = Math.ceil((8 * n) / ALIGN) * ALIGN;
+    const acc = this.malloc(bytes);
+    try {
+      this.sumLeadFn((x as WasmBuffer).ptr, (out as WasmBuffer).ptr, rows, n, acc);
+    } finally {
+      this.release(acc, bytes);
+    }
     return out;
   }
 
