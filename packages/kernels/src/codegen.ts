@@ -155,6 +155,21 @@ export function planReduce(shape: Shape, axes: readonly number[]): ReducePlan {
 }
 
 /**
+ * Whether a reduction sums whole leading axes of a contiguous array (a bias gradient, batch
+ * statistics): then output `j` is the sum of `x[i * outSize + j]` over `i < reduceSize`, and a
+ * backend may walk the rows contiguously.
+ */
+export function isLeadingSum(op: string, plan: ReducePlan): boolean {
+  return (
+    op === 'sum' &&
+    plan.keptDims.length === 1 &&
+    plan.keptStrides[0] === 1 &&
+    plan.redDims.length === 1 &&
+    plan.redStrides[0] === plan.outSize
+  );
+}
+
+/**
  * An expression for the offset in x of the element at flat position `v` of a collapsed (dims,
  * strides) iteration space, exact in float32 (see {@link indexExpr}).
  */

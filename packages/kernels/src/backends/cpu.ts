@@ -6,7 +6,7 @@ import type {
   KernelBackend,
   ReduceOp,
 } from '../backend.js';
-import { INPUT_NAMES, mapKey, offsetTable, planBroadcast, planReduce } from '../codegen.js';
+import { INPUT_NAMES, isLeadingSum, mapKey, offsetTable, planBroadcast, planReduce } from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
 
@@ -120,13 +120,7 @@ export class CpuBackend implements KernelBackend {
     // Allocate before taking input views: a subclass's allocation may move its memory.
     const [buf, out] = this.alloc(n);
     const xs = data(x);
-    if (
-      op === 'sum' &&
-      plan.keptDims.length === 1 &&
-      plan.keptStrides[0] === 1 &&
-      plan.redDims.length === 1 &&
-      plan.redStrides[0] === n
-    ) {
+    if (isLeadingSum(op, plan)) {
       // Leading axes summed (a bias gradient, batch statistics): walk rows contiguously, adding
       // in the same order and float64 precision as the general loop below.
       const acc = new Float64Array(n);

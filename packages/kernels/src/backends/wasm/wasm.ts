@@ -1,5 +1,5 @@
 import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec, ReduceOp } from '../../backend.js';
-import { mapKey, planBroadcast, planReduce } from '../../codegen.js';
+import { isLeadingSum, mapKey, planBroadcast, planReduce } from '../../codegen.js';
 import { BackendError } from '../../errors.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
@@ -14,6 +14,9 @@ const MAX_PAGES = 65536;
 const ALIGN = 64;
 /** Below this many multiply-adds a GEMM stays on one thread (waking a worker costs ~10-50 us). */
 const THREAD_MIN_MACS = 1 << 20;
+
+/** A block of at least `bytes`, rounded up to the pool's alignment. */
+const blockBytes = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const s = atob(b64);
@@ -285,7 +288,7 @@ export class WasmBackend extends CpuBackend {
       const buf = new WasmBuffer(this, 0, 0);
       return [buf, new Float32Array(0)];
     }
-    const bytes = Math.ceil((4 * n) / ALIGN) * ALIGN;
+    const bytes = blockBytes(4 * n);
     const ptr = this.malloc(bytes);
     this.reserved += bytes;
     const buf = new WasmBuffer(this, ptr, n);
@@ -297,7 +300,7 @@ export class WasmBackend extends CpuBackend {
     const b = buf as WasmBuffer;
     if (b.ptr === 0 || b.size === 0) return;
     this.registry.unregister(b);
-    this.reclaim(b.ptr, Math.ceil((4 * b.size) / ALIGN) * ALIGN);
+    this.reclaim(b.ptr, blockBytes(4 * b.size));
     b.ptr = 0;
   }
 
@@ -345,20 +348,11 @@ export class WasmBackend extends CpuBackend {
     const plan = planReduce(shape, axes);
     const n = plan.outSize;
     const rows = plan.reduceSize;
-    if (
-      op !== 'sum' ||
-      n === 0 ||
-      rows === 0 ||
-      plan.keptDims.length !== 1 ||
-      plan.keptStrides[0] !== 1 ||
-      plan.redDims.length !== 1 ||
-      plan.redStrides[0] !== n
-    )
-      return super.reduce(op, x, shape, axes);
+    if (!isLeadingSum(op, plan) || n === 0 || rows === 0) return super.reduce(op, x, shape, axes);
     // Leading axes summed (bias gradients, batch statistics): SIMD over columns, float64 sums in
     // row order, the same result as the JavaScript path.
     const [out] = this.alloc(n);
-    const bytes = Math.ceil((8 * n) / ALIGN) * ALIGN;
+    const bytes = blockBytes(8 * n);
     const acc = this.malloc(bytes);
     try {
       this.sumLeadFn((x as WasmBuffer).ptr, (out as WasmBuffer).ptr, rows, n, acc);
@@ -398,11 +392,14 @@ export class WasmBackend extends CpuBackend {
     const len = byRows ? m : n;
     const chunk = Math.ceil(len / parts / unit) * unit;
     const slabs: number[][] = [];
+    const workspaces: [number, number][] = []; // [address, bytes] per slab, released after the product
     for (let s0 = 0; s0 < len; s0 += chunk) {
       const s1 = Math.min(len, s0 + chunk);
       const sm = byRows ? s1 - s0 : m;
       const sn = byRows ? n : s1 - s0;
-      const ws = this.malloc(Math.ceil(this.workspaceFn(sn) / ALIGN) * ALIGN);
+      const wsBytes = blockBytes(this.workspaceFn(sn));
+      const ws = this.malloc(wsBytes);
+      workspaces.push([ws, wsBytes]);
       slabs.push([
         byRows ? pa + 4 * s0 * rsA : pa,
         byRows ? pb : pb + 4 * s0 * csB,
@@ -427,7 +424,7 @@ export class WasmBackend extends CpuBackend {
       });
       if (!ok) throw new BackendError('wasm', 'a worker thread failed inside the WebAssembly GEMM');
     } finally {
-      for (const s of slabs) this.release(s[11], Math.ceil(this.workspaceFn(s[4]) / ALIGN) * ALIGN);
+      for (const [ws, bytes] of workspaces) this.release(ws, bytes);
     }
     return out;
   }
