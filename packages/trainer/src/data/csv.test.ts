@@ -225,3 +225,108 @@ describe('readCsv', () => {
     expect(dataError(() => readCsv(path, { label: 0 })).message).toBe(`${path}: file not found`);
   });
 });
+
+describe('reading files for a trained model (featureNames, classNames, numClasses, no label)', () => {
+  const TRAIN = 'x1,x2,y\n1,2,cat\n3,4,dog\n';
+
+  it('label: null reads every column as a feature, unlabeled', () => {
+    const t = parseCsv('x1,x2\n1,2\n3,4\n', { label: null });
+    expect(t.labeled).toBe(false);
+    expect(t.hasHeader).toBe(true);
+    expect(t.featureNames).toEqual(['x1', 'x2']);
+    expect(Array.from(t.features)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(t.labels)).toEqual([0, 0]);
+    expect(t.numClasses).toBe(0);
+    expect(t.labelName).toBe('');
+    const one = parseCsv('5\n6\n', { label: null });
+    expect(one.numFeatures).toBe(1);
+    expect(one.hasHeader).toBe(false);
+  });
+
+  it('featureNames picks the training columns by name, whatever their order', () => {
+    const t = parseCsv('y,x2,x1\ndog,4,3\ncat,2,1\n', {
+      label: 'y',
+      featureNames: ['x1', 'x2'],
+      classNames: ['cat', 'dog'],
+    });
+    expect(Array.from(t.features)).toEqual([3, 4, 1, 2]);
+    expect(Array.from(t.labels)).toEqual([1, 0]);
+    expect(t.featureNames).toEqual(['x1', 'x2']);
+  });
+
+  it('featureNames: a missing, repeated or extra column is an error naming it', () => {
+    const opts: CsvOptions = { label: 'y', featureNames: ['x1', 'x2'] };
+    expect(dataError(() => parseCsv('x1,x3,y\n1,2,a\n', opts)).message).toBe(
+      "<csv text>: feature column 'x2' not found in the header (line 1): expected the columns x1, x2",
+    );
+    expect(dataError(() => parseCsv('x1,x2,x2,y\n1,2,2,a\n', opts)).message).toMatch(
+      /feature column 'x2' appears twice/,
+    );
+    expect(dataError(() => parseCsv('x1,x2,z,y\n1,2,3,a\n', opts)).message).toBe(
+      "<csv text>: column 3 ('z') is not one of the 2 feature columns and the label (x1, x2)",
+    );
+    // without a header the count must match
+    expect(dataError(() => parseCsv('1,2,3,0\n', { label: -1, featureNames: ['a', 'b'] })).message).toBe(
+      '<csv text>: line 1 has 4 columns, expected 2 feature columns and the label (3 columns)',
+    );
+  });
+
+  it('optionalLabel reads a file without the label column (by name, or by count without a header)', () => {
+    const named = parseCsv('x2,x1\n4,3\n', { label: 'y', featureNames: ['x1', 'x2'], optionalLabel: true });
+    expect(named.labeled).toBe(false);
+    expect(Array.from(named.features)).toEqual([3, 4]);
+    const counted = parseCsv('3,4\n', { label: -1, featureNames: ['x1', 'x2'], optionalLabel: true });
+    expect(counted.labeled).toBe(false);
+    expect(Array.from(counted.features)).toEqual([3, 4]);
+    const withLabel = parseCsv('3,4,1\n', {
+      label: -1,
+      featureNames: ['x1', 'x2'],
+      optionalLabel: true,
+      labelType: 'integer',
+    });
+    expect(withLabel.labeled).toBe(true);
+    expect(Array.from(withLabel.labels)).toEqual([1]);
+    // numeric header names are recognized as a header when they are the feature names
+    const numericHeader = parseCsv('0,1\n5,6\n', { label: null, featureNames: ['0', '1'] });
+    expect(numericHeader.hasHeader).toBe(true);
+    expect(numericHeader.length).toBe(1);
+  });
+
+  it('classNames keeps the training order for a file with one class only (not renumbered per file)', () => {
+    const train = parseCsv(TRAIN, { label: 'y' });
+    expect(train.classNames).toEqual(['cat', 'dog']);
+    const dogs = parseCsv('x1,x2,y\n5,6,dog\n7,8,dog\n', { label: 'y', classNames: train.classNames! });
+    expect(Array.from(dogs.labels)).toEqual([1, 1]);
+    // without classNames a dog-only file makes 'dog' class 0: the silent wrong answer of issue 10
+    expect(Array.from(parseCsv('x1,x2,y\n5,6,dog\n', { label: 'y' }).labels)).toEqual([0]);
+    const e = dataError(() =>
+      parseCsv('x1,x2,y\n5,6,dog\n7,8,bird\n', { label: 'y', classNames: ['cat', 'dog'] }),
+    );
+    expect(e.message).toBe(
+      '<csv text>: line 3, column 3 (y): label "bird" is not one of the classNames (cat, dog)',
+    );
+    expect(e.line).toBe(3);
+  });
+
+  it('numClasses bounds integer labels, naming the line of an unseen class', () => {
+    const e = dataError(() =>
+      parseCsv('a,y\n1,0\n2,3\n', { label: 'y', labelType: 'integer', numClasses: 3 }),
+    );
+    expect(e.message).toBe(
+      '<csv text>: line 3, column 2 (y): label "3" is outside the 3 classes [0, 3) (an unseen class)',
+    );
+    expect(() => parseCsv('a,y\n1,0\n', { label: 'y', numClasses: 3 })).toThrow(ValueError);
+    expect(() => parseCsv('a,y\n1,0\n', { label: 'y', labelType: 'integer', numClasses: 0 })).toThrow(
+      ValueError,
+    );
+  });
+
+  it('a feature cell that overflows float32 is an error with its position', () => {
+    const e = dataError(() => parseCsv('a,y\n1,0\n1e39,1\n', { label: 'y' }));
+    expect(e.message).toBe(
+      '<csv text>: line 3, column 1 (a): "1e39" is not finite in float32 (magnitude above 3.4e38)',
+    );
+    expect(e.column).toBe(1);
+    expect(parseCsv('a,y\n3e38,1\n', { label: 'y' }).features[0]).toBe(Math.fround(3e38));
+  });
+});

@@ -211,3 +211,21 @@ describe('readIdx errors name the file and what is wrong', () => {
     );
   });
 });
+
+describe('readIdx rejects non-finite floats', () => {
+  it('names the index and the position of the first NaN or Inf', () => {
+    const data = [0, 0.5, 1, 0.25, Number.NaN, 1];
+    const file = encodeIdx({ shape: [2, 3], dtype: 'float32', data });
+    expectDataError(
+      () => readIdx(file, { name: 'x.idx' }),
+      'x.idx: float32 value NaN at index 4 (position [1,1] of shape [2,3]) is not finite; pass allowNonFinite: true to read it anyway',
+    );
+    const inf = encodeIdx({ shape: [3], dtype: 'float64', data: [1, Number.NEGATIVE_INFINITY, 2] });
+    expectDataError(
+      () => readIdx(inf),
+      '<idx bytes>: float64 value -Infinity at index 1 (position [1] of shape [3]) is not finite; pass allowNonFinite: true to read it anyway',
+    );
+    const ok = readIdx(file, { allowNonFinite: true });
+    expect(Number.isNaN(ok.data[4])).toBe(true);
+  });
+});

@@ -111,6 +111,11 @@ export interface ReadIdxOptions {
    * always named by itself.
    */
   readonly name?: string;
+  /**
+   * Accept NaN and infinite values in `float32`/`float64` files (default false: the first one is
+   * a {@link DataError} naming its flat index and its position in the shape).
+   */
+  readonly allowNonFinite?: boolean;
 }
 
 /**
@@ -126,7 +131,8 @@ export interface ReadIdxOptions {
  * @param source a file path (string or `file:` URL), or the file's bytes (a `Buffer` or `Uint8Array`).
  * @throws {DataError} naming the file (or `options.name` for bytes) when the file is missing, is
  * not valid gzip, has a wrong magic number (the message shows the four bytes seen), has an
- * unsupported data type code, is truncated (expected N bytes of data, got M) or has trailing bytes.
+ * unsupported data type code, is truncated (expected N bytes of data, got M) or has trailing bytes,
+ * or (unless `allowNonFinite`) holds a NaN or infinite float, named with its index and position.
  * @see http://yann.lecun.com/exdb/mnist/ (LeCun, Cortes & Burges: the MNIST database and the IDX format)
  * @example
  * ```ts
@@ -137,9 +143,27 @@ export interface ReadIdxOptions {
  * ```
  */
 export function readIdx(source: string | URL | Uint8Array, options: ReadIdxOptions = {}): IdxData {
-  if (source instanceof Uint8Array) return decodeIdx(source, options.name ?? '<idx bytes>');
-  const path = pathString(source);
-  return decodeIdx(readBytes(path), path);
+  const path = source instanceof Uint8Array ? null : pathString(source);
+  const name = path ?? options.name ?? '<idx bytes>';
+  const idx = decodeIdx(path === null ? (source as Uint8Array) : readBytes(path), name);
+  if (!options.allowNonFinite && (idx.dtype === 'float32' || idx.dtype === 'float64')) {
+    const data = idx.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        const at: number[] = [];
+        let rest = i;
+        for (let k = idx.shape.length - 1; k >= 0; k--) {
+          at.unshift(rest % idx.shape[k]);
+          rest = Math.floor(rest / idx.shape[k]);
+        }
+        throw new DataError(
+          name,
+          `${idx.dtype} value ${data[i]} at index ${i} (position [${at.join(',')}] of shape ${formatShape(idx.shape)}) is not finite; pass allowNonFinite: true to read it anyway`,
+        );
+      }
+    }
+  }
+  return idx;
 }
 
 function decodeIdx(raw: Uint8Array, name: string): IdxData {
