@@ -324,6 +324,9 @@ export class Device {
    * by the number of reduced elements. argmax/argmin take one axis (or a rank-1 array) and return
    * the first index of the extreme value, as a float.
    *
+   * NaN, as in PyTorch: max, min, prod, sum and logsumexp of a slice holding a NaN are NaN, and
+   * argmax/argmin return the index of its first NaN (a NaN is never skipped).
+   *
    * @throws {ShapeError} for an axis out of range, or max/min/argmax/argmin over zero elements.
    */
   reduce(
@@ -390,12 +393,12 @@ export class Device {
     return this.reduce('min', x, axes, keepDims);
   }
 
-  /** Index of the maximum along `axis` (default the last). */
+  /** Index of the maximum along `axis` (default the last); the first NaN's index where there is one. */
   argmax(x: DeviceArray, axis = -1, keepDims = false): DeviceArray {
     return this.reduce('argmax', x, axis, keepDims);
   }
 
-  /** Index of the minimum along `axis` (default the last). */
+  /** Index of the minimum along `axis` (default the last); the first NaN's index where there is one. */
   argmin(x: DeviceArray, axis = -1, keepDims = false): DeviceArray {
     return this.reduce('argmin', x, axis, keepDims);
   }

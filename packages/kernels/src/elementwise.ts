@@ -50,8 +50,9 @@ export type UnaryOp =
 
 /**
  * The one-input kernels. Formulas (x is the input):
- * neg -x; abs |x|; sign x>0 ? 1 : x<0 ? -1 : 0; exp; log; sqrt; rsqrt 1/sqrt(x); square x^2;
- * reciprocal 1/x; floor; ceil; sin; cos; relu max(x, 0); sigmoid 1/(1+e^-x) (evaluated stably);
+ * neg -x; abs |x|; sign x>0 ? 1 : x<0 ? -1 : x (0 for ±0, NaN for NaN); exp; log; sqrt;
+ * rsqrt 1/sqrt(x); square x^2; reciprocal 1/x; floor; ceil; sin; cos; relu x<0 ? 0 : x
+ * (PyTorch's `clamp_min(x, 0)`: NaN stays NaN, -0 stays -0); sigmoid 1/(1+e^-x) (evaluated stably);
  * tanh; gelu x/2 (1 + erf(x/sqrt 2)) (PyTorch's exact GELU); selu scale (x>0 ? x : alpha (e^x - 1))
  * with PyTorch's alpha and scale; softplus log(1 + e^x) (PyTorch's threshold 20: x above it
  * returns x); elu x>0 ? x : e^x - 1; erf; logicalNot x==0 ? 1 : 0; isFinite 1 for a finite value.
@@ -64,7 +65,8 @@ export type UnaryOp =
 export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
   neg: u('neg', '-a'),
   abs: u('abs', 'Math.abs(a)'),
-  sign: u('sign', 'a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : 0.0)'),
+  // NaN stays NaN (NumPy, TF 2; PyTorch 1.13 gives 0 here): a sign never hides a NaN.
+  sign: u('sign', 'a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : (a == 0.0 ? 0.0 : a))'),
   exp: u('exp', 'Math.exp(a)'),
   log: u('log', 'Math.log(a)'),
   sqrt: u('sqrt', 'Math.sqrt(a)'),
@@ -75,7 +77,10 @@ export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
   ceil: u('ceil', 'Math.ceil(a)'),
   sin: u('sin', 'Math.sin(a)'),
   cos: u('cos', 'Math.cos(a)'),
-  relu: u('relu', 'a > 0.0 ? a : 0.0'),
+  // PyTorch's clamp_min(x, 0): NaN and -0 pass through (a NaN never becomes a confident 0). The
+  // NaN test is spelled out: GLSL compilers (llvmpipe) turn the bare select into max(a, 0.0),
+  // which returns 0 for NaN.
+  relu: u('relu', 'a != a ? a : (a < 0.0 ? 0.0 : a)'),
   sigmoid: u(
     'sigmoid',
     'a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e)',
@@ -114,9 +119,12 @@ export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
   mulScalar: u('mulScalar', 'a * p0', undefined, 1),
   powScalar: u(
     'powScalar',
-    // GLSL's pow() is undefined for NaN operands and for a zero base with a negative exponent (it
-    // returns 0 on llvmpipe): those cases are spelled out so every backend matches Math.pow.
-    'p0 == 0.0 ? 1.0 : ((a != a || p0 != p0) ? a + p0 : ((a == 0.0 && p0 < 0.0) ? ((Math.floor(p0) == p0 && Math.floor(p0 * 0.5) * 2.0 != p0) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, p0) : (Math.floor(p0) == p0 ? (Math.floor(p0 * 0.5) * 2.0 == p0 ? t_m : -t_m) : 0.0 / 0.0))))',
+    // C99/IEEE pow as PyTorch computes it, spelled out because GLSL's pow() is undefined for NaN
+    // operands and a zero base with a negative exponent (0 on llvmpipe), and Math.pow differs
+    // from C at pow(1, NaN) and pow(±1, ±inf) (NaN in JavaScript, 1 in C): x^0 = 1, 1^y = 1,
+    // otherwise NaN in -> NaN out; (-1)^±inf = 1; a negative finite base with a non-integer
+    // exponent is NaN, while (-inf)^y is inf or 0.
+    'p0 == 0.0 ? 1.0 : (a == 1.0 ? 1.0 : ((a != a || p0 != p0) ? a + p0 : ((a == -1.0 && Math.abs(p0) > 3.4028234663852886e38) ? 1.0 : ((a == 0.0 && p0 < 0.0) ? ((Math.floor(p0) == p0 && Math.floor(p0 * 0.5) * 2.0 != p0) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, p0) : (Math.floor(p0) == p0 ? (Math.floor(p0 * 0.5) * 2.0 == p0 ? t_m : -t_m) : (Math.abs(a) > 3.4028234663852886e38 ? t_m : 0.0 / 0.0)))))))',
     'let t_m = Math.pow(Math.abs(a), p0);',
     1,
   ),
@@ -168,8 +176,8 @@ export const BINARY: Readonly<Record<BinaryOp, ElementwiseSpec>> = {
   div: b('div', 'a / b'),
   pow: b(
     'pow',
-    // NaN operands and a zero base with a negative exponent spelled out, as in powScalar.
-    'b == 0.0 ? 1.0 : ((a != a || b != b) ? a + b : ((a == 0.0 && b < 0.0) ? ((Math.floor(b) == b && Math.floor(b * 0.5) * 2.0 != b) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : 0.0 / 0.0))))',
+    // The special cases of C99/IEEE pow spelled out, as in powScalar.
+    'b == 0.0 ? 1.0 : (a == 1.0 ? 1.0 : ((a != a || b != b) ? a + b : ((a == -1.0 && Math.abs(b) > 3.4028234663852886e38) ? 1.0 : ((a == 0.0 && b < 0.0) ? ((Math.floor(b) == b && Math.floor(b * 0.5) * 2.0 != b) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : (Math.abs(a) > 3.4028234663852886e38 ? t_m : 0.0 / 0.0)))))))',
     'let t_m = Math.pow(Math.abs(a), b);',
   ),
   // GLSL max/min return the non-NaN operand; propagate NaN as Math.max/Math.min do.
@@ -198,9 +206,11 @@ export type ActivationGradOp =
 /**
  * Fused backward kernels of the activations: `a` is the activation's input x (for sigmoid and
  * tanh: its output y), `b` the incoming gradient dy; the result is dy * f'(x).
- * reluGrad x>0 ? dy : 0; sigmoidGrad dy y (1-y); tanhGrad dy (1-y^2);
- * geluGrad dy (Phi(x) + x phi(x)); seluGrad dy scale (x>0 ? 1 : alpha e^x); softplusGrad dy sigmoid(x)
- * (x above 20: dy); eluGrad dy (x>0 ? 1 : e^x); leakyReluGrad dy (x>0 ? 1 : p0).
+ * reluGrad x<=0 ? 0 : dy; sigmoidGrad dy y (1-y); tanhGrad dy (1-y^2);
+ * geluGrad dy (Phi(x) + x phi(x)); seluGrad dy scale (x<=0 ? alpha e^x : 1); softplusGrad dy sigmoid(x)
+ * (x above 20: dy); eluGrad dy (x<=0 ? e^x : 1); leakyReluGrad dy (x>0 ? 1 : p0). At a NaN input
+ * each follows PyTorch's branch: relu, elu and selu pass dy (times scale), leakyRelu gives p0 dy,
+ * the others NaN.
  *
  * @example
  * ```ts
@@ -208,7 +218,7 @@ export type ActivationGradOp =
  * ```
  */
 export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>> = {
-  reluGrad: b('reluGrad', 'a > 0.0 ? b : 0.0'),
+  reluGrad: b('reluGrad', 'a <= 0.0 ? 0.0 : b'),
   sigmoidGrad: b('sigmoidGrad', 'b * a * (1.0 - a)'),
   tanhGrad: b('tanhGrad', 'b * (1.0 - a * a)'),
   geluGrad: b(
@@ -216,13 +226,13 @@ export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>
     'b * (0.5 * (1.0 + t_erf) + a * 0.3989422804014327 * Math.exp(-0.5 * a * a))',
     ERF_STMTS('a * 0.7071067811865476'),
   ),
-  seluGrad: b('seluGrad', `b * ${SELU_SCALE} * (a > 0.0 ? 1.0 : ${SELU_ALPHA} * Math.exp(a))`),
+  seluGrad: b('seluGrad', `b * ${SELU_SCALE} * (a <= 0.0 ? ${SELU_ALPHA} * Math.exp(a) : 1.0)`),
   softplusGrad: b(
     'softplusGrad',
     'a > 20.0 ? b : b * (a >= 0.0 ? 1.0 / (1.0 + t_e) : t_e / (1.0 + t_e))',
     'let t_e = Math.exp(-Math.abs(a));',
   ),
-  eluGrad: b('eluGrad', 'b * (a > 0.0 ? 1.0 : Math.exp(a))'),
+  eluGrad: b('eluGrad', 'b * (a <= 0.0 ? Math.exp(a) : 1.0)'),
   leakyReluGrad: b('leakyReluGrad', 'a > 0.0 ? b : p0 * b', undefined, 1),
 };
 

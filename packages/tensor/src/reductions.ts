@@ -130,7 +130,8 @@ export function min(x: Tensor, axes?: Axes, keepDims = false): Tensor {
 }
 
 /**
- * Index of the maximum along `axis` (default -1), the first one at ties, as float values. Not
+ * Index of the maximum along `axis` (default -1), the first one at ties, as float values; where a
+ * row holds a NaN, the index of its first NaN (as PyTorch: a NaN is never skipped). Not
  * differentiable: the result never requires grad.
  *
  * @example

@@ -157,10 +157,15 @@ export class CpuBackend implements KernelBackend {
           }
           break;
         case 'argmax': {
+          // The first NaN wins, as in PyTorch (NaN propagates through max, so argmax points at it).
           let best = Number.NEGATIVE_INFINITY;
           acc = 0;
           for (let t = 0; t < r; t++) {
             const v = xs[b0 + inner[t]];
+            if (Number.isNaN(v)) {
+              acc = t;
+              break;
+            }
             if (v > best) {
               best = v;
               acc = t;
@@ -173,6 +178,10 @@ export class CpuBackend implements KernelBackend {
           acc = 0;
           for (let t = 0; t < r; t++) {
             const v = xs[b0 + inner[t]];
+            if (Number.isNaN(v)) {
+              acc = t;
+              break;
+            }
             if (v < best) {
               best = v;
               acc = t;

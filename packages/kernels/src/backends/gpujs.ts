@@ -771,8 +771,9 @@ export class GpuJsBackend implements KernelBackend {
    * One reduction stage: output `n * chunks` values, `[o][c]`, each reducing positions
    * `[c * chunk, min((c + 1) * chunk, count))` of output `o`. With `idx` (argmax/argmin after the
    * first stage) the positions are read from `idx` and the values from `input.x`. An arg stage
-   * that is not `last` writes -1 where its chunk has no candidate (only NaN, or only -inf for
-   * argmax); the last stage writes 0 there, as the CPU backend does.
+   * that is not `last` writes -1 where its chunk has no candidate (only -inf for argmax, only +inf
+   * for argmin); the last stage writes 0 there, as the CPU backend does. A NaN is always a
+   * candidate, and the first one wins.
    */
   private stage(
     op: StageOp,
@@ -807,21 +808,36 @@ export class GpuJsBackend implements KernelBackend {
     if (isArg) {
       const better = op === 'argmax' ? '>' : '<';
       const valid = op === 'argmax' ? `v >= -${FLT_MAX}` : `v <= ${FLT_MAX}`;
-      body.push('let best = 0.0;', 'let bi = -1.0;');
+      // The first NaN wins (PyTorch): once found (nan = 1), later positions are skipped. Chunks
+      // and candidates are visited in position order, so a later stage keeps the first one.
+      body.push('let best = 0.0;', 'let bi = -1.0;', 'let nan = 0.0;');
       body.push(...open);
       if (idx) {
         args.push('ix');
         values.push(this.storage(idx));
         sizes.push(idx.size);
         body.push(`let cand = ix[o * ${flt(count)} + t];`);
-        body.push('if (cand >= 0.0) {', `let v = x[base + ${elem('cand')}];`);
-        body.push(`if (bi < 0.0 || v ${better} best) {`, 'best = v;', 'bi = cand;', '}', '}');
-      } else {
-        body.push(`let v = x[base + ${elem('t')}];`);
+        body.push('if (cand >= 0.0 && nan == 0.0) {', `let v = x[base + ${elem('cand')}];`);
         body.push(
-          `if ((bi < 0.0 && ${valid}) || (bi >= 0.0 && v ${better} best)) {`,
+          'if (v != v) {',
+          'nan = 1.0;',
+          'bi = cand;',
+          `} else if (bi < 0.0 || v ${better} best) {`,
+          'best = v;',
+          'bi = cand;',
+          '}',
+          '}',
+        );
+      } else {
+        body.push('if (nan == 0.0) {', `let v = x[base + ${elem('t')}];`);
+        body.push(
+          'if (v != v) {',
+          'nan = 1.0;',
+          'bi = t;',
+          `} else if ((bi < 0.0 && ${valid}) || (bi >= 0.0 && v ${better} best)) {`,
           'best = v;',
           'bi = t;',
+          '}',
           '}',
         );
       }
