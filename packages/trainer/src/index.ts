@@ -14,7 +14,7 @@ export { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 export type { ProgressBarOptions, ProgressStream } from './callbacks/progress.js';
 export { formatLogs, ProgressBar } from './callbacks/progress.js';
 export { writeFileAtomic } from './checkpoint/atomic.js';
-export type { Checkpoint } from './checkpoint/checkpoint.js';
+export type { Checkpoint, LoadCheckpointOptions } from './checkpoint/checkpoint.js';
 export {
   CHECKPOINT_FILES,
   CheckpointError,

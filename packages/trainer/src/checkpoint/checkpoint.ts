@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { StateDict } from '@gradkit/tensor';
-import { GradkitError } from '@gradkit/tensor';
 import type { Json } from '../callbacks/callback.js';
 import type { TrainerState } from '../trainer.js';
-import { writeFileAtomic } from './atomic.js';
+import { fsyncDirectory, writeFileAtomic } from './atomic.js';
+import { CheckpointError } from './checkpoint-error.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
@@ -42,29 +42,20 @@ export interface Checkpoint {
   readonly config: Json | null;
 }
 
-/**
- * A missing, incomplete or inconsistent checkpoint.
- *
- * @example
- * ```ts
- * try {
- *   loadCheckpoint('runs/none');
- * } catch (e) {
- *   if (e instanceof CheckpointError) console.error(e.message); // runs/none: no such checkpoint directory
- * }
- * ```
- */
-export class CheckpointError extends GradkitError {
-  /** `'CheckpointError'`: the class name, shown in messages and stack traces. */
-  override name = 'CheckpointError';
-}
+export { CheckpointError };
 
 /**
  * Writes a checkpoint directory: `model.safetensors` (weights), `optimizer.json`,
  * `callbacks.safetensors` and `trainer.json` (epoch, step, history, generator states, callback
- * states, model description, config). The files are written into a temporary directory that then
- * replaces `dir` by renames, so an interrupted save leaves the previous checkpoint intact.
+ * states, model description, config). The files are written into a temporary directory
+ * `.<name>.tmp-<pid>-<random>` beside `dir`, the previous checkpoint is renamed to
+ * `.<name>.old-<pid>`, the temporary directory is renamed to `dir`, and the old one is removed:
+ * an interrupted save leaves either the previous checkpoint or the new one. Leftovers of a save
+ * that was killed (by a process that no longer runs) are swept first; when such a kill left no
+ * `dir` but a complete `.<name>.old-*`, that one is put back as `dir` (see {@link loadCheckpoint}).
+ * Renames replace a symbolic link at `dir` instead of writing through it.
  *
+ * @throws {CheckpointError} when a tensor cannot be encoded; file-system errors as thrown by Node.
  * @example
  * ```ts
  * saveCheckpoint('runs/mnist/last', { model: model.stateDict(), optimizer: opt.stateDict(), trainer: trainer.state(), callbackTensors: {}, modelSpec, config });
@@ -73,6 +64,7 @@ export class CheckpointError extends GradkitError {
 export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
+  sweepLeftovers(dir);
   const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
   try {
@@ -93,13 +85,101 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
       config: ckpt.config,
     };
     writeFileAtomic(join(tmp, CHECKPOINT_FILES.state), `${JSON.stringify(state, null, 1)}\n`);
-    if (existsSync(dir)) renameSync(dir, old);
+    if (exists(dir)) renameSync(dir, old);
     renameSync(tmp, dir);
+    fsyncDirectory(parent);
     rmSync(old, { recursive: true, force: true });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(dir) && existsSync(old)) renameSync(old, dir);
+    if (!exists(dir) && exists(old)) renameSync(old, dir);
     throw e;
+  }
+}
+
+/** True for an existing path, a dangling symbolic link included (unlike `existsSync`). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether process `pid` may still be writing its leftovers (never this process: it is not saving now). */
+function running(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `.<name>.tmp-<pid>-*` and `.<name>.old-<pid>` beside `dir` left by processes that no longer run. */
+function staleLeftovers(dir: string): { path: string; kind: 'tmp' | 'old' }[] {
+  const parent = dirname(dir);
+  const prefix = `.${basename(dir)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const out: { path: string; kind: 'tmp' | 'old' }[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(tmp|old)-(\d+)(-[0-9a-z]*)?$/.exec(name.slice(prefix.length));
+    if (!m || (m[1] === 'old') !== (m[3] === undefined) || running(Number(m[2]))) continue;
+    out.push({ path: join(parent, name), kind: m[1] as 'tmp' | 'old' });
+  }
+  return out;
+}
+
+/**
+ * Cleans up after a save that was killed: removes stale temporary directories and, when `dir` is
+ * missing, renames the most recent complete previous checkpoint (`.<name>.old-*`) back to `dir`.
+ * Returns where the checkpoint now is: `dir`, or the leftover itself when the rename failed (a
+ * read-only directory), or null when there was nothing to recover.
+ */
+function sweepLeftovers(dir: string): string | null {
+  const found = staleLeftovers(dir);
+  let recovered: string | null = exists(dir) ? dir : null;
+  if (recovered === null) {
+    const candidates = found
+      .filter((f) => f.kind === 'old')
+      .map((f) => ({ path: f.path, epoch: savedEpoch(f.path) }))
+      .filter((c) => c.epoch !== null)
+      .sort((a, b) => (b.epoch as number) - (a.epoch as number));
+    if (candidates.length > 0) {
+      try {
+        renameSync(candidates[0].path, dir);
+        recovered = dir;
+      } catch {
+        return candidates[0].path;
+      }
+    }
+  }
+  for (const f of found) {
+    if (f.path === recovered) continue;
+    try {
+      rmSync(f.path, { recursive: true, force: true });
+    } catch {
+      // a read-only directory: leave it
+    }
+  }
+  return recovered;
+}
+
+/** The epoch of a checkpoint directory's trainer.json, or null when it is not a readable checkpoint. */
+function savedEpoch(dir: string): number | null {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, CHECKPOINT_FILES.state), 'utf8'));
+    const epoch = s?.trainer?.epoch;
+    return Number.isSafeInteger(epoch) && exists(join(dir, CHECKPOINT_FILES.model)) ? epoch : null;
+  } catch {
+    return null;
   }
 }
 
@@ -109,66 +189,137 @@ function readOrThrow(path: string, what: string): Buffer {
   return readFileSync(path);
 }
 
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isRngState = (v: unknown): boolean =>
+  Array.isArray(v) && v.length === 4 && v.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
+
+/** Checks the shape of trainer.json's `trainer` entry, naming the first bad field. */
+function checkTrainerState(path: string, t: unknown): TrainerState {
+  const bad = (what: string): never => {
+    throw new CheckpointError(`${path}: ${what}; the file is corrupt or not from this version of gradkit`);
+  };
+  if (!isObject(t)) return bad('"trainer" must be an object');
+  if (!isCount(t.epoch))
+    bad(`"trainer.epoch" must be a non-negative integer, got ${JSON.stringify(t.epoch)}`);
+  if (!isCount(t.step)) bad(`"trainer.step" must be a non-negative integer, got ${JSON.stringify(t.step)}`);
+  if (!Array.isArray(t.history)) return bad('"trainer.history" must be an array');
+  t.history.forEach((r: unknown, i: number) => {
+    if (
+      !isObject(r) ||
+      r.epoch !== i + 1 ||
+      !isCount(r.step) ||
+      typeof r.seconds !== 'number' ||
+      !isObject(r.logs) ||
+      !Object.values(r.logs).every((v) => typeof v === 'number' || v === null)
+    )
+      bad(`"trainer.history[${i}]" must be { epoch: ${i + 1}, step, seconds, logs: { name: number } }`);
+  });
+  if (!isRngState(t.dataRng)) bad('"trainer.dataRng" must be four unsigned 32-bit integers');
+  if (!isRngState(t.globalRng)) bad('"trainer.globalRng" must be four unsigned 32-bit integers');
+  if (!isObject(t.callbacks)) bad('"trainer.callbacks" must be an object');
+  if (t.stopped !== null && typeof t.stopped !== 'string') bad('"trainer.stopped" must be a string or null');
+  return t as unknown as TrainerState;
+}
+
+/** Options of {@link loadCheckpoint}. */
+export interface LoadCheckpointOptions {
+  /**
+   * Also read what continuing the training needs: `optimizer.json` and `callbacks.safetensors`
+   * (default true). With false (evaluation, prediction) only `trainer.json` and
+   * `model.safetensors` are read: the result's `optimizer` is null and `callbackTensors` empty, so
+   * a damaged optimizer state does not stop a model from being used.
+   */
+  readonly training?: boolean;
+}
+
 /**
- * Reads a checkpoint directory written by {@link saveCheckpoint}.
+ * Reads a checkpoint directory written by {@link saveCheckpoint}, checking `trainer.json`'s
+ * schema (format, version, epoch, step, history, generator states, callback states) and that the
+ * weights are from the same epoch and step.
  *
- * @throws {CheckpointError} for a missing directory or file, a foreign format, or files from
- *   different epochs.
+ * When `dir` is missing because a save was killed between its renames, the previous checkpoint
+ * it left (`.<name>.old-<pid>`, from a process that no longer runs) is renamed back to `dir` and
+ * read; stale temporary directories of killed saves are removed.
+ *
+ * @param options `training: false` reads only the model and trainer.json (see
+ *   {@link LoadCheckpointOptions}).
+ * @throws {CheckpointError} for a missing directory or file, invalid JSON, a foreign format, a
+ *   malformed field, files from different epochs, or a malformed safetensors file
+ *   ({@link SafetensorsError}).
  * @example
  * ```ts
  * const ckpt = loadCheckpoint('runs/mnist/last');
  * model.loadStateDict(ckpt.model);
  * ckpt.trainer.epoch; // epochs completed when it was written
+ * const forEval = loadCheckpoint('runs/mnist/best', { training: false }); // optimizer not read
  * ```
  */
-export function loadCheckpoint(dir: string): Checkpoint {
-  if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`);
-  const stateText = readOrThrow(join(dir, CHECKPOINT_FILES.state), CHECKPOINT_FILES.state).toString('utf8');
-  let state: {
-    format?: string;
-    version?: number;
-    trainer: TrainerState;
-    model: Json | null;
-    config: Json | null;
-  };
-  try {
-    state = JSON.parse(stateText);
-  } catch (e) {
+export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {}): Checkpoint {
+  const training = options.training ?? true;
+  const at = sweepLeftovers(dir);
+  if (at === null || !existsSync(at)) throw new CheckpointError(`${dir}: no such checkpoint directory`);
+  const statePath = join(at, CHECKPOINT_FILES.state);
+  const state = parseJson(statePath, readOrThrow(statePath, CHECKPOINT_FILES.state).toString('utf8'));
+  if (!isObject(state) || state.format !== 'gradkit.checkpoint' || state.version !== 1) {
+    const s = isObject(state) ? state : {};
     throw new CheckpointError(
-      `${join(dir, CHECKPOINT_FILES.state)}: not valid JSON (${(e as Error).message})`,
+      `${at}: unsupported checkpoint format ${JSON.stringify(s.format)} version ${JSON.stringify(s.version)}`,
     );
   }
-  if (state.format !== 'gradkit.checkpoint' || state.version !== 1) {
-    throw new CheckpointError(
-      `${dir}: unsupported checkpoint format ${JSON.stringify(state.format)} version ${state.version}`,
-    );
+  const trainer = checkTrainerState(statePath, state.trainer);
+  for (const key of ['model', 'config'] as const) {
+    if (state[key] !== undefined && state[key] !== null && !isObject(state[key]))
+      throw new CheckpointError(`${statePath}: "${key}" must be an object or null`);
   }
-  const modelPath = join(dir, CHECKPOINT_FILES.model);
+  const modelPath = join(at, CHECKPOINT_FILES.model);
   const model = decodeSafetensors(readOrThrow(modelPath, CHECKPOINT_FILES.model), modelPath);
-  if (model.metadata.epoch !== String(state.trainer.epoch)) {
+  for (const key of ['epoch', 'step'] as const) {
+    if (model.metadata[key] !== String(trainer[key])) {
+      throw new CheckpointError(
+        `${at}: ${CHECKPOINT_FILES.model} is from ${key} ${model.metadata[key]}, ${CHECKPOINT_FILES.state} from ${key} ${trainer[key]}`,
+      );
+    }
+  }
+  if (trainer.history.length !== trainer.epoch) {
     throw new CheckpointError(
-      `${dir}: ${CHECKPOINT_FILES.model} is from epoch ${model.metadata.epoch}, ${CHECKPOINT_FILES.state} from epoch ${state.trainer.epoch}`,
+      `${statePath}: "trainer.history" has ${trainer.history.length} records for ${trainer.epoch} completed epochs`,
     );
   }
-  const optimizer = JSON.parse(
-    readOrThrow(join(dir, CHECKPOINT_FILES.optimizer), CHECKPOINT_FILES.optimizer).toString('utf8'),
-  );
-  const cbPath = join(dir, CHECKPOINT_FILES.callbacks);
+  let optimizer: unknown = null;
   const callbackTensors: Record<string, StateDict> = {};
-  if (existsSync(cbPath)) {
-    for (const [key, t] of Object.entries(decodeSafetensors(readFileSync(cbPath), cbPath).tensors)) {
-      const slash = key.indexOf('/');
-      const cb = key.slice(0, slash);
-      callbackTensors[cb] ??= {};
-      callbackTensors[cb][key.slice(slash + 1)] = t;
+  if (training) {
+    const optPath = join(at, CHECKPOINT_FILES.optimizer);
+    optimizer = parseJson(optPath, readOrThrow(optPath, CHECKPOINT_FILES.optimizer).toString('utf8'));
+    if (!isObject(optimizer))
+      throw new CheckpointError(`${optPath}: expected a JSON object (an optimizer state dict)`);
+    const cbPath = join(at, CHECKPOINT_FILES.callbacks);
+    if (existsSync(cbPath)) {
+      for (const [key, t] of Object.entries(decodeSafetensors(readFileSync(cbPath), cbPath).tensors)) {
+        const slash = key.indexOf('/');
+        if (slash <= 0)
+          throw new CheckpointError(`${cbPath}: tensor '${key}' is not named '<callback>/<name>'`);
+        const cb = key.slice(0, slash);
+        if (!Object.hasOwn(callbackTensors, cb)) callbackTensors[cb] = {};
+        callbackTensors[cb][key.slice(slash + 1)] = t;
+      }
     }
   }
   return {
     model: model.tensors,
     optimizer,
-    trainer: state.trainer,
+    trainer,
     callbackTensors,
-    modelSpec: state.model ?? null,
-    config: state.config ?? null,
+    modelSpec: (state.model as Json | undefined) ?? null,
+    config: (state.config as Json | undefined) ?? null,
   };
 }

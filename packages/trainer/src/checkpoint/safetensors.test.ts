@@ -86,6 +86,104 @@ describe('safetensors', () => {
   });
 });
 
+describe('safetensors: the header must describe the data exactly', () => {
+  const file = (header: object, data: number[]) => {
+    const h = new TextEncoder().encode(JSON.stringify(header));
+    const b = new Uint8Array(8 + h.length + data.length);
+    new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+    b.set(h, 8);
+    b.set(data, 8 + h.length);
+    return b;
+  };
+  const f32 = (offsets: [number, number], shape = [1]) => ({ dtype: 'F32', shape, data_offsets: offsets });
+  const eight = [0, 0, 128, 63, 0, 0, 0, 64]; // 1.0f, 2.0f
+
+  it('accepts tensors listed in any order when they tile the data section', () => {
+    const t = decodeSafetensors(file({ b: f32([4, 8]), a: f32([0, 4]) }, eight)).tensors;
+    expect([t.a.data[0], t.b.data[0]]).toEqual([1, 2]);
+  });
+
+  const rejects: [string, object, number[], RegExp][] = [
+    [
+      'trailing bytes',
+      { a: f32([0, 4]) },
+      [...eight.slice(0, 4), 9, 9],
+      /2 trailing bytes after the last tensor/,
+    ],
+    ['trailing bytes, no tensors', {}, [1, 2, 3], /3 trailing bytes after the last tensor/],
+    [
+      'a gap',
+      { a: f32([0, 4]), b: f32([8, 12]) },
+      [...eight, 0, 0, 0, 0],
+      /gap at bytes \[4, 8\) before tensor 'b'/,
+    ],
+    ['a gap at the start', { b: f32([4, 8]) }, eight, /gap at bytes \[0, 4\) before tensor 'b'/],
+    [
+      'out-of-order offsets',
+      { a: f32([8, 0], [0]) },
+      eight,
+      /tensor 'a' has out-of-order data_offsets \[8, 0\]/,
+    ],
+    [
+      'overlap',
+      { a: f32([0, 8], [2]), b: f32([4, 8]) },
+      eight,
+      /tensors 'a' and 'b' overlap|'b' and 'a' overlap/,
+    ],
+    ['an entry that is null', { a: null }, [], /tensor 'a' is not described by an object, got null/],
+    ['an entry that is a number', { a: 3 }, [], /tensor 'a' is not described by an object, got 3/],
+    ['metadata that is a string', { __metadata__: 'x' }, [], /__metadata__ must be an object of strings/],
+    [
+      'a dtype named like a prototype member',
+      { a: { dtype: 'constructor', shape: [1], data_offsets: [0, 4] } },
+      eight.slice(0, 4),
+      /unsupported dtype "constructor"/,
+    ],
+    [
+      'a fractional offset',
+      { a: { dtype: 'F32', shape: [1], data_offsets: [0.5, 4.5] } },
+      eight.slice(0, 4),
+      /invalid data_offsets/,
+    ],
+  ];
+  it.each(rejects)('rejects %s', (_, header, data, message) => {
+    expect(() => decodeSafetensors(file(header, data), 'm.safetensors')).toThrow(SafetensorsError);
+    expect(() => decodeSafetensors(file(header, data), 'm.safetensors')).toThrow(message);
+  });
+
+  it("rejects a tensor or metadata key named '__proto__' (it would replace the record's prototype)", () => {
+    const raw = (json: string, data: number[]) => {
+      const h = new TextEncoder().encode(json);
+      const b = new Uint8Array(8 + h.length + data.length);
+      new DataView(b.buffer).setBigUint64(0, BigInt(h.length), true);
+      b.set(h, 8);
+      b.set(data, 8 + h.length);
+      return b;
+    };
+    expect(() =>
+      decodeSafetensors(
+        raw('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', eight.slice(0, 4)),
+      ),
+    ).toThrow(/a tensor named '__proto__' is not allowed/);
+    expect(() => decodeSafetensors(raw('{"__metadata__":{"__proto__":"x"}}', []))).toThrow(
+      /a metadata key named '__proto__' is not allowed/,
+    );
+    const proto = JSON.parse('{"__proto__": {"shape": [1], "data": null}}');
+    Object.getOwnPropertyDescriptor(proto, '__proto__')!.value.data = new Float32Array(1);
+    expect(() => encodeSafetensors(proto)).toThrow(/a tensor cannot be named '__proto__'/);
+    expect(() => encodeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow(
+      /a tensor cannot be named '__metadata__'/,
+    );
+    // names that are Object.prototype members are ordinary tensors
+    const back = decodeSafetensors(
+      encodeSafetensors({ constructor: { shape: [1], data: Float32Array.from([3]) } }),
+    ).tensors;
+    expect(Object.hasOwn(back, 'constructor')).toBe(true);
+    const key: string = 'constructor';
+    expect(back[key].data[0]).toBe(3);
+  });
+});
+
 describe('writeFileAtomic', () => {
   it('replaces the file in one step and leaves no temporary file, also on failure', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gradkit-atomic-'));

@@ -1,4 +1,4 @@
-import { GradkitError } from '@gradkit/tensor';
+import { CheckpointError } from './checkpoint-error.js';
 
 /** A tensor as stored in a safetensors file: float32 values and a shape. */
 export interface NamedTensor {
@@ -17,7 +17,8 @@ export interface SafetensorsContents {
 }
 
 /**
- * A malformed or unsupported safetensors file; the message says what and where.
+ * A malformed or unsupported safetensors file; the message says what and where. It is a
+ * {@link CheckpointError}, so one `instanceof CheckpointError` catches every unreadable checkpoint.
  *
  * @example
  * ```ts
@@ -28,7 +29,7 @@ export interface SafetensorsContents {
  * }
  * ```
  */
-export class SafetensorsError extends GradkitError {
+export class SafetensorsError extends CheckpointError {
   /** `'SafetensorsError'`: the class name, shown in messages and stack traces. */
   override name = 'SafetensorsError';
 }
@@ -51,6 +52,8 @@ const DTYPE_BYTES: Record<string, number> = {
  * a JSON header (`{ name: { dtype: 'F32', shape, data_offsets: [begin, end] }, __metadata__ }`)
  * padded with spaces to a multiple of 8 bytes, then the little-endian data, tensors in name order.
  *
+ * @throws {SafetensorsError} when a tensor's values do not fill its shape, a tensor is named
+ *   `__proto__` or `__metadata__`, or a metadata value is not a string.
  * @see https://github.com/huggingface/safetensors (format description)
  * @example
  * ```ts
@@ -62,10 +65,15 @@ export function encodeSafetensors(
   metadata: Record<string, string> = {},
 ): Uint8Array {
   const names = Object.keys(tensors).sort();
+  for (const name of names) {
+    if (name === '__proto__' || name === '__metadata__')
+      throw new SafetensorsError(`a tensor cannot be named '${name}'`);
+  }
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new SafetensorsError(`metadata '${k}' must be a string`);
+      if (k === '__proto__') throw new SafetensorsError(`a metadata key cannot be named '__proto__'`);
     }
     header.__metadata__ = metadata;
   }
@@ -105,8 +113,17 @@ export function encodeSafetensors(
  * Parses a safetensors file. F32 tensors load as they are; F64, F16, BF16 and integer tensors are
  * converted to float32. `source` names the file in error messages.
  *
- * @throws {SafetensorsError} for a truncated file, a bad header, overlapping or out-of-range
- *   offsets, or an unknown dtype.
+ * The whole header is checked before any tensor is decoded, as the reference implementation
+ * does: every entry is an object with a known dtype, a shape of non-negative integers and
+ * `data_offsets: [begin, end]` with `begin <= end` and `end - begin` equal to the shape's size in
+ * bytes; the tensors, sorted by offset, cover the data section exactly (no overlap, no gap, no
+ * trailing bytes after the last tensor); `__metadata__`, when present, is an object. A tensor or
+ * metadata key named `__proto__` is rejected (it would replace the prototype of the returned
+ * record instead of adding an entry).
+ *
+ * @throws {SafetensorsError} (a {@link CheckpointError}) for a truncated file, a bad header, an
+ *   unknown dtype, overlapping, out-of-order, out-of-range or gapped offsets, trailing bytes, or
+ *   a forbidden name.
  * @example
  * ```ts
  * const { tensors, metadata } = decodeSafetensors(readFileSync('model.safetensors'));
@@ -133,33 +150,59 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: Record<string, NamedTensor> = {};
-  const spans: [number, number, string][] = [];
+  const entries: {
+    name: string;
+    dtype: string;
+    width: number;
+    shape: number[];
+    begin: number;
+    end: number;
+  }[] = [];
   for (const [name, entry] of Object.entries(header)) {
+    if (name === '__proto__')
+      throw new SafetensorsError(`${source}: a tensor named '__proto__' is not allowed`);
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+        throw new SafetensorsError(
+          `${source}: __metadata__ must be an object of strings, got ${JSON.stringify(entry)}`,
+        );
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (k === '__proto__')
+          throw new SafetensorsError(`${source}: a metadata key named '__proto__' is not allowed`);
+        metadata[k] = String(v);
+      }
       continue;
+    }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' is not described by an object, got ${JSON.stringify(entry)}`,
+      );
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = String(e.dtype);
-    const width = DTYPE_BYTES[dtype];
+    const width = Object.hasOwn(DTYPE_BYTES, dtype) ? DTYPE_BYTES[dtype] : 0;
     if (!width)
       throw new SafetensorsError(
         `${source}: tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`,
       );
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       throw new SafetensorsError(
         `${source}: tensor '${name}' has an invalid shape ${JSON.stringify(e.shape)}`,
       );
     }
     const shape = e.shape as number[];
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw new SafetensorsError(
         `${source}: tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`,
       );
     }
     const [begin, end] = offs as [number, number];
+    if (end < begin) {
+      throw new SafetensorsError(
+        `${source}: tensor '${name}' has out-of-order data_offsets [${begin}, ${end}]`,
+      );
+    }
     const size = shape.reduce((p, d) => p * d, 1);
     if (end - begin !== size * width || end > dataLen) {
       throw new SafetensorsError(
@@ -167,7 +210,30 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
           `but the data section has ${dataLen} bytes`,
       );
     }
-    spans.push([begin, end, name]);
+    entries.push({ name, dtype, width, shape, begin, end });
+  }
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if (s.begin < covered) {
+      throw new SafetensorsError(`${source}: tensors '${spans[i - 1].name}' and '${s.name}' overlap`);
+    }
+    if (s.begin > covered) {
+      throw new SafetensorsError(
+        `${source}: the data section has a gap at bytes [${covered}, ${s.begin}) before tensor '${s.name}'`,
+      );
+    }
+    covered = s.end;
+  }
+  if (covered !== dataLen) {
+    throw new SafetensorsError(
+      `${source}: ${dataLen - covered} trailing bytes after the last tensor (the tensors cover ${covered} of ${dataLen} data bytes)`,
+    );
+  }
+  const tensors: Record<string, NamedTensor> = {};
+  for (const { name, dtype, width, shape, begin } of entries) {
+    const size = shape.reduce((p, d) => p * d, 1);
     const data = new Float32Array(size);
     const base = dataStart + begin;
     for (let i = 0; i < size; i++) {
@@ -202,12 +268,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       }
     }
     tensors[name] = { shape, data };
-  }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) {
-      throw new SafetensorsError(`${source}: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
-    }
   }
   return { tensors, metadata };
 }
