@@ -146,6 +146,19 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
     if (this.disposed) throw new ValueError(`${this.name}.${op}`, 'the optimizer was disposed');
   }
 
+  private checkParams(op: string): void {
+    for (const g of this.groups) {
+      g.params.forEach((p, i) => {
+        if (p.isDisposed) {
+          throw new ValueError(
+            `${this.name}.${op}`,
+            `parameter '${g.names[i]}' was disposed (was the model disposed?); make a new optimizer for a new model`,
+          );
+        }
+      });
+    }
+  }
+
   private group(op: string, index: number): Group<R> {
     const g = this.groups[index];
     if (!Number.isInteger(index) || !g) {
@@ -170,9 +183,14 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
    * Updates every parameter that has a gradient (parameters whose `grad` is null are skipped and
    * their step count does not advance, as in PyTorch). With a `closure` (which computes the loss
    * and calls `backward()`), calls it first, with gradients enabled, and returns its result.
+   *
+   * @throws {ValueError} when the optimizer was disposed, or a parameter was disposed (e.g. with
+   *   `model.dispose()`): an error before anything is updated, rather than a step that silently
+   *   skips the parameters whose gradients went with them.
    */
   step<T = void>(closure?: () => T): T | undefined {
     this.check('step');
+    this.checkParams('step');
     const result = closure ? enableGrad(closure) : undefined;
     const rule = this.spec.rule;
     noGrad(() => {
