@@ -8,7 +8,7 @@ import type { AdadeltaRuleHyperparams } from './scale-by-adadelta.js';
 import { adadeltaRule } from './scale-by-adadelta.js';
 import type { Convention } from './scale-by-adam.js';
 import type { RuleState } from './update-rule.js';
-import { bool, knownKeys, nonNegative, oneOf, positive, unitInterval } from './validate.js';
+import { bool, knownKeys, learningRate, nonNegative, oneOf, positive, unitInterval } from './validate.js';
 
 /** Options of {@link adadelta} (defaults as `torch.optim.Adadelta`). */
 export interface AdadeltaOptions {
@@ -49,7 +49,7 @@ export const ADADELTA: OptimizerSpec<AdadeltaHyperparams> = {
     ] as const);
     const keras = convention === 'keras';
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? (keras ? 1e-3 : 1.0)),
+      lr: learningRate(op, 'lr', options.lr ?? (keras ? 1e-3 : 1.0)),
       rho: unitInterval(op, 'rho', options.rho ?? (keras ? 0.95 : 0.9), true),
       eps: positive(op, 'eps', options.eps ?? (keras ? 1e-7 : 1e-6)),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

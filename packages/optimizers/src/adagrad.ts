@@ -8,7 +8,7 @@ import type { AdagradRuleHyperparams } from './scale-by-adagrad.js';
 import { adagradRule } from './scale-by-adagrad.js';
 import type { Convention } from './scale-by-adam.js';
 import type { RuleState } from './update-rule.js';
-import { bool, knownKeys, nonNegative, oneOf, positive } from './validate.js';
+import { bool, knownKeys, learningRate, nonNegative, oneOf, positive } from './validate.js';
 
 /** Options of {@link adagrad} (defaults as `torch.optim.Adagrad`). */
 export interface AdagradOptions {
@@ -62,7 +62,7 @@ export const ADAGRAD: OptimizerSpec<AdagradHyperparams> = {
     ] as const);
     const keras = convention === 'keras';
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? (keras ? 1e-3 : 1e-2)),
+      lr: learningRate(op, 'lr', options.lr ?? (keras ? 1e-3 : 1e-2)),
       lrDecay: nonNegative(op, 'lrDecay', options.lrDecay ?? 0),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),
       initialAccumulatorValue: nonNegative(

@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { AdamRuleHyperparams, Convention } from './scale-by-adam.js';
 import { adamRule } from './scale-by-adam.js';
 import type { RuleState } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative, oneOf, positive } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative, oneOf, positive } from './validate.js';
 
 /** Options of {@link adam} (PyTorch's names in camelCase; defaults as `torch.optim.Adam`). */
 export interface AdamOptions {
@@ -50,7 +50,7 @@ export function resolveAdamFamily(
   const convention = oneOf(op, 'convention', options.convention ?? 'pytorch', ['pytorch', 'keras'] as const);
   const keras = convention === 'keras';
   return {
-    lr: nonNegative(op, 'lr', options.lr ?? defaults.lr),
+    lr: learningRate(op, 'lr', options.lr ?? defaults.lr),
     betas: betaPair(op, options.betas ?? [0.9, 0.999]),
     eps: positive(op, 'eps', options.eps ?? (keras ? 1e-7 : 1e-8)),
     weightDecay: nonNegative(

@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { AdamaxRuleHyperparams } from './scale-by-adamax.js';
 import { adamaxRule } from './scale-by-adamax.js';
 import type { RuleState } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative, positive } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative, positive } from './validate.js';
 
 /** Options of {@link adamax} (defaults as `torch.optim.Adamax`). */
 export interface AdamaxOptions {
@@ -38,7 +38,7 @@ export const ADAMAX: OptimizerSpec<AdamaxHyperparams> = {
     const options = o as AdamaxOptions;
     knownKeys(op, options, ['lr', 'betas', 'eps', 'weightDecay', 'maximize']);
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? 2e-3),
+      lr: learningRate(op, 'lr', options.lr ?? 2e-3),
       betas: betaPair(op, options.betas ?? [0.9, 0.999]),
       eps: positive(op, 'eps', options.eps ?? 1e-8),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

@@ -8,7 +8,7 @@ import type { OptimizerParams } from './param-groups.js';
 import { trustScaled } from './scale-by-trust-ratio.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { gradExpr, gradInputs } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative, positive } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative, positive } from './validate.js';
 
 /** Options of {@link lamb} (defaults as optax's `lamb`; PyTorch 1.13 has no LAMB). */
 export interface LambOptions {
@@ -80,7 +80,7 @@ export const LAMB: OptimizerSpec<LambHyperparams> = {
     const options = o as LambOptions;
     knownKeys(op, options, ['lr', 'betas', 'eps', 'weightDecay', 'maximize']);
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? 1e-3),
+      lr: learningRate(op, 'lr', options.lr ?? 1e-3),
       betas: betaPair(op, options.betas ?? [0.9, 0.999]),
       eps: positive(op, 'eps', options.eps ?? 1e-6),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

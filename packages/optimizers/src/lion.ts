@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { LionRuleHyperparams } from './scale-by-lion.js';
 import { lionRule } from './scale-by-lion.js';
 import type { RuleState } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative } from './validate.js';
 
 /** Options of {@link lion} (defaults as the paper's reference implementation). */
 export interface LionOptions {
@@ -36,7 +36,7 @@ export const LION: OptimizerSpec<LionHyperparams> = {
     const options = o as LionOptions;
     knownKeys(op, options, ['lr', 'betas', 'weightDecay', 'maximize']);
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? 1e-4),
+      lr: learningRate(op, 'lr', options.lr ?? 1e-4),
       betas: betaPair(op, options.betas ?? [0.9, 0.99]),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),
       maximize: bool(op, 'maximize', options.maximize ?? false),

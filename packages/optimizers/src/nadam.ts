@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { NadamRuleHyperparams } from './scale-by-nadam.js';
 import { nadamRule } from './scale-by-nadam.js';
 import type { RuleState } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative, positive } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative, positive } from './validate.js';
 
 /** Options of {@link nadam} (defaults as `torch.optim.NAdam`). */
 export interface NadamOptions {
@@ -54,7 +54,7 @@ export const NADAM: OptimizerSpec<NadamHyperparams> = {
       'maximize',
     ]);
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? 2e-3),
+      lr: learningRate(op, 'lr', options.lr ?? 2e-3),
       betas: betaPair(op, options.betas ?? [0.9, 0.999]),
       eps: positive(op, 'eps', options.eps ?? 1e-8),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

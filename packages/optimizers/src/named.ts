@@ -2,7 +2,7 @@ import type { GradientTransformation, Schedule } from '@gradkit/tensor';
 import type { OptimizerSpec } from './optimizer.js';
 import type { RuleHyperparams, RuleState, UpdateRule } from './update-rule.js';
 import { ruleTransformation } from './update-rule.js';
-import { nonNegative } from './validate.js';
+import { runtimeLearningRate } from './validate.js';
 
 /** A named optimizer's options as a transformation: the learning rate may be a {@link Schedule}. */
 export type TransformOptions<O> = Omit<O, 'lr'> & {
@@ -25,7 +25,7 @@ export function namedTransformation<R extends RuleHyperparams>(
     const base = spec.resolve({ ...options, lr: 0 }, spec.name);
     return ruleTransformation(
       spec.rule,
-      (step) => ({ ...base, lr: nonNegative(spec.name, `lr(${step})`, lr(step)) }),
+      (step) => ({ ...base, lr: runtimeLearningRate(spec.name, `lr(${step})`, lr(step)) }),
       spec.name,
     );
   }

@@ -6,7 +6,7 @@ import type { SerializedTensor } from './state-tree.js';
 import { deserializeTensor, serializeTensor } from './state-tree.js';
 import type { RuleHyperparams, UpdateRule } from './update-rule.js';
 import { initSlots } from './update-rule.js';
-import { nonNegative } from './validate.js';
+import { nonNegative, runtimeLearningRate } from './validate.js';
 
 /** A hyperparameter value as stored in a state dict. */
 export type HyperparamValue = number | boolean | string | readonly number[];
@@ -236,11 +236,15 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
   /**
    * Sets the learning rate of one group, or of every group when `group` is omitted: how a
    * schedule drives the optimizer (`opt.setLr(schedule(step))`). Takes effect at the next step.
+   * A rate below the smallest float32 (about 1.4e-45, e.g. a long exponential decay) is stored as
+   * 0, the rate the float32 kernels compute with.
    *
-   * @throws {ValueError} for a negative or non-finite learning rate.
+   * @throws {ValueError} for a negative learning rate or one that is not finite in float32 (NaN,
+   *   Infinity, `1e300`).
    */
   setLr(lr: number, group?: number): void {
-    this.setHyperparam('lr', lr as R['lr'], group);
+    const rate = runtimeLearningRate(this.name, 'lr', lr);
+    this.setHyperparam('lr', rate as R['lr'], group);
   }
 
   /** A hyperparameter of a group (default the first). */

@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { RadamRuleHyperparams } from './scale-by-radam.js';
 import { radamRule } from './scale-by-radam.js';
 import type { RuleState } from './update-rule.js';
-import { betaPair, bool, knownKeys, nonNegative, positive } from './validate.js';
+import { betaPair, bool, knownKeys, learningRate, nonNegative, positive } from './validate.js';
 
 /** Options of {@link radam} (defaults as `torch.optim.RAdam`). */
 export interface RadamOptions {
@@ -38,7 +38,7 @@ export const RADAM: OptimizerSpec<RadamHyperparams> = {
     const options = o as RadamOptions;
     knownKeys(op, options, ['lr', 'betas', 'eps', 'weightDecay', 'maximize']);
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? 1e-3),
+      lr: learningRate(op, 'lr', options.lr ?? 1e-3),
       betas: betaPair(op, options.betas ?? [0.9, 0.999]),
       eps: positive(op, 'eps', options.eps ?? 1e-8),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

@@ -8,7 +8,7 @@ import type { Convention } from './scale-by-adam.js';
 import type { RmspropRuleHyperparams } from './scale-by-rms.js';
 import { rmspropRule } from './scale-by-rms.js';
 import type { RuleState } from './update-rule.js';
-import { bool, knownKeys, nonNegative, oneOf, positive, unitInterval } from './validate.js';
+import { bool, knownKeys, learningRate, nonNegative, oneOf, positive, unitInterval } from './validate.js';
 
 /** Options of {@link rmsprop} (defaults as `torch.optim.RMSprop`). */
 export interface RmspropOptions {
@@ -65,7 +65,7 @@ export const RMSPROP: OptimizerSpec<RmspropHyperparams> = {
     ] as const);
     const keras = convention === 'keras';
     return {
-      lr: nonNegative(op, 'lr', options.lr ?? (keras ? 1e-3 : 1e-2)),
+      lr: learningRate(op, 'lr', options.lr ?? (keras ? 1e-3 : 1e-2)),
       alpha: unitInterval(op, 'alpha', options.alpha ?? (keras ? 0.9 : 0.99)),
       eps: positive(op, 'eps', options.eps ?? (keras ? 1e-7 : 1e-8)),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

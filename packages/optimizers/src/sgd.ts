@@ -7,7 +7,7 @@ import type { OptimizerParams } from './param-groups.js';
 import type { SgdRuleHyperparams } from './trace.js';
 import { sgdRule } from './trace.js';
 import type { RuleState } from './update-rule.js';
-import { bool, knownKeys, nonNegative, unitInterval } from './validate.js';
+import { bool, knownKeys, learningRate, nonNegative, unitInterval } from './validate.js';
 
 /** Options of {@link sgd} (defaults as `torch.optim.SGD`). */
 export interface SgdOptions {
@@ -42,7 +42,7 @@ export const SGD: OptimizerSpec<SgdHyperparams> = {
     if (options.lr === undefined)
       throw new ValueError(op, 'lr is required (as in PyTorch, SGD has no default learning rate)');
     const hp: SgdHyperparams = {
-      lr: nonNegative(op, 'lr', options.lr),
+      lr: learningRate(op, 'lr', options.lr),
       momentum: nonNegative(op, 'momentum', options.momentum ?? 0),
       dampening: unitInterval(op, 'dampening', options.dampening ?? 0, true),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),

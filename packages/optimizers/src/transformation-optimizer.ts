@@ -6,7 +6,7 @@ import type { ParamsInput } from './param-groups.js';
 import { normalizeParams } from './param-groups.js';
 import type { JsonValue } from './state-tree.js';
 import { deserializeState, disposeState, releaseState, serializeState, tensorsOf } from './state-tree.js';
-import { nonNegative } from './validate.js';
+import { runtimeLearningRate } from './validate.js';
 
 /** The state dict of a {@link TransformationOptimizer}: its transformation state in JSON form. */
 export interface TransformationStateDict {
@@ -116,11 +116,15 @@ export class TransformationOptimizer<S> {
    * Sets the learning rate for the next steps, for a transformation made by `injectHyperparams`
    * with a numeric `lr`.
    *
-   * @throws {ValueError} for a negative learning rate or a transformation without injectable lr.
+   * A rate below the smallest float32 (about 1.4e-45) is stored as 0, the rate the float32
+   * kernels compute with.
+   *
+   * @throws {ValueError} for a negative learning rate, one that is not finite in float32 (NaN,
+   *   Infinity, `1e300`), or a transformation without injectable lr.
    */
   setLr(lr: number): void {
     this.check('setLr');
-    this.hyperparams('setLr').lr = nonNegative('TransformationOptimizer.setLr', 'lr', lr);
+    this.hyperparams('setLr').lr = runtimeLearningRate('TransformationOptimizer.setLr', 'lr', lr);
   }
 
   /** The state in JSON form (one read-back per state tensor). */

@@ -26,6 +26,56 @@ export function nonNegative(op: string, name: string, v: unknown): number {
   return x;
 }
 
+/** The largest finite float32, `(2 - 2^-23) * 2^127`. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Why a finite, non-negative learning rate `x` cannot be used by float32 kernels, or null when it
+ * can: `Math.fround(x)` is Infinity (`x` above the largest float32, about 3.4e38), or, unless
+ * `allowUnderflow`, `x > 0` rounds to 0 (below about 1.4e-45: a rate that silently never updates).
+ *
+ * @internal
+ */
+export function float32RateProblem(x: number, allowUnderflow = false): string | null {
+  const f = Math.fround(x);
+  if (!Number.isFinite(f)) return `is not finite in float32 (the largest float32 is ${FLOAT32_MAX})`;
+  if (!allowUnderflow && x > 0 && f === 0) {
+    return 'rounds to 0 in float32 (the smallest positive float32 is 1.4e-45): give 0 or a larger rate';
+  }
+  return null;
+}
+
+/**
+ * A learning rate given as an option: finite, `>= 0`, and usable by the float32 kernels:
+ * `Math.fround(v)` finite (`1e300` is an error, not a step that writes Infinity into every
+ * weight) and a positive rate that does not round to 0 (`1e-50` is an error, not a rate that
+ * silently never updates).
+ *
+ * @internal
+ * @throws {ValueError} naming `op`, `name` and the value.
+ */
+export function learningRate(op: string, name: string, v: unknown): number {
+  const x = nonNegative(op, name, v);
+  const problem = float32RateProblem(x);
+  if (problem) throw new ValueError(op, `${name} ${show(v)} ${problem}`);
+  return x;
+}
+
+/**
+ * A learning rate set while training (`setLr`, a schedule's value): finite, `>= 0` and finite in
+ * float32, as {@link learningRate}; a positive rate below the smallest float32 is returned as 0,
+ * the rate float32 kernels compute with (a decaying schedule may legitimately get there).
+ *
+ * @internal
+ * @throws {ValueError} naming `op`, `name` and the value.
+ */
+export function runtimeLearningRate(op: string, name: string, v: unknown): number {
+  const x = nonNegative(op, name, v);
+  const problem = float32RateProblem(x, true);
+  if (problem) throw new ValueError(op, `${name} ${show(v)} ${problem}`);
+  return Math.fround(x) === 0 ? 0 : x;
+}
+
 /**
  * `v > 0` and finite.
  *

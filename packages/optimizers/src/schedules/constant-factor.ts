@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, inInterval, nonNegative, positiveInteger } from './validate.js';
+import { checkStep, inInterval, learningRate, positiveInteger } from './validate.js';
 
 /** Options of {@link constantFactorSchedule} (PyTorch's `ConstantLR`). */
 export interface ConstantFactorScheduleOptions {
@@ -46,7 +46,7 @@ export interface ConstantFactorScheduleOptions {
  */
 export function constantFactorSchedule(options: ConstantFactorScheduleOptions): Schedule {
   const op = 'constantFactorSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const factor = inInterval(op, 'factor', options.factor ?? 1 / 3, 0, 1, false, true);
   const totalIters = positiveInteger(op, 'totalIters', options.totalIters ?? 5);
   const scaled = lr * factor;

@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, nonNegative } from './validate.js';
+import { checkStep, learningRate } from './validate.js';
 
 /**
  * A constant learning rate:
@@ -29,7 +29,7 @@ import { checkStep, nonNegative } from './validate.js';
  */
 export function constantSchedule(lr: number): Schedule {
   const op = 'constantSchedule';
-  nonNegative(op, 'lr', lr);
+  learningRate(op, 'lr', lr);
   return (step: number): number => {
     checkStep(op, step);
     return lr;

@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, nonNegative, positiveInteger } from './validate.js';
+import { checkStep, learningRate, nonNegative, positiveInteger } from './validate.js';
 
 /** Options of {@link cosineAnnealingWarmRestartsSchedule} (PyTorch's `CosineAnnealingWarmRestarts`). */
 export interface CosineAnnealingWarmRestartsScheduleOptions {
@@ -59,7 +59,7 @@ export function cosineAnnealingWarmRestartsSchedule(
   options: CosineAnnealingWarmRestartsScheduleOptions,
 ): Schedule {
   const op = 'cosineAnnealingWarmRestartsSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const t0 = positiveInteger(op, 't0', options.t0);
   const tMult = positiveInteger(op, 'tMult', options.tMult ?? 1);
   const etaMin = nonNegative(op, 'etaMin', options.etaMin ?? 0);

@@ -1,6 +1,6 @@
 import type { Schedule } from '@gradkit/tensor';
 import { memoizeRecurrence } from './recurrence.js';
-import { checkStep, nonNegative, positiveInteger } from './validate.js';
+import { checkStep, learningRate, nonNegative, positiveInteger } from './validate.js';
 
 /** Options of {@link cosineAnnealingSchedule} (PyTorch's `CosineAnnealingLR`). */
 export interface CosineAnnealingScheduleOptions {
@@ -62,7 +62,7 @@ export interface CosineAnnealingScheduleOptions {
  */
 export function cosineAnnealingSchedule(options: CosineAnnealingScheduleOptions): Schedule {
   const op = 'cosineAnnealingSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const tMax = positiveInteger(op, 'tMax', options.tMax);
   const etaMin = nonNegative(op, 'etaMin', options.etaMin ?? 0);
   // The same operations in the same order as torch/optim/lr_scheduler.py (1.13), get_lr().

@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, nonNegative, positive } from './validate.js';
+import { checkStep, learningRate, positive } from './validate.js';
 
 /** Options of {@link exponentialSchedule} (PyTorch's `ExponentialLR`). */
 export interface ExponentialScheduleOptions {
@@ -39,7 +39,7 @@ export interface ExponentialScheduleOptions {
  */
 export function exponentialSchedule(options: ExponentialScheduleOptions): Schedule {
   const op = 'exponentialSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const gamma = positive(op, 'gamma', options.gamma);
   return (step: number): number => {
     checkStep(op, step);

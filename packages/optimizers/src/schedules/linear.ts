@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, inInterval, nonNegative, positiveInteger } from './validate.js';
+import { checkStep, inInterval, learningRate, positiveInteger } from './validate.js';
 
 /** Options of {@link linearSchedule} (PyTorch's `LinearLR`). */
 export interface LinearScheduleOptions {
@@ -52,7 +52,7 @@ export interface LinearScheduleOptions {
  */
 export function linearSchedule(options: LinearScheduleOptions): Schedule {
   const op = 'linearSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const startFactor = inInterval(op, 'startFactor', options.startFactor ?? 1 / 3, 0, 1, false, true);
   const endFactor = inInterval(op, 'endFactor', options.endFactor ?? 1, 0, 1, true, true);
   const totalIters = positiveInteger(op, 'totalIters', options.totalIters ?? 5);

@@ -1,6 +1,6 @@
 import type { Schedule } from '@gradkit/tensor';
 import { ValueError } from '@gradkit/tensor';
-import { checkStep, nonNegative, nonNegativeInteger, positive, show } from './validate.js';
+import { checkStep, learningRate, nonNegativeInteger, positive, show } from './validate.js';
 
 /** Options of {@link multiStepSchedule} (PyTorch's `MultiStepLR`). */
 export interface MultiStepScheduleOptions {
@@ -48,7 +48,7 @@ export interface MultiStepScheduleOptions {
  */
 export function multiStepSchedule(options: MultiStepScheduleOptions): Schedule {
   const op = 'multiStepSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const gamma = positive(op, 'gamma', options.gamma ?? 0.1);
   const { milestones: given } = options;
   if (!Array.isArray(given)) {

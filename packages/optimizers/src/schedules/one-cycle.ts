@@ -1,6 +1,15 @@
 import type { Schedule } from '@gradkit/tensor';
 import { ValueError } from '@gradkit/tensor';
-import { checkStep, inInterval, nonNegative, oneOf, positive, positiveInteger, show } from './validate.js';
+import {
+  checkStep,
+  inInterval,
+  learningRate,
+  nonNegative,
+  oneOf,
+  positive,
+  positiveInteger,
+  show,
+} from './validate.js';
 
 /** How {@link oneCycleSchedule} moves between its phase boundaries: half a cosine, or a line. */
 export type AnnealStrategy = 'cos' | 'linear';
@@ -163,7 +172,7 @@ function oneCycle(
  */
 export function oneCycleSchedule(options: OneCycleScheduleOptions): Schedule {
   const op = 'oneCycleSchedule';
-  const maxLr = nonNegative(op, 'maxLr', options.maxLr);
+  const maxLr = learningRate(op, 'maxLr', options.maxLr);
   const divFactor = positive(op, 'divFactor', options.divFactor ?? 25);
   const finalDivFactor = positive(op, 'finalDivFactor', options.finalDivFactor ?? 1e4);
   const initialLr = maxLr / divFactor;

@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, nonNegative, positive, positiveInteger } from './validate.js';
+import { checkStep, learningRate, positive, positiveInteger } from './validate.js';
 
 /** Options of {@link polynomialSchedule} (PyTorch's `PolynomialLR`). */
 export interface PolynomialScheduleOptions {
@@ -45,7 +45,7 @@ export interface PolynomialScheduleOptions {
  */
 export function polynomialSchedule(options: PolynomialScheduleOptions): Schedule {
   const op = 'polynomialSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const totalIters = positiveInteger(op, 'totalIters', options.totalIters ?? 5);
   const power = positive(op, 'power', options.power ?? 1);
   return (step: number): number => {

@@ -1,5 +1,5 @@
 import { ValueError } from '@gradkit/tensor';
-import { nonNegative, nonNegativeInteger, oneOf, show } from './validate.js';
+import { learningRate, nonNegative, nonNegativeInteger, oneOf, show } from './validate.js';
 
 /** Options of {@link ReduceLROnPlateau}. */
 export interface ReduceLROnPlateauOptions {
@@ -117,7 +117,7 @@ export class ReduceLROnPlateau {
    */
   constructor(options: ReduceLROnPlateauOptions) {
     const op = 'ReduceLROnPlateau';
-    this.#lr = nonNegative(op, 'lr', options.lr);
+    this.#lr = learningRate(op, 'lr', options.lr);
     this.mode = oneOf(op, 'mode', options.mode ?? 'min', ['min', 'max']);
     const factor = options.factor ?? 0.1;
     if (typeof factor !== 'number' || !(factor > 0 && factor < 1)) {

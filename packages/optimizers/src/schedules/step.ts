@@ -1,5 +1,5 @@
 import type { Schedule } from '@gradkit/tensor';
-import { checkStep, nonNegative, positive, positiveInteger } from './validate.js';
+import { checkStep, learningRate, positive, positiveInteger } from './validate.js';
 
 /** Options of {@link stepSchedule} (PyTorch's `StepLR`). */
 export interface StepScheduleOptions {
@@ -44,7 +44,7 @@ export interface StepScheduleOptions {
  */
 export function stepSchedule(options: StepScheduleOptions): Schedule {
   const op = 'stepSchedule';
-  const lr = nonNegative(op, 'lr', options.lr);
+  const lr = learningRate(op, 'lr', options.lr);
   const stepSize = positiveInteger(op, 'stepSize', options.stepSize);
   const gamma = positive(op, 'gamma', options.gamma ?? 0.1);
   return (step: number): number => {

@@ -1,5 +1,6 @@
 // Argument checks shared by the schedules (internal: not exported from the barrel).
 import { ValueError } from '@gradkit/tensor';
+import { float32RateProblem } from '../validate.js';
 
 /** A value as it should appear in an error message. */
 export function show(value: unknown): string {
@@ -28,6 +29,17 @@ export function nonNegative(op: string, name: string, value: unknown): number {
     fail(op, name, 'a finite number >= 0', value);
   }
   return value;
+}
+
+/**
+ * A learning rate given as an option: a finite number `>= 0` that float32 kernels can use
+ * (`Math.fround(value)` finite, and a positive rate that does not round to 0).
+ */
+export function learningRate(op: string, name: string, value: unknown): number {
+  const x = nonNegative(op, name, value);
+  const problem = float32RateProblem(x);
+  if (problem) throw new ValueError(op, `${name} ${show(value)} ${problem}`);
+  return x;
 }
 
 /** A finite number `> 0`. */
