@@ -81,7 +81,9 @@ describe.each(testBackends)('dropout on %s', (backend) => {
     const grad = x.grad!.dataSync();
     const u = hostUniforms(new Rng(4), 20);
     for (let i = 0; i < 20; i++) {
-      expect(grad[i]).toBe(u[i] >= p ? Math.fround(gs[i] * Math.fround(1 / (1 - p))) : 0);
+      // a dropped unit's gradient is dy * 0: +0 or -0, as PyTorch's
+      if (u[i] >= p) expect(grad[i]).toBe(Math.fround(gs[i] * Math.fround(1 / (1 - p))));
+      else expect(grad[i] === 0).toBe(true);
       expect(ys[i] === 0).toBe(u[i] < p);
     }
     // Finite differences through a fixed mask (a fresh generator with the same seed per call).

@@ -8,23 +8,28 @@ import { DisposedError, getRng, Tensor, ValueError } from '@gradkit/tensor';
 export type MapSpec = Parameters<Device['map']>[0];
 
 /**
- * `u >= t ? x * scale : 0` with u the uniform draw (input a), x the value (input b), t = p0,
+ * `x * (u >= t ? scale : 0)` with u the uniform draw (input a), x the value (input b), t = p0,
  * scale = p1: the inverted-dropout forward pass, and its backward pass with dy for x (the same
- * mask, the same scale).
+ * mask, the same scale). A dropped NaN or infinity stays NaN (x * 0), as in PyTorch, which
+ * multiplies by the mask: dropout never hides a non-finite value.
  */
 export const MASK_SCALE: MapSpec = {
   name: 'dropout.maskScale',
   arity: 2,
   params: 2,
-  expr: 'a >= p0 ? b * p1 : 0.0',
+  expr: 'b * (a >= p0 ? p1 : 0.0)',
 };
 
-/** `u >= t ? x * scaleA + shiftB : dropped` (alpha dropout forward; p0..p3 = t, a, b, dropped). */
+/**
+ * `u >= t ? x * scaleA + shiftB : dropped` (alpha dropout forward; p0..p3 = t, a, b, dropped),
+ * except that a dropped NaN or infinity gives NaN, as PyTorch's `x * mask` does. The test is
+ * spelled out: GLSL compilers fold `x * 0.0` to 0.
+ */
 export const ALPHA_AFFINE: MapSpec = {
   name: 'dropout.alphaAffine',
   arity: 2,
   params: 4,
-  expr: 'a >= p0 ? b * p1 + p2 : p3',
+  expr: 'a >= p0 ? b * p1 + p2 : ((b == b && Math.abs(b) <= 3.4028234663852886e38) ? p3 : 0.0 / 0.0)',
 };
 
 /** `x * (1 + sigma n)` with n ~ N(0, 1) (input a), x (input b), sigma = p0: Gaussian dropout both ways. */
