@@ -14,8 +14,15 @@ export interface ClipByGlobalNormOptions {
   readonly eps?: number;
 }
 
-/** The clipping kernel: `g * min(1, max / (sqrt(n2) + eps))` for the squared global norm `n2`. @internal */
-export const CLIP_BY_NORM = '$g * Math.min(1.0, $max / (Math.sqrt($n2) + $eps))';
+/**
+ * The clipping kernel: `g * min(1, max / (sqrt(n2) + eps))` for the squared global norm `n2`. A
+ * NaN norm (a NaN anywhere in the gradients) makes every gradient NaN, as PyTorch's
+ * `clip_grad_norm_` does; spelled out because GLSL's min returns the non-NaN operand. @internal
+ */
+export const CLIP_BY_NORM = {
+  stmts: 'let t_f = $max / (Math.sqrt($n2) + $eps);',
+  expr: '$g * (t_f != t_f ? t_f : Math.min(1.0, t_f))',
+};
 
 /** `g * min(1, maxNorm / (norm + eps))` for every gradient, the norm computed on the device. @internal */
 export function clipParamsByGlobalNorm(op: string, grads: Params, maxNorm: number, eps: number): Params {

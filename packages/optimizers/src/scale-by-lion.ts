@@ -31,7 +31,10 @@ export const lionRule: UpdateRule<LionRuleHyperparams> = {
       'lion',
       ctx,
       hp,
-      { stmts: `let t_c = $b1 * $m + $c1 * ${G};`, expr: 't_c > 0.0 ? 1.0 : (t_c < 0.0 ? -1.0 : 0.0)' },
+      {
+        stmts: `let t_c = $b1 * $m + $c1 * ${G};`,
+        expr: 't_c > 0.0 ? 1.0 : (t_c < 0.0 ? -1.0 : (t_c == 0.0 ? 0.0 : t_c))',
+      }, // sign; NaN stays NaN
       { ...gi.inputs, m: ctx.slots.expAvg },
       { b1, c1: 1 - b1 },
       -hp.lr,
