@@ -26,5 +26,13 @@ export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkp
 export * from './data/index.js';
 export { registerStandardLayers } from './layers.js';
 export type { BatchInfo, EpochLogs, EpochRecord, History } from './logs.js';
-export type { EvalResult, FitOptions, LossFn, Metric, TrainerOptions, TrainerState } from './trainer.js';
+export type {
+  CheckpointOptions,
+  EvalResult,
+  FitOptions,
+  LossFn,
+  Metric,
+  TrainerOptions,
+  TrainerState,
+} from './trainer.js';
 export { NonFiniteError, Trainer } from './trainer.js';

@@ -1,4 +1,4 @@
-import type { Labels, Module, StateDict, Tensor } from '@gradkit/tensor';
+import type { Labels, Module, StateDict } from '@gradkit/tensor';
 import {
   GradkitError,
   getRng,
@@ -7,6 +7,7 @@ import {
   Rng,
   scope,
   softmaxCrossEntropy,
+  Tensor,
   tensor,
   ValueError,
 } from '@gradkit/tensor';
@@ -14,6 +15,7 @@ import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callba
 import type { Checkpoint } from './checkpoint/checkpoint.js';
 import { saveCheckpoint } from './checkpoint/checkpoint.js';
 import type { Dataset } from './data/dataset.js';
+import { DataError } from './data/errors.js';
 import type { EpochLogs, EpochRecord, History } from './logs.js';
 
 /** A loss: logits `[B, C]` and host labels to a scalar tensor (default softmax cross-entropy). */
@@ -69,7 +71,14 @@ export interface FitOptions {
   readonly validationBatchSize?: number;
   /** Hooks run in this order at each stage (progress, schedules, early stopping, checkpoints); default none. */
   readonly callbacks?: readonly Callback[];
-  /** Check every batch loss; a non-finite one stops training with a {@link NonFiniteError} (default true). */
+  /**
+   * Guard against divergence (default true): every batch loss is checked before the update, and
+   * at the end of every epoch, before validation, callbacks and checkpoints, every parameter and
+   * persistent buffer (one reduction each on the device, one read-back per epoch) and the
+   * epoch's `loss` and `val_loss`. Anything non-finite stops training with a
+   * {@link NonFiniteError}. With `false`, training goes on through NaN and Infinity (checkpoints
+   * still refuse non-finite weights, see {@link Trainer.checkpoint}).
+   */
   readonly nonFiniteCheck?: boolean;
 }
 
@@ -77,15 +86,19 @@ export interface FitOptions {
 export type EvalResult = Record<string, number>;
 
 /**
- * A loss that became NaN or infinite: names the epoch, the batch and the first layer whose
- * output was not finite (found by re-running the batch layer by layer).
+ * Training diverged, or non-finite weights were about to be saved. Thrown by
+ * {@link Trainer.fit} when a batch loss is NaN or infinite (naming the epoch, the batch and the
+ * first layer whose output was not finite, found by re-running the batch layer by layer), when a
+ * parameter or persistent buffer is not finite at the end of an epoch (naming it, e.g. the last
+ * update overflowed), or when an epoch's `loss` or `val_loss` is not finite; and by
+ * {@link Trainer.checkpoint} for non-finite weights.
  *
  * @example
  * ```ts
  * try {
  *   trainer.fit(train, { epochs: 5 });
  * } catch (e) {
- *   if (e instanceof NonFiniteError) console.error(e.epoch, e.batch, e.layer); // 2 17 '3 (Linear)'
+ *   if (e instanceof NonFiniteError) console.error(e.epoch, e.batch, e.layer, e.parameter); // 2 17 '3 (Linear)' null
  * }
  * ```
  */
@@ -94,15 +107,53 @@ export class NonFiniteError extends GradkitError {
   override name = 'NonFiniteError';
   constructor(
     message: string,
-    /** The 1-based epoch of the batch. */
+    /** The 1-based epoch (for a checkpoint: the completed epochs, 0 before training). */
     readonly epoch: number,
-    /** The 0-based index of the batch within the epoch. */
+    /**
+     * The 0-based index of the batch within the epoch: the batch whose loss was not finite, or
+     * the epoch's last batch when a parameter was found non-finite after it; -1 when no training
+     * batch is involved (a validation loss, a checkpoint).
+     */
     readonly batch: number,
     /** The first layer whose output was not finite, as `name (Class)` (`'2 (Linear)'`), or null when none was. */
     readonly layer: string | null,
+    /** The first parameter or buffer that is not finite, by state-dict name (`'2.weight'`), or null. */
+    readonly parameter: string | null = null,
   ) {
     super(message);
   }
+}
+
+/** Options of {@link Trainer.checkpoint}. */
+export interface CheckpointOptions {
+  /**
+   * Return the checkpoint even when a weight (or a callback's saved tensor) is NaN or infinite,
+   * e.g. to inspect a diverged model (default false: a {@link NonFiniteError}).
+   */
+  readonly allowNonFinite?: boolean;
+}
+
+/** Where the first non-finite value of a set of named host arrays is, or null. */
+function firstNonFiniteEntry(
+  entries: Iterable<[string, { readonly data: Float32Array }]>,
+): { name: string; count: number; index: number; value: number } | null {
+  for (const [name, { data }] of entries) {
+    let count = 0;
+    let index = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        if (index < 0) index = i;
+        count++;
+      }
+    }
+    if (count > 0) return { name, count, index, value: data[index] };
+  }
+  return null;
+}
+
+/** `'48 of 48 values are not finite (first: Infinity at index 0)'`. */
+function describeNonFinite(found: { count: number; index: number; value: number }, size: number): string {
+  return `${found.count} of ${size} values ${found.count === 1 ? 'is' : 'are'} not finite (first: ${found.value} at index ${found.index})`;
 }
 
 /** The serializable part of a trainer's state (see checkpoints). */
@@ -125,6 +176,15 @@ export interface TrainerState {
 
 interface ForwardEach {
   forwardEach(x: Tensor, visit: (name: string, layer: unknown, out: Tensor) => void): Tensor;
+}
+
+/**
+ * The module's parameters, then its buffers, by dotted (state-dict) name: the tensors the
+ * per-epoch finite check covers. (Buffers that are not persistent are included: the module API
+ * does not tell them apart without reading every value back.)
+ */
+function stateEntries(model: Module): [string, Tensor][] {
+  return [...model.namedParameters(), ...model.namedBuffers()];
 }
 
 function defaultLoss(logits: Tensor, labels: Labels): Tensor {
@@ -201,7 +261,29 @@ export class Trainer {
    * Trains for `epochs` epochs in total (a resumed trainer continues from its epoch). Returns the
    * whole history (resumed epochs included).
    *
-   * @throws {ValueError} for bad options; {@link NonFiniteError} when a loss is not finite.
+   * Per epoch: the batches (one optimizer step each), then, with `nonFiniteCheck` on (default),
+   * a check that every parameter and persistent buffer (BatchNorm running statistics) is finite,
+   * then validation and a check that `loss` and `val_loss` are finite, then the callbacks'
+   * `onEpochEnd`, then the checkpoints they requested.
+   *
+   * The non-finite guarantee (with `nonFiniteCheck` on): `fit` never returns (`'completed'` or a
+   * callback's stop reason) and no checkpoint is ever written while a parameter, a persistent
+   * buffer, a batch loss, the epoch's `loss` or its `val_loss` is NaN or infinite; it throws a
+   * {@link NonFiniteError} naming what and where instead, and the failed epoch is not added to
+   * the history. A blow-up on the very last update of a run is caught too. Checkpoints refuse
+   * non-finite weights even with `nonFiniteCheck: false` (see {@link Trainer.checkpoint}).
+   *
+   * Empty data is refused rather than reported as a loss of 0: an empty training set, a
+   * `validationSplit` that leaves 0 training or 0 validation rows, or empty `validationData`.
+   *
+   * @throws {ValueError} for bad options, including a `validationSplit` that leaves an empty part.
+   * @throws {DataError} when the training data or `validationData` has no rows.
+   * @throws {NonFiniteError} when a loss, a parameter or a buffer is not finite (see above).
+   * @example
+   * ```ts
+   * const history = trainer.fit(train, { epochs: 10, batchSize: 64, validationSplit: 0.1 });
+   * history.stopReason; // 'completed'
+   * ```
    */
   fit(train: Dataset, options: FitOptions): History {
     const { epochs, batchSize = 32, shuffle = true, seed = 0, nonFiniteCheck = true } = options;
@@ -213,12 +295,29 @@ export class Trainer {
     if (options.validationData && options.validationSplit !== undefined) {
       throw new ValueError('fit', 'give validationData or validationSplit, not both');
     }
+    if (train.length === 0) {
+      throw new DataError(train.name, 'the training data has 0 rows: fit needs at least one');
+    }
     let trainSet = train;
     let valSet = options.validationData ?? null;
+    if (valSet && valSet.length === 0) {
+      throw new DataError(
+        valSet.name,
+        'validationData has 0 rows: a validation loss over no rows is undefined, not 0',
+      );
+    }
     if (options.validationSplit !== undefined) {
       const f = options.validationSplit;
       if (!(f > 0 && f < 1)) throw new ValueError('fit', `validationSplit must be in (0, 1), got ${f}`);
       [trainSet, valSet] = train.split(1 - f, { seed });
+      if (trainSet.length === 0 || valSet.length === 0) {
+        throw new ValueError(
+          'fit',
+          `validationSplit ${f} of ${train.length} row${train.length === 1 ? '' : 's'} leaves ` +
+            `${trainSet.length} training row${trainSet.length === 1 ? '' : 's'} and ` +
+            `${valSet.length} validation row${valSet.length === 1 ? '' : 's'}; both need at least one`,
+        );
+      }
     }
     if (!this.dataSeeded) {
       this.dataRng = new Rng(seed);
@@ -303,11 +402,30 @@ export class Trainer {
       const hits = correct as Tensor | null;
       logs.accuracy = hits ? hits.item() / Math.max(seen, 1) : 0;
       hits?.dispose();
+      // the batch losses were finite before each update; the last update of the epoch (or a
+      // constraint) may still have made a weight non-finite: check before anything reads or saves them
+      if (nonFiniteCheck) this.checkStateFinite(epoch, iter.numBatches - 1);
       for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
       logs.lr = this.optimizer.getLr();
       if (valSet) {
         for (const [k, v] of Object.entries(this.evaluate(valSet, { batchSize: valBatch })))
           logs[`val_${k}`] = v;
+      }
+      if (nonFiniteCheck) {
+        for (const key of ['loss', 'val_loss']) {
+          const v = logs[key];
+          if (v !== undefined && !Number.isFinite(v)) {
+            throw new NonFiniteError(
+              `${key} is ${v} at the end of epoch ${epoch} (step ${this.step}) although every parameter is finite` +
+                (key === 'val_loss'
+                  ? ': the model overflows on the validation data, or that data holds non-finite values'
+                  : ''),
+              epoch,
+              -1,
+              null,
+            );
+          }
+        }
       }
       this.epoch = epoch;
       const record: EpochRecord = { epoch, step: this.step, seconds: (performance.now() - t0) / 1000, logs };
@@ -324,10 +442,21 @@ export class Trainer {
 
   /**
    * Loss and accuracy (and the extra metrics) of the model on `data`, in eval mode, without
-   * gradients. The model's train/eval mode is restored afterwards.
+   * gradients: the means over all rows (each batch's mean loss weighted by its size). The model's
+   * train/eval mode is restored afterwards. A NaN or infinite loss is returned as it is (NaN
+   * propagates, it is never hidden); {@link Trainer.fit} turns it into a {@link NonFiniteError}.
+   *
+   * @throws {DataError} when `data` has no rows (a loss over no rows is undefined, not 0).
+   * @example
+   * ```ts
+   * trainer.evaluate(test); // { loss: 0.07, accuracy: 0.978 }
+   * ```
    */
   evaluate(data: Dataset, options: { readonly batchSize?: number } = {}): EvalResult {
     const batchSize = options.batchSize ?? 256;
+    if (data.length === 0) {
+      throw new DataError(data.name, 'evaluate: 0 rows; a loss over no rows is undefined, not 0');
+    }
     const wasTraining = this.model.training;
     this.model.eval();
     let lossSum = 0;
@@ -349,14 +478,21 @@ export class Trainer {
     } finally {
       this.model.train(wasTraining);
     }
-    const out: EvalResult = { loss: lossSum / Math.max(seen, 1), accuracy: correct / Math.max(seen, 1) };
+    const out: EvalResult = { loss: lossSum / seen, accuracy: correct / seen };
     for (const [k, m] of Object.entries(extra)) out[k] = m.value();
     return out;
   }
 
   /**
    * The model's outputs (logits) for every row of `x` (`[N, D]` host features or a Dataset), in
-   * eval mode, batch by batch: a `Float32Array` of `N * outputs` values.
+   * eval mode, batch by batch: a `Float32Array` of `N * outputs` values. Zero rows give an empty
+   * array (no numbers, so none that could be wrong).
+   *
+   * @throws {ValueError} when the features are not whole rows of `numFeatures` values.
+   * @example
+   * ```ts
+   * const logits = trainer.predict(test); // Float32Array(test.length * 10)
+   * ```
    */
   predict(
     x: Dataset | { features: Float32Array; numFeatures: number },
@@ -395,12 +531,47 @@ export class Trainer {
     return out;
   }
 
-  /** Everything a checkpoint needs: weights, optimizer state, loop state, callback states. */
-  checkpoint(callbacks: readonly Callback[] = []): Checkpoint {
+  /**
+   * Everything a checkpoint needs: weights, optimizer state, loop state, callback states (what
+   * `saveCheckpoint` writes; {@link Trainer.fit} uses it for the checkpoints callbacks request).
+   *
+   * Refuses non-finite weights: when a parameter or persistent buffer of the model, or a tensor a
+   * callback saves (e.g. early stopping's best weights), holds NaN or an infinity, it throws a
+   * {@link NonFiniteError} naming it, so no checkpoint of a diverged model is written by
+   * `ModelCheckpoint` or by hand, unless `options.allowNonFinite` is set.
+   *
+   * @param callbacks the callbacks whose state is saved with it (default none).
+   * @throws {NonFiniteError} for a non-finite weight, unless `allowNonFinite`.
+   * @example
+   * ```ts
+   * saveCheckpoint('runs/a/checkpoints/manual', trainer.checkpoint());
+   * ```
+   */
+  checkpoint(callbacks: readonly Callback[] = [], options: CheckpointOptions = {}): Checkpoint {
     const callbackTensors: Record<string, StateDict> = {};
     for (const cb of callbacks) if (cb.stateTensors) callbackTensors[cb.name] = cb.stateTensors();
+    const model = this.model.stateDict();
+    if (!options.allowNonFinite) {
+      const named: [string, StateDict[string]][] = Object.entries(model);
+      for (const [cb, dict] of Object.entries(callbackTensors)) {
+        for (const [k, v] of Object.entries(dict)) named.push([`${cb}:${k}`, v]);
+      }
+      const found = firstNonFiniteEntry(named);
+      if (found) {
+        const size = named.find(([n]) => n === found.name)?.[1].data.length ?? 0;
+        throw new NonFiniteError(
+          `checkpoint: ${found.name.includes(':') ? 'callback tensor' : 'parameter'} ${found.name}: ` +
+            `${describeNonFinite(found, size)} after ${this.epoch} epoch${this.epoch === 1 ? '' : 's'} ` +
+            `(step ${this.step}); refusing to save non-finite weights (allowNonFinite: true saves them anyway)`,
+          this.epoch,
+          -1,
+          null,
+          found.name,
+        );
+      }
+    }
     return {
-      model: this.model.stateDict(),
+      model,
       optimizer: this.optimizer.stateDict(),
       trainer: this.state(callbacks),
       callbackTensors,
@@ -470,6 +641,38 @@ export class Trainer {
     }
     this.pendingCallbackState = null;
     this.pendingCallbackTensors = null;
+  }
+
+  /**
+   * Throws a {@link NonFiniteError} naming the first parameter or persistent buffer (state-dict
+   * order) that holds NaN or an infinity. On the device: one `isFinite` map and one `min` per
+   * tensor, combined into one flag, so a healthy model costs one scalar read-back.
+   */
+  private checkStateFinite(epoch: number, batch: number): void {
+    const entries = stateEntries(this.model).filter(([, t]) => t.size > 0);
+    if (entries.length === 0) return;
+    const bad = scope(() => {
+      const flags = entries.map(([, t]) => new Tensor(t.device.unary('isFinite', t.array)).min());
+      let all = flags[0];
+      for (let i = 1; i < flags.length; i++) {
+        all = flags[i].device === all.device ? all.minimum(flags[i]) : all.minimum(flags[i].dataSync()[0]);
+      }
+      if (all.item() === 1) return -1;
+      return flags.findIndex((f) => f.item() !== 1);
+    });
+    if (bad < 0) return;
+    const [name, t] = entries[bad];
+    const data = t.dataSync();
+    const found = firstNonFiniteEntry([[name, { data }]]);
+    const what = found ? describeNonFinite(found, data.length) : 'not finite';
+    throw new NonFiniteError(
+      `parameter ${name}: ${what} at the end of epoch ${epoch} (step ${this.step}, after batch ${batch}): ` +
+        'the updates diverged (a learning rate too large for this model?)',
+      epoch,
+      batch,
+      null,
+      name,
+    );
   }
 
   /** Finds the first layer whose output is not finite and throws a {@link NonFiniteError}. */

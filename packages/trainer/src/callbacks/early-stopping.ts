@@ -25,6 +25,11 @@ export interface EarlyStoppingOptions {
  * kept on the host and loaded back when training ends, whether it stopped early or ran out of
  * epochs (TensorFlow.js has no such option).
  *
+ * A monitored value that is not finite (NaN, `Infinity`, `-Infinity`: a diverged run) is never an
+ * improvement: it counts as an epoch without improvement, never becomes `best`, and its weights
+ * are never kept for `restoreBestWeights`. (Keras agrees for NaN; it would take `-Infinity` as a
+ * new best loss.)
+ *
  * @throws {ValueError} for a negative patience or minDelta.
  * @example
  * ```ts
@@ -82,6 +87,7 @@ export class EarlyStopping implements Callback {
   }
 
   private improved(value: number): boolean {
+    if (!Number.isFinite(value)) return false;
     return this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta;
   }
 
@@ -105,7 +111,9 @@ export class EarlyStopping implements Callback {
       this.stoppedEpoch = epoch;
       ctx.stop(
         `early stopping: ${this.monitor} did not improve for ${this.wait} epoch${this.wait === 1 ? '' : 's'} ` +
-          `(best ${this.best.toPrecision(5)} at epoch ${this.bestEpoch})`,
+          (this.bestEpoch > 0
+            ? `(best ${this.best.toPrecision(5)} at epoch ${this.bestEpoch})`
+            : `(no epoch had a finite ${this.monitor})`),
       );
     }
   }
@@ -124,9 +132,23 @@ export class EarlyStopping implements Callback {
     };
   }
 
+  /**
+   * Restores a state produced by {@link EarlyStopping.stateDict} (on resume).
+   *
+   * @throws {ValueError} when `best` is NaN or the wrong infinity for the mode: a best of NaN
+   *   would never be improved on.
+   */
   loadStateDict(state: Json): void {
     const s = state as { best: number | string; bestEpoch: number; wait: number; stoppedEpoch: number };
-    this.best = Number(s.best);
+    const best = Number(s?.best);
+    const worst = this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    if (!(Number.isFinite(best) || best === worst)) {
+      throw new ValueError(
+        'EarlyStopping.loadStateDict',
+        `best must be a finite number or ${worst} (mode ${this.mode}), got ${JSON.stringify(s?.best)}`,
+      );
+    }
+    this.best = best;
     this.bestEpoch = s.bestEpoch;
     this.wait = s.wait;
     this.stoppedEpoch = s.stoppedEpoch;

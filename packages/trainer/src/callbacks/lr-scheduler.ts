@@ -47,10 +47,11 @@ export class LearningRateScheduler implements Callback {
 
   private apply(ctx: TrainingContext): void {
     const lr = this.schedule(this.count);
-    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
+    // finite in float32 too: the kernels compute in float32, where 1e300 is Infinity
+    if (!(typeof lr === 'number' && Number.isFinite(Math.fround(lr)) && lr >= 0)) {
       throw new ValueError(
         'LearningRateScheduler',
-        `schedule(${this.count}) returned ${lr}, not a learning rate`,
+        `schedule(${this.count}) returned ${lr}, not a learning rate (a number >= 0, finite in float32)`,
       );
     }
     ctx.optimizer.setLr(lr);

@@ -23,6 +23,11 @@ export interface ModelCheckpointOptions {
  * resume bit for bit) and `dir/best` when the monitored value improves. Each save replaces the
  * previous one atomically.
  *
+ * A monitored value that is not finite (NaN, an infinity) is never "best": `best/` is only
+ * written for a finite improvement. (Within `Trainer.fit` with `nonFiniteCheck` on, an epoch
+ * with non-finite weights or a non-finite `loss`/`val_loss` throws before any checkpoint is
+ * written, and `Trainer.checkpoint` refuses non-finite weights in any case.)
+ *
  * @example
  * ```ts
  * new ModelCheckpoint({ dir: 'runs/mnist/checkpoints' });
@@ -57,8 +62,10 @@ export class ModelCheckpoint implements Callback {
     const key = logs[this.monitor] !== undefined ? this.monitor : 'loss';
     const value = logs[key];
     const mode = resolveMode(key, this.modeOption);
-    const improved = this.best === null || (mode === 'min' ? value < this.best : value > this.best);
-    if (improved && Number.isFinite(value)) {
+    const improved =
+      Number.isFinite(value) &&
+      (this.best === null || (mode === 'min' ? value < this.best : value > this.best));
+    if (improved) {
       this.best = value;
       this.bestEpoch = epoch;
     }
@@ -70,8 +77,19 @@ export class ModelCheckpoint implements Callback {
     return { best: this.best, bestEpoch: this.bestEpoch };
   }
 
+  /**
+   * Restores a state produced by {@link ModelCheckpoint.stateDict} (on resume).
+   *
+   * @throws {ValueError} when `best` is neither null nor a finite number.
+   */
   loadStateDict(state: Json): void {
     const s = state as { best: number | null; bestEpoch: number };
+    if (!(s?.best === null || (typeof s?.best === 'number' && Number.isFinite(s.best)))) {
+      throw new ValueError(
+        'ModelCheckpoint.loadStateDict',
+        `best must be null or a finite number, got ${JSON.stringify(s?.best)}`,
+      );
+    }
     this.best = s.best;
     this.bestEpoch = s.bestEpoch;
   }
