@@ -7,12 +7,21 @@ export interface TrainConfig {
   dataset: string;
   /** Label column of a CSV dataset (name or 0-based index). */
   label: string;
+  /**
+   * How the CSV label column is read: `'auto'` (integers are class indices, anything else text
+   * classes; a regression-like column is refused), `'integer'` or `'categorical'` (no checks).
+   */
+  labelType: 'auto' | 'integer' | 'categorical';
   /** Test data: `'mnist-test'` (default for MNIST) or a CSV file; `'none'` to skip. */
   test: string;
   /** Use only the first N training rows (quick runs). */
   limit: number | null;
-  /** MNIST pixels: `'standard'` (mean 0.1307, std 0.3081, as PyTorch's example) or `'unit'` ([0, 1]). */
-  normalize: 'standard' | 'unit';
+  /**
+   * Feature scaling. MNIST pixels: `'standard'` (mean 0.1307, std 0.3081, as PyTorch's example),
+   * `'unit'` ([0, 1]) or `'none'` (0..255). CSV features: `'standard'` (z-scores), `'unit'`
+   * (min-max to [0, 1]) with statistics of the training rows, or `'none'`.
+   */
+  normalize: 'standard' | 'unit' | 'none';
   /** Hidden layer sizes. */
   hidden: number[];
   activation: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'gelu' | 'selu' | 'elu';
@@ -79,6 +88,7 @@ export interface TrainConfig {
 export const DEFAULTS: TrainConfig = {
   dataset: 'mnist',
   label: 'label',
+  labelType: 'auto',
   test: 'default',
   limit: null,
   normalize: 'standard',
@@ -116,7 +126,8 @@ export const DEFAULTS: TrainConfig = {
 };
 
 const CHOICES: Partial<Record<keyof TrainConfig, readonly string[]>> = {
-  normalize: ['standard', 'unit'],
+  normalize: ['standard', 'unit', 'none'],
+  labelType: ['auto', 'integer', 'categorical'],
   activation: ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'gelu', 'selu', 'elu'],
   norm: ['none', 'batch', 'layer'],
   optimizer: [
@@ -149,6 +160,7 @@ type Kind =
 const KINDS: Record<keyof TrainConfig, Kind> = {
   dataset: 'string',
   label: 'string',
+  labelType: 'string',
   test: 'string',
   limit: 'nullable-int',
   normalize: 'string',

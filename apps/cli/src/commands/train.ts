@@ -19,6 +19,7 @@ import {
 import { modelSpecFor, optimizerFor, tricksFor } from '../build.js';
 import type { TrainConfig } from '../config.js';
 import { loadData } from '../data.js';
+import { resumeDataMeta } from '../data-meta.js';
 import { CliError } from '../errors.js';
 import { summaryTable, writeCurves } from '../report.js';
 
@@ -96,7 +97,8 @@ function defaultOut(c: TrainConfig): string {
 
 /** Runs (or, with `resumeFrom`, continues) a training run; returns the run directory. */
 export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null, outDir?: string): string {
-  const { train, test } = loadData(c);
+  // `data` (class names, feature names and statistics) is run metadata: stored, reused on resume
+  const { train, test, meta } = loadData(c, resumeFrom ? resumeDataMeta(resumeFrom.config) : null);
   registerStandardLayers();
   const spec = modelSpecFor(c, train.numFeatures, train.numClasses);
   const timings = useTrainingBackend(c, spec, train.numFeatures, train.numClasses);
@@ -119,12 +121,12 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
     gradientHooks: tricks.gradientHooks,
     constraints: tricks.constraints,
     modelSpec: spec as never,
-    config: c as never,
+    config: { ...c, data: meta } as never,
   });
   if (!resumeFrom) {
     writeFileSync(
       join(out, 'config.json'),
-      `${JSON.stringify({ ...c, out, backend: c.backend, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
+      `${JSON.stringify({ ...c, out, backend: c.backend, data: meta, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
     );
   } else {
     trainer.restore(resumeFrom);
