@@ -315,3 +315,7 @@ export function validateConfig(c: TrainConfig): void {
     throw new CliError('--schedule plateau: watches val_loss; set --validation-split above 0');
   }
 }
+  // the kernels compute in float32: there 1e300 is Infinity (one step would make every weight
+  // Infinity) and 1e-50 is 0 (nothing would ever train)
+  need(Number.isFinite(Math.fround(c.lr)), 'lr', 'must be finite in float32 (at most 3.4028235e+38)');
+  need(Math.fround(c.lr) > 0, 'lr', 'rounds to 0 in float32 (the smallest positive float32 is 1.4e-45)');

@@ -667,7 +667,7 @@ export class Trainer {
     const what = found ? describeNonFinite(found, data.length) : 'not finite';
     throw new NonFiniteError(
       `parameter ${name}: ${what} at the end of epoch ${epoch} (step ${this.step}, after batch ${batch}): ` +
-        'the updates diverged (a learning rate too large for this model?)',
+        'training diverged (is the learning rate too large?)',
       epoch,
       batch,
       null,
