@@ -2,6 +2,8 @@
 // MLP with @gradkit/tensor and Adam from @gradkit/optimizers on a fixed-seed synthetic regression,
 // then publishes { backend, webgl, lossBefore, lossAfter, ... } as window.__result and in #result.
 // `?backend=gl|wasm|cpu` calls setDevice() first; without it the backend is chosen automatically.
+// The GPU backend is opt-in: importing @gradkit/kernels/gl registers it (it bundles gpu.js).
+import '@gradkit/kernels/gl';
 import { adam } from '@gradkit/optimizers';
 import {
   backendInfo,

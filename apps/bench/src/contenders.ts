@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableBackends } from '@gradkit/kernels';
+import '@gradkit/kernels/gl';
 import type { ContenderKind, Workload } from './types.js';
 
 /** A contender of the benchmark. */

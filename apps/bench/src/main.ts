@@ -8,6 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { availableBackends } from '@gradkit/kernels';
+// the gl backend (gpu.js) is a contender: register it
+import '@gradkit/kernels/gl';
 import type { BenchOptions } from './args.js';
 import { ArgError, parseArgs, selects, USAGE } from './args.js';
 import { FULL, QUICK, SEED, XVFB_ARGS } from './config.js';

@@ -1,14 +1,23 @@
 import type { Shape } from './shape.js';
 
-/** The three backends, best first. */
-export type BackendName = 'gl' | 'wasm' | 'cpu';
+/** The backends gradkit ships, best first: `gl` (registered by `@gradkit/kernels/gl`), `wasm`, `cpu`. */
+export type BuiltinBackendName = 'gl' | 'wasm' | 'cpu';
 
-/** Every backend name, best first: the order automatic selection tries them in. */
-export const BACKEND_ORDER: readonly BackendName[] = ['gl', 'wasm', 'cpu'];
+/**
+ * A backend's name: one of gradkit's own ({@link BuiltinBackendName}) or one added with
+ * `registerBackend`.
+ */
+export type BackendName = BuiltinBackendName | (string & {});
+
+/**
+ * gradkit's own backends, best first. Automatic selection goes by the registry's priorities
+ * (`registeredBackends()`), which rank these three in this order.
+ */
+export const BACKEND_ORDER: readonly BuiltinBackendName[] = ['gl', 'wasm', 'cpu'];
 
 /** What a backend reports about itself (see {@link Device.info}). */
 export interface BackendInfo {
-  /** `'gl'`, `'wasm'` or `'cpu'`. */
+  /** `'gl'`, `'wasm'`, `'cpu'`, or the name of a registered backend. */
   readonly name: BackendName;
   /** Why this backend runs: `'auto: best available (gl unavailable: ...)'`, `'GRADKIT_BACKEND=cpu'`, ... */
   readonly reason: string;

@@ -2,14 +2,13 @@ export type {
   BackendBuffer,
   BackendInfo,
   BackendName,
+  BuiltinBackendName,
   ElementwiseSpec,
   KernelBackend,
   ReduceOp,
 } from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
-export type { GpuJsMode, GpuJsProbe, GpuJsStats } from './backends/gpujs.js';
-export { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
 export type { WasmBackendOptions, WasmJitStats, WasmMemoryStats, WasmProbe } from './backends/wasm/wasm.js';
 export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
 export type { DeviceMemory, MatmulOptions } from './device.js';
@@ -19,6 +18,8 @@ export { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js'
 export { BackendError, DisposedError, GradkitError, ShapeError, ValueError } from './errors.js';
 export type { RngState } from './random.js';
 export { Rng } from './random.js';
+export type { BackendCreateOptions, BackendFactory, BackendProbe } from './registry.js';
+export { registerBackend, registeredBackends, unregisterBackend } from './registry.js';
 export type { BackendAvailability, DeviceOptions } from './select.js';
 export {
   availableBackends,

@@ -1,11 +1,7 @@
 import type { BackendInfo, BackendName, KernelBackend } from './backend.js';
-import { BACKEND_ORDER } from './backend.js';
-import { CpuBackend } from './backends/cpu.js';
-import type { GpuJsMode } from './backends/gpujs.js';
-import { GpuJsBackend, probeGpuJs } from './backends/gpujs.js';
-import { probeWasm, WasmBackend } from './backends/wasm/wasm.js';
 import { Device } from './device.js';
 import { BackendError, ValueError } from './errors.js';
+import { backendFactory, probeBackend, registeredBackends } from './registry.js';
 
 /** Whether one backend can start here, and why not. */
 export interface BackendAvailability {
@@ -13,7 +9,7 @@ export interface BackendAvailability {
   readonly name: BackendName;
   /** Whether it can start here. */
   readonly available: boolean;
-  /** The gpu.js mode that was probed (`'js'` for cpu). */
+  /** The mode that was probed: the gpu.js mode for gl, `'wasm-simd'` for wasm, `'js'` for cpu. */
   readonly gpuMode: string;
   /** Why it is unavailable (empty when available). */
   readonly reason: string;
@@ -22,9 +18,10 @@ export interface BackendAvailability {
 /** Options of {@link createDevice}. */
 export interface DeviceOptions {
   /**
-   * `'gl'`, `'wasm'`, `'cpu'` or `'auto'` (default: the `GRADKIT_BACKEND` environment variable,
-   * else `'auto'`, the best available). An explicit backend that cannot start throws a
-   * {@link BackendError}; it never falls back silently.
+   * A registered backend (`'gl'` once `@gradkit/kernels/gl` is imported, `'wasm'`, `'cpu'`, or one
+   * added with `registerBackend`) or `'auto'` (default: the `GRADKIT_BACKEND` environment
+   * variable, else `'auto'`, the best available by priority). An explicit backend that cannot
+   * start, or is not registered, throws a {@link BackendError}; it never falls back silently.
    */
   readonly backend?: BackendName | 'auto';
   /**
@@ -35,63 +32,43 @@ export interface DeviceOptions {
   readonly threads?: number;
 }
 
-const isBrowser = (): boolean =>
-  typeof (globalThis as { window?: unknown }).window !== 'undefined' &&
-  typeof (globalThis as { document?: unknown }).document !== 'undefined';
-
-function glModes(): GpuJsMode[] {
-  return isBrowser() ? ['webgl2', 'webgl'] : ['headlessgl'];
-}
-
-const probed = new Map<BackendName, BackendAvailability>();
-
-/** Probes one backend (cached): only what that backend needs is loaded (GL is not touched for wasm). */
-function probe(name: BackendName): BackendAvailability {
-  let a = probed.get(name);
-  if (a) return a;
-  if (name === 'gl') {
-    const reasons: string[] = [];
-    for (const mode of glModes()) {
-      const r = probeGpuJs(mode);
-      if (r.ok) {
-        a = { name: 'gl', available: true, gpuMode: mode, reason: '' };
-        break;
-      }
-      reasons.push(`${mode}: ${r.reason}`);
-    }
-    a ??= { name: 'gl', available: false, gpuMode: glModes()[0], reason: reasons.join('; ') };
-  } else if (name === 'wasm') {
-    const w = probeWasm();
-    a = {
-      name: 'wasm',
-      available: w.ok,
-      gpuMode: 'wasm-simd',
-      reason: w.ok ? '' : `WebAssembly SIMD: ${w.reason}`,
-    };
-  } else {
-    a = { name: 'cpu', available: true, gpuMode: 'js', reason: '' };
-  }
-  probed.set(name, a);
-  return a;
+function availability(name: string): BackendAvailability {
+  const p = probeBackend(name);
+  return { name, available: p.ok, gpuMode: p.mode, reason: p.reason };
 }
 
 /**
- * Probes every backend once (cached) and tells which can start here and why not.
+ * Probes every registered backend once (cached), highest priority first, and tells which can
+ * start here and why not. Only registered backends are listed: `gl` appears once
+ * `@gradkit/kernels/gl` is imported.
  *
  * @example
  * ```ts
  * availableBackends();
- * // [{ name: 'gl', available: false, gpuMode: 'headlessgl', reason: '...' }, { name: 'wasm', available: true, ... }, ...]
+ * // [{ name: 'wasm', available: true, gpuMode: 'wasm-simd', reason: '' }, { name: 'cpu', available: true, ... }]
  * ```
  */
 export function availableBackends(): BackendAvailability[] {
-  return BACKEND_ORDER.map(probe);
+  return registeredBackends().map(availability);
 }
 
-function parseBackend(source: string, value: string): BackendName | 'auto' {
-  const v = value.trim().toLowerCase();
-  if (v === 'auto' || (BACKEND_ORDER as readonly string[]).includes(v)) return v as BackendName | 'auto';
-  throw new ValueError(source, `unknown backend '${value}'; expected one of gl, wasm, cpu, auto`);
+/** Why `name` is not a registered backend, with the fix for `gl`. */
+function notRegistered(name: string): string {
+  const hint =
+    name === 'gl'
+      ? "; the GPU backend is registered by importing '@gradkit/kernels/gl' (it loads gpu.js)"
+      : '';
+  return `backend '${name}' is not registered (registered: ${registeredBackends().join(', ')})${hint}`;
+}
+
+function parseBackend(source: string, value: string): string {
+  const v = String(value).trim().toLowerCase();
+  if (v === 'auto' || backendFactory(v)) return v;
+  if (v === 'gl') return v; // known to gradkit: reported as "not registered" with the fix, by the caller
+  throw new ValueError(
+    source,
+    `unknown backend '${value}'; expected one of ${[...registeredBackends(), 'auto'].join(', ')}`,
+  );
 }
 
 function envBackend(): string | undefined {
@@ -100,17 +77,23 @@ function envBackend(): string | undefined {
   return v && v.trim() !== '' ? v : undefined;
 }
 
-function instantiate(name: BackendName, mode: string, options: DeviceOptions): KernelBackend {
-  if (name === 'cpu') return new CpuBackend();
-  if (name === 'wasm') return new WasmBackend({ threads: options.threads });
-  return new GpuJsBackend(mode as GpuJsMode);
+function instantiate(a: BackendAvailability, options: DeviceOptions): KernelBackend {
+  const f = backendFactory(a.name);
+  if (!f) throw new BackendError(a.name, notRegistered(a.name));
+  return f.create({
+    mode: a.gpuMode,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  });
 }
 
 /**
  * Creates a device on the requested backend, or on the best available one.
- * Selection order: `options.backend`, then `GRADKIT_BACKEND`, then automatic (gl, wasm, cpu).
+ * Selection order: `options.backend`, then `GRADKIT_BACKEND`, then automatic: the registered
+ * backends by priority (gl when `@gradkit/kernels/gl` was imported, then wasm, then cpu), the
+ * first that starts.
  *
- * @throws {BackendError} when an explicitly requested backend cannot start, with the reason.
+ * @throws {BackendError} when an explicitly requested backend is not registered or cannot start,
+ *   with the reason.
  * @example
  * ```ts
  * const d = createDevice({ backend: 'cpu' });
@@ -118,7 +101,7 @@ function instantiate(name: BackendName, mode: string, options: DeviceOptions): K
  * ```
  */
 export function createDevice(options: DeviceOptions = {}): Device {
-  let requested: BackendName | 'auto';
+  let requested: string;
   let source: string;
   if (options.backend !== undefined) {
     requested = parseBackend('createDevice', options.backend);
@@ -132,26 +115,30 @@ export function createDevice(options: DeviceOptions = {}): Device {
   }
   if (requested !== 'auto') {
     // only the requested backend is probed: asking for wasm never loads gl
-    const a = probe(requested);
+    if (!backendFactory(requested)) throw new BackendError(requested, notRegistered(requested));
+    const a = availability(requested);
     if (!a.available) {
       throw new BackendError(
         requested,
         `backend '${requested}' was requested but cannot start here: ${a.reason}`,
       );
     }
-    return new Device(instantiate(a.name, a.gpuMode, options), source);
+    return new Device(instantiate(a, options), source);
   }
   const skipped: string[] = [];
-  for (const name of BACKEND_ORDER) {
-    // probed in rank order, stopping at the first that starts
-    const a = probe(name);
+  for (const name of registeredBackends()) {
+    // probed in priority order, stopping at the first that starts
+    const a = availability(name);
     if (a.available) {
       const why = skipped.length ? `auto: best available (${skipped.join('; ')})` : 'auto: best available';
-      return new Device(instantiate(a.name, a.gpuMode, options), source === 'auto' ? why : source);
+      return new Device(instantiate(a, options), source === 'auto' ? why : source);
     }
     skipped.push(`${a.name} unavailable: ${a.reason}`);
   }
-  throw new BackendError('auto', 'no backend could start'); // unreachable: cpu is always available
+  throw new BackendError(
+    'auto',
+    `no registered backend can start here (${skipped.join('; ') || 'none registered'})`,
+  );
 }
 
 let current: Device | null = null;
@@ -169,7 +156,7 @@ export function getDevice(): Device {
  * Replaces the shared default device: pass a device, or a backend name to create one.
  * Returns the new default.
  */
-export function setDevice(device: Device | BackendName | 'auto'): Device {
+export function setDevice(device: Device | BackendName): Device {
   current = typeof device === 'string' ? createDevice({ backend: device }) : device;
   return current;
 }
@@ -213,11 +200,12 @@ export function backendsToTest(): BackendName[] {
   }
   for (const r of required) {
     if (r === 'auto') continue;
-    const a = all.find((b) => b.name === r)!;
+    const a = all.find((b) => b.name === r);
+    if (!a) throw new BackendError(r, `this test run requires ${notRegistered(r)}`);
     if (!a.available)
       throw new BackendError(r, `backend '${r}' is required for this test run but cannot start: ${a.reason}`);
   }
   if (only !== undefined && only.trim().toLowerCase() !== 'auto')
-    return [parseBackend('GRADKIT_BACKEND', only) as BackendName];
+    return [parseBackend('GRADKIT_BACKEND', only)];
   return all.filter((a) => a.available).map((a) => a.name);
 }

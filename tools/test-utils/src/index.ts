@@ -75,3 +75,5 @@ export function expectGradcheck(
 export function loadFixture<T>(url: URL | string): T {
   return JSON.parse(readFileSync(url, 'utf8')) as T;
 }
+export type { ReadCounts } from './toy-backend.js';
+export { CountingBackend, toyBackendFactory } from './toy-backend.js';

@@ -1,6 +1,7 @@
 // gradkit contenders: one per backend that availableBackends() reports, by name.
 import type { BackendName, Device, DeviceArray } from '@gradkit/kernels';
 import { createDevice, Rng, setDevice } from '@gradkit/kernels';
+import '@gradkit/kernels/gl';
 import type { LayerSpec } from '@gradkit/nn';
 import { buildModel } from '@gradkit/nn';
 import { adam } from '@gradkit/optimizers';

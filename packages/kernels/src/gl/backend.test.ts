@@ -1,23 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendBuffer, ElementwiseSpec, ReduceOp } from '../backend.js';
+import { CpuBackend } from '../backends/cpu.js';
 import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from '../elementwise.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
 import { broadcastTo64, closeTo, erf64, testData } from '../testing/reference.js';
-import { CpuBackend } from './cpu.js';
-import type { GpuJsMode } from './gpujs.js';
-import { GpuJsBackend, probeGpuJs } from './gpujs.js';
+import { GpuJsBackend } from './backend.js';
+import type { GpuJsMode } from './probe.js';
+import { probeGpuJs } from './probe.js';
 
-// Every gpu.js mode that can run on this machine is compared with the CPU backend (same float32
-// inputs) and with float64 references written here, with the tolerances stated per test.
+// The gl backend, where it can start here (headless-gl), is compared with the CPU backend (same
+// float32 inputs) and with float64 references written here, with the tolerances stated per test.
 // GL needs an X server: xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX" npx vitest run ...
-// GRADKIT_REQUIRE_BACKENDS=gl,wasm turns "cannot start here" into a failure instead of a skip.
+// GRADKIT_REQUIRE_BACKENDS=gl turns "cannot start here" into a failure instead of a skip. The
+// kernel sources themselves are checked without a GPU in sources.test.ts.
 
-const MODES: readonly { mode: GpuJsMode; name: 'gl' | 'wasm' }[] = [
-  { mode: 'headlessgl', name: 'gl' },
-  { mode: 'webasm', name: 'wasm' },
-];
+const MODES: readonly { mode: GpuJsMode; name: 'gl' }[] = [{ mode: 'headlessgl', name: 'gl' }];
 const required = (process.env.GRADKIT_REQUIRE_BACKENDS ?? '')
   .split(',')
   .map((s) => s.trim().toLowerCase())
@@ -77,8 +76,8 @@ const UNARY_REF: Record<keyof typeof UNARY, Ref> = {
   ceil: Math.ceil,
   sin: Math.sin,
   cos: Math.cos,
-  // biome-ignore lint/complexity/useMathMinMax: relu(NaN) is 0 by the spec; Math.max(NaN, 0) is NaN.
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => Math.max(x, 0), // relu(NaN) is NaN, as Math.max gives
+
   sigmoid: sigmoid64,
   tanh: Math.tanh,
   gelu: (x) => 0.5 * x * (1 + erf64(x / Math.SQRT2)),
@@ -331,17 +330,12 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
   it('reports what it runs on', () => {
     const info = be.info;
     expect(info.gpuMode).toBe(mode);
-    expect(info.name).toBe(mode === 'webasm' ? 'wasm' : 'gl');
+    expect(info.name).toBe('gl');
     expect(info.precision).toBe('single');
     expect(info.renderer.length).toBeGreaterThan(3);
-    if (mode === 'webasm') {
-      expect(info.maxTextureSize).toBeNull();
-      expect(info.maxElements).toBe(2 ** 23);
-    } else {
-      expect(info.maxTextureSize).toBeGreaterThanOrEqual(2048);
-      // min(T^2, 2^23), less T for T <= 4096 (see GpuJsBackend: gpu.js's near-square packing).
-      expect(info.maxElements).toBe(Math.min(info.maxTextureSize! * (info.maxTextureSize! - 1), 2 ** 23));
-    }
+    expect(info.maxTextureSize).toBeGreaterThanOrEqual(2048);
+    // min(T^2, 2^23), less T for T <= 4096 (see GpuJsBackend: gpu.js's near-square packing).
+    expect(info.maxElements).toBe(Math.min(info.maxTextureSize! * (info.maxTextureSize! - 1), 2 ** 23));
     console.info(
       `[gpujs ${mode}] renderer: ${info.renderer}; maxTextureSize ${info.maxTextureSize}; maxElements ${info.maxElements}`,
     );
@@ -442,7 +436,7 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
         params,
       );
       if (closeTo(got, c, 1e-6, 1e-5) !== null) {
-        if (mode !== 'webasm' && KNOWN_NAN_LOSS.has(name)) deviating.add(name);
+        if (KNOWN_NAN_LOSS.has(name)) deviating.add(name);
         else expectClose(got, c, 1e-6, 1e-5, `${name}${JSON.stringify(params)} on special values vs cpu`);
       }
     };

@@ -1,0 +1,484 @@
+// The gl backend: gpu.js kernels on WebGL (browsers) or headless-gl (Node). Kernel sources come
+// from ./sources.ts, start-up and probing from ./probe.ts; this file holds buffers, the compile
+// cache and the multi-stage reductions.
+import type { GPU, Texture } from 'gpu.js';
+import type {
+  BackendBuffer,
+  BackendInfo,
+  BackendName,
+  ElementwiseSpec,
+  KernelBackend,
+  ReduceOp,
+} from '../backend.js';
+import { planBroadcast, planReduce } from '../codegen.js';
+import { BackendError } from '../errors.js';
+import type { Shape } from '../shape.js';
+import { formatShape, sizeOf } from '../shape.js';
+import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
+import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
+import type { StageLayout, StageOp } from './sources.js';
+import {
+  emptyReduceValue,
+  FLOAT_EXACT,
+  gatherSource,
+  LOGSUMEXP_FINISH_SOURCE,
+  mapSource,
+  matmulSource,
+  stageSource,
+  stageSplit,
+  transposeSource,
+  UPLOAD_SOURCE,
+} from './sources.js';
+
+/**
+ * A buffer of the gl backend: a single-precision gpu.js texture holding `size` floats (packed by
+ * gpu.js into a near-square 2-D texture); `null` storage for zero-size arrays.
+ */
+export class GpuJsBuffer implements BackendBuffer {
+  /** The texture; `null` when `size` is 0 or after {@link GpuJsBackend.free}. */
+  data: Texture | null;
+  /** True once {@link GpuJsBackend.free} released the storage. */
+  freed = false;
+  constructor(
+    readonly size: number,
+    data: Texture | null,
+  ) {
+    this.data = data;
+  }
+}
+
+/** Compile statistics of one backend (kernels are compiled on their first call). */
+export interface GpuJsStats {
+  /** Kernels compiled so far (one per op and shape signature). */
+  readonly compiles: number;
+  /** Total wall time of first calls (parse, translate, compile, first run), in milliseconds. */
+  readonly compileMs: number;
+  /** Slowest single first call, in milliseconds. */
+  readonly maxCompileMs: number;
+  /** Kernels that gpu.js silently moved to its plain-JS `cpu` backend, with the reason. */
+  readonly fallbacks: readonly string[];
+}
+
+/** A reduction stage's input: the layout and the buffer it reads. */
+interface StageInput extends StageLayout {
+  readonly x: GpuJsBuffer;
+}
+
+/**
+ * The `gl` backend: gpu.js on headless-gl in Node, WebGL2/WebGL in a browser. Every kernel is
+ * generated as gpu.js source text (./sources.ts) once per op and shape signature and cached;
+ * scalar parameters are kernel arguments, so changing a learning rate never recompiles. Every
+ * buffer is a single-precision texture and data stays on the GPU between kernels. Index
+ * arithmetic is float32-exact below 2^23 elements (see `indexExpr` in `codegen.ts`), which bounds
+ * {@link BackendInfo.maxElements}.
+ *
+ * @example
+ * ```ts
+ * if (probeGpuJs('headlessgl').ok) {
+ *   const b = new GpuJsBackend('headlessgl');
+ *   const x = b.upload(new Float32Array([1, 2, 3]));
+ *   b.read(b.map(UNARY.square, [x], [[3]], [3], [])); // Float32Array [1, 4, 9]
+ *   b.destroy();
+ * }
+ * ```
+ * @see https://github.com/gpujs/gpu.js
+ */
+export class GpuJsBackend implements KernelBackend {
+  /** The backend's name: `'gl'`. */
+  readonly name: BackendName = 'gl';
+  readonly info: Omit<BackendInfo, 'reason'>;
+  /** The gpu.js mode this backend runs. */
+  readonly mode: GpuJsMode;
+  private readonly gpu: GPU;
+  private readonly kernels = new Map<string, GpuKernel>();
+  private compileCount = 0;
+  private compileTime = 0;
+  private compileMax = 0;
+  private readonly fallbackList: string[] = [];
+  private destroyed = false;
+
+  /**
+   * Starts gpu.js in `mode`.
+   *
+   * @throws {BackendError} when the mode cannot run here (the message gives the reason, as
+   * {@link probeGpuJs} reports it).
+   */
+  constructor(mode: GpuJsMode) {
+    this.mode = mode;
+    const r = tryStart(mode);
+    if ('reason' in r) throw new BackendError(this.name, `gpu.js mode '${mode}' cannot start: ${r.reason}`);
+    this.gpu = r.gpu;
+    // gpu.js keeps the WebGL context of its first kernel on the GPU instance (typed `any`).
+    const ctx = (this.gpu as unknown as { context: WebGLRenderingContext | null }).context;
+    if (!ctx) {
+      destroyGpu(this.gpu);
+      throw new BackendError(this.name, `gpu.js mode '${mode}' started without a WebGL context`);
+    }
+    const maxTextureSize = Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE));
+    this.info = {
+      name: this.name,
+      gpuMode: mode,
+      renderer: glRenderer(ctx),
+      precision: 'single',
+      maxTextureSize,
+      // gpu.js packs n floats into a near-square texture (closestSquareDimensions); every n up to
+      // T * (T - 1) fits sides of at most T, while some n between that and T^2 would need a side
+      // of T + 1. Float32 indices are exact below 2^23 (i + 0.5 must be representable).
+      maxElements: Math.min(maxTextureSize * (maxTextureSize - 1), FLOAT_EXACT),
+      pipeline: true,
+    };
+  }
+
+  /** Kernel compile statistics since construction. */
+  get stats(): GpuJsStats {
+    return {
+      compiles: this.compileCount,
+      compileMs: this.compileTime,
+      maxCompileMs: this.compileMax,
+      fallbacks: [...this.fallbackList],
+    };
+  }
+
+  upload(values: Float32Array): BackendBuffer {
+    const n = values.length;
+    this.checkSize('upload', n);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    // An identity kernel per size turns the array into a texture like every kernel output, so a
+    // kernel's argument types never change between calls (a change would make gpu.js recompile).
+    return this.run('upload', UPLOAD_SOURCE, n, [n], [values], 0);
+  }
+
+  read(buf: BackendBuffer): Float32Array {
+    const b = this.own('read', buf);
+    if (b.size === 0 || b.data === null) return new Float32Array(0);
+    return toFloat32(b.data.toArray(), b.size);
+  }
+
+  readAsync(buf: BackendBuffer): Promise<Float32Array> {
+    try {
+      return Promise.resolve(this.read(buf));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  free(buf: BackendBuffer): void {
+    const b = buf as GpuJsBuffer;
+    if (b.freed) return;
+    b.freed = true;
+    const d = b.data;
+    b.data = null;
+    if (d !== null && !this.destroyed) d.delete();
+  }
+
+  map(
+    spec: ElementwiseSpec,
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer {
+    const op = `map(${spec.name})`;
+    const n = sizeOf(outShape);
+    const ins = inputs.map((b) => this.own(op, b));
+    this.checkSize(op, n, ...ins.map((b) => b.size));
+    if (ins.length !== spec.arity)
+      throw new BackendError(this.name, `${op}: expected ${spec.arity} inputs, got ${ins.length}`);
+    if (params.length !== spec.params) {
+      throw new BackendError(this.name, `${op}: expected ${spec.params} parameters, got ${params.length}`);
+    }
+    if (n === 0) return new GpuJsBuffer(0, null);
+    const src = mapSource(spec, planBroadcast(inputShapes, outShape));
+    return this.run(
+      op,
+      src,
+      n,
+      ins.map((b) => b.size),
+      [...ins.map((b) => this.storage(b)), ...params],
+      0,
+    );
+  }
+
+  reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
+    const name = `reduce(${op})`;
+    const xb = this.own(name, x);
+    const plan = planReduce(shape, axes);
+    const n = plan.outSize;
+    const r = plan.reduceSize;
+    this.checkSize(name, n, xb.size, sizeOf(shape));
+    if (n === 0) return new GpuJsBuffer(0, null);
+    // Reducing an empty axis: the identity of the op (as the CPU backend returns it).
+    if (r === 0) return this.upload(new Float32Array(n).fill(emptyReduceValue(op)));
+    const input: StageInput = {
+      x: xb,
+      keptDims: plan.keptDims,
+      keptStrides: plan.keptStrides,
+      redDims: plan.redDims,
+      redStrides: plan.redStrides,
+    };
+    if (op === 'logsumexp') return this.logsumexp(input, n, r);
+    return this.reduceStages(op, input, n, r);
+  }
+
+  matmul(
+    a: BackendBuffer,
+    b: BackendBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): BackendBuffer {
+    const op = `matmul(${m}x${k}x${n}${transA ? ', transA' : ''}${transB ? ', transB' : ''})`;
+    const ab = this.own(op, a);
+    const bb = this.own(op, b);
+    const mn = m * n;
+    this.checkSize(op, mn, ab.size, bb.size);
+    if (mn === 0) return new GpuJsBuffer(0, null);
+    if (k === 0) return this.upload(new Float32Array(mn));
+    const { source, slices, steps } = matmulSource(m, k, n, transA, transB);
+    if (slices > 1) this.checkSize(op, slices * mn);
+    const out = this.run(
+      op,
+      source,
+      slices * mn,
+      [ab.size, bb.size],
+      [this.storage(ab), this.storage(bb)],
+      steps,
+    );
+    if (slices === 1) return out;
+    try {
+      return this.reduceStages(
+        'sum',
+        { x: out, keptDims: [mn], keptStrides: [1], redDims: [slices], redStrides: [mn] },
+        mn,
+        slices,
+      );
+    } finally {
+      this.free(out);
+    }
+  }
+
+  transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
+    const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
+    const xb = this.own(op, x);
+    const n = sizeOf(shape);
+    this.checkSize(op, n, xb.size);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    const src = transposeSource(shape, perm);
+    return this.run(op, src, n, [xb.size], [this.storage(xb)], 0);
+  }
+
+  gather(x: BackendBuffer, shape: Shape, indices: BackendBuffer, count: number, axis: number): BackendBuffer {
+    const op = `gather(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
+    const xb = this.own(op, x);
+    const ib = this.own(op, indices);
+    const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
+    this.checkSize(op, n, xb.size, ib.size, sizeOf(shape), count);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    const src = gatherSource(shape, count, axis);
+    return this.run(op, src, n, [xb.size, ib.size], [this.storage(xb), this.storage(ib)], 0);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const k of this.kernels.values()) {
+      try {
+        k.destroy(true);
+      } catch {
+        // keep releasing the rest
+      }
+    }
+    this.kernels.clear();
+    destroyGpu(this.gpu);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private own(op: string, buf: BackendBuffer): GpuJsBuffer {
+    if (this.destroyed) throw new BackendError(this.name, `${op}: the backend was destroyed`);
+    if (!(buf instanceof GpuJsBuffer)) throw new BackendError(this.name, `${op}: not a gpu.js buffer`);
+    if (buf.freed) throw new BackendError(this.name, `${op}: the buffer was freed`);
+    return buf;
+  }
+
+  private storage(b: GpuJsBuffer): Texture {
+    if (b.data === null) throw new BackendError(this.name, 'internal: an empty buffer reached a kernel');
+    return b.data;
+  }
+
+  /** Throws a {@link BackendError} when an input or output exceeds {@link BackendInfo.maxElements}. */
+  private checkSize(op: string, out: number, ...inputs: number[]): void {
+    const max = this.info.maxElements;
+    for (const [what, n] of [['output', out] as const, ...inputs.map((s) => ['input', s] as const)]) {
+      if (n > max) {
+        throw new BackendError(
+          this.name,
+          `${op}: ${what} of ${n} elements exceeds the ${this.mode} limit of maxElements = ${max} ` +
+            '(float32 index arithmetic is exact below 2^23, textures hold maxTextureSize^2)',
+        );
+      }
+    }
+  }
+
+  /**
+   * Runs `source` with output size `n`, compiling it on first use. The cache key is the source
+   * (which spells every shape as literals), the output size and the input sizes (gpu.js bakes
+   * texture sizes into the shader).
+   */
+  private run(
+    op: string,
+    source: string,
+    n: number,
+    inputSizes: readonly number[],
+    args: readonly KernelArg[],
+    loopIterations: number,
+  ): GpuJsBuffer {
+    this.checkSize(op, n);
+    const key = `${n}|${inputSizes.join(',')}|${source}`;
+    let k = this.kernels.get(key);
+    const first = !k;
+    if (!k) {
+      try {
+        k = compile(this.gpu, source, n, loopIterations);
+      } catch (e) {
+        throw new BackendError(this.name, `${op}: gpu.js rejected the kernel: ${firstLine(e)}\n${source}`);
+      }
+      this.kernels.set(key, k);
+    }
+    const t0 = first ? performance.now() : 0;
+    let out: unknown;
+    try {
+      out = k(...args);
+    } catch (e) {
+      if (first) {
+        this.kernels.delete(key);
+        try {
+          k.destroy();
+        } catch {
+          // ignore
+        }
+      }
+      throw new BackendError(
+        this.name,
+        `${op}: gpu.js could not ${first ? 'compile or ' : ''}run the kernel: ${firstLine(e)}\n${source}`,
+      );
+    }
+    if (first) {
+      const dt = performance.now() - t0;
+      this.compileCount++;
+      this.compileTime += dt;
+      this.compileMax = Math.max(this.compileMax, dt);
+      const fb = fallbackOf(k);
+      if (fb !== null) this.fallbackList.push(`${op}: ${fb}`);
+    }
+    if (out instanceof Float32Array || out === null || typeof out !== 'object') {
+      throw new BackendError(this.name, `${op}: gpu.js returned ${typeof out} instead of a texture`);
+    }
+    return new GpuJsBuffer(n, out as Texture);
+  }
+
+  /**
+   * Reduces with `op` (not logsumexp) in as many stages as needed: each thread of a stage reduces
+   * a contiguous chunk of about sqrt(r) positions; later stages reduce the partial results.
+   */
+  private reduceStages(
+    op: Exclude<ReduceOp, 'logsumexp'>,
+    input: StageInput,
+    n: number,
+    r: number,
+  ): GpuJsBuffer {
+    const isArg = op === 'argmax' || op === 'argmin';
+    let partial: GpuJsBuffer | null = null;
+    let count = r;
+    let first = true;
+    try {
+      for (;;) {
+        const { chunks, chunk } = stageSplit(count);
+        const last = chunks === 1;
+        let next: GpuJsBuffer;
+        if (first) next = this.stage(op, input, null, n, count, chunks, chunk, last);
+        else if (isArg) next = this.stage(op, input, partial, n, count, chunks, chunk, last);
+        else {
+          const p = partial!;
+          const pin: StageInput = {
+            x: p,
+            keptDims: [n],
+            keptStrides: [count],
+            redDims: [count],
+            redStrides: [1],
+          };
+          next = this.stage(op, pin, null, n, count, chunks, chunk, last);
+        }
+        if (partial) this.free(partial);
+        partial = next;
+        first = false;
+        if (last) {
+          const out = partial;
+          partial = null;
+          return out;
+        }
+        count = chunks;
+      }
+    } finally {
+      if (partial) this.free(partial);
+    }
+  }
+
+  /** Runs one reduction stage (see {@link stageSource}) on `input`, with candidate indices `idx`. */
+  private stage(
+    op: StageOp,
+    input: StageInput,
+    idx: GpuJsBuffer | null,
+    n: number,
+    count: number,
+    chunks: number,
+    chunk: number,
+    last: boolean,
+    extra?: GpuJsBuffer,
+  ): GpuJsBuffer {
+    const name = `reduce(${op})`;
+    this.checkSize(name, n * chunks);
+    const src = stageSource(op, input, idx !== null, count, chunks, chunk, last);
+    const values: KernelArg[] = [this.storage(input.x)];
+    const sizes = [input.x.size];
+    for (const b of [idx, op === 'sumexp' ? extra! : null]) {
+      if (!b) continue;
+      values.push(this.storage(b));
+      sizes.push(b.size);
+    }
+    return this.run(name, src, n * chunks, sizes, values, chunk);
+  }
+
+  /** logsumexp = m + log(sum exp(x - m)) with m the max (returned as is when not finite). */
+  private logsumexp(input: StageInput, n: number, r: number): GpuJsBuffer {
+    const m = this.reduceStages('max', input, n, r);
+    let partial: GpuJsBuffer | null = null;
+    try {
+      const { chunks, chunk } = stageSplit(r);
+      partial = this.stage('sumexp', input, null, n, r, chunks, chunk, chunks === 1, m);
+      if (chunks > 1) {
+        const s: GpuJsBuffer = this.reduceStages(
+          'sum',
+          { x: partial, keptDims: [n], keptStrides: [chunks], redDims: [chunks], redStrides: [1] },
+          n,
+          chunks,
+        );
+        this.free(partial);
+        partial = s;
+      }
+      return this.run(
+        'reduce(logsumexp)',
+        LOGSUMEXP_FINISH_SOURCE,
+        n,
+        [n, n],
+        [this.storage(m), this.storage(partial)],
+        0,
+      );
+    } finally {
+      this.free(m);
+      if (partial) this.free(partial);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+// gpu.js start-up: which GL mode can run here (and why not), the kernel compiler settings, and
+// the facts a started context reports. The only place besides ./backend.ts that talks to gpu.js.
+import type { IGPUKernelSettings, Texture } from 'gpu.js';
+import { GPU } from 'gpu.js';
+
+/**
+ * The gpu.js modes of the `gl` backend: `'headlessgl'` (Node, through the `gl` package),
+ * `'webgl2'` and `'webgl'` (browsers).
+ */
+export type GpuJsMode = 'headlessgl' | 'webgl2' | 'webgl';
+
+/** The answer of {@link probeGpuJs}: the mode works, or a human-readable reason why not. */
+export type GpuJsProbe =
+  | {
+      /** The mode starts here. */
+      ok: true;
+    }
+  | {
+      /** The mode cannot start here. */
+      ok: false;
+      /** Why not, in words (a missing package, no X display, no WebGL, ...). */
+      reason: string;
+    };
+
+/** What gradkit calls on a compiled gpu.js kernel (the library's own typings are loose). @internal */
+export interface GpuKernel {
+  (...args: KernelArg[]): unknown;
+  destroy(removeCanvasReferences?: boolean): void;
+  /** The backend kernel behind the run shortcut (`WebAssemblyKernel`, `HeadlessGLKernel`, ...). */
+  readonly kernel?: {
+    readonly constructor: { readonly name: string };
+    readonly fallbackReason?: string | null;
+  };
+}
+
+/** A value gradkit passes to a kernel: a texture, a typed array (uploads) or a scalar parameter. @internal */
+export type KernelArg = Texture | Float32Array | number;
+
+/** @internal */
+export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The first line of an error message (gpu.js appends whole shader sources to some). */
+export const firstLine = (e: unknown): string => errorMessage(e).split('\n')[0];
+
+/** Reads `process.env[name]` without assuming Node. */
+function envVar(name: string): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.[name];
+}
+
+/**
+ * Why headless-gl cannot start: the `gl` package did not load (not installed, native build failed)
+ * or it loaded but could not create a context (no X display, no GLX).
+ */
+function headlessGlReason(): string {
+  // `gl` is an optional dependency of gpu.js, resolved from gpu.js's own location (pnpm keeps it
+  // out of our node_modules). Without a synchronous require (old Node ESM) the load is not checked.
+  const req = nodeRequire();
+  let gpuJsPath: string | null = null;
+  try {
+    gpuJsPath = req ? req.resolve('gpu.js') : null;
+  } catch {
+    gpuJsPath = null; // cannot locate gpu.js from here: do not guess about gl
+  }
+  if (req && gpuJsPath) {
+    try {
+      req(req.resolve('gl', { paths: [gpuJsPath] }));
+    } catch (e) {
+      return (
+        "headless-gl (the optional 'gl' package of gpu.js) could not be loaded: not installed or its native " +
+        `build failed (${firstLine(e)})`
+      );
+    }
+  }
+  const display = envVar('DISPLAY');
+  const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
+  if (platform === 'linux' && !display) {
+    return (
+      'headless-gl could not create a WebGL context: no X display (DISPLAY is unset); run under ' +
+      `xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX", or use the wasm or cpu backend`
+    );
+  }
+  return `headless-gl could not create a WebGL context (DISPLAY=${display ?? 'unset'}): is the X server up and does it have GLX?`;
+}
+
+/**
+ * Node's `require` anchored at this module (so `gpu.js` resolves from here, not from the process's
+ * working directory): `module.createRequire(import.meta.url)` in the ESM build, the module's own
+ * `require` in the CJS build; null outside Node.
+ */
+function nodeRequire(): NodeJS.Require | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  // process.getBuiltinModule exists from Node 20.16 / 22.3; a synchronous way to reach createRequire.
+  const mod = proc?.getBuiltinModule?.('module') as
+    | { createRequire?: (p: string) => NodeJS.Require }
+    | undefined;
+  const url: unknown = import.meta.url;
+  if (mod?.createRequire && typeof url === 'string' && url !== '') {
+    try {
+      return mod.createRequire(url);
+    } catch {
+      // fall through to the CJS require
+    }
+  }
+  // Without a file URL (a bundle without the CJS shim) use the module's own `require`. (A global
+  // `require`, as under `node -e`, resolves from the working directory: not used before the above.)
+  if (typeof require === 'function' && typeof require.resolve === 'function') return require;
+  return null;
+}
+
+/** Why gpu.js cannot run `mode` here, before trying it; null when it claims support. */
+function staticReason(mode: GpuJsMode): string | null {
+  switch (mode) {
+    case 'headlessgl':
+      return GPU.isHeadlessGLSupported ? null : headlessGlReason();
+    case 'webgl2':
+      return GPU.isWebGL2Supported ? null : 'WebGL2 is not available (not a browser, or WebGL2 is disabled)';
+    case 'webgl':
+      return GPU.isWebGLSupported ? null : 'WebGL is not available (not a browser, or WebGL is disabled)';
+    default:
+      return `unknown gpu.js mode '${String(mode)}' (gl runs headlessgl, webgl2 or webgl)`;
+  }
+}
+
+const KERNEL_SETTINGS = {
+  pipeline: true,
+  immutable: true,
+  precision: 'single' as const,
+  tactic: 'precision' as const,
+};
+
+/** Creates a gpu.js kernel from source text. @internal */
+export function compile(gpu: GPU, source: string, output: number, loopMaxIterations: number): GpuKernel {
+  // gpu.js types a string-source kernel as its generic run shortcut; gradkit calls it with
+  // textures, typed arrays and numbers only, which is what GpuKernel describes.
+  // `loopMaxIterations` is a documented kernel setting missing from gpu.js's IGPUKernelSettings.
+  const settings: IGPUKernelSettings & { loopMaxIterations: number } = {
+    ...KERNEL_SETTINGS,
+    output: [output],
+    loopMaxIterations: Math.max(1000, loopMaxIterations + 1),
+  };
+  return gpu.createKernel(source, settings) as unknown as GpuKernel;
+}
+
+/** The backend gpu.js actually runs a kernel on, when it degraded it to its `cpu` fallback. @internal */
+export function fallbackOf(k: GpuKernel): string | null {
+  const inner = k.kernel;
+  if (!inner) return null;
+  const name = inner.constructor.name;
+  if (name === 'CPUKernel') return inner.fallbackReason ?? 'gpu.js moved the kernel to its cpu backend';
+  return null;
+}
+
+/** Tries a mode: creates the GPU and runs one tiny kernel whose exact float32 result is known. @internal */
+export function tryStart(mode: GpuJsMode): { gpu: GPU } | { reason: string } {
+  const pre = staticReason(mode);
+  if (pre !== null) return { reason: pre };
+  let gpu: GPU;
+  try {
+    gpu = new GPU({ mode });
+  } catch (e) {
+    return { reason: `gpu.js could not start mode '${mode}': ${firstLine(e)}` };
+  }
+  try {
+    const values = new Float32Array([1.5, -2.25, 3.0e-7, 12345.678, -1e20, 0]);
+    const k = compile(
+      gpu,
+      'function (x, p0) { return x[this.thread.x] * p0 + this.thread.x; }',
+      values.length,
+      0,
+    );
+    const out = k(values, 3);
+    const got = toFloat32((out as Texture).toArray(), values.length);
+    const fb = fallbackOf(k);
+    if (fb !== null) throw new Error(`gpu.js degraded the test kernel to its cpu backend: ${fb}`);
+    (out as Texture).delete();
+    for (let i = 0; i < values.length; i++) {
+      const want = Math.fround(Math.fround(values[i] * 3) + i);
+      if (got[i] !== want) {
+        throw new Error(
+          `a test kernel computed ${got[i]} instead of ${want} at [${i}]: single-precision float textures do not work`,
+        );
+      }
+    }
+    return { gpu };
+  } catch (e) {
+    destroyGpu(gpu);
+    return { reason: `mode '${mode}' started but a test kernel failed: ${firstLine(e)}` };
+  }
+}
+
+/** Releases a gpu.js instance, ignoring a context that is already gone. @internal */
+export function destroyGpu(gpu: GPU): void {
+  try {
+    gpu.destroy().catch(() => undefined);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Checks whether gpu.js can run `mode` here: creates the GPU, compiles and runs a tiny kernel and
+ * compares its result with float32 arithmetic, then releases everything.
+ *
+ * @returns `{ ok: true }`, or `{ ok: false, reason }` with a human-readable reason: headless-gl not
+ * installed or not built, no X display or GLX, WebGL missing outside a browser, float textures
+ * unsupported.
+ * @example
+ * ```ts
+ * probeGpuJs('headlessgl');
+ * // { ok: false, reason: 'headless-gl could not create a WebGL context: no X display (DISPLAY is unset); ...' }
+ * ```
+ */
+export function probeGpuJs(mode: GpuJsMode): GpuJsProbe {
+  const r = tryStart(mode);
+  if ('reason' in r) return { ok: false, reason: r.reason };
+  destroyGpu(r.gpu);
+  return { ok: true };
+}
+
+/** Copies a gpu.js result (1-D) into a new Float32Array of exactly `size` elements. @internal */
+export function toFloat32(values: unknown, size: number): Float32Array {
+  const out = new Float32Array(size);
+  if (values instanceof Float32Array) out.set(values.length === size ? values : values.subarray(0, size));
+  else if (Array.isArray(values)) for (let i = 0; i < size; i++) out[i] = Number(values[i]);
+  else throw new Error(`unexpected kernel result ${Object.prototype.toString.call(values)}`);
+  return out;
+}
+
+/** The GL renderer: the unmasked renderer where the browser exposes it, else `RENDERER` and `VERSION`. @internal */
+export function glRenderer(gl: WebGLRenderingContext): string {
+  try {
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    if (ext) {
+      const unmasked = gl.getParameter(ext.UNMASKED_RENDERER_WEBGL);
+      if (typeof unmasked === 'string' && unmasked !== '') return unmasked;
+    }
+  } catch {
+    // fall through to the masked renderer
+  }
+  const renderer = String(gl.getParameter(gl.RENDERER));
+  const version = gl.getParameter(gl.VERSION);
+  return typeof version === 'string' && version !== '' ? `${renderer} (${version})` : renderer;
+}
