@@ -55,9 +55,19 @@ export function parseCommand(
   return parsed;
 }
 
-/** `gradkit train` flags: every config key as `--kebab-case`, plus `--config FILE`. */
-export function parseTrainArgs(argv: readonly string[]): TrainConfig {
-  const { flags, positionals } = splitArgs(argv, ['--nesterov']);
+/** What `gradkit train` was told: the merged, checked config and the flags that are not config. */
+export interface TrainArgs {
+  readonly config: TrainConfig;
+  /** `--overwrite`: a non-empty `--out` may be reused (its run files are replaced). */
+  readonly overwrite: boolean;
+}
+
+/**
+ * `gradkit train` flags: every config key as `--kebab-case`, plus `--config FILE` and the
+ * `--overwrite` switch. Defaults, then the file, then the flags; the result is validated.
+ */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs {
+  const { flags, positionals } = splitArgs(argv, ['--nesterov', '--overwrite']);
   if (positionals.length)
     throw new CliError(`train: unexpected argument '${positionals[0]}' (flags start with --)`);
   let config: TrainConfig = { ...DEFAULTS };
@@ -65,6 +75,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainConfig {
   if (file !== undefined) {
     config = { ...config, ...readConfigFile(file) };
     flags.delete('--config');
+  }
+  let overwrite = false;
+  if (flags.has('--overwrite')) {
+    const v = flags.get('--overwrite');
+    if (v !== '' && v !== 'true' && v !== 'false')
+      throw new CliError(`--overwrite: a switch (or --overwrite=true|false), got ${JSON.stringify(v)}`);
+    overwrite = v !== 'false';
+    flags.delete('--overwrite');
   }
   for (const [flag, value] of flags) {
     const key = keyOfFlag(flag);
@@ -77,5 +95,5 @@ export function parseTrainArgs(argv: readonly string[]): TrainConfig {
     (config as unknown as Record<string, unknown>)[key] = coerce(key, value, flag);
   }
   validateConfig(config);
-  return config;
+  return { config, overwrite };
 }

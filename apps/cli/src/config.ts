@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CliError } from './errors.js';
 
 /** Everything `gradkit train` can be told, by flags or by a JSON config file (same names). */
@@ -148,6 +148,9 @@ const CHOICES: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   backend: ['auto', 'gl', 'wasm', 'cpu'],
 };
 
+/** The backends a run can have used (config.json's `device.name`). */
+export const CHOICES_OF_BACKEND: readonly string[] = ['gl', 'wasm', 'cpu'];
+
 type Kind =
   | 'number'
   | 'int'
@@ -204,9 +207,33 @@ export function flagName(key: string): string {
 
 /** Config key of a flag: `--batch-size` -> `batchSize`, or null when unknown. */
 export function keyOfFlag(flag: string): keyof TrainConfig | null {
-  const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  return key in KINDS ? (key as keyof TrainConfig) : null;
+  const key = flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  // an own key only: `key in KINDS` would accept constructor, toString, __proto__, ...
+  return Object.hasOwn(KINDS, key) ? (key as keyof TrainConfig) : null;
 }
+
+/** Config key of a JSON config file key, camelCase (`batchSize`) or kebab-case (`batch-size`), or null. */
+function keyOfConfigName(name: string): keyof TrainConfig | null {
+  if (Object.hasOwn(KINDS, name)) return name as keyof TrainConfig;
+  return /^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(name) ? keyOfFlag(`--${name}`) : null;
+}
+
+/**
+ * Integer config values and their ranges, checked by {@link coerce} (so `predict --limit` and
+ * `resume --epochs` get the same checks as `train`): `[min, max)`.
+ */
+const INT_RANGES: Partial<Record<keyof TrainConfig, readonly [number, number, string]>> = {
+  limit: [1, Number.MAX_SAFE_INTEGER, 'must be at least 1'],
+  epochs: [1, Number.MAX_SAFE_INTEGER, 'must be at least 1'],
+  batchSize: [1, Number.MAX_SAFE_INTEGER, 'must be at least 1'],
+  stepSize: [1, Number.MAX_SAFE_INTEGER, 'must be at least 1'],
+  warmup: [0, Number.MAX_SAFE_INTEGER, 'must be >= 0'],
+  patience: [0, Number.MAX_SAFE_INTEGER, 'must be >= 0 (0 turns early stopping off)'],
+  seed: [0, 2 ** 32, 'must be an integer in [0, 2^32) = [0, 4294967296)'],
+};
+
+/** Hidden layer sizes above this are refused outright (the per-backend size check comes later). */
+const MAX_LAYER_SIZE = 2 ** 31 - 1;
 
 /** Every config key, for help texts. */
 export const CONFIG_KEYS = Object.keys(KINDS) as (keyof TrainConfig)[];
@@ -223,15 +250,30 @@ export function coerce(
   switch (kind) {
     case 'number':
     case 'nullable-number': {
-      const n = typeof value === 'number' ? value : Number(value);
-      if (typeof value === 'boolean' || value === '' || !Number.isFinite(n)) throw bad('expected a number');
+      // a number, or text that is one: not '', ' ', true, [5] (all of which Number() accepts)
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN;
+      if (!Number.isFinite(n)) throw bad('expected a number');
       return n;
     }
     case 'int':
     case 'nullable-int': {
-      const n = typeof value === 'number' ? value : Number(value);
-      if (typeof value === 'boolean' || value === '' || !Number.isInteger(n))
-        throw bad('expected an integer');
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN;
+      if (!Number.isInteger(n)) throw bad('expected an integer');
+      const range = INT_RANGES[key];
+      if (range && !(n >= range[0] && n < range[1]))
+        throw bad(n < range[0] || key === 'seed' ? range[2] : `must be below ${range[1]}`);
+      if (!Number.isSafeInteger(n))
+        throw bad(`must be an integer of at most ${Number.MAX_SAFE_INTEGER} in magnitude`);
       return n;
     }
     case 'bool':
@@ -244,13 +286,17 @@ export function coerce(
         : String(value)
             .split(',')
             .filter((s) => s.trim() !== '');
-      const nums = parts.map(Number);
+      const nums = parts.map((p) =>
+        typeof p === 'number' || typeof p === 'string' ? Number(p) : Number.NaN,
+      );
       if (nums.some((n) => !Number.isInteger(n) || n <= 0))
         throw bad('expected positive integers like 256,128');
+      if (nums.some((n) => n > MAX_LAYER_SIZE)) throw bad(`a layer size must be at most ${MAX_LAYER_SIZE}`);
       return nums;
     }
     default: {
       if (typeof value !== 'string') throw bad('expected a string');
+      if (value.trim() === '') throw bad('must not be empty');
       const choices = CHOICES[key];
       if (choices && !choices.includes(value)) {
         throw new CliError(`${source}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
@@ -260,9 +306,36 @@ export function coerce(
   }
 }
 
-/** Reads a JSON config file (keys as in {@link TrainConfig}); unknown keys are errors. */
+/**
+ * Keys of a run's own `config.json` that are run metadata, not configuration: accepted and
+ * ignored in a config file, so `train --config runs/X/config.json` repeats run X.
+ */
+export const RUN_METADATA_KEYS: readonly string[] = ['device', 'gradkit', 'data'];
+
+/** Config files larger than this are refused before they are read (a config is a few hundred bytes). */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Reads a JSON config file: keys as in {@link TrainConfig}, camelCase or kebab-case
+ * (`"batch-size": 64` is `"batchSize": 64`; both in one file is an error), each value checked
+ * as its flag's. Unknown keys are errors; the run metadata keys ({@link RUN_METADATA_KEYS}) are
+ * ignored, and so is `out` in a run's own config.json (one that has `gradkit` or `device`), so
+ * a re-run writes a new run directory unless `--out` says otherwise.
+ */
 export function readConfigFile(path: string): Partial<TrainConfig> {
-  if (!existsSync(path)) throw new CliError(`--config: no such file: ${path}`);
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new CliError(`--config: not a file: ${path}`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`--config: no such file: ${path}`);
+  }
+  if (size > MAX_CONFIG_BYTES)
+    throw new CliError(
+      `--config ${path}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -271,13 +344,47 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new CliError(`--config ${path}: expected a JSON object`);
+  const isRunConfig = Object.hasOwn(raw, 'gradkit') || Object.hasOwn(raw, 'device');
   const out: Partial<Record<keyof TrainConfig, unknown>> = {};
+  const spelled = new Map<keyof TrainConfig, string>();
   for (const [k, v] of Object.entries(raw)) {
-    if (!(k in KINDS))
-      throw new CliError(`--config ${path}: unknown key '${k}' (known: ${CONFIG_KEYS.join(', ')})`);
-    out[k as keyof TrainConfig] = coerce(k as keyof TrainConfig, v, `--config ${path}: '${k}'`);
+    if (RUN_METADATA_KEYS.includes(k)) continue;
+    const key = keyOfConfigName(k);
+    if (!key) throw new CliError(`--config ${path}: unknown key '${k}' (known: ${CONFIG_KEYS.join(', ')})`);
+    const before = spelled.get(key);
+    if (before !== undefined)
+      throw new CliError(`--config ${path}: '${before}' and '${k}' are the same key; give it once`);
+    spelled.set(key, k);
+    if (key === 'out' && isRunConfig) continue;
+    out[key] = coerce(key, v, `--config ${path}: '${k}'`);
   }
   return out as Partial<TrainConfig>;
+}
+
+/**
+ * A configuration read back from a run (trainer.json's `config`, or config.json) with the checks
+ * flags get: every key known (run metadata keys ignored), every value valid, the whole config
+ * consistent. Keys it lacks take their defaults. A bad config is a corrupt run: exit code 1,
+ * `source` named in the message.
+ */
+export function configFromRun(raw: unknown, source: string): TrainConfig {
+  const fail = (message: string) =>
+    new CliError(message.startsWith(source) ? message : `${source}: ${message}`, 1);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw fail(`expected the run's config as a JSON object, got ${JSON.stringify(raw)}`);
+  const c: Record<string, unknown> = { ...DEFAULTS };
+  try {
+    for (const [k, v] of Object.entries(raw)) {
+      if (RUN_METADATA_KEYS.includes(k)) continue;
+      if (!Object.hasOwn(KINDS, k)) throw fail(`unknown config key '${k}'`);
+      c[k] = coerce(k as keyof TrainConfig, v, `${source}: '${k}'`);
+    }
+    validateConfig(c as unknown as TrainConfig);
+  } catch (e) {
+    if (e instanceof CliError) throw fail(e.message);
+    throw e;
+  }
+  return c as unknown as TrainConfig;
 }
 
 /** Range checks across the whole config (after defaults, file and flags are merged). */
@@ -286,6 +393,10 @@ export function validateConfig(c: TrainConfig): void {
     if (!ok) throw new CliError(`${flagName(flag)}: ${what}, got ${JSON.stringify(c[flag])}`);
   };
   need(c.lr > 0, 'lr', 'must be > 0');
+  // the kernels compute in float32: there 1e300 is Infinity (one step would make every weight
+  // Infinity) and 1e-50 is 0 (nothing would ever train)
+  need(Number.isFinite(Math.fround(c.lr)), 'lr', 'must be finite in float32 (at most 3.4028235e+38)');
+  need(Math.fround(c.lr) > 0, 'lr', 'rounds to 0 in float32 (the smallest positive float32 is 1.4e-45)');
   need(c.epochs >= 1, 'epochs', 'must be at least 1');
   need(c.batchSize >= 1, 'batchSize', 'must be at least 1');
   need(c.dropout >= 0 && c.dropout < 1, 'dropout', 'must be in [0, 1)');
@@ -315,7 +426,3 @@ export function validateConfig(c: TrainConfig): void {
     throw new CliError('--schedule plateau: watches val_loss; set --validation-split above 0');
   }
 }
-  // the kernels compute in float32: there 1e300 is Infinity (one step would make every weight
-  // Infinity) and 1e-50 is 0 (nothing would ever train)
-  need(Number.isFinite(Math.fround(c.lr)), 'lr', 'must be finite in float32 (at most 3.4028235e+38)');
-  need(Math.fround(c.lr) > 0, 'lr', 'rounds to 0 in float32 (the smallest positive float32 is 1.4e-45)');

@@ -1,13 +1,16 @@
 // The gradkit command: train, eval, predict, resume, info.
-import { GradkitError } from '@gradkit/tensor';
+// The CLI offers every backend, the GPU included: register gl (gpu.js) with the others.
+import '@gradkit/kernels/gl';
 import { parseCommand, parseTrainArgs } from './args.js';
 import { evalCommand } from './commands/evaluate.js';
 import { infoCommand } from './commands/info.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { resumeRun, runTraining } from './commands/train.js';
-import { CONFIG_KEYS, coerce, DEFAULTS, flagName } from './config.js';
-import { CliError } from './errors.js';
+import { coerce } from './config.js';
+import { CliError, describeError } from './errors.js';
+import { commandHelp } from './help.js';
+import { abandonRunDirectory } from './run-dir.js';
 
 const USAGE = `usage: gradkit <command> [flags]
 
@@ -19,14 +22,14 @@ commands:
   plot      overlay the curves of runs:       gradkit plot RUN_DIR... [--out FILE.svg] [--x step|epoch]
   info      backends available here, the one chosen and why
 
-gradkit train --help lists every training flag.`;
+gradkit <command> --help lists that command's flags and what they mean.
+Errors: one line starting with "gradkit:"; exit 2 for usage, 1 for data, checkpoints and failed runs
+(GRADKIT_DEBUG=1 adds the stack trace of an internal error).`;
 
-function trainHelp(): string {
-  const lines = CONFIG_KEYS.map((k) => {
-    const d = DEFAULTS[k];
-    return `  ${flagName(k).padEnd(20)} default ${JSON.stringify(d)}`;
-  });
-  return `usage: gradkit train [--config FILE.json] [flags]\n\nflags (also keys of the JSON config file):\n${lines.join('\n')}\n`;
+const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'info'];
+
+function unknownCommand(command: string): CliError {
+  return new CliError(`unknown command '${command}' (commands: ${COMMANDS.join(', ')}; see gradkit --help)`);
 }
 
 function main(argv: string[]): void {
@@ -36,13 +39,17 @@ function main(argv: string[]): void {
     return;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command === 'train' ? trainHelp() : `${USAGE}\n`);
+    const help = COMMANDS.includes(command) ? commandHelp(command) : null;
+    if (help === null) throw unknownCommand(command);
+    process.stdout.write(help);
     return;
   }
   switch (command) {
-    case 'train':
-      runTraining(parseTrainArgs(rest));
+    case 'train': {
+      const { config, overwrite } = parseTrainArgs(rest);
+      runTraining(config, null, undefined, { overwrite });
       return;
+    }
     case 'eval':
       evalCommand(rest);
       return;
@@ -59,37 +66,45 @@ function main(argv: string[]): void {
       resumeRun(positionals[0], epochs);
       return;
     }
-    case 'info':
+    case 'info': {
+      const { positionals } = parseCommand('info', rest, []);
+      if (positionals.length) throw new CliError(`info: unexpected argument '${positionals[0]}'`);
       infoCommand();
       return;
+    }
     case 'plot':
       plotCommand(rest);
       return;
     default:
-      throw new CliError(
-        `unknown command '${command}' (commands: train, eval, predict, resume, plot, info; see gradkit --help)`,
-      );
+      throw unknownCommand(command);
   }
 }
 
 // Run from a package script (`npm start -- ...`), paths are the user's: resolve them where they typed.
 if (process.env.INIT_CWD && process.env.INIT_CWD !== process.cwd()) process.chdir(process.env.INIT_CWD);
 
+function fail(e: unknown): void {
+  abandonRunDirectory();
+  const { line, code, internal } = describeError(e);
+  process.stderr.write(`gradkit: ${line}\n`);
+  if (process.env.GRADKIT_DEBUG === '1' && e instanceof Error && e.stack) {
+    process.stderr.write(`${internal ? '' : '(GRADKIT_DEBUG) '}${e.stack}\n`);
+  }
+  process.exitCode = code;
+}
+
+// errors thrown outside the synchronous command (a worker, a stream) get the same one line
+process.on('uncaughtException', (e) => {
+  fail(e);
+  process.exit(process.exitCode ?? 1);
+});
+process.on('unhandledRejection', (e) => {
+  fail(e);
+  process.exit(process.exitCode ?? 1);
+});
+
 try {
   main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof CliError) {
-    process.stderr.write(`gradkit: ${e.message}\n`);
-    process.exitCode = e.exitCode;
-  } else if (e instanceof GradkitError) {
-    // a typed library error (bad data file, bad checkpoint, non-finite loss): one line, no stack
-    process.stderr.write(`gradkit: ${e.name}: ${e.message}\n`);
-    process.exitCode = 1;
-  } else {
-    const err = e as NodeJS.ErrnoException;
-    if (err?.code && err.message) {
-      process.stderr.write(`gradkit: ${err.message}\n`);
-      process.exitCode = 1;
-    } else throw e;
-  }
+  fail(e);
 }

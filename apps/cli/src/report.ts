@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import type { EpochRecord } from '@gradkit/trainer';
+import { writeFileAtomic } from '@gradkit/trainer';
 import type { Panel, Series } from './plot.js';
 import { renderChart } from './plot.js';
 
@@ -44,7 +44,7 @@ export function writeCurves(
     yFormat: (v) => `${Number((100 * v).toPrecision(4))}%`,
     legend: 'bottom',
   };
-  writeFileSync(path, renderChart(title, [loss, acc]));
+  writeFileAtomic(path, renderChart(title, [loss, acc])); // replaces a planted link, never half-written
 }
 
 /** A boxed two-column table for the terminal. */

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { writeFileAtomic } from '@gradkit/trainer';
 import { parseCommand } from '../args.js';
 import { CliError } from '../errors.js';
 import type { Series } from '../plot.js';
@@ -14,11 +15,15 @@ function readMetrics(dir: string): Record<string, number>[] {
     .split('\n')
     .filter((l) => l.trim() !== '');
   return lines.map((l, i) => {
+    let row: unknown;
     try {
-      return JSON.parse(l) as Record<string, number>;
+      row = JSON.parse(l);
     } catch {
-      throw new CliError(`plot: ${path}: line ${i + 1} is not JSON`);
+      throw new CliError(`plot: ${path}: line ${i + 1} is not JSON`, 1);
     }
+    if (typeof row !== 'object' || row === null || Array.isArray(row))
+      throw new CliError(`plot: ${path}: line ${i + 1} is not a JSON object`, 1);
+    return row as Record<string, number>;
   });
 }
 
@@ -34,6 +39,7 @@ export function plotCommand(argv: readonly string[]): void {
   if (x !== 'step' && x !== 'epoch')
     throw new CliError(`--x: expected step or epoch, got ${JSON.stringify(x)}`);
   const out = flags.get('--out') ?? 'comparison.svg';
+  if (out.trim() === '') throw new CliError('--out: must not be empty');
   const runs = positionals.map((dir) => ({ name: basename(dir), rows: readMetrics(dir) }));
   const series = (key: string, dashed: boolean): Series[] =>
     runs.map((r, i) => ({
@@ -58,6 +64,6 @@ export function plotCommand(argv: readonly string[]): void {
       legend: 'bottom',
     },
   ]);
-  writeFileSync(out, svg);
+  writeFileAtomic(out, svg); // a temporary file renamed over `out`: never half-written
   process.stdout.write(`wrote ${out}\n`);
 }

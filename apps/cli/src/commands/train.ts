@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BackendName } from '@gradkit/kernels';
 import { availableBackends, createDevice, getDevice, setDevice } from '@gradkit/kernels';
@@ -15,13 +15,25 @@ import {
   ProgressBar,
   registerStandardLayers,
   Trainer,
+  writeFileAtomic,
 } from '@gradkit/trainer';
 import { modelSpecFor, optimizerFor, tricksFor } from '../build.js';
 import type { TrainConfig } from '../config.js';
+import { CHOICES_OF_BACKEND, configFromRun } from '../config.js';
 import { loadData } from '../data.js';
 import { resumeDataMeta } from '../data-meta.js';
 import { CliError } from '../errors.js';
 import { summaryTable, writeCurves } from '../report.js';
+import type { RunDirMode } from '../run-dir.js';
+import {
+  checkRunDirectory,
+  clearRunFiles,
+  createRunDirectory,
+  keepRunDirectory,
+  unusedPath,
+} from '../run-dir.js';
+import type { DataShape } from '../tensor-limits.js';
+import { checkModelFits } from '../tensor-limits.js';
 
 /** Picks the device for evaluation and prediction: `auto` (best available) or the named backend. */
 export function useBackend(backend: TrainConfig['backend']): void {
@@ -35,19 +47,50 @@ export function useBackend(backend: TrainConfig['backend']): void {
  * the fastest: on a machine without a GPU, GL runs on a software rasterizer and the plain-JS CPU
  * backend beats gpu.js' WebAssembly, so "best available" by rank is not the fastest. Returns the
  * timings (ms per step) that decided it.
+ *
+ * Before anything is allocated on a device, the model and its batches are checked against the
+ * device's `maxElements` (see `checkModelFits`): a named backend that cannot hold them is an
+ * error naming the flag and the limit; `auto` leaves out the backends that cannot (and fails with
+ * the first one's reason when none can).
  */
-export function useTrainingBackend(c: TrainConfig, spec: ModelSpec, inputs: number, classes: number): string {
+export function useTrainingBackend(
+  c: TrainConfig,
+  spec: ModelSpec,
+  inputs: number,
+  classes: number,
+  rows = Math.max(c.batchSize, 256),
+): string {
+  const shape: DataShape = { inputs, classes, rows };
+  const fits = (d: ReturnType<typeof getDevice>) => {
+    const info = d.info();
+    checkModelFits(c, shape, { backend: info.name, maxElements: info.maxElements });
+  };
   if (c.backend !== 'auto') {
-    setDevice(createDevice({ backend: c.backend }));
+    const d = createDevice({ backend: c.backend });
+    try {
+      fits(d);
+    } catch (e) {
+      d.destroy();
+      throw e;
+    }
+    setDevice(d);
     return '';
   }
   if (process.env.GRADKIT_BACKEND && process.env.GRADKIT_BACKEND !== 'auto') {
-    getDevice();
+    fits(getDevice());
     return '';
   }
   const timings: [BackendName, number][] = [];
+  let refusal: unknown = null;
   for (const b of availableBackends().filter((a) => a.available)) {
     const d = createDevice({ backend: b.name });
+    try {
+      fits(d);
+    } catch (e) {
+      refusal ??= e;
+      d.destroy();
+      continue;
+    }
     setDevice(d);
     try {
       timings.push([b.name, timeSteps(spec, inputs, classes, Math.min(c.batchSize, 256))]);
@@ -55,6 +98,7 @@ export function useTrainingBackend(c: TrainConfig, spec: ModelSpec, inputs: numb
       d.destroy();
     }
   }
+  if (timings.length === 0) throw refusal ?? new CliError('no backend can start here (see gradkit info)', 1);
   timings.sort((a, b) => a[1] - b[1]);
   setDevice(createDevice({ backend: timings[0][0] }));
   return timings.map(([n, ms]) => `${n} ${ms.toFixed(0)} ms/step`).join(', ');
@@ -92,20 +136,44 @@ function timeSteps(spec: ModelSpec, inputs: number, classes: number, batch: numb
 function defaultOut(c: TrainConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const name = c.dataset === 'mnist' ? 'mnist' : 'csv';
-  return join('runs', `${name}-${stamp}`);
+  return unusedPath(join('runs', `${name}-${stamp}`)); // two runs in one second get two directories
 }
 
-/** Runs (or, with `resumeFrom`, continues) a training run; returns the run directory. */
-export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null, outDir?: string): string {
+/** Options of {@link runTraining}. */
+export interface RunOptions {
+  /** `--overwrite`: a non-empty output directory is reused, its run files replaced. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Runs (or, with `resumeFrom`, continues) a training run; returns the run directory.
+ *
+ * Order matters for "nothing half-written": the output directory is checked first (a new run
+ * needs a new or empty one, or `--overwrite`; a resumed one must hold no symbolic links where
+ * gradkit writes), then the data is read and the model checked against the backend's limits,
+ * and only then is the directory created. Every file in it is written atomically (temporary file
+ * + rename, which replaces a link instead of following it); if the run fails before its first
+ * checkpoint, the directory this invocation created is removed again (see `abandonRunDirectory`).
+ */
+export function runTraining(
+  c: TrainConfig,
+  resumeFrom: Checkpoint | null = null,
+  outDir?: string,
+  options: RunOptions = {},
+): string {
+  const out = resolve(outDir ?? c.out ?? defaultOut(c));
+  const mode: RunDirMode = resumeFrom ? 'resume' : options.overwrite ? 'overwrite' : 'new';
+  checkRunDirectory(out, mode);
   // `data` (class names, feature names and statistics) is run metadata: stored, reused on resume
   const { train, test, meta } = loadData(c, resumeFrom ? resumeDataMeta(resumeFrom.config) : null);
   registerStandardLayers();
   const spec = modelSpecFor(c, train.numFeatures, train.numClasses);
-  const timings = useTrainingBackend(c, spec, train.numFeatures, train.numClasses);
+  const largest = Math.max(train.length, test?.length ?? 0);
+  const timings = useTrainingBackend(c, spec, train.numFeatures, train.numClasses, largest);
   const info = getDevice().info();
   const reason = timings ? `auto: fastest measured for this model (${timings})` : info.reason;
-  const out = resolve(outDir ?? c.out ?? defaultOut(c));
-  mkdirSync(out, { recursive: true });
+  if (mode === 'overwrite' && existsSync(out)) clearRunFiles(out);
+  createRunDirectory(out);
   process.stderr.write(`gradkit train: backend ${info.name} (${reason}); output ${out}\n`);
 
   manualSeed(c.seed);
@@ -124,7 +192,7 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
     config: { ...c, data: meta } as never,
   });
   if (!resumeFrom) {
-    writeFileSync(
+    writeFileAtomic(
       join(out, 'config.json'),
       `${JSON.stringify({ ...c, out, backend: c.backend, data: meta, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
     );
@@ -147,7 +215,8 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
   try {
     history = trainer.fit(train, {
       epochs: c.epochs,
-      batchSize: c.batchSize,
+      // a batch larger than the data is the whole data (as PyTorch's DataLoader): never allocated larger
+      batchSize: Math.min(c.batchSize, Math.max(train.length, 1)),
       seed: c.seed,
       ...(c.validationSplit > 0 ? { validationSplit: c.validationSplit } : {}),
       callbacks,
@@ -174,7 +243,8 @@ export function runTraining(c: TrainConfig, resumeFrom: Checkpoint | null = null
     trainSamplesPerSecond: (trainRows * (history.epochs.length - (resumeFrom?.trainer.epoch ?? 0))) / seconds,
     backend: info.name,
   };
-  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  keepRunDirectory();
   const rows: [string, string][] = [
     ['model', describe(c)],
     ['backend', `${info.name} (${info.gpuMode})${timings ? `: fastest of ${timings}` : ''}`],
@@ -214,19 +284,51 @@ export function describe(c: TrainConfig): string {
   return parts.join(', ');
 }
 
-/** Continues the run in `dir` from its last checkpoint (optionally up to more epochs). */
+/**
+ * Continues the run in `dir` from its last checkpoint (optionally up to more epochs), with the
+ * run's own config (from the checkpoint, checked as flags are) on the backend it used (from
+ * config.json). A checkpoint a kill left half-replaced is recovered by `loadCheckpoint`;
+ * metrics.jsonl is trimmed to the checkpoint's epoch by the MetricsLogger.
+ */
 export function resumeRun(dir: string, epochs: number | null): string {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath))
     throw new CliError(`resume: ${dir} is not a gradkit run directory (no config.json)`);
+  checkRunDirectory(dir, 'resume');
+  if (!statSync(cfgPath).isFile() || statSync(cfgPath).size > 1 << 20)
+    throw new CliError(`resume: ${cfgPath} is not a gradkit run config`, 1);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new CliError(`resume: ${cfgPath}: not valid JSON (${(e as Error).message})`, 1);
+  }
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved))
+    throw new CliError(`resume: ${cfgPath}: expected a JSON object`, 1);
+  configFromRun(saved, `resume: ${cfgPath}`); // a corrupt config.json is reported, not half-used
+  const device = (saved as { device?: unknown }).device;
+  const deviceName =
+    typeof device === 'object' && device !== null ? (device as { name?: unknown }).name : undefined;
+  if (
+    deviceName !== undefined &&
+    !(typeof deviceName === 'string' && CHOICES_OF_BACKEND.includes(deviceName))
+  )
+    throw new CliError(
+      `resume: ${cfgPath}: "device.name" must be one of gl, wasm, cpu, got ${JSON.stringify(deviceName)}`,
+      1,
+    );
   const ckptDir = join(dir, 'checkpoints', 'last');
-  if (!existsSync(ckptDir))
-    throw new CliError(`resume: ${dir} has no checkpoint to resume from (${ckptDir})`);
-  const ckpt = loadCheckpoint(ckptDir);
-  const cfg = { ...(ckpt.config as unknown as TrainConfig) };
-  const saved = JSON.parse(readFileSync(cfgPath, 'utf8')) as { device?: { name?: TrainConfig['backend'] } };
+  let ckpt: Checkpoint;
+  try {
+    ckpt = loadCheckpoint(ckptDir);
+  } catch (e) {
+    if (e instanceof Error && /no such checkpoint directory/.test(e.message))
+      throw new CliError(`resume: ${dir} has no checkpoint to resume from (${ckptDir})`);
+    throw e;
+  }
+  const cfg = configFromRun(ckpt.config, `resume: ${join(ckptDir, 'trainer.json')} config`);
   // continue on the backend the run used, so the resumed run computes exactly as the original
-  if (saved.device?.name) cfg.backend = saved.device.name;
+  if (typeof deviceName === 'string') cfg.backend = deviceName as TrainConfig['backend'];
   if (epochs !== null) cfg.epochs = epochs;
   if (ckpt.trainer.epoch >= cfg.epochs) {
     throw new CliError(
