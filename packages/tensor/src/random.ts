@@ -11,6 +11,9 @@ const globalRng = new Rng(0);
  * are reproducible even without a call. Same seed, same numbers, on every backend (values are
  * drawn on the host and uploaded).
  *
+ * @param seed any integer, taken modulo 2^32 as `Rng` takes it: `-1` seeds as `2^32 - 1` and
+ *   `2^32 + 1` as `1` (same numbers); a non-integer (`1.5`, `NaN`) is a `ValueError`. Tools that
+ *   want every seed to mean its own stream accept only [0, 2^32) (the gradkit CLI does).
  * @returns the global generator.
  * @example
  * ```ts

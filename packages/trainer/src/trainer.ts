@@ -61,7 +61,7 @@ export interface FitOptions {
   readonly batchSize?: number;
   /** Shuffle the training data every epoch (default true), from `seed`. */
   readonly shuffle?: boolean;
-  /** Seed of the data order (default 0). */
+  /** Seed of the data order and of the validation split (default 0): an integer, taken modulo 2^32 (as `Rng`). */
   readonly seed?: number;
   /** Data to evaluate after every epoch (logged as `val_*`). */
   readonly validationData?: Dataset;
