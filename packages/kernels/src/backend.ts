@@ -36,7 +36,25 @@ export interface BackendInfo {
   readonly maxElements: number;
   /** Whether buffers stay on the device between kernels (no read-back unless asked). */
   readonly pipeline: boolean;
+  /**
+   * What a synchronous read costs here: `'cheap'` (the values are in host memory: cpu, wasm),
+   * `'stalls'` (it waits for the device's queue to drain: gl), `'none'` (only `readAsync` works,
+   * as on WebGPU). Training loops read less often where it is not cheap (see the trainer's
+   * `lossReadInterval`). A backend that leaves it out is taken as `'stalls'` when it has a
+   * synchronous `read`, else `'none'`; {@link Device.info} always reports it.
+   */
+  readonly syncRead?: SyncRead;
 }
+
+/**
+ * The cost of a synchronous read-back on a backend (see {@link BackendInfo.syncRead}).
+ *
+ * @example
+ * ```ts
+ * const cost: SyncRead = createDevice().info().syncRead!; // 'cheap' on cpu and wasm
+ * ```
+ */
+export type SyncRead = 'cheap' | 'stalls' | 'none';
 
 /** An opaque storage handle owned by one backend. */
 export interface BackendBuffer {
@@ -79,9 +97,13 @@ export interface KernelBackend {
   readonly info: Omit<BackendInfo, 'reason'>;
   /** Copies host values into a new device buffer. */
   upload(values: Float32Array): BackendBuffer;
-  /** Copies a buffer back to the host (a read-back). */
-  read(buf: BackendBuffer): Float32Array;
-  /** Awaitable read-back. */
+  /**
+   * Copies a buffer back to the host synchronously (a read-back). Optional: a backend that can
+   * only read asynchronously (WebGPU) leaves it out, and `Device.read` then throws a
+   * `BackendError` that points to `readAsync`.
+   */
+  read?(buf: BackendBuffer): Float32Array;
+  /** Awaitable read-back: the read every backend must have. */
   readAsync(buf: BackendBuffer): Promise<Float32Array>;
   /** Releases a buffer's storage. */
   free(buf: BackendBuffer): void;

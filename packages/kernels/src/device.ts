@@ -151,7 +151,9 @@ export class Device {
 
   /** Which backend runs, why, its gpu.js mode, renderer, precision and limits. */
   info(): BackendInfo {
-    return { ...this.backend.info, reason: this.reason };
+    const syncRead =
+      this.backend.info.syncRead ?? (typeof this.backend.read === 'function' ? 'stalls' : 'none');
+    return { ...this.backend.info, syncRead, reason: this.reason };
   }
 
   /**
@@ -196,11 +198,24 @@ export class Device {
     return this.array(new Float32Array(sizeOf(shape)).fill(value), shape);
   }
 
-  /** Synchronous read-back (copy) of `x`'s values. Counted in {@link Device.memory}. */
+  /**
+   * Synchronous read-back (copy) of `x`'s values. Counted in {@link Device.memory}.
+   *
+   * @throws {BackendError} on a backend that reads only asynchronously (`info().syncRead` is
+   *   `'none'`, as WebGPU): use {@link Device.readAsync}.
+   */
   read(x: DeviceArray): Float32Array {
     const st = this.own('read', x);
+    const read = this.backend.read;
+    if (typeof read !== 'function') {
+      throw new BackendError(
+        this.backend.name,
+        `read: backend '${this.backend.name}' reads only asynchronously: use readAsync() ` +
+          '(on tensors: await t.data(); in training: trainer.fitAsync())',
+      );
+    }
     this.readbacks++;
-    return x.size === 0 ? new Float32Array(0) : this.backend.read(st.buf);
+    return x.size === 0 ? new Float32Array(0) : read.call(this.backend, st.buf);
   }
 
   /** Awaitable read-back (copy) of `x`'s values. */

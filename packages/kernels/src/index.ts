@@ -6,6 +6,7 @@ export type {
   ElementwiseSpec,
   KernelBackend,
   ReduceOp,
+  SyncRead,
 } from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';

@@ -25,7 +25,7 @@ export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
 export * from './data/index.js';
 export { registerStandardLayers } from './layers.js';
-export type { BatchInfo, EpochLogs, EpochRecord, History } from './logs.js';
+export type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
 export type {
   CheckpointOptions,
   EvalResult,

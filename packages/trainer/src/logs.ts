@@ -31,8 +31,28 @@ export interface BatchInfo {
   readonly numBatches: number;
   /** Optimizer updates so far (after this batch). */
   readonly step: number;
-  /** This batch's loss (data loss plus penalties). */
+  /**
+   * This batch's loss (data loss plus penalties). The trainer reads losses from the device every
+   * `lossReadInterval` steps; reading this property before then reads the pending losses now
+   * (one synchronous read-back). Callbacks that only need losses from time to time use
+   * {@link Callback.onLossesRead} instead, which costs nothing extra. On a backend without
+   * synchronous reads (`syncRead: 'none'`) reading it early throws.
+   */
   readonly loss: number;
   /** Samples in this batch. */
+  readonly size: number;
+}
+
+/** One training batch's loss, as {@link Callback.onLossesRead} receives it. */
+export interface BatchLoss {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** 0-based batch index within the epoch. */
+  readonly batch: number;
+  /** Optimizer updates after this batch. */
+  readonly step: number;
+  /** The batch's loss (data loss plus penalties). */
+  readonly loss: number;
+  /** Samples in the batch. */
   readonly size: number;
 }

@@ -1,6 +1,8 @@
 import type { Labels, Module, StateDict } from '@gradkit/tensor';
 import {
+  arange,
   GradkitError,
+  getDevice,
   getRng,
   keep,
   noGrad,
@@ -10,13 +12,14 @@ import {
   Tensor,
   tensor,
   ValueError,
+  where,
 } from '@gradkit/tensor';
 import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
 import type { Checkpoint } from './checkpoint/checkpoint.js';
 import { saveCheckpoint } from './checkpoint/checkpoint.js';
 import type { Dataset } from './data/dataset.js';
 import { DataError } from './data/errors.js';
-import type { EpochLogs, EpochRecord, History } from './logs.js';
+import type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
 
 /** A loss: logits `[B, C]` and host labels to a scalar tensor (default softmax cross-entropy). */
 export type LossFn = (logits: Tensor, labels: Labels) => Tensor;
@@ -80,6 +83,17 @@ export interface FitOptions {
    * still refuse non-finite weights, see {@link Trainer.checkpoint}).
    */
   readonly nonFiniteCheck?: boolean;
+  /**
+   * Steps between reads of the batch losses from the device (default: 1 where a synchronous read
+   * is cheap, `syncRead: 'cheap'` as on cpu and wasm; else 32, e.g. on gl, where every read waits
+   * for the GPU to finish). Between reads the losses are collected on the device, one small
+   * kernel per step; the epoch's logs are the same either way (every batch loss is read, in
+   * float32, and summed on the host in float64). With 1 (and synchronous reads, i.e. `fit`),
+   * each loss is checked before its update and a non-finite one is traced to the first layer
+   * whose output is not finite; with more, a non-finite loss is found at the next read, named by
+   * epoch, batch and step, after the updates in between.
+   */
+  readonly lossReadInterval?: number;
 }
 
 /** What {@link Trainer.evaluate} returns: `loss`, `accuracy` and the extra metrics. */
@@ -156,6 +170,138 @@ function describeNonFinite(found: { count: number; index: number; value: number 
   return `${found.count} of ${size} values ${found.count === 1 ? 'is' : 'are'} not finite (first: ${found.value} at index ${found.index})`;
 }
 
+/**
+ * A computation that reads device values: it yields each tensor it needs on the host and gets its
+ * values back. {@link Trainer.fit} answers synchronously, {@link Trainer.fitAsync} with `await`.
+ */
+type Reads<T> = Generator<Tensor, T, Float32Array>;
+
+/** Runs `g`, answering every read with `dataSync()`. */
+function runSync<T>(g: Reads<T>): T {
+  let r = g.next();
+  while (!r.done) {
+    let values: Float32Array;
+    try {
+      values = r.value.dataSync();
+    } catch (e) {
+      r = g.throw(e);
+      continue;
+    }
+    r = g.next(values);
+  }
+  return r.value;
+}
+
+/** Runs `g`, answering every read with `await data()` (no synchronous read). */
+async function runAsync<T>(g: Reads<T>): Promise<T> {
+  let r = g.next();
+  while (!r.done) {
+    let values: Float32Array;
+    try {
+      values = await r.value.data();
+    } catch (e) {
+      r = g.throw(e);
+      continue;
+    }
+    r = g.next(values);
+  }
+  return r.value;
+}
+
+/** Where a batch is in training: what {@link BatchLoss} holds besides the loss. */
+type BatchWhere = Omit<BatchLoss, 'loss'>;
+
+/**
+ * Batch losses collected on the device between reads: slot k of a `[interval]` vector holds the
+ * k-th pending batch's loss (`where(arange == k, loss, window)`, one small kernel per step), and
+ * one read returns them all. Every loss is delivered exactly once, in order, to `onRead` (the
+ * epoch's sum and the non-finite check) and then to `deliver` (the callbacks' `onLossesRead`).
+ */
+class LossWindow {
+  private window: Tensor | null = null;
+  private slots: Tensor | null = null;
+  private readonly waiting: BatchWhere[] = [];
+  private last = new Map<number, number>();
+  /** Called first with every read batch (set per epoch). */
+  onRead: (batch: readonly BatchLoss[]) => void = () => {};
+
+  constructor(
+    readonly interval: number,
+    private readonly deliver: (batch: readonly BatchLoss[]) => void,
+  ) {}
+
+  /** Stores this step's loss in the next slot (call inside the step's scope, before `pending`). */
+  collect(loss: Tensor): void {
+    noGrad(() => {
+      this.slots ??= keep(arange(0, this.interval));
+      const prev = this.window;
+      const next = where(this.slots.equal(this.waiting.length), loss.detach(), prev ?? 0);
+      this.window = keep(next);
+      prev?.dispose();
+    });
+  }
+
+  /** Registers the batch whose loss `collect` just stored. */
+  pending(at: BatchWhere): void {
+    this.waiting.push(at);
+  }
+
+  /** A loss read already (the exact mode): delivered at once. */
+  known(b: BatchLoss): void {
+    this.settle([b]);
+  }
+
+  /** Whether a read is due. */
+  full(): boolean {
+    return this.waiting.length >= this.interval;
+  }
+
+  /** Reads the pending losses (one read-back) and delivers them. */
+  *flush(): Reads<void> {
+    if (this.waiting.length === 0) return;
+    const win = this.window!;
+    this.window = null;
+    const at = this.waiting.splice(0);
+    let values: Float32Array;
+    try {
+      values = yield win;
+    } finally {
+      win.dispose();
+    }
+    this.settle(at.map((w, k) => ({ ...w, loss: values[k] })));
+  }
+
+  /** The loss of the batch that ended at `step`, reading the pending ones now if needed. */
+  lossOf(step: number, asyncReads: boolean): number {
+    if (!this.last.has(step) && this.waiting.some((w) => w.step === step)) {
+      if (asyncReads) {
+        throw new ValueError(
+          'BatchInfo.loss',
+          'fitAsync reads losses only every lossReadInterval steps: use a callback with onLossesRead',
+        );
+      }
+      runSync(this.flush());
+    }
+    const v = this.last.get(step);
+    if (v === undefined) throw new ValueError('BatchInfo.loss', `no loss is kept for step ${step}`);
+    return v;
+  }
+
+  dispose(): void {
+    this.window?.dispose();
+    this.slots?.dispose();
+    this.window = null;
+    this.slots = null;
+    this.waiting.length = 0;
+  }
+
+  private settle(batch: BatchLoss[]): void {
+    this.last = new Map(batch.map((b) => [b.step, b.loss]));
+    this.onRead(batch);
+    this.deliver(batch);
+  }
+}
+
 /** The serializable part of a trainer's state (see checkpoints). */
 export interface TrainerState {
   /** Completed epochs. */
@@ -195,9 +341,12 @@ function defaultLoss(logits: Tensor, labels: Labels): Tensor {
  * The training loop: mini-batches of a {@link Dataset}, one optimizer step each, validation after
  * every epoch, metrics, callbacks, and state for exact resumes.
  *
- * Per step: forward, loss (+ penalty), read of the loss (one scalar: progress and the non-finite
- * guard, before anything is updated), backward, gradient hooks (clipping), optimizer step,
- * constraints (max-norm). Accuracy is accumulated on the device and read at the epoch's end.
+ * Per step: forward, loss (+ penalty), backward, gradient hooks (clipping), optimizer step,
+ * constraints (max-norm). The loss is read back every `lossReadInterval` steps (default: every
+ * step, before the update, where reads are cheap; every 32 steps on gl, collected on the device
+ * in between); accuracy is accumulated on the device and read at the epoch's end, so an epoch
+ * costs about `batches / lossReadInterval + 2` read-backs. {@link Trainer.fitAsync} awaits them
+ * (backends without synchronous reads).
  *
  * @example
  * ```ts
@@ -286,6 +435,38 @@ export class Trainer {
    * ```
    */
   fit(train: Dataset, options: FitOptions): History {
+    return runSync(this.fitSteps(train, options, false));
+  }
+
+  /**
+   * {@link Trainer.fit} for backends that read only asynchronously (`syncRead: 'none'`, as
+   * WebGPU) or for pages that must not block: every read-back is awaited. Same options, same
+   * history and guarantees; losses are always read after their update (see `lossReadInterval`).
+   * Checkpoints (`ModelCheckpoint`) still read the weights synchronously.
+   *
+   * @example
+   * ```ts
+   * const history = await trainer.fitAsync(train, { epochs: 5, lossReadInterval: 50 });
+   * ```
+   */
+  fitAsync(train: Dataset, options: FitOptions): Promise<History> {
+    return runAsync(this.fitSteps(train, options, true));
+  }
+
+  /** The training loop, yielding every tensor it reads back (answered by fit or fitAsync). */
+  private *fitSteps(train: Dataset, options: FitOptions, asyncReads: boolean): Reads<History> {
+    // before any state changes: a refused call leaves the trainer as it was
+    const syncRead = getDevice().info().syncRead;
+    if (!asyncReads && syncRead === 'none') {
+      throw new ValueError(
+        'fit',
+        `backend '${getDevice().info().name}' reads only asynchronously: use await trainer.fitAsync(...)`,
+      );
+    }
+    const interval = options.lossReadInterval ?? (syncRead === 'cheap' ? 1 : 32);
+    if (!Number.isInteger(interval) || interval < 1) {
+      throw new ValueError('fit', `lossReadInterval must be a positive integer, got ${interval}`);
+    }
     const { epochs, batchSize = 32, shuffle = true, seed = 0, nonFiniteCheck = true } = options;
     if (!Number.isInteger(epochs) || epochs < 1)
       throw new ValueError('fit', `epochs must be a positive integer, got ${epochs}`);
@@ -347,93 +528,144 @@ export class Trainer {
     for (const cb of callbacks) cb.onTrainBegin?.(ctx);
     const valBatch = options.validationBatchSize ?? Math.max(batchSize, 256);
 
-    while (this.epoch < epochs && this.stopped === null) {
-      const epoch = this.epoch + 1;
-      const t0 = performance.now();
-      this.model.train();
-      for (const cb of callbacks) cb.onEpochBegin?.(epoch, ctx);
-      const iter = trainSet.batches(batchSize, shuffle ? { shuffle: true, rng: this.dataRng } : {});
-      let lossSum = 0;
-      let seen = 0;
-      let correct: Tensor | null = null;
-      const extra = this.freshMetrics();
-      for (const batch of iter.reusing()) {
-        const lossValue = scope(() => {
-          const x = tensor(batch.x, [batch.size, batch.numFeatures]);
-          const logits = this.model.forward(x) as Tensor;
-          let loss = this.loss(logits, batch.y);
-          const pen = this.penalty?.(this.model);
-          if (pen) loss = loss.add(pen);
-          // the step's one read-back: before the update, so a non-finite loss never reaches the weights
-          const v = loss.item();
-          if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
-          loss.backward();
-          for (const hook of this.gradientHooks) hook(this.model);
-          this.optimizer.step();
-          this.optimizer.zeroGrad();
-          if (this.constraints.length) {
-            noGrad(() => {
-              for (const c of this.constraints) c(this.model);
-            });
+    // exact: each loss read before its update (one synchronous read per step, where reads are cheap)
+    const exact = interval === 1 && !asyncReads;
+    const losses = new LossWindow(interval, (batch) => {
+      for (const cb of callbacks) cb.onLossesRead?.(batch, ctx);
+    });
+
+    try {
+      while (this.epoch < epochs && this.stopped === null) {
+        const epoch = this.epoch + 1;
+        const t0 = performance.now();
+        this.model.train();
+        for (const cb of callbacks) cb.onEpochBegin?.(epoch, ctx);
+        const iter = trainSet.batches(batchSize, shuffle ? { shuffle: true, rng: this.dataRng } : {});
+        let lossSum = 0;
+        let seen = 0;
+        let correct: Tensor | null = null;
+        const extra = this.freshMetrics();
+        losses.onRead = (batch) => {
+          for (const b of batch) lossSum += b.loss * b.size;
+          if (nonFiniteCheck) {
+            const bad = batch.find((b) => !Number.isFinite(b.loss));
+            if (bad) {
+              throw new NonFiniteError(
+                `loss is ${bad.loss} at epoch ${bad.epoch}, batch ${bad.batch} (step ${bad.step}); ` +
+                  `found at the loss read after step ${this.step} (lossReadInterval ${interval}), so the ` +
+                  'updates in between may have used it (lossReadInterval: 1 with fit() checks each loss ' +
+                  'before its update and names the first non-finite layer)',
+                bad.epoch,
+                bad.batch,
+                null,
+              );
+            }
           }
-          noGrad(() => {
-            const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
-            const next = correct ? correct.add(hits) : hits;
-            correct?.dispose();
-            correct = keep(next);
-          });
-          for (const m of Object.values(extra)) m.update(logits.dataSync(), batch.y, logits.shape[1]);
-          return v;
-        });
-        this.step++;
-        lossSum += lossValue * batch.size;
-        seen += batch.size;
-        const info = {
-          epoch,
-          batch: batch.index,
-          numBatches: iter.numBatches,
-          step: this.step,
-          loss: lossValue,
-          size: batch.size,
         };
-        for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
-      }
-      const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
-      const hits = correct as Tensor | null;
-      logs.accuracy = hits ? hits.item() / Math.max(seen, 1) : 0;
-      hits?.dispose();
-      // the batch losses were finite before each update; the last update of the epoch (or a
-      // constraint) may still have made a weight non-finite: check before anything reads or saves them
-      if (nonFiniteCheck) this.checkStateFinite(epoch, iter.numBatches - 1);
-      for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
-      logs.lr = this.optimizer.getLr();
-      if (valSet) {
-        for (const [k, v] of Object.entries(this.evaluate(valSet, { batchSize: valBatch })))
-          logs[`val_${k}`] = v;
-      }
-      if (nonFiniteCheck) {
-        for (const key of ['loss', 'val_loss']) {
-          const v = logs[key];
-          if (v !== undefined && !Number.isFinite(v)) {
-            throw new NonFiniteError(
-              `${key} is ${v} at the end of epoch ${epoch} (step ${this.step}) although every parameter is finite` +
-                (key === 'val_loss'
-                  ? ': the model overflows on the validation data, or that data holds non-finite values'
-                  : ''),
-              epoch,
-              -1,
-              null,
-            );
+        for (const batch of iter.reusing()) {
+          let logitsHost: Tensor | null = null;
+          const known = scope(() => {
+            const x = tensor(batch.x, [batch.size, batch.numFeatures]);
+            const logits = this.model.forward(x) as Tensor;
+            let loss = this.loss(logits, batch.y);
+            const pen = this.penalty?.(this.model);
+            if (pen) loss = loss.add(pen);
+            let v: number | null = null;
+            if (exact) {
+              // read before the update, so a non-finite loss never reaches the weights
+              v = loss.item();
+              if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
+            } else losses.collect(loss);
+            loss.backward();
+            for (const hook of this.gradientHooks) hook(this.model);
+            this.optimizer.step();
+            this.optimizer.zeroGrad();
+            if (this.constraints.length) {
+              noGrad(() => {
+                for (const c of this.constraints) c(this.model);
+              });
+            }
+            noGrad(() => {
+              const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
+              const next = correct ? correct.add(hits) : hits;
+              correct?.dispose();
+              correct = keep(next);
+            });
+            if (Object.keys(extra).length) logitsHost = keep(logits.detach());
+            return v;
+          });
+          if (logitsHost !== null) {
+            const lh = logitsHost as Tensor;
+            try {
+              const values = yield lh;
+              for (const m of Object.values(extra)) m.update(values, batch.y, lh.shape[1]);
+            } finally {
+              lh.dispose();
+            }
+          }
+          this.step++;
+          seen += batch.size;
+          const where = { epoch, batch: batch.index, step: this.step, size: batch.size };
+          if (known !== null) losses.known({ ...where, loss: known });
+          else losses.pending(where);
+          if (losses.full()) yield* losses.flush();
+          const info: BatchInfo = {
+            ...where,
+            numBatches: iter.numBatches,
+            get loss(): number {
+              return losses.lossOf(where.step, asyncReads);
+            },
+          };
+          for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
+        }
+        yield* losses.flush();
+        const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
+        const hits = correct as Tensor | null;
+        try {
+          logs.accuracy = hits ? (yield hits)[0] / Math.max(seen, 1) : 0;
+        } finally {
+          hits?.dispose();
+        }
+        // the batch losses were finite; the last update of the epoch (or a constraint) may
+        // still have made a weight non-finite: check before anything reads or saves them
+        if (nonFiniteCheck) yield* this.checkStateFinite(epoch, iter.numBatches - 1);
+        for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
+        logs.lr = this.optimizer.getLr();
+        if (valSet) {
+          const r = yield* this.evaluateSteps(valSet, valBatch);
+          for (const [k, v] of Object.entries(r)) logs[`val_${k}`] = v;
+        }
+        if (nonFiniteCheck) {
+          for (const key of ['loss', 'val_loss']) {
+            const v = logs[key];
+            if (v !== undefined && !Number.isFinite(v)) {
+              throw new NonFiniteError(
+                `${key} is ${v} at the end of epoch ${epoch} (step ${this.step}) although every parameter is finite` +
+                  (key === 'val_loss'
+                    ? ': the model overflows on the validation data, or that data holds non-finite values'
+                    : ''),
+                epoch,
+                -1,
+                null,
+              );
+            }
           }
         }
+        this.epoch = epoch;
+        const record: EpochRecord = {
+          epoch,
+          step: this.step,
+          seconds: (performance.now() - t0) / 1000,
+          logs,
+        };
+        this.history.push(record);
+        for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs, ctx);
+        // checkpoints requested during the epoch's callbacks are written after all of them ran,
+        // so every callback's state is current
+        for (const dir of saves.splice(0)) saveCheckpoint(dir, this.checkpoint(callbacks));
       }
-      this.epoch = epoch;
-      const record: EpochRecord = { epoch, step: this.step, seconds: (performance.now() - t0) / 1000, logs };
-      this.history.push(record);
-      for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs, ctx);
-      // checkpoints requested during the epoch's callbacks are written after all of them ran,
-      // so every callback's state is current
-      for (const dir of saves.splice(0)) saveCheckpoint(dir, this.checkpoint(callbacks));
+    } finally {
+      losses.dispose();
     }
     const reason = this.stopped ?? 'completed';
     for (const cb of callbacks) cb.onTrainEnd?.(ctx, reason);
@@ -453,34 +685,85 @@ export class Trainer {
    * ```
    */
   evaluate(data: Dataset, options: { readonly batchSize?: number } = {}): EvalResult {
-    const batchSize = options.batchSize ?? 256;
+    return runSync(this.evaluateSteps(data, options.batchSize ?? 256));
+  }
+
+  /**
+   * {@link Trainer.evaluate} with awaited read-backs (for backends without synchronous reads).
+   *
+   * @example
+   * ```ts
+   * const { loss, accuracy } = await trainer.evaluateAsync(test);
+   * ```
+   */
+  evaluateAsync(data: Dataset, options: { readonly batchSize?: number } = {}): Promise<EvalResult> {
+    return runAsync(this.evaluateSteps(data, options.batchSize ?? 256));
+  }
+
+  /**
+   * One evaluation pass: per batch its mean loss goes into slot j of a device vector and its
+   * correct count into a device sum; two read-backs at the end (plus the logits of every batch
+   * when extra metrics are configured). The loss is summed on the host in float64, as before.
+   */
+  private *evaluateSteps(data: Dataset, batchSize: number): Reads<EvalResult> {
     if (data.length === 0) {
       throw new DataError(data.name, 'evaluate: 0 rows; a loss over no rows is undefined, not 0');
     }
     const wasTraining = this.model.training;
     this.model.eval();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
     const extra = this.freshMetrics();
+    const iter = data.batches(batchSize);
+    const sizes: number[] = [];
+    let slots: Tensor | null = null;
+    let lossVec: Tensor | null = null;
+    let correct: Tensor | null = null;
     try {
-      for (const batch of data.batches(batchSize).reusing()) {
+      slots = keep(arange(0, iter.numBatches));
+      for (const batch of iter.reusing()) {
+        let logitsHost: Tensor | null = null;
+        const j = sizes.length;
         scope(() =>
           noGrad(() => {
             const logits = this.model.forward(tensor(batch.x, [batch.size, batch.numFeatures])) as Tensor;
-            lossSum += this.loss(logits, batch.y).item() * batch.size;
-            correct += logits.argmax(-1).equal(tensor(batch.y)).sum().item();
-            for (const m of Object.values(extra)) m.update(logits.dataSync(), batch.y, logits.shape[1]);
+            const loss = this.loss(logits, batch.y);
+            const nextLoss = where(slots!.equal(j), loss, lossVec ?? 0);
+            const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
+            const nextCorrect = correct ? correct.add(hits) : hits;
+            lossVec?.dispose();
+            correct?.dispose();
+            lossVec = keep(nextLoss);
+            correct = keep(nextCorrect);
+            if (Object.keys(extra).length) logitsHost = keep(logits);
           }),
         );
-        seen += batch.size;
+        sizes.push(batch.size);
+        if (logitsHost !== null) {
+          const lh = logitsHost as Tensor;
+          try {
+            const values = yield lh;
+            for (const m of Object.values(extra)) m.update(values, batch.y, lh.shape[1]);
+          } finally {
+            lh.dispose();
+          }
+        }
       }
+      const perBatch = yield lossVec!;
+      const hits = (yield correct!)[0];
+      let lossSum = 0;
+      let seen = 0;
+      for (let k = 0; k < sizes.length; k++) {
+        lossSum += perBatch[k] * sizes[k];
+        seen += sizes[k];
+      }
+      const out: EvalResult = { loss: lossSum / seen, accuracy: hits / seen };
+      for (const [k, m] of Object.entries(extra)) out[k] = m.value();
+      return out;
     } finally {
+      (slots as Tensor | null)?.dispose();
+      (lossVec as Tensor | null)?.dispose();
+      (correct as Tensor | null)?.dispose();
       this.model.train(wasTraining);
     }
-    const out: EvalResult = { loss: lossSum / seen, accuracy: correct / seen };
-    for (const [k, m] of Object.entries(extra)) out[k] = m.value();
-    return out;
   }
 
   /**
@@ -648,21 +931,39 @@ export class Trainer {
    * order) that holds NaN or an infinity. On the device: one `isFinite` map and one `min` per
    * tensor, combined into one flag, so a healthy model costs one scalar read-back.
    */
-  private checkStateFinite(epoch: number, batch: number): void {
+  private *checkStateFinite(epoch: number, batch: number): Reads<void> {
     const entries = stateEntries(this.model).filter(([, t]) => t.size > 0);
     if (entries.length === 0) return;
-    const bad = scope(() => {
-      const flags = entries.map(([, t]) => new Tensor(t.device.unary('isFinite', t.array)).min());
-      let all = flags[0];
-      for (let i = 1; i < flags.length; i++) {
-        all = flags[i].device === all.device ? all.minimum(flags[i]) : all.minimum(flags[i].dataSync()[0]);
+    // one flag per tensor (1 when all its values are finite), and their minimum per device
+    const flags = scope(() =>
+      entries.map(([, t]) => keep(new Tensor(t.device.unary('isFinite', t.array)).min())),
+    );
+    let bad = -1;
+    try {
+      const groups = new Map<unknown, Tensor>();
+      scope(() => {
+        for (const f of flags) {
+          const g = groups.get(f.device);
+          groups.set(f.device, keep(g ? g.minimum(f) : f.mul(1)));
+          g?.dispose();
+        }
+      });
+      let allFinite = true;
+      for (const g of groups.values()) {
+        try {
+          if ((yield g)[0] !== 1) allFinite = false;
+        } finally {
+          g.dispose();
+        }
       }
-      if (all.item() === 1) return -1;
-      return flags.findIndex((f) => f.item() !== 1);
-    });
+      if (allFinite) return;
+      for (let k = 0; k < flags.length && bad < 0; k++) if ((yield flags[k])[0] !== 1) bad = k;
+    } finally {
+      for (const f of flags) f.dispose();
+    }
     if (bad < 0) return;
     const [name, t] = entries[bad];
-    const data = t.dataSync();
+    const data = yield t;
     const found = firstNonFiniteEntry([[name, { data }]]);
     const what = found ? describeNonFinite(found, data.length) : 'not finite';
     throw new NonFiniteError(

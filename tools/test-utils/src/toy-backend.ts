@@ -2,7 +2,7 @@
 // CPU kernels behind another name, with every read-back counted. Tests use it to check the
 // registry (selection by name, priority and GRADKIT_BACKEND) and to count how often training code
 // reads values back to the host.
-import type { BackendBuffer, BackendFactory, KernelBackend } from '@gradkit/kernels';
+import type { BackendBuffer, BackendFactory, KernelBackend, SyncRead } from '@gradkit/kernels';
 import { CpuBackend } from '@gradkit/kernels';
 
 /** Read-backs a {@link CountingBackend} has served. */
@@ -13,11 +13,15 @@ export interface ReadCounts {
   async: number;
 }
 
-/** The CPU kernels under another name, counting read-backs (`counts`). */
+/**
+ * The CPU kernels under another name, counting read-backs (`counts`). `syncRead` says what it
+ * claims a synchronous read costs: `'stalls'` (default, like a GPU: training reads less often)
+ * or `'none'` (no synchronous `read` at all, like WebGPU).
+ */
 export class CountingBackend extends CpuBackend {
   readonly counts: ReadCounts = { sync: 0, async: 0 };
 
-  constructor(name = 'toy') {
+  constructor(name = 'toy', syncRead: SyncRead = 'stalls') {
     super();
     // name and info are CpuBackend's own fields (readonly to users): restated for this backend
     const info: KernelBackend['info'] = {
@@ -25,8 +29,10 @@ export class CountingBackend extends CpuBackend {
       name,
       gpuMode: 'toy',
       renderer: `${name}: the cpu kernels, reads counted`,
+      syncRead,
     };
     Object.assign(this, { name, info });
+    if (syncRead === 'none') Object.defineProperty(this, 'read', { value: undefined });
   }
 
   override read(buf: BackendBuffer): Float32Array {
@@ -36,7 +42,8 @@ export class CountingBackend extends CpuBackend {
 
   override readAsync(buf: BackendBuffer): Promise<Float32Array> {
     this.counts.async++;
-    return super.readAsync(buf);
+    // CpuBackend's own read (this instance's `read` is removed when syncRead is 'none')
+    return Promise.resolve().then(() => CpuBackend.prototype.read.call(this, buf));
   }
 }
 
@@ -47,6 +54,7 @@ export class CountingBackend extends CpuBackend {
 export function toyBackendFactory(
   name = 'toy',
   priority = 0,
+  syncRead: SyncRead = 'stalls',
 ): BackendFactory & { readonly instances: CountingBackend[] } {
   const instances: CountingBackend[] = [];
   return {
@@ -55,7 +63,7 @@ export function toyBackendFactory(
     instances,
     probe: () => ({ ok: true, mode: 'toy', reason: '' }),
     create: () => {
-      const b = new CountingBackend(name);
+      const b = new CountingBackend(name, syncRead);
       instances.push(b);
       return b;
     },

@@ -62,6 +62,7 @@ export class CpuBackend implements KernelBackend {
     maxTextureSize: null,
     maxElements: 2 ** 31 - 1,
     pipeline: true,
+    syncRead: 'cheap',
   };
   private readonly cache = new Map<string, MapFn>();
 

@@ -126,6 +126,7 @@ export class GpuJsBackend implements KernelBackend {
       // of T + 1. Float32 indices are exact below 2^23 (i + 0.5 must be representable).
       maxElements: Math.min(maxTextureSize * (maxTextureSize - 1), FLOAT_EXACT),
       pipeline: true,
+      syncRead: 'stalls',
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Module, StateEntry } from '@gradkit/tensor';
-import type { BatchInfo, EpochLogs, EpochRecord } from '../logs.js';
+import type { BatchInfo, BatchLoss, EpochLogs, EpochRecord } from '../logs.js';
 
 /** A JSON value (callback state in checkpoints). */
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -41,9 +41,9 @@ export interface TrainingContext {
  * survive a resume (early-stopping counters, the best value) implements `stateDict` /
  * `loadStateDict`; the trainer stores it in checkpoints under the callback's `name`.
  *
- * Order per epoch: `onEpochBegin`, `onBatchEnd` for every batch, `onEpochEnd` (after validation,
- * with the epoch's logs; callbacks run in the order given, and may change the logs they see, e.g.
- * add `lr`).
+ * Order per epoch: `onEpochBegin`, `onBatchEnd` for every batch (with `onLossesRead` after each
+ * read of the pending losses), `onEpochEnd` (after validation, with the epoch's logs; callbacks
+ * run in the order given, and may change the logs they see, e.g. add `lr`).
  */
 export interface Callback {
   /** Unique name, the key of its state in checkpoints. */
@@ -52,8 +52,17 @@ export interface Callback {
   onTrainBegin?(ctx: TrainingContext): void;
   /** Called before each epoch's first batch; `epoch` counts from 1. */
   onEpochBegin?(epoch: number, ctx: TrainingContext): void;
-  /** Called after each training batch (the optimizer has stepped) with the batch's loss. */
+  /**
+   * Called after each training batch (the optimizer has stepped). Reading `info.loss` makes the
+   * trainer read the loss back now (see {@link BatchInfo.loss}); prefer `onLossesRead`.
+   */
   onBatchEnd?(info: BatchInfo, ctx: TrainingContext): void;
+  /**
+   * Called each time the trainer has read batch losses back from the device (every
+   * `lossReadInterval` steps, at the end of each epoch, and when a callback read `info.loss`),
+   * with those batches in order. Every batch's loss is delivered exactly once.
+   */
+  onLossesRead?(losses: readonly BatchLoss[], ctx: TrainingContext): void;
   /** Called after each epoch's validation with its logs (`loss`, `val_loss`, metrics, ...). */
   onEpochEnd?(epoch: number, logs: EpochLogs, ctx: TrainingContext): void;
   /** Called once when `fit` ends, with why it stopped (`'completed'`, or a callback's reason). */

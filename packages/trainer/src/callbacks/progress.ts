@@ -1,4 +1,4 @@
-import type { BatchInfo, EpochLogs } from '../logs.js';
+import type { BatchInfo, BatchLoss, EpochLogs } from '../logs.js';
 import type { Callback, TrainingContext } from './callback.js';
 
 /** Where progress goes: a writable stream (default `process.stderr`). */
@@ -62,6 +62,7 @@ export class ProgressBar implements Callback {
   private epochStart = 0;
   private lastDraw = 0;
   private lossSum = 0;
+  private lossSeen = 0;
   private seen = 0;
 
   constructor(options: ProgressBarOptions = {}) {
@@ -74,11 +75,19 @@ export class ProgressBar implements Callback {
     this.epochStart = performance.now();
     this.lastDraw = 0;
     this.lossSum = 0;
+    this.lossSeen = 0;
     this.seen = 0;
   }
 
+  /** The running loss: summed as the trainer reads losses (never forces a read). */
+  onLossesRead(losses: readonly BatchLoss[]): void {
+    for (const b of losses) {
+      this.lossSum += b.loss * b.size;
+      this.lossSeen += b.size;
+    }
+  }
+
   onBatchEnd(info: BatchInfo, ctx: TrainingContext): void {
-    this.lossSum += info.loss * info.size;
     this.seen += info.size;
     if (!this.live) return;
     const now = performance.now();
@@ -93,7 +102,7 @@ export class ProgressBar implements Callback {
     const rate = this.seen / Math.max(elapsed, 1e-9);
     this.stream.write(
       `\r\x1b[2Kepoch ${info.epoch}/${ctx.epochs} ${String(info.batch + 1).padStart(String(info.numBatches).length)}/${info.numBatches} ` +
-        `[${bar}] ETA ${fmtTime(eta)}  loss ${(this.lossSum / this.seen).toFixed(4)}  ${Math.round(rate)} samples/s`,
+        `[${bar}] ETA ${fmtTime(eta)}  loss ${this.lossSeen ? (this.lossSum / this.lossSeen).toFixed(4) : '...'}  ${Math.round(rate)} samples/s`,
     );
   }
 

@@ -218,6 +218,7 @@ export class WasmBackend extends CpuBackend {
       maxTextureSize: null,
       maxElements: 2 ** 28,
       pipeline: true,
+      syncRead: 'cheap',
     };
   }
 
