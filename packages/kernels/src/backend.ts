@@ -63,14 +63,26 @@ export interface BackendBuffer {
 }
 
 /**
- * An element-wise kernel described once, compiled by every backend: statements and an
- * expression in the subset of JavaScript that gpu.js compiles (numbers only, `Math.*`, ternaries,
- * `let`/`const`). Inputs are named `a` to `f` (already broadcast and loaded), scalar
- * parameters `p0`, `p1`, `p2`, ...; temporaries in `stmts` must start with `t_`. Write float
- * literals with a decimal point (`1.0`).
+ * An element-wise kernel described once, compiled by every backend: optional statements and an
+ * expression in gradkit's kernel language (a subset of JavaScript that gpu.js, the wasm JIT and
+ * the JS backend compile alike; described at `defineKernel`). Inputs are named `a` to `f`
+ * (already broadcast and loaded), scalar parameters `p0`, `p1`, ...; temporaries declared in
+ * `stmts` with `let t_...`; float literals have a decimal point (`1.0`).
+ *
+ * Make specs with `defineKernel`, which validates them where they are defined and keeps their
+ * parse; a plain object of this shape is validated on its first use (by `Device.map` or a
+ * backend) with the same errors.
+ *
+ * @example
+ * ```ts
+ * const HALF: ElementwiseSpec = defineKernel({ name: 'mypkg.half', arity: 1, params: 0, expr: 'a * 0.5' });
+ * ```
  */
 export interface ElementwiseSpec {
-  /** Unique name, the compile-cache key. */
+  /**
+   * The kernel's name, shown in errors. Compiled code is cached by name and body together (two
+   * specs with one name and different bodies never share code); prefix it with your package.
+   */
   readonly name: string;
   /** Number of array inputs (1 to 6). */
   readonly arity: number;

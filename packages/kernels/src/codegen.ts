@@ -1,6 +1,7 @@
 import type { ElementwiseSpec } from './backend.js';
 import type { Shape } from './shape.js';
 import { stridesOf } from './shape.js';
+import { parsedKernel } from './spec/define.js';
 
 /**
  * A broadcast read of one input, reduced to as few dimensions as possible: `dims` are the
@@ -46,11 +47,12 @@ export function planBroadcast(inputs: readonly Shape[], out: Shape): BroadcastPl
 }
 
 /**
- * The compile-cache key of an element-wise kernel for one broadcast layout: the spec's name and
- * body (two specs may share a name) and the plan's dimensions and strides.
+ * The compile-cache key of an element-wise kernel for one broadcast layout: the spec's identity
+ * (`parsedKernel(spec).key`: name, arity, params and body, so two specs that share a name do not
+ * share code) and the plan's dimensions and strides. Validates a spec not made by `defineKernel`.
  */
 export function mapKey(spec: ElementwiseSpec, plan: BroadcastPlan): string {
-  return `${spec.name}|${spec.stmts ?? ''}|${spec.expr}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
+  return `${parsedKernel(spec).key}|${plan.dims.join(',')}|${plan.strides.map((s) => s.join(',')).join(';')}`;
 }
 
 /** Float literal with a decimal point, as gpu.js needs to type it as a float. */

@@ -17,6 +17,7 @@ import {
   shapesEqual,
   sizeOf,
 } from './shape.js';
+import { defineKernel, parsedKernel } from './spec/define.js';
 
 /** Device-side storage shared by the arrays that view it (a reshape shares its source's). */
 class Storage {
@@ -246,8 +247,12 @@ export class Device {
    * op uses, and the place for fused kernels (bias + activation, optimizer updates).
    *
    * `outShape` (optional) fixes the output shape: the inputs must broadcast to exactly it.
+   * `spec` is best made by `defineKernel` (validated where it is defined); any other object is
+   * validated the same way on its first call here, then cached by identity.
    *
    * @throws {ShapeError} when the inputs do not broadcast or their count differs from the spec.
+   * @throws {ValueError} when the spec is not a valid kernel (`kernel 'name': ... at column n of
+   *   expr`, see `defineKernel`) or a parameter is not a number.
    */
   map(
     spec: ElementwiseSpec,
@@ -261,6 +266,7 @@ export class Device {
         `arity must be an integer from 1 to ${INPUT_NAMES.length}, got ${spec.arity}`,
       );
     }
+    parsedKernel(spec); // a lookup for a defined spec; parses and validates any other once
     if (inputs.length !== spec.arity) {
       throw new ShapeError(spec.name, `expects ${spec.arity} inputs, got ${inputs.length}`);
     }
@@ -296,7 +302,7 @@ export class Device {
    */
   broadcastTo(x: DeviceArray, shape: Shape): DeviceArray {
     assertValidShape('broadcastTo', shape);
-    return this.map({ ...UNARY.identity, name: 'broadcastTo' }, [x], [], shape);
+    return this.map(BROADCAST_TO, [x], [], shape);
   }
 
   /** A one-input op from {@link UNARY} (neg, exp, log, relu, sigmoid, tanh, gelu, ...). */
@@ -638,10 +644,11 @@ export class Device {
   }
 }
 
-const EXP_SUB: ElementwiseSpec = { name: 'expSub', arity: 2, params: 0, expr: 'Math.exp(a - b)' };
-const LOG_SOFTMAX: ElementwiseSpec = {
+const EXP_SUB = defineKernel({ name: 'expSub', arity: 2, params: 0, expr: 'Math.exp(a - b)' });
+const LOG_SOFTMAX = defineKernel({
   name: 'logSoftmax',
   arity: 3,
   params: 0,
   expr: '(a - b) - Math.log(c)',
-};
+});
+const BROADCAST_TO = defineKernel({ name: 'broadcastTo', arity: 1, params: 0, expr: 'a' });

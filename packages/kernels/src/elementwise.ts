@@ -1,16 +1,13 @@
 import type { ElementwiseSpec } from './backend.js';
+import { defineKernel } from './spec/define.js';
 
-// One table of element-wise kernels, written once in the JavaScript subset gpu.js compiles and
-// compiled by every backend (see ElementwiseSpec). Float literals keep a decimal point so gpu.js
-// types them as floats. References for the tests are written independently in float64.
+// One table of element-wise kernels, written once in the kernel language (see defineKernel:
+// parsed and validated here, at module load) and compiled by every backend. Float literals keep
+// a decimal point so gpu.js types them as floats. References for the tests are written
+// independently in float64.
 
-const u = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec => ({
-  name,
-  arity: 1,
-  params,
-  expr,
-  ...(stmts ? { stmts } : {}),
-});
+const u = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec =>
+  defineKernel({ name, arity: 1, params, expr, ...(stmts ? { stmts } : {}) });
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, below float32 resolution at 1).
 const ERF_STMTS = (v: string) =>
@@ -134,13 +131,8 @@ export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
   affine: u('affine', 'p0 * a + p1', undefined, 2),
 };
 
-const b = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec => ({
-  name,
-  arity: 2,
-  params,
-  expr,
-  ...(stmts ? { stmts } : {}),
-});
+const b = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec =>
+  defineKernel({ name, arity: 2, params, expr, ...(stmts ? { stmts } : {}) });
 
 /** Names of the two-input element-wise ops (NumPy broadcasting). */
 export type BinaryOp =
@@ -244,4 +236,9 @@ export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>
  * d.map(WHERE, [d.array([1, 0]), d.array([1, 2]), d.array([9, 9])]).read(); // [1, 9]
  * ```
  */
-export const WHERE: ElementwiseSpec = { name: 'where', arity: 3, params: 0, expr: 'a != 0.0 ? b : c' };
+export const WHERE: ElementwiseSpec = defineKernel({
+  name: 'where',
+  arity: 3,
+  params: 0,
+  expr: 'a != 0.0 ? b : c',
+});

@@ -24,7 +24,9 @@ const data = (b: BackendBuffer): Float32Array => (b as CpuBuffer).data;
 
 /**
  * Generates the nested loops of a broadcast element-wise kernel as JavaScript source: one loop
- * per collapsed dimension, input offsets advanced by their strides.
+ * per collapsed dimension, input offsets advanced by their strides. `spec` must be validated
+ * (`map` takes its key from `mapKey`, which parses it): its `stmts` and `expr` then hold only
+ * kernel-language tokens, which mean the same in JavaScript, and are compiled as they are.
  */
 function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): string {
   const r = dims.length;
@@ -101,7 +103,7 @@ export class CpuBackend implements KernelBackend {
     params: readonly number[],
   ): BackendBuffer {
     const plan = planBroadcast(inputShapes, outShape);
-    const key = mapKey(spec, plan);
+    const key = mapKey(spec, plan); // validates a spec not made by defineKernel, before any codegen
     let fn = this.cache.get(key);
     if (!fn) {
       fn = new Function('out', 'inputs', 'params', mapSource(spec, plan.dims, plan.strides)) as MapFn;

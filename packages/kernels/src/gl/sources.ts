@@ -6,6 +6,7 @@ import type { BroadcastPlan } from '../codegen.js';
 import { collapse, flt, INPUT_NAMES, indexExpr, offsetExpr } from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
+import { parsedKernel } from '../spec/define.js';
 
 /**
  * Bound on array sizes: index expressions compute `floor((i + 0.5) / s)` in float32, and `i + 0.5`
@@ -31,9 +32,14 @@ export const UPLOAD_SOURCE = 'function (x) { return x[this.thread.x]; }';
 
 /**
  * An element-wise kernel: loads each input through its broadcast plan into `a`..`f`, runs the
- * spec's statements and returns its expression. Arguments: `x0..x{arity-1}`, then `p0..`.
+ * spec's statements and returns its expression. Arguments: `x0..x{arity-1}`, then `p0..`. The
+ * spec is validated first (`parsedKernel`: a lookup for a spec made by `defineKernel`), so gpu.js
+ * only ever sees kernel-language text.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
 export function mapSource(spec: ElementwiseSpec, plan: BroadcastPlan): string {
+  parsedKernel(spec);
   const args: string[] = [];
   for (let k = 0; k < spec.arity; k++) args.push(`x${k}`);
   for (let q = 0; q < spec.params; q++) args.push(`p${q}`);

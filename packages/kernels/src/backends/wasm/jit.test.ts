@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ElementwiseSpec } from '../../backend.js';
 import { planBroadcast } from '../../codegen.js';
 import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from '../../elementwise.js';
+import { ValueError } from '../../errors.js';
 import { broadcastShapes } from '../../shape.js';
+import { defineKernel } from '../../spec/define.js';
 import { testData } from '../../testing/reference.js';
 import { CpuBackend } from '../cpu.js';
 import { compileElementwise } from './jit.js';
@@ -188,14 +190,14 @@ describe.runIf(probeWasm().ok)('element-wise JIT', () => {
     console.info(`[wasm jit] exp on [-87, 89]: worst ${worst.toFixed(2)} ulp`);
   });
 
-  it('compiles statements, ternaries on numbers, Math.sign/min/max with several arguments and constants', () => {
-    const spec: ElementwiseSpec = {
+  it('compiles statements, logical operators, nested ternaries, Math.sign/min/max and constants', () => {
+    const spec = defineKernel({
       name: 'mixed',
       arity: 2,
       params: 2,
-      stmts: 'let t_s = Math.sign(a - b); const t_m = Math.max(a, b, p0) * Math.PI;',
-      expr: '!(a > b) && !(b > a) ? t_m : (t_s ? Math.min(t_m, p1, b) : -t_s) + Math.fround(0.1)',
-    };
+      stmts: 'let t_s = Math.sign(a - b); const t_m = Math.max(Math.max(a, b), p0) * Math.PI;',
+      expr: '!(a > b) && !(b > a) || a != a ? t_m : (t_s != 0.0 ? Math.min(Math.min(t_m, p1), b) : -t_s) + Math.fround(0.1)',
+    });
     expect(compileElementwise(spec, planBroadcast([[5], [5]], [5]), true)).not.toBeNull();
     const { w, c } = run(
       spec,
@@ -209,7 +211,7 @@ describe.runIf(probeWasm().ok)('element-wise JIT', () => {
     agree(w, c, 'mixed');
   });
 
-  it('declines what it cannot compile instead of guessing', () => {
+  it('declines what it cannot compile instead of guessing, and rejects what is not a kernel', () => {
     const plan = planBroadcast([[4]], [4]);
     const spec = (expr: string, stmts?: string): ElementwiseSpec => ({
       name: 'x',
@@ -218,12 +220,20 @@ describe.runIf(probeWasm().ok)('element-wise JIT', () => {
       expr,
       stmts,
     });
-    expect(compileElementwise(spec('a % 2.0'), plan, false)).toBeNull();
+    // valid kernels without an f32x4 instruction: JavaScript runs them
     expect(compileElementwise(spec('Math.log(a)'), plan, false)).toBeNull();
-    expect(compileElementwise(spec('a > 0.0'), plan, false)).toBeNull(); // a comparison is not a value
-    expect(compileElementwise(spec('(a > 0.0) * 2.0'), plan, false)).toBeNull();
-    expect(compileElementwise(spec('t_x', 'if (a > 0.0) { t_x = a; }'), plan, false)).toBeNull();
-    expect(compileElementwise(spec('q + a'), plan, false)).toBeNull();
+    expect(compileElementwise(spec('Math.sin(a) + 1.0'), plan, false)).toBeNull();
+    expect(compileElementwise(spec('t_p', 'let t_p = Math.pow(a, 2.0);'), plan, false)).toBeNull();
+    // not kernels at all: the shared parser's errors, not a silent fallback
+    expect(() => compileElementwise(spec('a % 2.0'), plan, false)).toThrow(/kernel 'x': operator '%'/);
+    expect(() => compileElementwise(spec('a > 0.0'), plan, false)).toThrow(ValueError);
+    expect(() => compileElementwise(spec('(a > 0.0) * 2.0'), plan, false)).toThrow(ValueError);
+    expect(() => compileElementwise(spec('t_x', 'if (a > 0.0) { t_x = a; }'), plan, false)).toThrow(
+      ValueError,
+    );
+    expect(() => compileElementwise(spec('q + a'), plan, false)).toThrow(
+      /unknown identifier 'q' at column 1 of expr/,
+    );
     // three collapsed dimensions (an input broadcast in the middle) run as JavaScript
     const rank3 = planBroadcast(
       [
