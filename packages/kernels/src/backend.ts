@@ -1,4 +1,5 @@
 import type { Shape } from './shape.js';
+import type { WindowPlan } from './window.js';
 
 /** The backends gradkit ships, best first: `gl` (registered by `@gradkit/kernels/gl`), `wasm`, `cpu`. */
 export type BuiltinBackendName = 'gl' | 'wasm' | 'cpu';
@@ -146,6 +147,29 @@ export interface KernelBackend {
    * elements (integers stored as floats, already range-checked or clamped).
    */
   gather(x: BackendBuffer, shape: Shape, indices: BackendBuffer, count: number, axis: number): BackendBuffer;
+  /**
+   * A strided window read (see {@link WindowPlan}, checked by the device): output element `o` is
+   * `x[c(o)]` where every input coordinate is inside `plan.inShape`, else `plan.padValue`.
+   */
+  window(x: BackendBuffer, plan: WindowPlan): BackendBuffer;
+  /**
+   * The adjoint of {@link KernelBackend.window}: a zero-initialised buffer of `plan.inShape`'s
+   * size into which every in-range output position `o` adds `dy[o]` at `c(o)`. The order of the
+   * additions per element is fixed per backend (documented on `Device.windowScatterAdd`).
+   */
+  windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer;
+  /**
+   * The adjoint of {@link KernelBackend.gather}: `out` of `shape` (zero-initialised) receives
+   * `out[pre, indices[j], post] += updates[pre, j, post]` for `updates` of shape
+   * `[pre, count, post]`; indices outside `[0, shape[axis])` contribute nothing.
+   */
+  scatterAdd(
+    updates: BackendBuffer,
+    shape: Shape,
+    indices: BackendBuffer,
+    count: number,
+    axis: number,
+  ): BackendBuffer;
   /** Releases every resource (GL context, workers). */
   destroy(): void;
 }

@@ -18,6 +18,8 @@ import {
   sizeOf,
 } from './shape.js';
 import { defineKernel, parsedKernel } from './spec/define.js';
+import type { WindowSpec } from './window.js';
+import { planWindow } from './window.js';
 
 /** Device-side storage shared by the arrays that view it (a reshape shares its source's). */
 class Storage {
@@ -534,6 +536,187 @@ export class Device {
       return this.launch(out, () => this.backend.gather(st.buf, x.shape, si.buf, idx.size, ax));
     } finally {
       if (idx !== indices) idx.dispose();
+    }
+  }
+
+  /**
+   * Scatter-add along `axis`, the adjoint of {@link Device.gather}: a zero array of `shape` into
+   * which `out[..., indices[j], ...] += updates[..., j, ...]`; `updates` has `shape` with
+   * dimension `axis` replaced by `indices.shape`. Repeated indices add up; indices outside
+   * `[0, shape[axis])` (possible only in a device array: host ones are checked) contribute nothing.
+   *
+   * Order and precision: each element sums its updates in ascending `j`; `cpu` and `wasm` add in
+   * float64 and round once, `gl` adds in float32 (in chunks of about sqrt(count) positions whose
+   * partial sums are then added in chunk order, when `count` exceeds 1024).
+   *
+   * @throws {ShapeError} when `updates` does not have that shape, or `axis` is out of range.
+   * @throws {ValueError} for host indices that are not integers in `[0, shape[axis])`.
+   * @example
+   * ```ts
+   * d.scatterAdd(d.array([1, 2, 3]), [2, 0, 2], 0, [3]).read(); // [2, 0, 4]
+   * ```
+   */
+  scatterAdd(
+    updates: DeviceArray,
+    indices: DeviceArray | readonly number[],
+    axis: number,
+    shape: Shape,
+  ): DeviceArray {
+    const op = 'scatterAdd';
+    const su = this.own(op, updates);
+    assertValidShape(op, shape);
+    const [ax] = normalizeAxes(op, axis, shape.length);
+    let idx: DeviceArray;
+    if (indices instanceof DeviceArray) idx = indices;
+    else {
+      if (!Array.isArray(indices))
+        throw new ValueError(op, 'indices must be a DeviceArray or an array of integers');
+      for (const i of indices) {
+        if (!Number.isInteger(i) || i < 0 || i >= shape[ax]) {
+          throw new ValueError(op, `index ${i} is out of range [0, ${shape[ax]}) on axis ${ax}`);
+        }
+      }
+      idx = this.array(indices);
+    }
+    try {
+      const si = this.own(op, idx);
+      const want = [...shape.slice(0, ax), ...idx.shape, ...shape.slice(ax + 1)];
+      if (!shapesEqual(updates.shape, want)) {
+        throw new ShapeError(
+          op,
+          `updates ${formatShape(updates.shape)} do not match ${formatShape(want)} (shape ${formatShape(shape)} with axis ${ax} replaced by the indices' shape ${formatShape(idx.shape)})`,
+          [updates.shape, idx.shape, shape],
+        );
+      }
+      this.checkSize(op, sizeOf(shape));
+      if (updates.size === 0 || sizeOf(shape) === 0) return this.full(shape, 0);
+      return this.launch(shape, () => this.backend.scatterAdd(su.buf, shape, si.buf, idx.size, ax));
+    } finally {
+      if (idx !== indices) idx.dispose();
+    }
+  }
+
+  /**
+   * A strided window read of `x` (see {@link WindowSpec}): output element `o` is `x` at input
+   * coordinates `c_a(o) = offsets[a] + sum_{k: axes[k] = a} steps[k] * o_k`, or `padValue` where
+   * a coordinate falls outside `x`. Slices (with steps, reversed), pads, broadcasts, index
+   * selections and im2col-style sliding windows are all this one kernel.
+   *
+   * @throws {ShapeError} / {@link ValueError} for a spec that does not fit `x` (see `planWindow`),
+   * naming `window`, the shapes and the axis.
+   * @example
+   * ```ts
+   * const x = d.array([1, 2, 3, 4, 5, 6], [2, 3]);
+   * d.window(x, { outShape: [2, 2], axes: [0, 1], steps: [1, -1], offsets: [0, 2] }).read(); // [3, 2, 6, 5]
+   * ```
+   */
+  window(x: DeviceArray, spec: WindowSpec): DeviceArray {
+    const st = this.own('window', x);
+    const plan = planWindow('window', x.shape, spec);
+    const n = sizeOf(plan.outShape);
+    this.checkSize('window', n);
+    if (n === 0 || x.size === 0) return this.full(plan.outShape, plan.padValue);
+    return this.launch(plan.outShape, () => this.backend.window(st.buf, plan));
+  }
+
+  /**
+   * The adjoint (transpose) of {@link Device.window}: a zero array of `inShape` into which every
+   * output position `o` of the window adds `dy[o]` at the input element it reads; positions that
+   * read padding contribute nothing. This is the gradient of a window read: of a slice, a pad, a
+   * broadcast (a sum over the broadcast axes) or im2col (overlapping windows add up).
+   *
+   * Order and precision: `cpu` and `wasm` visit `o` in ascending row-major order, add in float64
+   * and round once; `gl` computes each input element as a sum over the window positions that
+   * read it (no atomics), in float32, in the order of its loop over the output axes it does not
+   * solve for (chunked as reductions are beyond 1024 positions). The same backend always gives
+   * the same bits.
+   *
+   * @throws {ShapeError} when `dy` does not have `spec.outShape`, or the spec does not fit `inShape`.
+   * @example
+   * ```ts
+   * // the gradient of x[::2] for x of shape [4]
+   * d.windowScatterAdd(d.array([1, 1]), { outShape: [2], axes: [0], steps: [2], offsets: [0] }, [4]).read(); // [1, 0, 1, 0]
+   * ```
+   */
+  windowScatterAdd(dy: DeviceArray, spec: WindowSpec, inShape: Shape): DeviceArray {
+    const op = 'windowScatterAdd';
+    const st = this.own(op, dy);
+    assertValidShape(op, inShape);
+    const plan = planWindow(op, inShape, spec);
+    if (!shapesEqual(dy.shape, plan.outShape)) {
+      throw new ShapeError(
+        op,
+        `dy ${formatShape(dy.shape)} does not have the window's output shape ${formatShape(plan.outShape)}`,
+        [dy.shape, plan.outShape],
+      );
+    }
+    this.checkSize(op, sizeOf(inShape));
+    if (dy.size === 0 || sizeOf(inShape) === 0) return this.full(inShape, 0);
+    return this.launch(inShape, () => this.backend.windowScatterAdd(st.buf, plan));
+  }
+
+  /**
+   * Concatenates arrays along `axis` (negative counts from the end): they must have the same
+   * rank and agree on every other dimension; zero-size arrays are allowed. Composed of window
+   * reads (each array padded to the output's shape with -0, which leaves every value, -0
+   * included, unchanged under addition) and element-wise adds: `k` arrays cost `2k - 1` kernels.
+   *
+   * @throws {ShapeError} for an empty list, different ranks or dimensions, or an axis out of range.
+   * @example
+   * ```ts
+   * d.concat([d.array([1, 2], [1, 2]), d.array([3, 4, 5, 6], [2, 2])], 0).read(); // [1, 2, 3, 4, 5, 6], shape [3, 2]
+   * ```
+   */
+  concat(xs: readonly DeviceArray[], axis = 0): DeviceArray {
+    const op = 'concat';
+    if (!Array.isArray(xs as unknown) || xs.length === 0)
+      throw new ShapeError(op, 'expects at least one array');
+    for (const x of xs) this.own(op, x);
+    const shape0 = xs[0].shape;
+    if (shape0.length === 0) throw new ShapeError(op, 'cannot concatenate scalars (rank 0)', [shape0]);
+    const [ax] = normalizeAxes(op, axis, shape0.length);
+    for (const x of xs) {
+      if (x.rank !== shape0.length || x.shape.some((s, i) => i !== ax && s !== shape0[i])) {
+        throw new ShapeError(
+          op,
+          `shapes ${xs.map((y) => formatShape(y.shape)).join(', ')} differ outside axis ${ax}`,
+          xs.map((y) => y.shape),
+        );
+      }
+    }
+    const total = xs.reduce((p, x) => p + x.shape[ax], 0);
+    const outShape = shape0.map((s, i) => (i === ax ? total : s));
+    this.checkSize(op, sizeOf(outShape));
+    if (sizeOf(outShape) === 0) return this.full(outShape, 0);
+    const parts = xs.filter((x) => x.size > 0);
+    if (parts.length === 1) return this.copy(parts[0]);
+    let acc: DeviceArray | null = null;
+    let at = 0;
+    try {
+      for (const x of xs) {
+        const before = at;
+        at += x.shape[ax];
+        if (x.size === 0) continue;
+        const placed = this.window(x, {
+          outShape,
+          axes: outShape.map((_, i) => i),
+          steps: outShape.map(() => 1),
+          offsets: outShape.map((_, i) => (i === ax ? -before : 0)),
+          padValue: -0,
+        });
+        if (acc === null) acc = placed;
+        else {
+          const sum: DeviceArray = this.binary('add', acc, placed);
+          acc.dispose();
+          placed.dispose();
+          acc = sum;
+        }
+      }
+      const out = acc!;
+      acc = null;
+      return out;
+    } finally {
+      acc?.dispose();
     }
   }
 

@@ -54,3 +54,4 @@ export type {
 export { MATH_CONSTANTS, MATH_FUNCTIONS } from './spec/ast.js';
 export type { ParsedKernel } from './spec/define.js';
 export { defineKernel, isDefinedKernel, parsedKernel } from './spec/define.js';
+export type { Window2dGeometry, Window2dOptions, WindowPlan, WindowSpec } from './window.js';

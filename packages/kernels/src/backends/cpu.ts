@@ -9,6 +9,8 @@ import type {
 import { INPUT_NAMES, isLeadingSum, mapKey, offsetTable, planBroadcast, planReduce } from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
+import type { WindowPlan } from '../window.js';
+import { indexScatter, windowRead, windowScatter } from './cpu-window.js';
 
 /** A CPU buffer: the values themselves. */
 export class CpuBuffer implements BackendBuffer {
@@ -249,6 +251,38 @@ export class CpuBackend implements KernelBackend {
         for (let q = 0; q < post; q++) out[o++] = xs[src + q];
       }
     }
+    return buf;
+  }
+
+  window(x: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    // Allocate before taking input views: a subclass's allocation may move its memory.
+    const [buf, out] = this.alloc(sizeOf(plan.outShape));
+    windowRead(data(x), out, plan);
+    return buf;
+  }
+
+  windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    const acc = new Float64Array(sizeOf(plan.inShape));
+    windowScatter(data(dy), acc, plan);
+    const [buf, out] = this.alloc(acc.length);
+    out.set(acc);
+    return buf;
+  }
+
+  scatterAdd(
+    updates: BackendBuffer,
+    shape: Shape,
+    indices: BackendBuffer,
+    count: number,
+    axis: number,
+  ): BackendBuffer {
+    const len = shape[axis];
+    const acc = new Float64Array(sizeOf(shape));
+    const pre = sizeOf(shape.slice(0, axis));
+    const post = sizeOf(shape.slice(axis + 1));
+    indexScatter(data(updates), data(indices), acc, pre, count, len, post);
+    const [buf, out] = this.alloc(acc.length);
+    out.set(acc);
     return buf;
   }
 

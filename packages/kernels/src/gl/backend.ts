@@ -14,6 +14,7 @@ import { planBroadcast, planReduce } from '../codegen.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf } from '../shape.js';
+import type { WindowPlan } from '../window.js';
 import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
 import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
 import type { StageLayout, StageOp } from './sources.js';
@@ -24,10 +25,14 @@ import {
   LOGSUMEXP_FINISH_SOURCE,
   mapSource,
   matmulSource,
+  scatterAddSource,
   stageSource,
   stageSplit,
   transposeSource,
   UPLOAD_SOURCE,
+  windowGatherPlan,
+  windowScatterSource,
+  windowSource,
 } from './sources.js';
 
 /**
@@ -281,6 +286,48 @@ export class GpuJsBackend implements KernelBackend {
     return this.run(op, src, n, [xb.size, ib.size], [this.storage(xb), this.storage(ib)], 0);
   }
 
+  window(x: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    const op = `window(${formatShape(plan.inShape)} -> ${formatShape(plan.outShape)})`;
+    const xb = this.own(op, x);
+    const n = sizeOf(plan.outShape);
+    this.checkSize(op, n, xb.size);
+    this.checkCoords(op, plan);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    if (xb.size === 0) return this.upload(new Float32Array(n).fill(plan.padValue));
+    return this.run(op, windowSource(plan), n, [xb.size], [this.storage(xb), plan.padValue], 0);
+  }
+
+  windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    const op = `windowScatterAdd(${formatShape(plan.outShape)} -> ${formatShape(plan.inShape)})`;
+    const db = this.own(op, dy);
+    const n = sizeOf(plan.inShape);
+    this.checkSize(op, n, db.size);
+    this.checkCoords(op, plan);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    if (db.size === 0) return this.upload(new Float32Array(n));
+    const gp = windowGatherPlan(plan);
+    const { chunks, chunk } = stageSplit(gp.loop);
+    return this.chunked(op, windowScatterSource(plan, gp, chunks, chunk), n, chunks, chunk, [db]);
+  }
+
+  scatterAdd(
+    updates: BackendBuffer,
+    shape: Shape,
+    indices: BackendBuffer,
+    count: number,
+    axis: number,
+  ): BackendBuffer {
+    const op = `scatterAdd(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
+    const ub = this.own(op, updates);
+    const ib = this.own(op, indices);
+    const n = sizeOf(shape);
+    this.checkSize(op, n, ub.size, ib.size, count);
+    if (n === 0) return new GpuJsBuffer(0, null);
+    if (count === 0 || ub.size === 0) return this.upload(new Float32Array(n));
+    const { chunks, chunk } = stageSplit(count);
+    return this.chunked(op, scatterAddSource(shape, count, axis, chunks, chunk), n, chunks, chunk, [ub, ib]);
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -307,6 +354,52 @@ export class GpuJsBackend implements KernelBackend {
   private storage(b: GpuJsBuffer): Texture {
     if (b.data === null) throw new BackendError(this.name, 'internal: an empty buffer reached a kernel');
     return b.data;
+  }
+
+  /** Window coordinates must stay float32-exact (below 2^23 in magnitude) inside GL kernels. */
+  private checkCoords(op: string, plan: WindowPlan): void {
+    for (const [lo, hi] of plan.bounds) {
+      if (Math.max(Math.abs(lo), Math.abs(hi)) >= FLOAT_EXACT) {
+        throw new BackendError(
+          this.name,
+          `${op}: window coordinates ${lo}..${hi} exceed the float32-exact range 2^23`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Runs a gather-form scatter kernel over `n` outputs in `chunks` chunks of `chunk` loop
+   * positions, then (when `chunks > 1`) sums the chunks in order with the reduction stages.
+   */
+  private chunked(
+    op: string,
+    source: string,
+    n: number,
+    chunks: number,
+    chunk: number,
+    inputs: readonly GpuJsBuffer[],
+  ): GpuJsBuffer {
+    this.checkSize(op, n * chunks);
+    const out = this.run(
+      op,
+      source,
+      n * chunks,
+      inputs.map((b) => b.size),
+      inputs.map((b) => this.storage(b)),
+      chunk,
+    );
+    if (chunks === 1) return out;
+    try {
+      return this.reduceStages(
+        'sum',
+        { x: out, keptDims: [n], keptStrides: [chunks], redDims: [chunks], redStrides: [1] },
+        n,
+        chunks,
+      );
+    } finally {
+      this.free(out);
+    }
   }
 
   /** Throws a {@link BackendError} when an input or output exceeds {@link BackendInfo.maxElements}. */

@@ -7,6 +7,7 @@ import { collapse, flt, INPUT_NAMES, indexExpr, offsetExpr } from '../codegen.js
 import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
 import { parsedKernel } from '../spec/define.js';
+import type { WindowPlan } from '../window.js';
 
 /**
  * Bound on array sizes: index expressions compute `floor((i + 0.5) / s)` in float32, and `i + 0.5`
@@ -279,4 +280,195 @@ export function emptyReduceValue(op: ReduceOp): number {
     default:
       return 0;
   }
+}
+
+// ---------------------------------------------------------------- movement: window, scatter-add
+
+/** `(v)` as a float literal, parenthesised when negative so it can follow an operator. */
+const sflt = (v: number): string => (v < 0 ? `(${flt(v)})` : flt(v));
+
+/**
+ * Statements that split the float variable `v` (a non-negative integer below 2^23) into
+ * coordinates `${prefix}k` over `dims` (row-major); size-1 dimensions get the constant 0.
+ */
+function coordStatements(v: string, dims: readonly number[], prefix: string): string[] {
+  const lines: string[] = [];
+  let inner = 1;
+  const strides = new Array<number>(dims.length);
+  for (let k = dims.length - 1; k >= 0; k--) {
+    strides[k] = inner;
+    inner *= dims[k];
+  }
+  const first = dims.findIndex((d) => d !== 1);
+  for (let k = 0; k < dims.length; k++) {
+    if (dims[k] === 1) {
+      lines.push(`let ${prefix}${k} = 0.0;`);
+      continue;
+    }
+    const q = fdiv(v, strides[k]);
+    if (k === first) lines.push(`let ${prefix}${k} = ${q};`);
+    else {
+      lines.push(`let ${prefix}q${k} = ${q};`);
+      lines.push(
+        `let ${prefix}${k} = ${prefix}q${k} - ${flt(dims[k])} * ${fdiv(`${prefix}q${k}`, dims[k])};`,
+      );
+    }
+  }
+  return lines;
+}
+
+/**
+ * A strided window read (see `WindowSpec`): thread `i` splits into output coordinates, forms each
+ * input coordinate `c_a = offsets[a] + sum steps[k] o_k`, and returns `x[c]` when every checked
+ * coordinate is inside the input, else the pad value `p0`. Arguments `(x, p0)`; only axes whose
+ * bounds can leave the input are checked.
+ */
+export function windowSource(plan: WindowPlan): string {
+  const { inShape, outShape, axes, steps, offsets, bounds } = plan;
+  const body = ['let i = this.thread.x + 0.0;', ...coordStatements('i', outShape, 'o')];
+  const inStr = stridesOf(inShape);
+  const idx: string[] = [];
+  body.push('let ok = 1.0;');
+  for (let a = 0; a < inShape.length; a++) {
+    const terms = [flt(offsets[a])];
+    for (let k = 0; k < outShape.length; k++)
+      if (axes[k] === a && steps[k] !== 0 && outShape[k] > 1) terms.push(`o${k} * ${sflt(steps[k])}`);
+    body.push(`let c${a} = ${terms.join(' + ')};`);
+    const [lo, hi] = bounds[a];
+    if (lo < 0 || hi >= inShape[a]) {
+      body.push(`if (c${a} < 0.0 || c${a} > ${flt(inShape[a] - 1)}) {`, 'ok = 0.0;', '}');
+    }
+    if (inShape[a] > 1) idx.push(inStr[a] === 1 ? `c${a}` : `c${a} * ${flt(inStr[a])}`);
+  }
+  body.push(`let p = ${idx.length === 0 ? '0.0' : idx.join(' + ')};`);
+  if (plan.padded) {
+    body.push('let v = p0;', 'if (ok > 0.5) {', 'v = x[p];', '}', 'return v;');
+  } else body.push('return x[p];');
+  return `function (x, p0) {\n${body.join('\n')}\n}`;
+}
+
+/**
+ * How the gl backend computes a window's scatter-add as a gather (no atomics): per input axis,
+ * the output axis it solves for (the walking axis with the largest extent and a non-zero step,
+ * or -1), and the output axes it loops over (all others), whose extents multiply to `loop`.
+ */
+export interface WindowGatherPlan {
+  /** Per input axis: the output axis whose coordinate is solved from the input coordinate, or -1. */
+  readonly solved: readonly number[];
+  /** Output axes enumerated by the loop, in output order (the last varies fastest). */
+  readonly looped: readonly number[];
+  /** Number of loop positions per input element (product of the looped extents; 1 for none). */
+  readonly loop: number;
+}
+
+/** Plans the gather form of a window's scatter-add (see {@link WindowGatherPlan}). */
+export function windowGatherPlan(plan: WindowPlan): WindowGatherPlan {
+  const { inShape, outShape, axes, steps } = plan;
+  const solved = inShape.map((_, a) => {
+    let best = -1;
+    for (let k = 0; k < outShape.length; k++) {
+      if (axes[k] !== a || steps[k] === 0 || outShape[k] <= 1) continue;
+      if (best < 0 || outShape[k] >= outShape[best]) best = k;
+    }
+    return best;
+  });
+  const looped: number[] = [];
+  for (let k = 0; k < outShape.length; k++) if (!solved.includes(k) && outShape[k] > 1) looped.push(k);
+  return { solved, looped, loop: looped.reduce((p, k) => p * outShape[k], 1) };
+}
+
+/**
+ * The scatter-add of a window as a gather: thread `(j, c)` of `[inSize][chunks]` is input element
+ * `j`; it visits loop positions `[c * chunk, min((c + 1) * chunk, loop))` in order, solves the
+ * remaining output coordinates from `j`'s coordinates (a solved coordinate must be an integer in
+ * range) and adds `dy` at every output position that reads `j`. Arguments `(dy)`.
+ */
+export function windowScatterSource(
+  plan: WindowPlan,
+  gp: WindowGatherPlan,
+  chunks: number,
+  chunk: number,
+): string {
+  const { inShape, outShape, axes, steps, offsets } = plan;
+  const outStr = stridesOf(outShape);
+  const body = ['let pos = this.thread.x + 0.0;'];
+  body.push(chunks === 1 ? 'let j = pos;' : `let j = ${fdiv('pos', chunks)};`);
+  body.push(chunks === 1 ? 'let cs = 0.0;' : `let cs = (pos - ${flt(chunks)} * j) * ${flt(chunk)};`);
+  body.push(...coordStatements('j', inShape, 'c'));
+  body.push('let acc = 0.0;');
+  const loopDims = gp.looped.map((k) => outShape[k]);
+  const inner: string[] = [];
+  inner.push(...coordStatements('t', loopDims, 'l'));
+  // output coordinate expression per output axis
+  const coord = new Array<string>(outShape.length).fill('0.0');
+  gp.looped.forEach((k, m) => {
+    coord[k] = `l${m}`;
+  });
+  inner.push('let ok = 1.0;');
+  for (let a = 0; a < inShape.length; a++) {
+    const terms = [`c${a}`, sflt(-offsets[a])];
+    gp.looped.forEach((k, m) => {
+      if (axes[k] === a && steps[k] !== 0) terms.push(`l${m} * ${sflt(-steps[k])}`);
+    });
+    inner.push(`let r${a} = ${terms.join(' + ')};`);
+    const s = gp.solved[a];
+    if (s >= 0) {
+      inner.push(`let q${a} = Math.floor(r${a} / ${sflt(steps[s])} + 0.5);`);
+      inner.push(
+        `if (q${a} * ${sflt(steps[s])} != r${a} || q${a} < 0.0 || q${a} > ${flt(outShape[s] - 1)}) {`,
+        'ok = 0.0;',
+        '}',
+      );
+      coord[s] = `q${a}`;
+    } else inner.push(`if (r${a} != 0.0) {`, 'ok = 0.0;', '}');
+  }
+  const idx = coord
+    .map((c, k) => (c === '0.0' || outShape[k] === 1 ? '' : outStr[k] === 1 ? c : `${c} * ${flt(outStr[k])}`))
+    .filter((x) => x !== '');
+  inner.push(`let p = ${idx.length === 0 ? '0.0' : idx.join(' + ')};`);
+  inner.push('if (ok > 0.5) {', 'acc += dy[p];', '}');
+  const guard = chunks * chunk !== gp.loop;
+  if (gp.loop === 1) body.push('let t = 0.0;', ...inner);
+  else {
+    body.push(`for (let u = 0; u < ${chunk}; u++) {`, 'let t = cs + u;');
+    if (guard) body.push(`if (t < ${flt(gp.loop)}) {`);
+    body.push(...inner);
+    if (guard) body.push('}');
+    body.push('}');
+  }
+  body.push('return acc;');
+  return `function (dy) {\n${body.join('\n')}\n}`;
+}
+
+/**
+ * The scatter-add adjoint of a gather as a gather: thread `(o, c)` of `[pre * len * post][chunks]`
+ * is output `(p, i, q)`; it adds `upd[p, t, q]` for `t` in its chunk of `[0, count)` with
+ * `round(ix[t]) == i`, in ascending `t`. Arguments `(upd, ix)`.
+ */
+export function scatterAddSource(
+  shape: Shape,
+  count: number,
+  axis: number,
+  chunks: number,
+  chunk: number,
+): string {
+  const len = shape[axis];
+  const post = sizeOf(shape.slice(axis + 1));
+  const pre = sizeOf(shape.slice(0, axis));
+  const body = ['let pos = this.thread.x + 0.0;'];
+  body.push(chunks === 1 ? 'let o = pos;' : `let o = ${fdiv('pos', chunks)};`);
+  body.push(chunks === 1 ? 'let c0 = 0.0;' : `let c0 = (pos - ${flt(chunks)} * o) * ${flt(chunk)};`);
+  body.push(...coordStatements('o', [pre, len, post], 'k'));
+  body.push('let acc = 0.0;');
+  const guard = chunks * chunk !== count;
+  body.push(`for (let u = 0; u < ${chunk}; u++) {`, 'let t = c0 + u;');
+  if (guard) body.push(`if (t < ${flt(count)}) {`);
+  body.push(
+    'if (Math.floor(ix[t] + 0.5) == k1) {',
+    `acc += upd[(k0 * ${flt(count)} + t) * ${flt(post)} + k2];`,
+    '}',
+  );
+  if (guard) body.push('}');
+  body.push('}', 'return acc;');
+  return `function (upd, ix) {\n${body.join('\n')}\n}`;
 }
