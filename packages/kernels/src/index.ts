@@ -55,3 +55,13 @@ export { MATH_CONSTANTS, MATH_FUNCTIONS } from './spec/ast.js';
 export type { ParsedKernel } from './spec/define.js';
 export { defineKernel, isDefinedKernel, parsedKernel } from './spec/define.js';
 export type { Window2dGeometry, Window2dOptions, WindowPlan, WindowSpec } from './window.js';
+export {
+  padWindow,
+  planWindow,
+  sliceIndices,
+  sliceWindow,
+  unfoldWindow,
+  WINDOW_MAX_COORD,
+  windowGeometry2d,
+  windowSpec2d,
+} from './window.js';
