@@ -59,13 +59,13 @@ describe.each(testBackends)('DropConnect on %s', (backend) => {
     expect(m.weight.shape).toEqual([2, 2]);
     const x = new DropConnect([3, 6], 0.1, { init: { name: 'xavierUniform' }, rng: new Rng(1) });
     expect(x.weight.dataSync().every((v) => Math.abs(v) <= Math.sqrt(6 / 9))).toBe(true);
-    expect(() => new DropConnect([2, 2], 1)).toThrow('DropConnect: p must be a probability in [0, 1), got 1');
+    expect(() => new DropConnect([2, 2], 1)).toThrow('DropConnect: p must be in [0, 1), got 1');
     expect(() => new DropConnect(zeros([2]), 0.5, { init: { name: 'zeros' } })).toThrow(ValueError);
     expect(() => new DropConnect([2, 2], 0.5, { init: { name: 'he' } as never })).toThrow(
       /unknown initializer "he"/,
     );
     expect(() => dropConnect(zeros([2]), -0.1)).toThrow(
-      'dropConnect: p must be a probability in [0, 1), got -0.1',
+      'dropConnect: p must be in [0, 1), got -0.1',
     );
     expect(dropConnect(m.weight, 0.5, { training: false })).toBe(m.weight);
     m.dispose();

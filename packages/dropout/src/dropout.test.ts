@@ -161,17 +161,21 @@ describe.each(testBackends)('dropout on %s', (backend) => {
     const x = ones(SMALL);
     expect(FIXTURE.pOutOfRangeMessage).toBe('dropout probability has to be between 0 and 1, but got 1.5');
     for (const p of [-0.1, 1.5, Number.NaN, 1]) expect(() => dropout(x, p)).toThrow(ValueError);
-    expect(() => dropout(x, 1.5)).toThrow('dropout: p must be a probability in [0, 1), got 1.5');
+    expect(() => dropout(x, 1.5)).toThrow('dropout: p must be in [0, 1), got 1.5');
     expect(() => dropout(x, 1)).toThrow(
-      /dropout: p must be a probability in \[0, 1\), got 1 \(PyTorch accepts p = 1 and returns zeros/,
+      /dropout: p must be in \[0, 1\), got 1 \(PyTorch accepts p = 1 and returns zeros/,
     );
-    expect(() => new Dropout(-0.5)).toThrow('Dropout: p must be a probability in [0, 1), got -0.5');
+    expect(() => new Dropout(-0.5)).toThrow('Dropout: p must be in [0, 1), got -0.5');
+    expect(() => dropout(x, Number.NaN)).toThrow('dropout: p must be a finite number, got NaN');
+    expect(() => dropout(x, '0.5' as unknown as number)).toThrow(
+      'dropout: p must be a finite number, got "0.5"',
+    );
     expect(() => dropout(x, '0.5' as unknown as number)).toThrow(ValueError);
     expect(() => dropout(x, 0.5, { training: 1 as unknown as boolean })).toThrow(
       'dropout: training must be a boolean, got 1',
     );
     expect(() => dropout([1, 2] as unknown as Tensor, 0.5)).toThrow(
-      'dropout: input must be a Tensor, got object',
+      'dropout: input must be a Tensor, got [1,2]',
     );
     const d = tensor([1, 2]);
     d.dispose();

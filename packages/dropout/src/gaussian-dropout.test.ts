@@ -49,7 +49,7 @@ describe.each(testBackends)('gaussian dropout on %s', (backend) => {
     expect(getRng().state()).toEqual(g);
     expect(() => gaussianDropout(x, 1)).toThrow(ValueError);
     expect(() => new GaussianDropout(1.2)).toThrow(
-      'GaussianDropout: p must be a probability in [0, 1), got 1.2',
+      'GaussianDropout: p must be in [0, 1), got 1.2',
     );
   });
 });

@@ -2,7 +2,7 @@
 // checks they share. Random numbers are drawn on the host from the seeded Rng and uploaded, so a
 // seed gives the same mask on every backend.
 import type { Device, Rng } from '@gradkit/tensor';
-import { DisposedError, getRng, Tensor, ValueError } from '@gradkit/tensor';
+import { checkBoolean, checkUnitInterval, getRng, ValueError } from '@gradkit/tensor';
 
 /** The spec type `Device.map` takes (kernels' `ElementwiseSpec`), without importing kernels. */
 export type MapSpec = Parameters<Device['map']>[0];
@@ -49,35 +49,27 @@ export function keepThreshold(p: number): number {
   return Math.ceil(p * 2 ** 24) / 2 ** 24;
 }
 
-/** Checks a drop probability: a number in [0, 1). p = 1 is rejected with an explanation. */
+/**
+ * Checks a drop probability: a number in [0, 1) (the shared check of `@gradkit/tensor`). p = 1 is
+ * rejected with an explanation.
+ */
 export function checkP(op: string, p: unknown): number {
-  if (typeof p !== 'number' || !(p >= 0 && p < 1)) {
-    const why =
-      p === 1
-        ? ' (PyTorch accepts p = 1 and returns zeros with zero gradients; gradkit rejects it: no unit would be kept and the 1/(1-p) scale is infinite)'
-        : '';
-    throw new ValueError(op, `p must be a probability in [0, 1), got ${String(p)}${why}`);
+  if (p === 1) {
+    throw new ValueError(
+      op,
+      'p must be in [0, 1), got 1 (PyTorch accepts p = 1 and returns zeros with zero gradients; gradkit rejects it: no unit would be kept and the 1/(1-p) scale is infinite)',
+    );
   }
-  return p;
+  return checkUnitInterval(op, 'p', p);
 }
 
 /** Checks the `training` flag (default true). */
 export function checkTraining(op: string, training: unknown): boolean {
-  if (training === undefined) return true;
-  if (typeof training !== 'boolean') {
-    throw new ValueError(op, `training must be a boolean, got ${String(training)}`);
-  }
-  return training;
+  return training === undefined ? true : checkBoolean(op, 'training', training);
 }
 
-/** Checks that x is a live Tensor. */
-export function checkTensor(op: string, x: unknown, name = 'input'): Tensor {
-  if (!(x instanceof Tensor)) {
-    throw new ValueError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
-  }
-  if (x.isDisposed) throw new DisposedError(op, `the ${name} tensor was disposed`);
-  return x;
-}
+/** Checks that x is a live Tensor (`checkTensor` of `@gradkit/tensor`). */
+export { checkTensor } from '@gradkit/tensor';
 
 /** The generator of the options, else tensor's global one (read at call time). */
 export function rngOf(rng: Rng | undefined): Rng {

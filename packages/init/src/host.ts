@@ -1,30 +1,23 @@
 // Internal helpers shared by the initializers (not exported from the barrel).
 import type { Rng } from '@gradkit/tensor';
-import { DisposedError, getDevice, getRng, noGrad, ShapeError, Tensor, ValueError } from '@gradkit/tensor';
+import {
+  checkShape as checkTensorShape,
+  DisposedError,
+  getDevice,
+  getRng,
+  noGrad,
+  sizeOf,
+  Tensor,
+  ValueError,
+} from '@gradkit/tensor';
 import type { FillOptions, InitOptions } from './options.js';
 
-/** `[2,3]`, as the kernels' error messages write shapes. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
+// The shared shape helper of @gradkit/tensor, as the kernels' error messages write shapes: `[2,3]`.
+export { formatShape } from '@gradkit/tensor';
 
-/** Checks a shape (an array of non-negative integers) and returns its size. */
+/** Checks a shape (an array of non-negative integers; the shared check) and returns its size. */
 export function checkShape(op: string, shape: readonly number[]): number {
-  if (!Array.isArray(shape)) {
-    throw new ShapeError(op, `shape must be an array of integers, got ${String(shape)}`);
-  }
-  let size = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(
-        op,
-        `shape ${formatShape(shape)} has a dimension that is not a non-negative integer`,
-        [shape],
-      );
-    }
-    size *= d;
-  }
-  return size;
+  return sizeOf(checkTensorShape(op, shape));
 }
 
 /** The generator of the options, else tensor's global one. */
@@ -32,13 +25,8 @@ export function rngOf(options: { readonly rng?: Rng }): Rng {
   return options.rng ?? getRng();
 }
 
-/** Throws a ValueError unless `x` is a finite number; returns it. */
-export function finiteNumber(op: string, name: string, x: unknown): number {
-  if (typeof x !== 'number' || !Number.isFinite(x)) {
-    throw new ValueError(op, `${name} must be a finite number, got ${String(x)}`);
-  }
-  return x;
-}
+/** Throws a ValueError unless `x` is a finite number (the shared check); returns it. */
+export { checkFinite as finiteNumber } from '@gradkit/tensor';
 
 /** Uploads host values as a new tensor of `shape` on the options' device (one upload). */
 export function upload(values: Float32Array, shape: readonly number[], options: InitOptions): Tensor {

@@ -54,6 +54,26 @@ export type {
 export { MATH_CONSTANTS, MATH_FUNCTIONS } from './spec/ast.js';
 export type { ParsedKernel } from './spec/define.js';
 export { defineKernel, isDefinedKernel, parsedKernel } from './spec/define.js';
+export type { IntervalEnds } from './validate.js';
+export {
+  checkBoolean,
+  checkFinite,
+  checkFloat32,
+  checkInteger,
+  checkInterval,
+  checkKnownKeys,
+  checkNonNegative,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkPositive,
+  checkShape,
+  checkUnitInterval,
+  describeValue,
+  FLOAT32_MAX,
+  float32Problem,
+  invalidArgument,
+} from './validate.js';
 export type { Window2dGeometry, Window2dOptions, WindowPlan, WindowSpec } from './window.js';
 export {
   padWindow,

@@ -256,10 +256,15 @@ describe.each(testBackends)('BatchNorm on %s', (backend) => {
     });
 
     it('bad options are ValueErrors', () => {
-      expect(() => new BatchNorm1d(0)).toThrow(/BatchNorm1d: numFeatures must be a positive integer/);
+      expect(() => new BatchNorm1d(0)).toThrow('BatchNorm1d: numFeatures must be an integer >= 1, got 0');
       expect(() => new BatchNorm1d(2.5)).toThrow(ValueError);
-      expect(() => new BatchNorm1d(3, { momentum: 1.5 })).toThrow(/momentum must be a number in \[0, 1\]/);
-      expect(() => new BatchNorm1d(3, { eps: -1 })).toThrow(/eps must be a finite number >= 0/);
+      expect(() => new BatchNorm1d(3, { momentum: 1.5 })).toThrow(
+        'BatchNorm1d: momentum must be a number in [0, 1] or null, got 1.5',
+      );
+      expect(() => new BatchNorm1d(3, { eps: Number.NaN })).toThrow(
+        'BatchNorm1d: eps must be a finite number, got NaN',
+      );
+      expect(() => new BatchNorm1d(3, { eps: -1 })).toThrow('BatchNorm1d: eps must be >= 0, got -1');
       expect(() => new BatchNorm1d(3, { convention: 'tf' as 'keras' })).toThrow(/convention/);
       scope(() => {
         const x = randn([4, 3]);

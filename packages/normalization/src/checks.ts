@@ -1,59 +1,46 @@
 import type { Device, DeviceArray } from '@gradkit/tensor';
-import { BackendError, ShapeError, Tensor, ValueError } from '@gradkit/tensor';
+import {
+  BackendError,
+  checkInteger,
+  checkNonNegative,
+  formatShape,
+  invalidArgument,
+  ShapeError,
+  Tensor,
+  ValueError,
+} from '@gradkit/tensor';
 
 // Argument checks shared by the layers. Every error names the op or layer that was called.
 
-/** @internal `[2,3]`, as the kernels format shapes in their messages. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-/** @internal Product of the dimensions. */
-export function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((p, s) => p * s, 1);
-}
+// The shared shape helpers and boolean check (one message format for every package).
+export { checkBoolean, formatShape, sizeOf } from '@gradkit/tensor';
 
 /** @internal Throws a ValueError unless `value` is a finite number >= 0; returns it. */
 export function checkEps(op: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ValueError(op, `eps must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
+  return checkNonNegative(op, 'eps', value);
 }
 
 /** @internal Throws a ValueError unless `value` is null or a number in [0, 1]; returns it. */
 export function checkMomentum(op: string, value: unknown): number | null {
   if (value === null) return null;
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new ValueError(op, `momentum must be a number in [0, 1] or null, got ${String(value)}`);
+    invalidArgument(op, 'momentum', 'a number in [0, 1] or null', value);
   }
   return value;
 }
 
-/** @internal Throws a ValueError unless `value` is a positive integer; returns it. */
+/** @internal Throws a ValueError unless `value` is an integer >= 1; returns it. */
 export function checkPositiveInt(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ValueError(op, `${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** @internal Throws a ValueError unless `value` is a boolean; returns it. */
-export function checkBoolean(op: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new ValueError(op, `${name} must be a boolean, got ${String(value)}`);
-  return value;
+  return checkInteger(op, name, value, 1);
 }
 
 /** @internal A `normalizedShape` given as a number or a list of positive integers, as a list. */
 export function normalizeShapeArg(op: string, value: unknown): number[] {
   const list = typeof value === 'number' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new ValueError(
-      op,
-      `normalizedShape must be a positive integer or a non-empty list of them, got ${String(value)}`,
-    );
+    invalidArgument(op, 'normalizedShape', 'an integer >= 1 or a non-empty list of them', value);
   }
-  return list.map((s) => checkPositiveInt(op, 'every dimension of normalizedShape', s));
+  return list.map((s, i) => checkPositiveInt(op, `normalizedShape[${i}]`, s));
 }
 
 /**

@@ -100,8 +100,12 @@ describe.each(testBackends)('LayerNorm on %s', (backend) => {
         /layerNorm: weight must have shape \[5\]/,
       );
       expect(() => new LayerNorm([])).toThrow(ValueError);
-      expect(() => new LayerNorm([3, 0])).toThrow(/positive integer/);
-      expect(() => layerNorm(randn([2, 5]), 5, { eps: Number.NaN })).toThrow(/eps must be/);
+      expect(() => new LayerNorm([3, 0])).toThrow(
+        'LayerNorm: normalizedShape[1] must be an integer >= 1, got 0',
+      );
+      expect(() => layerNorm(randn([2, 5]), 5, { eps: Number.NaN })).toThrow(
+        'layerNorm: eps must be a finite number, got NaN',
+      );
       ln.dispose();
     });
   });

@@ -1,5 +1,5 @@
 import type { AnyModule, Params } from '@gradkit/tensor';
-import { DisposedError, Module, Tensor, ValueError } from '@gradkit/tensor';
+import { DisposedError, invalidArgument, Module, Tensor, ValueError } from '@gradkit/tensor';
 
 /**
  * Where regularizers find parameters: a {@link Module} (its `namedParameters()`), named
@@ -129,7 +129,7 @@ export function entriesOf(op: string, source: ParamSource): [string, Tensor][] {
     }
     const [name, t] = entry as readonly [string, unknown];
     if (!(t instanceof Tensor)) {
-      throw new ValueError(op, `parameter '${name}' must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+      invalidArgument(op, `parameter '${name}'`, 'a Tensor', t);
     }
     if (t.isDisposed) throw new DisposedError(op, `parameter '${name}' was disposed`);
     if (seen.has(t)) continue;

@@ -1,5 +1,5 @@
 import type { Device } from '@gradkit/kernels';
-import { formatShape, ShapeError, sizeOf, ValueError } from '@gradkit/kernels';
+import { checkShape, formatShape, ShapeError, sizeOf, ValueError } from '@gradkit/kernels';
 import { arrayOf, defaultDevice, finite } from './operands.js';
 import type { TensorLike } from './tensor.js';
 import { Tensor } from './tensor.js';
@@ -10,21 +10,6 @@ export interface TensorOptions {
   readonly requiresGrad?: boolean;
   /** The device to create it on (default: `getDevice()` of `@gradkit/kernels`, which honours `GRADKIT_BACKEND`). */
   readonly device?: Device;
-}
-
-function checkShape(op: string, shape: readonly number[]): number[] {
-  if (!Array.isArray(shape))
-    throw new ShapeError(op, `shape must be an array of integers, got ${String(shape)}`);
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(
-        op,
-        `shape ${formatShape(shape)} has a dimension that is not a non-negative integer`,
-        [shape],
-      );
-    }
-  }
-  return [...shape];
 }
 
 /** Flattens nested arrays, inferring and checking the (rectangular) shape. */

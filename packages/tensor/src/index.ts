@@ -9,6 +9,30 @@ export type {
   Shape,
 } from '@gradkit/kernels';
 export { availableBackends, backendInfo, createDevice, getDevice, Rng, setDevice } from '@gradkit/kernels';
+export type { IntervalEnds } from '@gradkit/kernels';
+// The argument checks every package shares (one message format), and the shape helpers.
+export {
+  checkBoolean,
+  checkFinite,
+  checkFloat32,
+  checkInteger,
+  checkInterval,
+  checkKnownKeys,
+  checkNonNegative,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkPositive,
+  checkShape,
+  checkUnitInterval,
+  describeValue,
+  FLOAT32_MAX,
+  float32Problem,
+  formatShape,
+  invalidArgument,
+  shapesEqual,
+  sizeOf,
+} from '@gradkit/kernels';
 export type { Activation } from './activations.js';
 export { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
 export { add, div, maximum, minimum, mul, neg, pow, sub } from './arithmetic.js';
@@ -43,6 +67,7 @@ export { Module, ModuleList } from './module.js';
 export type { MseLossOptions } from './mse-loss.js';
 export { mseLoss } from './mse-loss.js';
 export type { Labels } from './operands.js';
+export { checkTensor } from './operands.js';
 export type { GradientTransformation, Params, Schedule } from './optimizer-types.js';
 export type { ParameterOptions } from './parameter.js';
 export { Parameter } from './parameter.js';

@@ -1,5 +1,13 @@
 import type { Device, DeviceArray } from '@gradkit/kernels';
-import { BackendError, formatShape, getDevice, ShapeError, ValueError } from '@gradkit/kernels';
+import {
+  BackendError,
+  DisposedError,
+  formatShape,
+  getDevice,
+  invalidArgument,
+  ShapeError,
+  ValueError,
+} from '@gradkit/kernels';
 import { Tensor } from './tensor.js';
 
 /** @internal The device for new tensors: the option, else the kernels' shared default device. */
@@ -7,11 +15,29 @@ export function defaultDevice(device?: Device): Device {
   return device ?? getDevice();
 }
 
+/**
+ * Checks that `value` is a live {@link Tensor} (not disposed) and returns it: the check every
+ * package's functions run on their tensor arguments, with the message format of the shared
+ * argument checks.
+ *
+ * @param name how the message names the argument (default `input`).
+ * @throws {ValueError} `<op>: <name> must be a Tensor, got <value>`.
+ * @throws {DisposedError} `<op>: the <name> tensor was disposed`.
+ * @example
+ * ```ts
+ * checkTensor('dropout', x); // x
+ * checkTensor('dropout', [1, 2]); // ValueError: dropout: input must be a Tensor, got [1,2]
+ * ```
+ */
+export function checkTensor(op: string, value: unknown, name = 'input'): Tensor {
+  if (!(value instanceof Tensor)) invalidArgument(op, name, 'a Tensor', value);
+  if (value.isDisposed) throw new DisposedError(op, `the ${name} tensor was disposed`);
+  return value;
+}
+
 /** @internal Checks that `t` is a live Tensor and returns its array; errors name `op`. */
 export function arrayOf(op: string, t: unknown, name = 'input'): DeviceArray {
-  if (!(t instanceof Tensor)) {
-    throw new ValueError(op, `${name} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
-  }
+  if (!(t instanceof Tensor)) invalidArgument(op, name, 'a Tensor', t);
   return t._arrayFor(op);
 }
 
@@ -30,18 +56,8 @@ export function deviceOf(op: string, ...tensors: Tensor[]): Device {
   return d;
 }
 
-/** @internal Throws a ValueError unless `x` is a finite number. */
-export function finite(op: string, name: string, x: unknown): number {
-  if (typeof x !== 'number' || !Number.isFinite(x))
-    throw new ValueError(op, `${name} must be a finite number, got ${String(x)}`);
-  return x;
-}
-
-/** @internal Throws a ValueError unless `x` is a number (NaN and infinities allowed). */
-export function numeric(op: string, name: string, x: unknown): number {
-  if (typeof x !== 'number') throw new ValueError(op, `${name} must be a number, got ${typeof x}`);
-  return x;
-}
+// The shared checks of @gradkit/kernels under the names the op files use.
+export { checkFinite as finite, checkNumber as numeric } from '@gradkit/kernels';
 
 /** Class labels: a tensor of integer-valued floats, or host integers. */
 export type Labels = Tensor | readonly number[] | Int32Array;

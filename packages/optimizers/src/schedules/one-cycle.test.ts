@@ -69,7 +69,7 @@ describe('oneCycleSchedule and oneCycleMomentumSchedule (PyTorch OneCycleLR)', (
       () => oneCycleSchedule({ maxLr: 0.1, totalSteps: 10, annealStrategy: 'exp' as 'cos' }),
       op,
       'annealStrategy',
-      "'exp'",
+      '"exp"',
     );
     expectValueError(
       () => oneCycleSchedule({ maxLr: 0.1, totalSteps: 10, divFactor: 0 }),
@@ -87,7 +87,7 @@ describe('oneCycleSchedule and oneCycleMomentumSchedule (PyTorch OneCycleLR)', (
       () => oneCycleSchedule({ maxLr: 0.1, totalSteps: 10, threePhase: 'yes' as unknown as boolean }),
       op,
       'threePhase',
-      "'yes'",
+      '"yes"',
     );
     expectValueError(
       () => oneCycleMomentumSchedule({ totalSteps: 10, baseMomentum: -0.85 }),

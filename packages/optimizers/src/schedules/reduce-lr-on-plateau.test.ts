@@ -126,19 +126,19 @@ describe('ReduceLROnPlateau', () => {
     expectValueError(() => new ReduceLROnPlateau({ lr: 0.1, threshold: -1e-4 }), op, 'threshold', '-0.0001');
     expectValueError(() => new ReduceLROnPlateau({ lr: 0.1, minLr: -1 }), op, 'minLr', '-1');
     expectValueError(() => new ReduceLROnPlateau({ lr: 0.1, eps: -1 }), op, 'eps', '-1');
-    expectValueError(() => new ReduceLROnPlateau({ lr: 0.1, mode: 'up' as 'min' }), op, 'mode', "'up'");
+    expectValueError(() => new ReduceLROnPlateau({ lr: 0.1, mode: 'up' as 'min' }), op, 'mode', '"up"');
     expectValueError(
       () => new ReduceLROnPlateau({ lr: 0.1, thresholdMode: 'relative' as 'rel' }),
       op,
       'thresholdMode',
-      "'relative'",
+      '"relative"',
     );
     const plateau = new ReduceLROnPlateau({ lr: 0.1 });
     expectValueError(
       () => plateau.step('0.5' as unknown as number),
       'ReduceLROnPlateau.step',
       'metric',
-      "'0.5'",
+      '"0.5"',
     );
   });
 
@@ -154,7 +154,7 @@ describe('ReduceLROnPlateau', () => {
       () => plateau.loadStateDict({ ...good, best: 'inf' as 'Infinity' }),
       op,
       'best',
-      "'inf'",
+      '"inf"',
     );
     expectValueError(() => plateau.loadStateDict({ ...good, numBadEpochs: 1.5 }), op, 'numBadEpochs', '1.5');
     expectValueError(
