@@ -92,9 +92,7 @@ describe.each(testBackends)('alpha dropout on %s', (backend) => {
 
   it('errors', () => {
     expect(() => alphaDropout(ones(SMALL), 1)).toThrow(ValueError);
-    expect(() => alphaDropout(ones(SMALL), -1)).toThrow(
-      'alphaDropout: p must be in [0, 1), got -1',
-    );
+    expect(() => alphaDropout(ones(SMALL), -1)).toThrow('alphaDropout: p must be in [0, 1), got -1');
     expect(() => new AlphaDropout(2)).toThrow('AlphaDropout: p must be in [0, 1), got 2');
     expect(() => alphaDropoutCoefficients(1)).toThrow(ValueError);
   });

@@ -64,9 +64,7 @@ describe.each(testBackends)('DropConnect on %s', (backend) => {
     expect(() => new DropConnect([2, 2], 0.5, { init: { name: 'he' } as never })).toThrow(
       /unknown initializer "he"/,
     );
-    expect(() => dropConnect(zeros([2]), -0.1)).toThrow(
-      'dropConnect: p must be in [0, 1), got -0.1',
-    );
+    expect(() => dropConnect(zeros([2]), -0.1)).toThrow('dropConnect: p must be in [0, 1), got -0.1');
     expect(dropConnect(m.weight, 0.5, { training: false })).toBe(m.weight);
     m.dispose();
     x.dispose();

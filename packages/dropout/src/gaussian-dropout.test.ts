@@ -48,8 +48,6 @@ describe.each(testBackends)('gaussian dropout on %s', (backend) => {
     expect(gaussianDropout(x, 0)).toBe(x);
     expect(getRng().state()).toEqual(g);
     expect(() => gaussianDropout(x, 1)).toThrow(ValueError);
-    expect(() => new GaussianDropout(1.2)).toThrow(
-      'GaussianDropout: p must be in [0, 1), got 1.2',
-    );
+    expect(() => new GaussianDropout(1.2)).toThrow('GaussianDropout: p must be in [0, 1), got 1.2');
   });
 });
