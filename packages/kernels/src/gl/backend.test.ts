@@ -5,7 +5,16 @@ import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from '../elementwise.js
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
-import { broadcastTo64, closeTo, erf64, testData } from '../testing/reference.js';
+import type { Ref64 } from '../testing/reference.js';
+import {
+  BINARY_REF,
+  broadcastTo64,
+  closeTo,
+  GRAD_REF,
+  SCALAR_REF,
+  testData,
+  UNARY_REF,
+} from '../testing/reference.js';
 import { GpuJsBackend } from './backend.js';
 import type { GpuJsMode } from './probe.js';
 import { probeGpuJs } from './probe.js';
@@ -56,75 +65,6 @@ describe('probeGpuJs', () => {
 // ------------------------------------------------------------------------------------------------
 // float64 references
 
-type Ref = (...v: number[]) => number;
-const sigmoid64 = (x: number) => 1 / (1 + Math.exp(-x));
-const SELU_A = 1.6732632423543772;
-const SELU_S = 1.0507009873554805;
-const pow64 = (a: number, b: number) => a ** b;
-
-const UNARY_REF: Record<keyof typeof UNARY, Ref> = {
-  neg: (x) => -x,
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
-  floor: Math.floor,
-  ceil: Math.ceil,
-  sin: Math.sin,
-  cos: Math.cos,
-  relu: (x) => Math.max(x, 0), // relu(NaN) is NaN, as Math.max gives
-
-  sigmoid: sigmoid64,
-  tanh: Math.tanh,
-  gelu: (x) => 0.5 * x * (1 + erf64(x / Math.SQRT2)),
-  selu: (x) => SELU_S * (x > 0 ? x : SELU_A * (Math.exp(x) - 1)),
-  softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
-  elu: (x) => (x > 0 ? x : Math.exp(x) - 1),
-  erf: erf64,
-  logicalNot: (x) => (x === 0 ? 1 : 0),
-  isFinite: (x) => (Number.isFinite(x) ? 1 : 0),
-  identity: (x) => x,
-};
-const SCALAR_REF: Record<keyof typeof SCALAR, Ref> = {
-  addScalar: (x, p) => x + p,
-  mulScalar: (x, p) => x * p,
-  powScalar: pow64,
-  clamp: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
-  leakyRelu: (x, p) => (x > 0 ? x : p * x),
-  affine: (x, p, q) => p * x + q,
-};
-const BINARY_REF: Record<keyof typeof BINARY, Ref> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: pow64,
-  maximum: Math.max,
-  minimum: Math.min,
-  equal: (a, b) => (a === b ? 1 : 0),
-  notEqual: (a, b) => (a !== b ? 1 : 0),
-  less: (a, b) => (a < b ? 1 : 0),
-  lessEqual: (a, b) => (a <= b ? 1 : 0),
-  greater: (a, b) => (a > b ? 1 : 0),
-  greaterEqual: (a, b) => (a >= b ? 1 : 0),
-  squaredDifference: (a, b) => (a - b) * (a - b),
-};
-const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-const GRAD_REF: Record<keyof typeof ACTIVATION_GRAD, Ref> = {
-  reluGrad: (x, dy) => (x > 0 ? dy : 0),
-  sigmoidGrad: (y, dy) => dy * y * (1 - y),
-  tanhGrad: (y, dy) => dy * (1 - y * y),
-  geluGrad: (x, dy) => dy * (0.5 * (1 + erf64(x / Math.SQRT2)) + x * phi(x)),
-  seluGrad: (x, dy) => dy * SELU_S * (x > 0 ? 1 : SELU_A * Math.exp(x)),
-  softplusGrad: (x, dy) => (x > 20 ? dy : dy * sigmoid64(x)),
-  eluGrad: (x, dy) => dy * (x > 0 ? 1 : Math.exp(x)),
-  leakyReluGrad: (x, dy, p) => (x > 0 ? dy : p * dy),
-};
-
 /** Inputs inside each op's domain (and away from its discontinuities, where float32 rounding of
  * the input itself decides the branch). */
 function domainData(op: string, n: number, seed: number, k: number): Float32Array {
@@ -143,7 +83,7 @@ function domainData(op: string, n: number, seed: number, k: number): Float32Arra
 
 /** Float64 map over broadcast inputs; NaN where the op is undefined in float64 too. */
 function map64(
-  ref: Ref,
+  ref: Ref64,
   xs: readonly Float32Array[],
   shapes: readonly Shape[],
   out: Shape,

@@ -1,4 +1,5 @@
 // Float64 reference implementations for the kernel tests, written independently of the kernels.
+import type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from '../elementwise.js';
 
 /** erf in float64: Taylor series below 2.5, Laplace continued fraction for erfc above. */
 export function erf64(x: number): number {
@@ -85,3 +86,92 @@ export function closeTo(
   }
   return null;
 }
+
+// ------------------------------------------------------------------------------------------------
+// float64 references of the element-wise tables (UNARY, SCALAR, BINARY, ACTIVATION_GRAD), shared by
+// device.test.ts (every backend through Device) and gl/backend.test.ts (the gl backend directly).
+// Written from the definitions (PyTorch's), not from the kernels' expressions.
+
+/** A float64 reference of one element-wise op: inputs first, then the scalar parameters. */
+export type Ref64 = (...v: number[]) => number;
+
+/** SELU's alpha and scale (Klambauer et al. 2017, as PyTorch). */
+export const SELU_ALPHA = 1.6732632423543772;
+/** SELU's alpha and scale (Klambauer et al. 2017, as PyTorch). */
+export const SELU_SCALE = 1.0507009873554805;
+
+/** The logistic sigmoid in float64. */
+export const sigmoid64 = (x: number): number => 1 / (1 + Math.exp(-x));
+/** The standard normal density in float64. */
+const phi64 = (x: number): number => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+
+/** `UNARY` ops: `f(x)`. */
+export const UNARY_REF: Record<UnaryOp, Ref64> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  sign: Math.sign, // sign(NaN) is NaN, as PyTorch
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  sin: Math.sin,
+  cos: Math.cos,
+  relu: (x) => Math.max(x, 0), // relu(NaN) is NaN, as Math.max gives
+  sigmoid: sigmoid64,
+  tanh: Math.tanh,
+  gelu: (x) => 0.5 * x * (1 + erf64(x / Math.SQRT2)),
+  selu: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
+  softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
+  elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  erf: erf64,
+  logicalNot: (x) => (x === 0 ? 1 : 0),
+  isFinite: (x) => (Number.isFinite(x) ? 1 : 0),
+  identity: (x) => x,
+};
+
+/** `SCALAR` ops: `f(x, p0, p1)`. */
+export const SCALAR_REF: Record<ScalarOp, Ref64> = {
+  addScalar: (x, p) => x + p,
+  mulScalar: (x, p) => x * p,
+  powScalar: (x, p) => x ** p,
+  clamp: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
+  leakyRelu: (x, p) => (x > 0 ? x : p * x),
+  affine: (x, p, q) => p * x + q,
+};
+
+/** `BINARY` ops: `f(a, b)` (already broadcast). */
+export const BINARY_REF: Record<BinaryOp, Ref64> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+  maximum: Math.max,
+  minimum: Math.min,
+  equal: (a, b) => (a === b ? 1 : 0),
+  notEqual: (a, b) => (a !== b ? 1 : 0),
+  less: (a, b) => (a < b ? 1 : 0),
+  lessEqual: (a, b) => (a <= b ? 1 : 0),
+  greater: (a, b) => (a > b ? 1 : 0),
+  greaterEqual: (a, b) => (a >= b ? 1 : 0),
+  squaredDifference: (a, b) => (a - b) * (a - b),
+};
+
+/**
+ * `ACTIVATION_GRAD` ops: `dy * f'(x)` as `f(x, dy, p0)`; sigmoidGrad and tanhGrad take the forward
+ * output `y` for `x`, leakyReluGrad its negative slope as `p0`.
+ */
+export const GRAD_REF: Record<ActivationGradOp, Ref64> = {
+  reluGrad: (x, dy) => (x > 0 ? dy : 0),
+  sigmoidGrad: (y, dy) => dy * y * (1 - y),
+  tanhGrad: (y, dy) => dy * (1 - y * y),
+  geluGrad: (x, dy) => dy * (0.5 * (1 + erf64(x / Math.SQRT2)) + x * phi64(x)),
+  seluGrad: (x, dy) => dy * SELU_SCALE * (x > 0 ? 1 : SELU_ALPHA * Math.exp(x)),
+  softplusGrad: (x, dy) => (x > 20 ? dy : dy * sigmoid64(x)),
+  eluGrad: (x, dy) => dy * (x > 0 ? 1 : Math.exp(x)),
+  leakyReluGrad: (x, dy, p) => (x > 0 ? dy : p * dy),
+};
