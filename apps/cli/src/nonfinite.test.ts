@@ -94,6 +94,22 @@ describe('gradkit train: no silent non-finite results', () => {
     expect(existsSync(join(out, 'checkpoints', 'last'))).toBe(false);
   });
 
+  it('without validation, a test loss that is not finite fails the run instead of printing NaN with exit 0', () => {
+    const out = newOut('test-nan');
+    const r = gradkit(
+      'train',
+      ...['--optimizer', 'sgd', '--lr', '1e30', '--epochs', '1', '--limit', '256', '--batch-size', '256'],
+      ...['--validation-split', '0', '--hidden', '16', '--backend', backend, '--out', out],
+    );
+    expectFailure(
+      r,
+      1,
+      /^gradkit: test loss is (NaN|Infinity) on the test set: the model overflows on the test data/,
+    );
+    expect(r.out).not.toMatch(/test accuracy/);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+  });
+
   it('a validation split that leaves an empty part is refused with the sizes, not reported as loss 0', () => {
     const run = (...args: string[]) =>
       gradkit(

@@ -227,6 +227,15 @@ export function runTraining(
   }
   const seconds = (performance.now() - t0) / 1000;
   const testResult = test ? trainer.evaluate(test) : null;
+  if (testResult && !Number.isFinite(testResult.loss)) {
+    // never a non-finite result with exit 0: the weights were finite (fit checked them) but
+    // the model overflows on the test data
+    throw new CliError(
+      `test loss is ${testResult.loss} on ${c.test === 'default' ? 'the test set' : c.test}: the model overflows on ` +
+        'the test data (or that data holds non-finite values); the checkpoints are kept, no summary written',
+      1,
+    );
+  }
   writeCurves(join(out, 'curves.svg'), `gradkit: ${describe(c)}`, history.epochs, testResult?.accuracy);
   const last = history.epochs[history.epochs.length - 1];
   const monitor = history.epochs.some((r) => r.logs.val_loss !== undefined) ? 'val_loss' : 'loss';
