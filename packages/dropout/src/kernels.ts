@@ -1,11 +1,8 @@
-// Internal: the fused element-wise kernels of the dropout family (Device.map specs) and the
-// checks they share. Random numbers are drawn on the host from the seeded Rng and uploaded, so a
-// seed gives the same mask on every backend.
-import type { Device, Rng } from '@gradkit/tensor';
-import { checkBoolean, checkUnitInterval, getRng, ValueError } from '@gradkit/tensor';
-
-/** The spec type `Device.map` takes (kernels' `ElementwiseSpec`), without importing kernels. */
-export type MapSpec = Parameters<Device['map']>[0];
+// Internal: the fused element-wise kernels of the dropout family (defineKernel specs for
+// Device.map) and the checks they share. Random numbers are drawn on the host from the seeded Rng
+// and uploaded, so a seed gives the same mask on every backend.
+import type { ElementwiseSpec, Rng } from '@gradkit/tensor';
+import { checkBoolean, checkUnitInterval, defineKernel, getRng, ValueError } from '@gradkit/tensor';
 
 /**
  * `x * (u >= t ? scale : 0)` with u the uniform draw (input a), x the value (input b), t = p0,
@@ -13,32 +10,32 @@ export type MapSpec = Parameters<Device['map']>[0];
  * mask, the same scale). A dropped NaN or infinity stays NaN (x * 0), as in PyTorch, which
  * multiplies by the mask: dropout never hides a non-finite value.
  */
-export const MASK_SCALE: MapSpec = {
+export const MASK_SCALE: ElementwiseSpec = defineKernel({
   name: 'dropout.maskScale',
   arity: 2,
   params: 2,
   expr: 'b * (a >= p0 ? p1 : 0.0)',
-};
+});
 
 /**
  * `u >= t ? x * scaleA + shiftB : dropped` (alpha dropout forward; p0..p3 = t, a, b, dropped),
  * except that a dropped NaN or infinity gives NaN, as PyTorch's `x * mask` does. The test is
  * spelled out: GLSL compilers fold `x * 0.0` to 0.
  */
-export const ALPHA_AFFINE: MapSpec = {
+export const ALPHA_AFFINE: ElementwiseSpec = defineKernel({
   name: 'dropout.alphaAffine',
   arity: 2,
   params: 4,
   expr: 'a >= p0 ? b * p1 + p2 : ((b == b && Math.abs(b) <= 3.4028234663852886e38) ? p3 : 0.0 / 0.0)',
-};
+});
 
 /** `x * (1 + sigma n)` with n ~ N(0, 1) (input a), x (input b), sigma = p0: Gaussian dropout both ways. */
-export const GAUSSIAN_NOISE: MapSpec = {
+export const GAUSSIAN_NOISE: ElementwiseSpec = defineKernel({
   name: 'dropout.gaussianNoise',
   arity: 2,
   params: 1,
   expr: 'b * (1.0 + p0 * a)',
-};
+});
 
 /**
  * The keep threshold for drop probability p: ceil(p 2^24) / 2^24. The generator's uniforms are

@@ -3,7 +3,7 @@ import { defineKernel } from './spec/define.js';
 
 // One table of element-wise kernels, written once in the kernel language (see defineKernel:
 // parsed and validated here, at module load) and compiled by every backend. Float literals keep
-// a decimal point so gpu.js types them as floats. References for the tests are written
+// a decimal point (the language's rule). References for the tests are written
 // independently in float64.
 
 const u = (name: string, expr: string, stmts?: string, params = 0): ElementwiseSpec =>

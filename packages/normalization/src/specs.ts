@@ -1,27 +1,14 @@
-import type { Device } from '@gradkit/tensor';
+import type { ElementwiseSpec } from '@gradkit/tensor';
+import { defineKernel } from '@gradkit/tensor';
 
-/** The element-wise kernel description `Device.map` takes (the kernels' `ElementwiseSpec`). */
-type ElementwiseSpec = Parameters<Device['map']>[0];
+// This package's fused element-wise kernels, in the kernel language of `defineKernel` (parsed and
+// validated when this module loads): inputs a, b, c, d (broadcast and loaded), scalar parameters
+// p0, p1, temporaries t_*, float literals with a decimal point. Names carry a `normalization_`
+// prefix so that errors and cache entries say where a kernel comes from. Statistics arrays keep
+// the reduced axes as size 1 so that they broadcast against the input.
 
-// This package's fused element-wise kernels, in the JavaScript subset every kernels backend
-// compiles: inputs a, b, c, d (broadcast and loaded), scalar parameters p0, p1, temporaries t_*,
-// float literals with a decimal point. Names carry a `normalization_` prefix because backends
-// cache compiled kernels by name. Statistics arrays keep the reduced axes as size 1 so that they
-// broadcast against the input.
-
-const spec = (
-  name: string,
-  arity: number,
-  params: number,
-  expr: string,
-  stmts?: string,
-): ElementwiseSpec => ({
-  name: `normalization_${name}`,
-  arity,
-  params,
-  expr,
-  ...(stmts ? { stmts } : {}),
-});
+const spec = (name: string, arity: number, params: number, expr: string, stmts?: string): ElementwiseSpec =>
+  defineKernel({ name: `normalization_${name}`, arity, params, expr, ...(stmts ? { stmts } : {}) });
 
 /** @internal The kernels of the normalization layers. */
 export const S = {

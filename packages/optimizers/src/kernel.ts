@@ -1,11 +1,8 @@
-import type { Device } from '@gradkit/tensor';
-import { Tensor } from '@gradkit/tensor';
-
-/** The element-wise kernel description `Device.map` compiles (see `@gradkit/kernels`' `ElementwiseSpec`). */
-type ElementwiseSpec = Parameters<Device['map']>[0];
+import type { ElementwiseSpec } from '@gradkit/tensor';
+import { defineKernel, Tensor } from '@gradkit/tensor';
 
 /**
- * The body of a fused element-wise kernel, written in the JavaScript subset gpu.js compiles, with
+ * The body of a fused element-wise kernel, written in the kernel language of `defineKernel`, with
  * named operands: `$name` stands for an input tensor or a scalar parameter of the call. Float
  * literals keep a decimal point (`1.0`); temporaries declared in `stmts` start with `t_`.
  *
@@ -65,13 +62,14 @@ export function fused(
   let spec = specs.get(key);
   if (!spec) {
     const stmts = body.stmts ? substitute(name, body.stmts, inNames, pNames) : undefined;
-    spec = {
+    // Parsed and validated once per variant (defineKernel), then looked up by the backends.
+    spec = defineKernel({
       name: `optimizers.${name}`,
       arity: inNames.length,
       params: pNames.length,
       expr: substitute(name, body.expr, inNames, pNames),
       ...(stmts ? { stmts } : {}),
-    };
+    });
     specs.set(key, spec);
   }
   const tensors = inNames.map((k) => inputs[k] as Tensor);

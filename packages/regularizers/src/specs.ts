@@ -1,26 +1,14 @@
-import type { Device } from '@gradkit/tensor';
+import type { ElementwiseSpec } from '@gradkit/tensor';
+import { defineKernel } from '@gradkit/tensor';
 
-/** @internal The element-wise kernel description `Device.map` takes. */
-export type ElementwiseSpec = Parameters<Device['map']>[0];
+// This package's fused element-wise kernels, in the kernel language of `defineKernel` (parsed and
+// validated when this module loads): inputs a, b; parameters p0, p1; temporaries t_*; float
+// literals with a decimal point. Names carry a `regularizers_` prefix so that errors and cache
+// entries say where a kernel comes from. A NaN input stays NaN (no comparison may turn it into a
+// finite value).
 
-// This package's fused element-wise kernels, in the JavaScript subset every kernels backend
-// compiles: inputs a, b; parameters p0, p1; temporaries t_*; float literals with a decimal point.
-// Names carry a `regularizers_` prefix because backends cache compiled kernels by name. A NaN input
-// stays NaN (no comparison may turn it into a finite value).
-
-const spec = (
-  name: string,
-  arity: number,
-  params: number,
-  expr: string,
-  stmts?: string,
-): ElementwiseSpec => ({
-  name: `regularizers_${name}`,
-  arity,
-  params,
-  expr,
-  ...(stmts ? { stmts } : {}),
-});
+const spec = (name: string, arity: number, params: number, expr: string, stmts?: string): ElementwiseSpec =>
+  defineKernel({ name: `regularizers_${name}`, arity, params, expr, ...(stmts ? { stmts } : {}) });
 
 /**
  * sign(x) with sign(0) = 0 and NaN kept. NaN is tested first: on gl, a select such as

@@ -1,7 +1,6 @@
-import type { Params } from '@gradkit/tensor';
+import type { ElementwiseSpec, Params } from '@gradkit/tensor';
 import { BackendError, DisposedError, ShapeError, Tensor, ValueError } from '@gradkit/tensor';
 import type { ParamPredicate } from './select.js';
-import type { ElementwiseSpec } from './specs.js';
 
 /**
  * The state of the transformations that follow a learning-rate

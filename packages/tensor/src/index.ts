@@ -8,7 +8,15 @@ export type {
   MatmulOptions,
   Shape,
 } from '@gradkit/kernels';
-export { availableBackends, backendInfo, createDevice, getDevice, Rng, setDevice } from '@gradkit/kernels';
+export {
+  availableBackends,
+  backendInfo,
+  createDevice,
+  defineKernel,
+  getDevice,
+  Rng,
+  setDevice,
+} from '@gradkit/kernels';
 export type { IntervalEnds } from '@gradkit/kernels';
 // The argument checks every package shares (one message format), and the shape helpers.
 export {

@@ -1,24 +1,13 @@
 import type { ElementwiseSpec } from '@gradkit/kernels';
-import { SCALAR, UNARY } from '@gradkit/kernels';
+import { defineKernel, SCALAR, UNARY } from '@gradkit/kernels';
 
 // The tensor layer's own element-wise kernels (fused forward and backward expressions), in the
-// JavaScript subset that every kernels backend compiles: inputs a, b, c, d; parameters p0, p1;
-// temporaries t_*; float literals with a decimal point. Names carry a `tensor_` prefix because
-// backends cache compiled kernels by name.
+// kernel language of `defineKernel` (parsed and validated when this module loads): inputs a, b,
+// c, d; parameters p0, p1; temporaries t_*; float literals with a decimal point. Names carry a
+// `tensor_` prefix so that errors and cache entries say where a kernel comes from.
 
-const spec = (
-  name: string,
-  arity: number,
-  params: number,
-  expr: string,
-  stmts?: string,
-): ElementwiseSpec => ({
-  name: `tensor_${name}`,
-  arity,
-  params,
-  expr,
-  ...(stmts ? { stmts } : {}),
-});
+const spec = (name: string, arity: number, params: number, expr: string, stmts?: string): ElementwiseSpec =>
+  defineKernel({ name: `tensor_${name}`, arity, params, expr, ...(stmts ? { stmts } : {}) });
 
 /** Sign-aware power as PyTorch: a negative base with an integer exponent; NaN otherwise. */
 const powStmts = (base: string, exponent: string) =>

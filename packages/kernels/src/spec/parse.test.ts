@@ -158,7 +158,7 @@ describe('kernel language: each mistake is a ValueError naming the kernel and th
 
   it('literals: a decimal point or an exponent, finite in float32', () => {
     expect(error('a * 2')).toBe(
-      "kernel 'foo': number 2 at column 5 of expr needs a decimal point (write 2.0): float literals are written with a decimal point or an exponent so that gpu.js types them as floats",
+      "kernel 'foo': number 2 at column 5 of expr needs a decimal point (write 2.0): the kernel language writes every literal as a float, as the GLSL and WGSL sources generated from it need",
     );
     expect(error('a + 10')).toMatch(/number 10 at column 5 of expr needs a decimal point \(write 10\.0\)/);
     expect(expr('a * 1e3 + 2.0e-1')).toBe('((a * 1e3) + 2.0e-1)');

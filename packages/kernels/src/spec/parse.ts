@@ -277,7 +277,7 @@ class Parser {
     const value = Number(t.text);
     if (!/[.eE]/.test(t.text)) {
       this.fail(
-        `number ${t.text} ${at(this.part, t.col)} needs a decimal point (write ${t.text}.0): float literals are written with a decimal point or an exponent so that gpu.js types them as floats`,
+        `number ${t.text} ${at(this.part, t.col)} needs a decimal point (write ${t.text}.0): the kernel language writes every literal as a float, as the GLSL and WGSL sources generated from it need`,
       );
     }
     if (!(Math.abs(Math.fround(value)) <= FLOAT32_MAX)) {
