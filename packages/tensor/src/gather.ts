@@ -1,10 +1,10 @@
 import type { Device, DeviceArray } from '@gradkit/kernels';
-import { BackendError, normalizeAxes, sizeOf, ValueError } from '@gradkit/kernels';
+import { BackendError, normalizeAxes, ValueError } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
 import type { Labels } from './operands.js';
 import { arrayOf, defaultDevice, deviceOf, labelsArray } from './operands.js';
 import { Tensor } from './tensor.js';
-import { disposeAll, view } from './util.js';
+import { view } from './util.js';
 
 /** Indices for {@link gather}: a tensor of integer-valued floats (any shape), or host integers. */
 export type Indices = Tensor | readonly number[] | Int32Array;
@@ -14,8 +14,9 @@ export type Indices = Tensor | readonly number[] | Int32Array;
  * replaced by the indices' shape, `out[..., j, ...] = x[..., indices[j], ...]` (NumPy's `take`;
  * embedding lookup for axis 0). Host indices are checked to be integers in range; indices in a
  * tensor are not (that would need a read-back) and must be valid. Gradient for x: `dy` scattered
- * back and summed where an index repeats, computed as `oneHot(indices)^T dy` with the kernels'
- * transposed-operand matmul. No gradient for the indices.
+ * back and summed where an index repeats (`Device.scatterAdd`: each element adds its updates in
+ * index order, O(size of dy) on the CPU backends), as PyTorch's `index_select` backward. No
+ * gradient for the indices.
  *
  * @throws {ValueError} for host indices that are not integers in `[0, x.shape[axis])`.
  * @example
@@ -56,48 +57,14 @@ export function gather(x: Tensor, indices: Indices, axis = 0): Tensor {
     if (owned) idx.dispose();
     throw e;
   }
-  const pre = sizeOf(x.shape.slice(0, ax));
-  const post = sizeOf(x.shape.slice(ax + 1));
-  const count = idx.size;
   const xShape = x.shape;
   return fromOp(
     op,
     out,
     [x],
     (ctx) => {
-      const flat = ctx.own(view(idx, [count]));
-      return (dy) => {
-        if (count === 0 || x.size === 0) return [d.full(xShape, 0)];
-        const m = d.oneHot(flat, len); // [count, len]
-        const tmp: DeviceArray[] = [m];
-        try {
-          let dx: DeviceArray;
-          if (pre === 1) {
-            const dy2 = view(dy, [count, post]);
-            tmp.push(dy2);
-            const r = d.matmul(m, dy2, { transA: true }); // [len, post]
-            tmp.push(r);
-            dx = view(r, xShape);
-          } else {
-            const dy3 = view(dy, [pre, count, post]);
-            tmp.push(dy3);
-            const t = d.transpose(dy3, [1, 0, 2]); // [count, pre, post]
-            tmp.push(t);
-            const t2 = view(t, [count, pre * post]);
-            tmp.push(t2);
-            const r = d.matmul(m, t2, { transA: true }); // [len, pre * post]
-            tmp.push(r);
-            const r3 = view(r, [len, pre, post]);
-            tmp.push(r3);
-            const back = d.transpose(r3, [1, 0, 2]); // [pre, len, post]
-            tmp.push(back);
-            dx = view(back, xShape);
-          }
-          return [dx];
-        } finally {
-          disposeAll(...tmp);
-        }
-      };
+      const ix = ctx.own(view(idx));
+      return (dy) => [d.scatterAdd(dy, ix, ax, xShape)];
     },
     owned ? [idx] : [],
   );

@@ -7,6 +7,8 @@ export type {
   ElementwiseSpec,
   MatmulOptions,
   Shape,
+  Window2dOptions,
+  WindowSpec,
 } from '@gradkit/kernels';
 export {
   availableBackends,
@@ -90,3 +92,8 @@ export { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 export type { Axes, NestedArray, NestedNumbers, TensorLike } from './tensor.js';
 export { Tensor } from './tensor.js';
 export { zeroGrad } from './zero-grad.js';
+export { concat } from './concat.js';
+export type { SliceBound } from './slice.js';
+export { pad, slice } from './slice.js';
+export type { Im2colOptions } from './window.js';
+export { im2col, unfold, window, windows2d } from './window.js';

@@ -22,8 +22,11 @@ import { matmul } from './matmul.js';
 import { argmax, logsumexp, max, mean, min, sum } from './reductions.js';
 import type { ScopeFrame } from './scope.js';
 import { registerTensor, unregisterTensor } from './scope.js';
+import type { SliceBound } from './slice.js';
+import { pad, slice } from './slice.js';
 import { logSoftmax, softmax } from './softmax.js';
 import { view } from './util.js';
+import { unfold } from './window.js';
 
 /** Nested arrays of numbers as accepted by {@link tensor}, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | readonly NestedArray[];
@@ -575,6 +578,25 @@ export class Tensor {
   greaterEqual(other: Tensor | number): Tensor {
     return greaterEqual(this, other);
   }
+  /** Python/NumPy basic slicing `x[start:end:step, ...]` (negative steps included). See {@link slice}. */
+  slice(
+    starts: readonly SliceBound[],
+    ends: readonly SliceBound[],
+    steps: readonly SliceBound[] = [],
+  ): Tensor {
+    return slice(this, starts, ends, steps);
+  }
+
+  /** Constant padding, one `[before, after]` pair per axis (negative crops). See {@link pad}. */
+  pad(pads: readonly (readonly [number, number])[], value = 0): Tensor {
+    return pad(this, pads, value);
+  }
+
+  /** Slices of length `size` along `dim`, `step` apart (PyTorch's `Tensor.unfold`). See {@link unfold}. */
+  unfold(dim: number, size: number, step: number): Tensor {
+    return unfold(this, dim, size, step);
+  }
+
   /** Selects entries along an axis. See {@link gather}. */
   gather(indices: Indices, axis = 0): Tensor {
     return gather(this, indices, axis);
