@@ -41,19 +41,7 @@ export {
   sizeOf,
   stridesOf,
 } from './shape.js';
-export type {
-  ArithmeticOperator,
-  ComparisonOperator,
-  KernelAst,
-  KernelExpr,
-  KernelLet,
-  LogicalOperator,
-  MathFunction,
-  ValueType,
-} from './spec/ast.js';
-export { MATH_CONSTANTS, MATH_FUNCTIONS } from './spec/ast.js';
-export type { ParsedKernel } from './spec/define.js';
-export { defineKernel, isDefinedKernel, parsedKernel } from './spec/define.js';
+export { defineKernel, isDefinedKernel } from './spec/define.js';
 export type { IntervalEnds } from './validate.js';
 export {
   checkBoolean,
