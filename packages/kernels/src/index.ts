@@ -62,7 +62,7 @@ export {
   float32Problem,
   invalidArgument,
 } from './validate.js';
-export type { Window2dGeometry, Window2dOptions, WindowPlan, WindowSpec } from './window.js';
+export type { SliceRange, Window2dGeometry, Window2dOptions, WindowPlan, WindowSpec } from './window.js';
 export {
   padWindow,
   planWindow,

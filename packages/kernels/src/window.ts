@@ -195,13 +195,39 @@ function rangeLength(start: number, stop: number, step: number): number {
   return Math.max(0, n);
 }
 
-/** Python's `slice(start, stop, step).indices(len)`: clamped start and stop, and the length. */
+/**
+ * A slice resolved against an axis length (see {@link sliceIndices}).
+ *
+ * @example
+ * ```ts
+ * const r: SliceRange = { start: 1, stop: 4, length: 3 };
+ * ```
+ */
+export interface SliceRange {
+  /** The first index taken (clamped as Python does). */
+  readonly start: number;
+  /** The index the slice stops before (clamped; may be -1 for a negative step). */
+  readonly stop: number;
+  /** How many indices the slice takes (`len(range(start, stop, step))`). */
+  readonly length: number;
+}
+
+/**
+ * Python's `slice(start, stop, step).indices(len)`: clamped start and stop, and the length.
+ * Negative `start`/`stop` count from the end; `null`/`undefined` mean the default ends.
+ *
+ * @example
+ * ```ts
+ * sliceIndices(5, -2, null, 1); // { start: 3, stop: 5, length: 2 }
+ * sliceIndices(5, null, null, -2); // { start: 4, stop: -1, length: 3 }
+ * ```
+ */
 export function sliceIndices(
   len: number,
   start: number | null | undefined,
   stop: number | null | undefined,
   step: number,
-): { start: number; stop: number; length: number } {
+): SliceRange {
   const lower = step > 0 ? 0 : -1;
   const upper = step > 0 ? len : len - 1;
   const clampIdx = (v: number | null | undefined, dflt: number): number => {

@@ -5,23 +5,16 @@ export type {
   Device,
   DeviceArray,
   ElementwiseSpec,
+  IntervalEnds,
   MatmulOptions,
   Shape,
   Window2dOptions,
   WindowSpec,
 } from '@gradkit/kernels';
+// The argument checks every package shares (one message format), and the shape helpers.
 export {
   availableBackends,
   backendInfo,
-  createDevice,
-  defineKernel,
-  getDevice,
-  Rng,
-  setDevice,
-} from '@gradkit/kernels';
-export type { IntervalEnds } from '@gradkit/kernels';
-// The argument checks every package shares (one message format), and the shape helpers.
-export {
   checkBoolean,
   checkFinite,
   checkFloat32,
@@ -35,11 +28,16 @@ export {
   checkPositive,
   checkShape,
   checkUnitInterval,
+  createDevice,
+  defineKernel,
   describeValue,
   FLOAT32_MAX,
   float32Problem,
   formatShape,
+  getDevice,
   invalidArgument,
+  Rng,
+  setDevice,
   shapesEqual,
   sizeOf,
 } from '@gradkit/kernels';
@@ -51,6 +49,7 @@ export { fromOp } from './autograd.js';
 export type { BceWithLogitsOptions } from './bce-with-logits.js';
 export { binaryCrossEntropyWithLogits } from './bce-with-logits.js';
 export { equal, greater, greaterEqual, less, lessEqual, notEqual, where } from './compare.js';
+export { concat } from './concat.js';
 export type { TensorOptions } from './creation.js';
 export { arange, full, ones, onesLike, tensor, zeros, zerosLike } from './creation.js';
 export { BackendError, DisposedError, GradkitError, ShapeError, ValueError } from './errors.js';
@@ -86,14 +85,13 @@ export { bernoulli, getRng, manualSeed, rand, randn } from './random.js';
 export { argmax, logsumexp, max, mean, min, sum } from './reductions.js';
 export type { DeviceMemoryInfo, MemoryInfo } from './scope.js';
 export { keep, memory, scope } from './scope.js';
+export type { SliceBound } from './slice.js';
+export { pad, slice } from './slice.js';
 export { logSoftmax, softmax } from './softmax.js';
 export type { SoftmaxCrossEntropyOptions } from './softmax-cross-entropy.js';
 export { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 export type { Axes, NestedArray, NestedNumbers, TensorLike } from './tensor.js';
 export { Tensor } from './tensor.js';
-export { zeroGrad } from './zero-grad.js';
-export { concat } from './concat.js';
-export type { SliceBound } from './slice.js';
-export { pad, slice } from './slice.js';
 export type { Im2colOptions } from './window.js';
 export { im2col, unfold, window, windows2d } from './window.js';
+export { zeroGrad } from './zero-grad.js';
