@@ -1,4 +1,5 @@
 import type { Device } from '@gradkit/kernels';
+import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import type { Activation } from './activations.js';
 import { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
@@ -9,7 +10,6 @@ import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { erf64, map64, matmul64, ref, smooth } from './testing/reference.js';
-import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from './testing/setup.js';
 
 // Values against float64 references written from the definitions (TRANSCENDENTAL tolerance:
 // 1e-5 abs + 2e-5 rel); gradients by gradcheck (eps 1e-2, atol 1e-3, rtol 1e-2) on inputs at

@@ -1,3 +1,11 @@
+import {
+  EXACT,
+  expectGradcheck,
+  expectValues,
+  TRANSCENDENTAL,
+  testBackends,
+  useBackend,
+} from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { add, div, maximum, minimum, mul, neg, pow, sub } from './arithmetic.js';
 import { tensor } from './creation.js';
@@ -6,14 +14,6 @@ import { scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { map64, ref, smooth } from './testing/reference.js';
-import {
-  EXACT,
-  expectGradcheck,
-  expectValues,
-  TRANSCENDENTAL,
-  testBackends,
-  useBackend,
-} from './testing/setup.js';
 
 // Values: float64 references, tolerance EXACT (|err| <= 1e-6 + 1e-6 |want|), TRANSCENDENTAL for pow.
 // Gradients: gradcheck with eps 1e-2, atol 1e-3, rtol 1e-2 (see testing/setup.ts).

@@ -1,4 +1,5 @@
 import type { DeviceArray } from '@gradkit/kernels';
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fromOp } from './autograd.js';
 import { ones, tensor } from './creation.js';
@@ -6,7 +7,6 @@ import { DisposedError, ShapeError, ValueError } from './errors.js';
 import { enableGrad, isGradEnabled, noGrad } from './grad-mode.js';
 import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 import { zeroGrad } from './zero-grad.js';
 
 const vals = (t: Tensor | null): number[] => Array.from(t!.dataSync());

@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { equal, greater, greaterEqual, less, lessEqual, notEqual, where } from './compare.js';
 import { tensor } from './creation.js';
@@ -6,7 +7,6 @@ import { scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { map64, ref, smooth } from './testing/reference.js';
-import { expectGradcheck, expectValues, testBackends, useBackend } from './testing/setup.js';
 
 // Comparisons and where select values: exact equality; where's gradients by gradcheck
 // (eps 1e-2, atol 1e-3, rtol 1e-2).

@@ -1,11 +1,11 @@
 import { Rng } from '@gradkit/kernels';
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { arange, full, ones, onesLike, tensor, zeros, zerosLike } from './creation.js';
 import { DisposedError, ShapeError, ValueError } from './errors.js';
 import { bernoulli, getRng, manualSeed, rand, randn } from './random.js';
 import { scope } from './scope.js';
 import { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 
 describe.each(testBackends)('creation and reading on %s', (backend) => {
   const device = useBackend(backend);

@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { tensor } from './creation.js';
 import { ShapeError, ValueError } from './errors.js';
@@ -6,7 +7,6 @@ import { scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { ref, smooth, unravel } from './testing/reference.js';
-import { expectGradcheck, expectValues, testBackends, useBackend } from './testing/setup.js';
 
 // gather / oneHot move values: exact equality; gather's gradient by gradcheck (eps 1e-2, atol
 // 1e-3, rtol 1e-2) and, for repeated indices, exact counts.

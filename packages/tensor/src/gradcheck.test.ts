@@ -1,4 +1,5 @@
 import type { DeviceArray } from '@gradkit/kernels';
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fromOp } from './autograd.js';
 import { tensor } from './creation.js';
@@ -6,7 +7,6 @@ import { ValueError } from './errors.js';
 import { gradcheck } from './gradcheck.js';
 import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 
 describe.each(testBackends)('gradcheck on %s', (backend) => {
   useBackend(backend);

@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { arange, tensor, zeros } from './creation.js';
 import { ShapeError } from './errors.js';
@@ -6,7 +7,6 @@ import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { ref, smooth, transpose64 } from './testing/reference.js';
-import { expectGradcheck, expectValues, testBackends, useBackend } from './testing/setup.js';
 
 // Layout ops move values without arithmetic: exact equality; gradients by gradcheck
 // (eps 1e-2, atol 1e-3, rtol 1e-2).

@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { binaryCrossEntropyWithLogits } from './bce-with-logits.js';
 import { tensor, zeros } from './creation.js';
@@ -8,7 +9,6 @@ import { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { data, map64, ref, smooth } from './testing/reference.js';
-import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from './testing/setup.js';
 
 // Loss values against float64 references written from PyTorch's documented definitions (not the
 // fused formulas the ops use); TRANSCENDENTAL tolerance (1e-5 abs + 2e-5 rel). Gradients by

@@ -1,3 +1,11 @@
+import {
+  EXACT,
+  expectGradcheck,
+  expectValues,
+  TRANSCENDENTAL,
+  testBackends,
+  useBackend,
+} from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { tensor } from './creation.js';
 import { ValueError } from './errors.js';
@@ -6,14 +14,6 @@ import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { map64, ref, smooth } from './testing/reference.js';
-import {
-  EXACT,
-  expectGradcheck,
-  expectValues,
-  TRANSCENDENTAL,
-  testBackends,
-  useBackend,
-} from './testing/setup.js';
 
 // Values against float64 (EXACT: 1e-6 abs + 1e-6 rel; TRANSCENDENTAL: 1e-5 abs + 2e-5 rel);
 // gradients by gradcheck (eps 1e-2, atol 1e-3, rtol 1e-2). Inputs stay >= 0.05 from kinks.

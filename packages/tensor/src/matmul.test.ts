@@ -1,4 +1,5 @@
 import type { Device } from '@gradkit/kernels';
+import { expectGradcheck, expectValues, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import { tensor, zeros } from './creation.js';
 import { ShapeError } from './errors.js';
@@ -7,7 +8,6 @@ import { scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { matmul64, ref, smooth, transpose64 } from './testing/reference.js';
-import { expectGradcheck, expectValues, testBackends, useBackend } from './testing/setup.js';
 
 // Values against a float64 triple loop: |err| <= 1e-5 + 1e-5 |want| (k = 3 float32 products);
 // gradients by gradcheck (eps 1e-2, atol 1e-3, rtol 1e-2).

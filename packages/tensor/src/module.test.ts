@@ -1,3 +1,4 @@
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { ones, tensor, zeros } from './creation.js';
 import { ShapeError, ValueError } from './errors.js';
@@ -8,7 +9,6 @@ import { Parameter } from './parameter.js';
 import { randn } from './random.js';
 import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 import { zeroGrad } from './zero-grad.js';
 
 class Dense extends Module {

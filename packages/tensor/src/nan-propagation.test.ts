@@ -1,3 +1,4 @@
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { Activation } from './activations.js';
 import { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
@@ -6,7 +7,6 @@ import { biasActivation, linear } from './linear.js';
 import { argmax, logsumexp, max, min } from './reductions.js';
 import { scope } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 
 // A NaN that reaches an activation, a fused bias + activation, a reduction or an argmax comes out
 // as NaN (or as the NaN's index), never as a confident finite number: that is what lets the

@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { tensor } from './creation.js';
 import { ShapeError } from './errors.js';
@@ -6,7 +7,6 @@ import { scope } from './scope.js';
 import type { Axes, Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { lse64, max64, min64, reduce64, ref, smooth, sum64 } from './testing/reference.js';
-import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from './testing/setup.js';
 
 // Values against float64 folds over the reduced elements (TRANSCENDENTAL tolerance: 1e-5 abs +
 // 2e-5 rel, enough for float32 sums of 24 terms); gradients by gradcheck (eps 1e-2, atol 1e-3,

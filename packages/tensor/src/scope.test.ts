@@ -1,9 +1,9 @@
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { ones, tensor, zeros } from './creation.js';
 import { Parameter } from './parameter.js';
 import { keep, memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 
 describe.each(testBackends)('scope and memory on %s', (backend) => {
   const device = useBackend(backend);

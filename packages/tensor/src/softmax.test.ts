@@ -1,3 +1,4 @@
+import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { tensor } from './creation.js';
 import { ShapeError } from './errors.js';
@@ -6,7 +7,6 @@ import { logSoftmax, softmax } from './softmax.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { lse64, map64, reduce64, ref, smooth } from './testing/reference.js';
-import { expectGradcheck, expectValues, TRANSCENDENTAL, testBackends, useBackend } from './testing/setup.js';
 
 // Values against float64 exp(x - lse) (TRANSCENDENTAL: 1e-5 abs + 2e-5 rel); gradients by
 // gradcheck (eps 1e-2, atol 1e-3, rtol 1e-2).

@@ -1,4 +1,5 @@
 import { Rng } from '@gradkit/kernels';
+import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { noGrad } from './grad-mode.js';
 import { linear } from './linear.js';
@@ -10,7 +11,6 @@ import type { MemoryInfo } from './scope.js';
 import { keep, memory, scope } from './scope.js';
 import { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 import type { Tensor } from './tensor.js';
-import { testBackends, useBackend } from './testing/setup.js';
 
 // An 8-16-3 MLP trained by plain SGD on 32 fixed random points whose labels come from a random
 // linear teacher (learnable). Memory must be flat: the live tensor, array, buffer and byte counts

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { expectGradcheck, expectValues, testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { concat } from './concat.js';
 import { tensor, zeros } from './creation.js';
@@ -9,7 +10,6 @@ import { pad, slice } from './slice.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
 import { ref, smooth, unravel } from './testing/reference.js';
-import { expectGradcheck, expectValues, testBackends, useBackend } from './testing/setup.js';
 import { im2col, unfold, window, windows2d } from './window.js';
 
 // Movement ops copy values: forward results are compared exactly (atol = rtol = 0) with PyTorch

@@ -30,13 +30,21 @@ export interface Tolerance {
   readonly rtol: number;
 }
 
-/** The first element outside the tolerance, as a message, or null. NaN matches NaN. */
+/**
+ * The first element outside the tolerance, as a message, or null. NaN must match NaN, and an
+ * infinity the same infinity.
+ */
 export function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance): string | null {
   if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
     const w = want[i];
-    if (Number.isNaN(w) ? !Number.isNaN(g) : !(Math.abs(g - w) <= tol.atol + tol.rtol * Math.abs(w))) {
+    const bad = Number.isNaN(w)
+      ? !Number.isNaN(g)
+      : !Number.isFinite(w)
+        ? g !== w
+        : !(Math.abs(g - w) <= tol.atol + tol.rtol * Math.abs(w));
+    if (bad) {
       return `[${i}]: got ${g}, want ${w} (atol ${tol.atol}, rtol ${tol.rtol})`;
     }
   }
@@ -53,6 +61,28 @@ export function expectClose(
   const values = 'dataSync' in (got as object) ? (got as Tensor).dataSync() : (got as ArrayLike<number>);
   const m = mismatch(values, want, tol);
   expect(m, `${what} ${m ?? ''}`).toBeNull();
+}
+
+/**
+ * Value tolerances against float64 references: |got - want| <= atol + rtol |want|. EXACT for
+ * results float32 represents exactly or within one rounding (arithmetic, layout); TRANSCENDENTAL
+ * for exp/log/tanh/erf-based results (GL and JS Math differ in the last bits, and the kernels'
+ * erf approximation has |error| <= 1.5e-7).
+ */
+export const EXACT: Tolerance = { atol: 1e-6, rtol: 1e-6 };
+export const TRANSCENDENTAL: Tolerance = { atol: 1e-5, rtol: 2e-5 };
+
+/** A float64 reference result: values (row-major) and shape. */
+export interface Reference {
+  readonly data: ArrayLike<number>;
+  readonly shape: readonly number[];
+}
+
+/** Expects a tensor's shape and values to match a float64 reference within `tol` (default EXACT). */
+export function expectValues(t: Tensor, want: Reference, tol: Tolerance = EXACT): void {
+  expect([...t.shape]).toEqual([...want.shape]);
+  const m = mismatch(t.dataSync(), want.data, tol);
+  expect(m, m ?? '').toBeNull();
 }
 
 /**

@@ -189,27 +189,3 @@ export function smooth(
   }
   return out;
 }
-
-/** null when |got - want| <= atol + rtol |want| everywhere (NaN must match NaN), else a message. */
-export function mismatch(
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  atol: number,
-  rtol: number,
-): string | null {
-  if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i];
-    const w = want[i];
-    if (
-      Number.isNaN(w)
-        ? !Number.isNaN(g)
-        : !Number.isFinite(w)
-          ? g !== w
-          : !(Math.abs(g - w) <= atol + rtol * Math.abs(w))
-    ) {
-      return `element ${i}: got ${g}, expected ${w} (atol ${atol}, rtol ${rtol})`;
-    }
-  }
-  return null;
-}
