@@ -25,7 +25,8 @@ const attwBin = join(dirname(require.resolve('@arethetypeswrong/cli/package.json
 
 const REPO_URL = 'git+https://github.com/gradkit/gradkit.git';
 /** Files a tarball may hold (paths inside the package). */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^dist\//];
+// `<entry>/package.json`: the node10 proxy of a subpath entry (e.g. @gradkit/kernels/gl)
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^dist\//, /^[a-z]+\/package\.json$/];
 /** Files no tarball may hold even under dist/. */
 const FORBIDDEN = [
   /\.test\.[cm]?[jt]s(\.map)?$/,
@@ -68,11 +69,21 @@ function metadataProblems(pkg, dir) {
   need(typeof pkg.homepage === 'string', 'homepage is missing');
   need(typeof pkg.bugs?.url === 'string', 'bugs.url is missing');
   need(typeof pkg.engines?.node === 'string', 'engines.node is missing');
-  need(pkg.sideEffects === false, 'sideEffects must be false');
-  need(pkg.publishConfig?.access === 'public', 'publishConfig.access must be "public"');
+  // false, or the list of entry points that register something on import (e.g. @gradkit/kernels/gl
+  // registers the gl backend: a bundler must not drop `import '@gradkit/kernels/gl'`)
+  const registering = Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && k !== './package.json');
+  const allowedEffects = registering.flatMap((k) => [`./dist/${k.slice(2)}.js`, `./dist/${k.slice(2)}.cjs`]);
   need(
-    JSON.stringify(pkg.files) === JSON.stringify(['dist', 'README.md']),
-    `files must be ["dist", "README.md"] (is ${JSON.stringify(pkg.files)})`,
+    pkg.sideEffects === false ||
+      (Array.isArray(pkg.sideEffects) && pkg.sideEffects.every((f) => allowedEffects.includes(f))),
+    `sideEffects must be false, or list only the dist files of subpath entries (${allowedEffects.join(', ') || 'none'})`,
+  );
+  need(pkg.publishConfig?.access === 'public', 'publishConfig.access must be "public"');
+  // a subpath entry ships a proxy directory (e.g. gl/package.json) for node10-style resolution
+  const proxies = registering.map((k) => k.slice(2));
+  need(
+    JSON.stringify(pkg.files) === JSON.stringify(['dist', ...proxies, 'README.md']),
+    `files must be ${JSON.stringify(['dist', ...proxies, 'README.md'])} (is ${JSON.stringify(pkg.files)})`,
   );
   const dot = pkg.exports?.['.'];
   for (const cond of ['import', 'require']) {
@@ -139,7 +150,9 @@ function tarballProblems(tarball, files) {
   const stray = files.filter((f) => !ALLOWED.some((re) => re.test(f)) || FORBIDDEN.some((re) => re.test(f)));
   if (stray.length) {
     const shown = stray.slice(0, 5).join(', ') + (stray.length > 5 ? `, ... (${stray.length} files)` : '');
-    p.push(`tarball holds ${shown}: only dist/, README.md, LICENSE and package.json belong there`);
+    p.push(
+      `tarball holds ${shown}: only dist/, README.md, LICENSE, package.json and subpath proxies (<entry>/package.json) belong there`,
+    );
   }
   if (!files.includes('README.md')) p.push('tarball has no README.md');
   const packed = JSON.parse(fromTarball(tarball, 'package.json'));
