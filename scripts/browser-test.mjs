@@ -304,9 +304,10 @@ async function setup() {
   const nodeOnly = inputs.filter((p) => /(^|\/)node_modules\/gl\//.test(p) || /^node:|^\(disabled\)/.test(p));
   if (nodeOnly.length) throw new Error(`the bundle holds Node-only modules: ${nodeOnly.join(', ')}`);
   for (const w of out.warnings) console.log(`esbuild warning: ${w.text}`);
+  // the ESM builds only: each package's dist/index.js, kernels' gl entry and their shared chunks
   const gradkit = inputs.filter((p) => p.includes('node_modules/@gradkit/'));
-  if (!gradkit.every((p) => /node_modules\/@gradkit\/[^/]+\/dist\/index\.js$/.test(p)))
-    throw new Error(`the bundle took @gradkit sources other than dist/index.js: ${gradkit.join(', ')}`);
+  if (!gradkit.every((p) => /node_modules\/@gradkit\/[^/]+\/dist\/(index|gl|chunk-[A-Z0-9]+)\.js$/.test(p)))
+    throw new Error(`the bundle took @gradkit sources other than the ESM dist files: ${gradkit.join(', ')}`);
   const gpujs = inputs.filter((p) => p.includes('node_modules/gpu.js/'));
   bundleInfo = {
     bytes: statSync(join(pub, 'bundle.js')).size,

@@ -34,10 +34,14 @@ const loss: number = scope(() => {
 // (@gradkit/tensor re-exports backendInfo but not its BackendInfo type.)
 const info: ReturnType<typeof backendInfo> = backendInfo();
 const name: BackendName = info.name;
-const exhaustive: 'gl' | 'wasm' | 'cpu' = name;
+// a backend name is one of gradkit's own or a registered one (registerBackend): text
+const exhaustive: string = name;
+const builtin: BackendName = 'gl';
+// @ts-expect-error: a backend name is text, not a number
+const notAName: BackendName = 3;
 const tx = chain(clipByGlobalNorm(1), scaleByAdam());
 
 // @ts-expect-error: a learning rate is a number or a schedule, not a string
 adam(model, { lr: 'fast' });
 
-export { exhaustive, loss, tx };
+export { builtin, exhaustive, loss, notAName, tx };
