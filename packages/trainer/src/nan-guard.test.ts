@@ -8,7 +8,8 @@ import { NonFiniteError, Trainer } from './trainer.js';
 
 // ReLU used to turn NaN into 0 and argmax used to skip NaN: a ReLU model with a NaN weight then
 // trained and predicted with confident finite numbers, and the trainer's NaN guard never fired.
-// Now NaN propagates (as in PyTorch) and the guard names the first layer whose output is NaN.
+// Now NaN propagates (as in PyTorch) and the guard names the first layer whose output is NaN
+// (with every loss read before its update: lossReadInterval 1, the default where reads are cheap).
 
 function data(n: number): Dataset {
   const rng = new Rng(3);
@@ -32,8 +33,10 @@ describe.each(testBackends)('the NaN guard sees through ReLU on %s', (backend) =
     w[5] = Number.NaN; // one weight of hidden unit 1
     model.loadStateDict({ ...sd, '0.weight': { ...sd['0.weight'], data: w } });
     const trainer = new Trainer({ model, optimizer: sgd(model, { lr: 0.1 }) });
-    expect(() => trainer.fit(data(30), { epochs: 1, batchSize: 10 })).toThrow(NonFiniteError);
-    expect(() => trainer.fit(data(30), { epochs: 1, batchSize: 10 })).toThrow(
+    expect(() => trainer.fit(data(30), { epochs: 1, batchSize: 10, lossReadInterval: 1 })).toThrow(
+      NonFiniteError,
+    );
+    expect(() => trainer.fit(data(30), { epochs: 1, batchSize: 10, lossReadInterval: 1 })).toThrow(
       /loss is NaN at epoch 1, batch 0; first non-finite output: layer 0 \(Linear\)/,
     );
     expect(trainer.history).toHaveLength(0);
@@ -48,7 +51,7 @@ describe.each(testBackends)('the NaN guard sees through ReLU on %s', (backend) =
     const ds = data(20);
     ds.features[3 * 4 + 2] = Number.NaN; // row 3 of batch 0
     const trainer = new Trainer({ model, optimizer: sgd(model, { lr: 0.1 }) });
-    expect(() => trainer.fit(ds, { epochs: 1, batchSize: 10, shuffle: false })).toThrow(
+    expect(() => trainer.fit(ds, { epochs: 1, batchSize: 10, shuffle: false, lossReadInterval: 1 })).toThrow(
       /loss is NaN at epoch 1, batch 0; first non-finite output: layer 0 \(Linear\)/,
     );
     model.dispose();

@@ -108,10 +108,44 @@ function nodeRequire(): NodeJS.Require | null {
   return null;
 }
 
+/**
+ * Creates (and destroys) one headless-gl context, trying up to 3 times 200 ms apart, so that
+ * gpu.js's own one-time check meets a ready X server. Returns whether a context was created.
+ */
+function warmHeadlessGl(): boolean {
+  // without an X display on Linux there is nothing to wait for
+  const platform = (globalThis as { process?: { platform?: string } }).process?.platform;
+  if (platform === 'linux' && !envVar('DISPLAY')) return false;
+  const req = nodeRequire();
+  if (!req) return false;
+  let create: ((w: number, h: number, o?: object) => WebGLRenderingContext | null) | null = null;
+  try {
+    create = req(req.resolve('gl', { paths: [req.resolve('gpu.js')] }));
+  } catch {
+    return false; // not installed or not built: headlessGlReason says so
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const ctx = create!(2, 2, { preserveDrawingBuffer: true });
+      if (ctx) {
+        (ctx.getExtension('STACKGL_destroy_context') as { destroy(): void } | null)?.destroy();
+        return true;
+      }
+    } catch {
+      // try again
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  return false;
+}
+
 /** Why gpu.js cannot run `mode` here, before trying it; null when it claims support. */
 function staticReason(mode: GpuJsMode): string | null {
   switch (mode) {
     case 'headlessgl':
+      // gpu.js tests one context once and caches the answer: make sure a context can be created
+      // first (a loaded X server sometimes refuses one for a moment)
+      warmHeadlessGl();
       return GPU.isHeadlessGLSupported ? null : headlessGlReason();
     case 'webgl2':
       return GPU.isWebGL2Supported ? null : 'WebGL2 is not available (not a browser, or WebGL2 is disabled)';
