@@ -8,6 +8,8 @@ import {
   broadcastTo64,
   closeTo,
   GRAD_REF,
+  matmul64,
+  reduce64,
   stridesOf64,
   testData,
   UNARY_REF,
@@ -47,72 +49,6 @@ const UNARY_RANGE: Record<UnaryOp, [number, number]> = {
   isFinite: [-5, 5],
   identity: [-5, 5],
 };
-
-function reduceRef(op: string, x: Float32Array, shape: number[], axes: number[]): number[] {
-  const st = stridesOf64(shape);
-  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const outShape = kept.map((i) => shape[i]);
-  const outN = outShape.reduce((p, d) => p * d, 1);
-  const groups: number[][] = Array.from({ length: outN }, () => []);
-  const n = x.length;
-  for (let f = 0; f < n; f++) {
-    let o = 0;
-    for (const d of kept) o = o * shape[d] + (Math.floor(f / st[d]) % shape[d]);
-    groups[o].push(x[f]);
-  }
-  return groups.map((g) => {
-    switch (op) {
-      case 'sum':
-        return g.reduce((p, v) => p + v, 0);
-      case 'mean':
-        return g.reduce((p, v) => p + v, 0) / g.length;
-      case 'max':
-        return Math.max(...g);
-      case 'min':
-        return Math.min(...g);
-      case 'prod':
-        return g.reduce((p, v) => p * v, 1);
-      case 'argmax':
-        return g.indexOf(Math.max(...g));
-      case 'argmin':
-        return g.indexOf(Math.min(...g));
-      case 'logsumexp': {
-        const m = Math.max(...g);
-        return m + Math.log(g.reduce((p, v) => p + Math.exp(v - m), 0));
-      }
-      default:
-        throw new Error(op);
-    }
-  });
-}
-
-function matmulRef(
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  tA: boolean,
-  tB: boolean,
-) {
-  const out: number[] = [];
-  const bound: number[] = [];
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      let abs = 0;
-      for (let p = 0; p < k; p++) {
-        const av = tA ? a[p * m + i] : a[i * k + p];
-        const bv = tB ? b[j * k + p] : b[p * n + j];
-        s += av * bv;
-        abs += Math.abs(av * bv);
-      }
-      out.push(s);
-      bound.push(abs);
-    }
-  }
-  return { out, bound };
-}
 
 const backends = backendsToTest();
 
@@ -344,7 +280,7 @@ describe.each(backends)('kernels on %s', (name) => {
       const v = testData(n, 31, op === 'prod' ? 0.8 : -3, op === 'prod' ? 1.2 : 3);
       const x = d.array(v, shape);
       const y = d.reduce(op, x, axes);
-      const want = reduceRef(op, v, shape, axes);
+      const want = reduce64(op, v, shape, axes);
       // sums of n float32 terms: tolerance grows with n
       const count = axes.reduce((p, a) => p * shape[a], 1);
       expect(
@@ -364,14 +300,14 @@ describe.each(backends)('kernels on %s', (name) => {
     expect(Array.from(d.argmax(x, 0).read())).toEqual([1, 1, 1, 0]);
     const v = testData(12 * 50, 41);
     const big = d.array(v, [12, 50]);
-    expect(Array.from(d.argmax(big, -1).read())).toEqual(reduceRef('argmax', v, [12, 50], [1]));
+    expect(Array.from(d.argmax(big, -1).read())).toEqual(reduce64('argmax', v, [12, 50], [1]));
     expect(() => d.reduce('argmax', x, [0, 1])).toThrow(ShapeError);
   });
 
   it('sum over a long axis (60000 elements) stays accurate', () => {
     const v = testData(60000, 5, 0, 1);
     const x = d.array(v);
-    const want = reduceRef('sum', v, [60000], [0])[0];
+    const want = reduce64('sum', v, [60000], [0])[0];
     const got = d.sum(x).read()[0];
     expect(Math.abs(got - want)).toBeLessThan(want * 1e-4);
   });
@@ -383,7 +319,7 @@ describe.each(backends)('kernels on %s', (name) => {
     const ls = d.logSoftmax(x).read();
     const lse = d.logsumexp(x, -1).read();
     const rows = [v.slice(0, 3), v.slice(3)];
-    const wantLse = rows.map((r) => reduceRef('logsumexp', Float32Array.from(r), [3], [0])[0]);
+    const wantLse = rows.map((r) => reduce64('logsumexp', Float32Array.from(r), [3], [0])[0]);
     expect(closeTo(lse, wantLse, 1e-4, 1e-6)).toBeNull();
     const wantLs = rows.flatMap((r, i) => r.map((z) => z - wantLse[i]));
     expect(closeTo(ls, wantLs, 2e-6, 2e-6)).toBeNull();
@@ -410,7 +346,7 @@ describe.each(backends)('kernels on %s', (name) => {
         const b = d.array(vb, tB ? [n, k] : [k, n]);
         const c = d.matmul(a, b, { transA: tA, transB: tB });
         expect(c.shape).toEqual([m, n]);
-        const { out, bound } = matmulRef(va, vb, m, k, n, tA, tB);
+        const { out, bound } = matmul64(va, vb, m, k, n, tA, tB);
         const got = c.read();
         for (let i = 0; i < out.length; i++) {
           // float32 accumulation: error <= k * eps * sum |a||b|

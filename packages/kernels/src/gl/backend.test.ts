@@ -11,6 +11,8 @@ import {
   broadcastTo64,
   closeTo,
   GRAD_REF,
+  matmul64,
+  reduce64,
   SCALAR_REF,
   testData,
   UNARY_REF,
@@ -94,98 +96,6 @@ function map64(
   const res: number[] = [];
   for (let i = 0; i < n; i++) res.push(ref(...b.map((v) => v[i]), ...params));
   return res;
-}
-
-function reduce64(op: ReduceOp, x: ArrayLike<number>, shape: Shape, axes: readonly number[]): number[] {
-  const st = stridesOf(shape);
-  const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
-  const outN = kept.reduce((p, d) => p * shape[d], 1);
-  const redN = axes.reduce((p, d) => p * shape[d], 1);
-  const out: number[] = [];
-  const coords = (flat: number, dims: number[]): number => {
-    let off = 0;
-    for (let q = dims.length - 1; q >= 0; q--) {
-      const d = dims[q];
-      off += (flat % shape[d]) * st[d];
-      flat = Math.floor(flat / shape[d]);
-    }
-    return off;
-  };
-  for (let o = 0; o < outN; o++) {
-    const base = coords(o, kept);
-    const vals: number[] = [];
-    for (let t = 0; t < redN; t++) vals.push(x[base + coords(t, [...axes])]);
-    out.push(reduceList(op, vals));
-  }
-  return out;
-}
-
-function reduceList(op: ReduceOp, v: number[]): number {
-  switch (op) {
-    case 'sum':
-      return v.reduce((p, q) => p + q, 0);
-    case 'prod':
-      return v.reduce((p, q) => p * q, 1);
-    case 'max':
-      return v.some(Number.isNaN) ? Number.NaN : v.reduce((p, q) => Math.max(p, q), -Infinity);
-    case 'min':
-      return v.some(Number.isNaN) ? Number.NaN : v.reduce((p, q) => Math.min(p, q), Infinity);
-    case 'argmax': {
-      let best = -Infinity;
-      let bi = 0;
-      v.forEach((q, i) => {
-        if (q > best) {
-          best = q;
-          bi = i;
-        }
-      });
-      return bi;
-    }
-    case 'argmin': {
-      let best = Infinity;
-      let bi = 0;
-      v.forEach((q, i) => {
-        if (q < best) {
-          best = q;
-          bi = i;
-        }
-      });
-      return bi;
-    }
-    case 'logsumexp': {
-      const m = reduceList('max', v);
-      if (!Number.isFinite(m)) return m;
-      return m + Math.log(v.reduce((p, q) => p + Math.exp(q - m), 0));
-    }
-  }
-}
-
-function matmul64(
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  tA: boolean,
-  tB: boolean,
-) {
-  const c: number[] = [];
-  const s: number[] = [];
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      let abs = 0;
-      for (let p = 0; p < k; p++) {
-        const av = tA ? a[p * m + i] : a[i * k + p];
-        const bv = tB ? b[j * k + p] : b[p * n + j];
-        acc += av * bv;
-        abs += Math.abs(av * bv);
-      }
-      c.push(acc);
-      s.push(abs);
-    }
-  }
-  return { c, s };
 }
 
 function transpose64(x: Float32Array, shape: Shape, perm: readonly number[]): number[] {
@@ -645,7 +555,7 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
       const got = be.read(g);
       for (const x of [ab, bb, g]) be.free(x);
       const c = cpu.read(cpu.matmul(cpu.upload(a), cpu.upload(b), m, k, n, tA, tB));
-      const { c: want, s } = matmul64(a, b, m, k, n, tA, tB);
+      const { out: want, bound: s } = matmul64(a, b, m, k, n, tA, tB);
       const what = `matmul ${m}x${k}x${n} tA=${tA} tB=${tB}`;
       expectWithin(got, want, s, 1e-6, 1e-5, what);
       expectWithin(got, Array.from(c), s, 1e-6, 1e-5, `${what} vs cpu`);
@@ -657,7 +567,7 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     const a = testData(m * k, 1);
     const b = testData(k * n, 2);
     const got = be.read(be.matmul(up(a), up(b), m, k, n, false, false));
-    const { c, s } = matmul64(a, b, m, k, n, false, false);
+    const { out: c, bound: s } = matmul64(a, b, m, k, n, false, false);
     expectWithin(got, c, s, 1e-6, 1e-5, 'matmul 300x7x250');
   });
 
@@ -790,7 +700,7 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     const c = be.matmul(a, a, n, n, n, false, false);
     const c1 = be.read(c);
     const d = be.matmul(c, a, n, n, n, false, false); // the same kernel on its own output
-    const { c: want, s } = matmul64(c1, a0, n, n, n, false, false);
+    const { out: want, bound: s } = matmul64(c1, a0, n, n, n, false, false);
     expectWithin(be.read(d), want, s, 1e-6, 1e-5, 'matmul of its own output');
     expectClose(be.read(c), c1, 0, 0, 'first matmul result after the second run');
     for (const t of [a, c, d]) be.free(t);

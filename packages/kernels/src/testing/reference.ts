@@ -62,6 +62,92 @@ export function broadcastTo64(x: ArrayLike<number>, xs: readonly number[], out: 
   return res;
 }
 
+/**
+ * `op(A) * op(B)` in float64 for row-major A (`m x k`, or `k x m` with `tA`) and B (`k x n`, or
+ * `n x k` with `tB`): `out`, and `bound` = sum |a b| per element (the scale of rounding errors).
+ */
+export function matmul64(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+): { out: number[]; bound: number[] } {
+  const out: number[] = [];
+  const bound: number[] = [];
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let abs = 0;
+      for (let p = 0; p < k; p++) {
+        const av = tA ? a[p * m + i] : a[i * k + p];
+        const bv = tB ? b[j * k + p] : b[p * n + j];
+        s += av * bv;
+        abs += Math.abs(av * bv);
+      }
+      out.push(s);
+      bound.push(abs);
+    }
+  }
+  return { out, bound };
+}
+
+/**
+ * A reduction over `axes` of a row-major `x` in float64, the kept axes in order: sum, mean, prod,
+ * max, min (NaN anywhere gives NaN), argmax/argmin (the first extreme; the first NaN where there
+ * is one, as PyTorch), logsumexp (the max itself when it is not finite).
+ */
+export function reduce64(
+  op: 'sum' | 'mean' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'logsumexp',
+  x: ArrayLike<number>,
+  shape: readonly number[],
+  axes: readonly number[],
+): number[] {
+  const st = stridesOf64(shape);
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const outN = kept.reduce((p, d) => p * shape[d], 1);
+  const groups: number[][] = Array.from({ length: outN }, () => []);
+  for (let f = 0; f < x.length; f++) {
+    let o = 0;
+    for (const d of kept) o = o * shape[d] + (Math.floor(f / st[d]) % shape[d]);
+    groups[o].push(x[f]);
+  }
+  const extreme = (g: number[], better: (a: number, b: number) => boolean): number => {
+    let bi = 0;
+    for (let i = 0; i < g.length; i++) {
+      if (Number.isNaN(g[i])) return i;
+      if (better(g[i], g[bi])) bi = i;
+    }
+    return bi;
+  };
+  return groups.map((g) => {
+    switch (op) {
+      case 'sum':
+        return g.reduce((p, v) => p + v, 0);
+      case 'mean':
+        return g.reduce((p, v) => p + v, 0) / g.length;
+      case 'prod':
+        return g.reduce((p, v) => p * v, 1);
+      case 'max':
+        return Math.max(...g);
+      case 'min':
+        return Math.min(...g);
+      case 'argmax':
+        return extreme(g, (a, b) => a > b);
+      case 'argmin':
+        return extreme(g, (a, b) => a < b);
+      default: {
+        // logsumexp
+        const m = Math.max(...g);
+        if (!Number.isFinite(m)) return m;
+        return m + Math.log(g.reduce((p, v) => p + Math.exp(v - m), 0));
+      }
+    }
+  });
+}
+
 /** Asserts |got - want| <= atol + rtol |want| element-wise; NaN must match NaN. */
 export function closeTo(
   got: ArrayLike<number>,
