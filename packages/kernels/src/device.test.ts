@@ -10,7 +10,6 @@ import {
   GRAD_REF,
   matmul64,
   reduce64,
-  stridesOf64,
   testData,
   UNARY_REF,
 } from './testing/reference.js';
