@@ -208,6 +208,24 @@ async function runAsync<T>(g: Reads<T>): Promise<T> {
   return r.value;
 }
 
+/**
+ * A scalar collected into slot `k` of a device vector (slots = `arange(n)`): `where(slots == k,
+ * value, prev)`, one small kernel, no read-back. `prev` null starts from zeros.
+ */
+function intoSlot(slots: Tensor, k: number, value: Tensor, prev: Tensor | null): Tensor {
+  return where(slots.equal(k), value, prev ?? 0);
+}
+
+/** Reads one batch's logits back (one yield) and feeds them to the extra metrics; disposes them. */
+function* updateMetrics(metrics: Record<string, Metric>, logits: Tensor, labels: Int32Array): Reads<void> {
+  try {
+    const values = yield logits;
+    for (const m of Object.values(metrics)) m.update(values, labels, logits.shape[1]);
+  } finally {
+    logits.dispose();
+  }
+}
+
 /** Where a batch is in training: what {@link BatchLoss} holds besides the loss. */
 type BatchWhere = Omit<BatchLoss, 'loss'>;
 
@@ -235,7 +253,7 @@ class LossWindow {
     noGrad(() => {
       this.slots ??= keep(arange(0, this.interval));
       const prev = this.window;
-      const next = where(this.slots.equal(this.waiting.length), loss.detach(), prev ?? 0);
+      const next = intoSlot(this.slots, this.waiting.length, loss.detach(), prev);
       this.window = keep(next);
       prev?.dispose();
     });
@@ -594,15 +612,7 @@ export class Trainer {
             if (Object.keys(extra).length) logitsHost = keep(logits.detach());
             return v;
           });
-          if (logitsHost !== null) {
-            const lh = logitsHost as Tensor;
-            try {
-              const values = yield lh;
-              for (const m of Object.values(extra)) m.update(values, batch.y, lh.shape[1]);
-            } finally {
-              lh.dispose();
-            }
-          }
+          if (logitsHost !== null) yield* updateMetrics(extra, logitsHost, batch.y);
           this.step++;
           seen += batch.size;
           const where = { epoch, batch: batch.index, step: this.step, size: batch.size };
@@ -726,7 +736,7 @@ export class Trainer {
           noGrad(() => {
             const logits = this.model.forward(tensor(batch.x, [batch.size, batch.numFeatures])) as Tensor;
             const loss = this.loss(logits, batch.y);
-            const nextLoss = where(slots!.equal(j), loss, lossVec ?? 0);
+            const nextLoss = intoSlot(slots!, j, loss, lossVec);
             const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
             const nextCorrect = correct ? correct.add(hits) : hits;
             lossVec?.dispose();
@@ -737,15 +747,7 @@ export class Trainer {
           }),
         );
         sizes.push(batch.size);
-        if (logitsHost !== null) {
-          const lh = logitsHost as Tensor;
-          try {
-            const values = yield lh;
-            for (const m of Object.values(extra)) m.update(values, batch.y, lh.shape[1]);
-          } finally {
-            lh.dispose();
-          }
-        }
+        if (logitsHost !== null) yield* updateMetrics(extra, logitsHost, batch.y);
       }
       const perBatch = yield lossVec!;
       const hits = (yield correct!)[0];
