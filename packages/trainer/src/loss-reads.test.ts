@@ -107,6 +107,56 @@ describe('loss reads', () => {
     model.dispose();
   });
 
+  it('extra metrics read the logits of each batch once, in fit and in evaluate, and agree with accuracy', () => {
+    setDevice(createDevice({ backend: 'slow-reads' as BackendName }));
+    const device = slow.instances[slow.instances.length - 1];
+    const m2 = buildModel(
+      [{ type: 'linear', in: 4, out: 8 }, { type: 'relu' }, { type: 'linear', in: 8, out: 2 }],
+      { rng: new Rng(7) },
+    );
+    // host-side accuracy from the logits the trainer hands over
+    const hostAccuracy = () => {
+      let hits = 0;
+      let seen = 0;
+      return {
+        reset() {
+          hits = 0;
+          seen = 0;
+        },
+        update(logits: Float32Array, labels: Int32Array, classes: number) {
+          for (let i = 0; i < labels.length; i++) {
+            const row = logits.subarray(i * classes, (i + 1) * classes);
+            if (row.indexOf(Math.max(...row)) === labels[i]) hits++;
+          }
+          seen += labels.length;
+        },
+        value: () => hits / seen,
+      };
+    };
+    const trainer = new Trainer({
+      model: m2,
+      optimizer: adam(m2, { lr: 0.02 }),
+      metrics: { hostAcc: hostAccuracy },
+    });
+    const h = trainer.fit(data(), {
+      epochs: 1,
+      batchSize: 16,
+      seed: 1,
+      validationSplit: 0.25,
+      lossReadInterval: 4,
+    });
+    const batches = Math.ceil(150 / 16);
+    const valBatches = Math.ceil(50 / 256);
+    // windows + accuracy + finite flag, one logits read per batch, then validation: 2 + its logits
+    expect(device.counts.sync).toBe(Math.ceil(batches / 4) + 2 + batches + 2 + valBatches);
+    const logs = h.epochs[0].logs;
+    expect(logs.val_hostAcc).toBeCloseTo(logs.val_accuracy, 12);
+    expect(logs.hostAcc).toBeGreaterThan(0);
+    const r = trainer.evaluate(data(9));
+    expect(r.hostAcc).toBeCloseTo(r.accuracy, 12);
+    m2.dispose();
+  });
+
   it('a callback that reads info.loss gets it at once (a read per step), as before', () => {
     const { trainer, model, device } = setup('slow-reads');
     const got: number[] = [];
