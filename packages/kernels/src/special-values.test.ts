@@ -114,17 +114,17 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
   const d: Device = createDevice({ backend: name });
   afterAll(() => d.destroy());
 
-  const run1 =
-    (f: (x: ReturnType<Device['array']>) => ReturnType<Device['array']>) => (xs: Float32Array[]) => {
-      const x = d.array(xs[0]);
-      const y = f(x);
-      try {
-        return y.read();
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-    };
+  type Arr = ReturnType<Device['array']>;
+  /** Uploads every input, runs `f`, reads the result back and frees everything. */
+  const run = (f: (...xs: Arr[]) => Arr) => (xs: Float32Array[]) => {
+    const ins = xs.map((v) => d.array(v));
+    const y = f(...ins);
+    try {
+      return y.read();
+    } finally {
+      for (const t of [...ins, y]) t.dispose();
+    }
+  };
 
   it.each(Object.keys(UNARY) as UnaryOp[])('unary %s', (op) => {
     const c = fixture.unary[op];
@@ -133,7 +133,7 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
       `unary ${op}`,
       [c.x.map(num)],
       c.y.map(num),
-      run1((x) => d.unary(op, x)),
+      run((x) => d.unary(op, x)),
       name,
     );
   });
@@ -149,7 +149,7 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
       label,
       [c.x.map(num)],
       c.y.map(num),
-      run1((x) => d.scalar(c.op, x, ...params)),
+      run((x) => d.scalar(c.op, x, ...params)),
       name,
     );
   });
@@ -160,18 +160,7 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
       `binary ${op}`,
       [c.a.map(num), c.b.map(num)],
       c.y.map(num),
-      (xs) => {
-        const a = d.array(xs[0]);
-        const b = d.array(xs[1]);
-        const y = d.binary(op, a, b);
-        try {
-          return y.read();
-        } finally {
-          a.dispose();
-          b.dispose();
-          y.dispose();
-        }
-      },
+      run((a, b) => d.binary(op, a, b)),
       name,
     );
   });
@@ -182,18 +171,7 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
       `grad ${op}`,
       [c.a.map(num), c.b.map(num)],
       c.y.map(num),
-      (xs) => {
-        const a = d.array(xs[0]);
-        const b = d.array(xs[1]);
-        const y = d.activationGrad(op, a, b, ...c.params);
-        try {
-          return y.read();
-        } finally {
-          a.dispose();
-          b.dispose();
-          y.dispose();
-        }
-      },
+      run((a, b) => d.activationGrad(op, a, b, ...c.params)),
       name,
     );
   });
@@ -201,24 +179,14 @@ describe.each(backendsToTest())('special values (NaN, ±inf, ±0) as PyTorch %s'
   it('where: a NaN condition is true', () => {
     const c = fixture.where;
     const n = c.cond.length;
+    expect(n).toBeGreaterThan(0);
     checkShifted(
       'where',
-      [c.cond.map(num)],
+      [c.cond.map(num), new Array<number>(n).fill(1), new Array<number>(n).fill(2)],
       c.y.map(num),
-      (xs) => {
-        const cond = d.array(xs[0]);
-        const one = d.array(new Float32Array(xs[0].length).fill(1));
-        const two = d.array(new Float32Array(xs[0].length).fill(2));
-        const y = d.where(cond, one, two);
-        try {
-          return y.read();
-        } finally {
-          for (const t of [cond, one, two, y]) t.dispose();
-        }
-      },
+      run((cond, one, two) => d.where(cond, one, two)),
       name,
     );
-    expect(n).toBeGreaterThan(0);
   });
 
   it.each(fixture.reduce.map((c) => [`${c.op} over [${c.shape.join(', ')}]`, c] as const))(
