@@ -238,6 +238,12 @@ const MAX_LAYER_SIZE = 2 ** 31 - 1;
 /** Every config key, for help texts. */
 export const CONFIG_KEYS = Object.keys(KINDS) as (keyof TrainConfig)[];
 
+/** A number, or text that is one; NaN for '', ' ', true, [5] and the like (all of which Number() accepts). */
+function numeric(value: unknown): number {
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+}
+
 /** Converts and checks one value (from a flag's text or a JSON config), naming `source` in errors. */
 export function coerce(
   key: keyof TrainConfig,
@@ -250,24 +256,13 @@ export function coerce(
   switch (kind) {
     case 'number':
     case 'nullable-number': {
-      // a number, or text that is one: not '', ' ', true, [5] (all of which Number() accepts)
-      const n =
-        typeof value === 'number'
-          ? value
-          : typeof value === 'string' && value.trim() !== ''
-            ? Number(value)
-            : Number.NaN;
+      const n = numeric(value);
       if (!Number.isFinite(n)) throw bad('expected a number');
       return n;
     }
     case 'int':
     case 'nullable-int': {
-      const n =
-        typeof value === 'number'
-          ? value
-          : typeof value === 'string' && value.trim() !== ''
-            ? Number(value)
-            : Number.NaN;
+      const n = numeric(value);
       if (!Number.isInteger(n)) throw bad('expected an integer');
       const range = INT_RANGES[key];
       if (range && !(n >= range[0] && n < range[1]))
