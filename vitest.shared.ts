@@ -36,7 +36,7 @@ export const BACKEND_INDEPENDENT: Readonly<Record<string, readonly string[]>> = 
 
 /**
  * The vitest settings every package shares: tests beside the code, generous timeouts (GL shader
- * compiles on a software renderer are slow), one fork per file, workspace packages resolved to
+ * compiles on a software renderer are slow), forked workers that run many files each, workspace packages resolved to
  * their sources, the gl backend registered (`@gradkit/kernels/gl`), the backend-independent
  * files skipped when `GRADKIT_TEST_SCOPE=per-backend`, and, when GRADKIT_TEST_REPORT_DIR is set
  * (CI), a JSON report per package.
@@ -82,6 +82,10 @@ export function packageTestConfig(pkg: string, _dir: string): ViteUserConfig {
       testTimeout: 180_000,
       hookTimeout: 180_000,
       pool: 'forks',
+      // test files share their worker's modules, devices and GL context: a fresh process per file
+      // cost more than the tests themselves (gpu.js loads and a GL context starts in every one);
+      // files must therefore restore what they change (default device, registry, env)
+      isolate: false,
       reporters: reportDir
         ? ['default', ['json', { outputFile: resolve(reportDir, `vitest-${pkg}.json`) }]]
         : ['default'],

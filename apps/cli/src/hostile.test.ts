@@ -43,6 +43,23 @@ function gradkit(args: readonly string[], cwd?: string): Result {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** {@link gradkit} without blocking, so that independent cases run side by side. */
+function gradkitAsync(args: readonly string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { env });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 /** The contract: exit `code`, exactly one `gradkit: ` line, no stack trace, the message. */
 function expectFailure(r: Result, code: 1 | 2, pattern: RegExp): void {
   expect(r.code, r.err).toBe(code);
@@ -541,11 +558,12 @@ describe('hostile invocations: one line, the right exit code, no stack trace', (
   it('the corpus is large enough', () => {
     expect(usage.length + damaged.length).toBeGreaterThanOrEqual(60);
   });
-  it.each(usage)('usage: %s', (_, args, code, message) => {
-    expectFailure(gradkit(args()), code, message);
+  // each case is its own process on its own files: they run concurrently
+  it.concurrent.each(usage)('usage: %s', async (_, args, code, message) => {
+    expectFailure(await gradkitAsync(args()), code, message);
   });
-  it.each(damaged)('data, checkpoint or run: %s', (_, args, code, message) => {
-    expectFailure(gradkit(args()), code, message);
+  it.concurrent.each(damaged)('data, checkpoint or run: %s', async (_, args, code, message) => {
+    expectFailure(await gradkitAsync(args()), code, message);
   });
 
   it('a planted link is never written through (its target keeps its bytes)', () => {
@@ -755,17 +773,20 @@ describe('--help: every command prints its own flags with their meanings', () =>
 
   it.each(Object.keys(COMMAND_HELP))(
     '%s --help lists its flags, each one accepted by the command',
-    (command) => {
+    async (command) => {
       const h = gradkit([command, '--help']);
       expect(h.code).toBe(0);
       expect(h.out).toMatch(new RegExp(`^usage: gradkit ${command}`));
-      for (const [flag, meaning] of COMMAND_HELP[command].flags) {
+      const flags = COMMAND_HELP[command].flags;
+      for (const [flag, meaning] of flags) {
         expect(h.out).toContain(flag);
         expect(meaning.length).toBeGreaterThan(10);
-        // a flag the help names is not an "unknown flag" for the command
-        const r = gradkit([command, flag.split(' ')[0], 'x']);
-        expect(r.err).not.toMatch(/unknown flag/);
       }
+      // a flag the help names is not an "unknown flag" for the command (one process per flag)
+      const runs = await Promise.all(flags.map(([flag]) => gradkitAsync([command, flag.split(' ')[0], 'x'])));
+      runs.forEach((r, i) => {
+        expect(r.err, flags[i][0]).not.toMatch(/unknown flag/);
+      });
     },
   );
 });

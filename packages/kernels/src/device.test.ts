@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ActivationGradOp, BinaryOp, UnaryOp } from './elementwise.js';
 import { BackendError, DisposedError, ShapeError, ValueError } from './errors.js';
 import { Rng } from './random.js';
-import { availableBackends, backendsToTest, createDevice } from './select.js';
+import { availableBackends, backendsToTest, createDevice, getDevice, setDevice } from './select.js';
 import {
   BINARY_REF,
   broadcastTo64,
@@ -68,6 +68,21 @@ describe('backend selection', () => {
 
   it('rejects an unknown backend name', () => {
     expect(() => createDevice({ backend: 'tpu' as 'cpu' })).toThrow(ValueError);
+  });
+
+  it('getDevice replaces a destroyed default device and keeps a live one', () => {
+    const previous = getDevice();
+    const d = setDevice('cpu');
+    expect(getDevice()).toBe(d);
+    d.destroy();
+    expect(d.isDestroyed).toBe(true);
+    const next = getDevice();
+    expect(next).not.toBe(d);
+    expect(next.isDestroyed).toBe(false);
+    expect(getDevice()).toBe(next);
+    expect(next.array(new Float32Array([1, 2]), [2]).read()).toEqual(new Float32Array([1, 2]));
+    next.destroy();
+    setDevice(previous.isDestroyed ? getDevice() : previous);
   });
 });
 

@@ -136,6 +136,11 @@ export class Device {
   private readonly iotas = new Map<number, DeviceArray>();
   private destroyed = false;
 
+  /** True once {@link Device.destroy} has run; every operation then throws. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
   /**
    * @param backend the backend that runs the kernels.
    * @param reason why this backend was chosen (reported by {@link Device.info}).

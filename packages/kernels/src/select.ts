@@ -145,10 +145,10 @@ let current: Device | null = null;
 
 /**
  * The shared default device, created on first use by {@link createDevice} (so `GRADKIT_BACKEND`
- * is honoured).
+ * is honoured). A default device that was destroyed is replaced by a new one on the next call.
  */
 export function getDevice(): Device {
-  if (!current) current = createDevice();
+  if (!current || current.isDestroyed) current = createDevice();
   return current;
 }
 

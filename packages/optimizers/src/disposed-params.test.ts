@@ -8,6 +8,7 @@ describe.each(testBackends)('step() after the model was disposed, on %s', (backe
   useBackend(backend);
 
   it('is a ValueError naming the parameter, raised before anything changes', () => {
+    const live = memory().tensors;
     for (const make of [
       (m: Affine) => adam(m, { lr: 0.1 }),
       (m: Affine) => sgd(m, { lr: 0.1, momentum: 0.9 }),
@@ -27,7 +28,7 @@ describe.each(testBackends)('step() after the model was disposed, on %s', (backe
       x.dispose();
       y.dispose();
     }
-    expect(memory().tensors).toBe(0);
+    expect(memory().tensors).toBe(live);
   });
 
   it('a closure is not called either', () => {

