@@ -4,17 +4,26 @@ import type { DropoutModuleOptions, DropoutOptions } from './kernels.js';
 import { checkP, checkTensor, checkTraining, keepThreshold, MASK_SCALE, rngOf } from './kernels.js';
 
 /**
- * @internal Inverted dropout of `x` under the name `op`: one uniform draw per element (host, from
- * the generator), then one fused kernel `u >= p ? x / (1 - p) : 0`; the backward pass applies the
- * same mask and scale to the incoming gradient.
+ * @internal Inverted dropout of `x` under the name `op`: one uniform draw per element of
+ * `noiseShape(x)` (default: x's shape; a shape with size-1 dimensions that broadcasts against x
+ * shares one draw along them, as `Dropout2d`'s one draw per channel), on the host from the
+ * generator, then one fused kernel `u >= p ? x / (1 - p) : 0`; the backward pass applies the same
+ * mask and scale to the incoming gradient. `noiseShape` runs after the checks and may throw.
  */
-export function maskAndScale(op: string, x: Tensor, p: number, options: DropoutOptions): Tensor {
+export function maskAndScale(
+  op: string,
+  x: Tensor,
+  p: number,
+  options: DropoutOptions,
+  noiseShape?: (x: Tensor) => readonly number[],
+): Tensor {
   checkTensor(op, x);
   checkP(op, p);
   const training = checkTraining(op, options.training);
+  const shape = noiseShape ? noiseShape(x) : x.shape;
   if (!training || p === 0 || x.size === 0) return x;
   const d = x.device;
-  const u = d.randomUniform(x.shape, rngOf(options.rng));
+  const u = d.randomUniform(shape, rngOf(options.rng));
   const params = [keepThreshold(p), Math.fround(1 / (1 - p))];
   let out: ReturnType<typeof d.map>;
   try {

@@ -3,7 +3,7 @@ import type { Tensor } from '@gradkit/tensor';
 import { getRng, linear, Module, manualSeed, Rng, randn } from '@gradkit/tensor';
 import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
-import { Dropout, dropout } from './index.js';
+import { Dropout, dropout, dropout2d } from './index.js';
 
 // The README's example, run as written (the package imported from source).
 
@@ -41,5 +41,20 @@ describe.each(testBackends)('README example on %s', (backend) => {
     expect(again.forward(randn([32, 784])).dataSync()).toEqual(train);
     model.dispose();
     again.dispose();
+  });
+
+  it('spatial dropout: the per-channel sums are 0 exactly where a channel was dropped', () => {
+    const maps = dropout2d(randn([2, 8, 4, 4]), 0.5, { rng: new Rng(1) });
+    const perChannel = maps.abs().sum([2, 3]);
+    expect(perChannel.shape).toEqual([2, 8]);
+    const kept = perChannel.notEqual(0).sum(1).toArray() as number[];
+    const u = Array.from(
+      { length: 16 },
+      (
+        (r) => () =>
+          r.uniform()
+      )(new Rng(1)),
+    );
+    expect(kept).toEqual([0, 1].map((n) => u.slice(n * 8, n * 8 + 8).filter((v) => v >= 0.5).length));
   });
 });

@@ -65,6 +65,16 @@ export interface DropoutFixture {
   readonly alphaEvalIsInput: boolean;
   readonly pOne: { output: number[]; grad: number[] };
   readonly pOutOfRangeMessage: string;
+  /** `F.dropout2d` on all-ones `[N, C, H, W]` inputs. */
+  readonly dropout2d: {
+    p: number;
+    shape: number[];
+    constantOverHW: boolean;
+    scale: number;
+    channelKeepRate: number;
+    gradEqualsOutput: boolean;
+  }[];
+  readonly dropout2dEvalIsInput: boolean;
 }
 
 export const FIXTURE = loadFixture<DropoutFixture>(new URL('../../fixtures/dropout.json', import.meta.url));
