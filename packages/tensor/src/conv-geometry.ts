@@ -1,0 +1,86 @@
+// Host-side geometry of 2-D convolution and pooling windows: argument parsing (ints or [h, w]
+// pairs, per-side padding) and the window specs that read the patches. No kernels here.
+import type { Shape, WindowSpec } from '@gradkit/kernels';
+import { describeValue, formatShape, invalidArgument, ShapeError } from '@gradkit/kernels';
+
+/** @internal An `[h, w]` pair from an int or a pair of ints, each `>= min`. */
+export function pair2(op: string, name: string, v: unknown, dflt: number, min: number): [number, number] {
+  const p: unknown = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : v;
+  if (
+    !Array.isArray(p) ||
+    p.length !== 2 ||
+    !p.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= min)
+  ) {
+    invalidArgument(op, name, `an integer >= ${min} or a pair [h, w] of them`, v);
+  }
+  return [p[0] as number, p[1] as number];
+}
+
+/** @internal Resolved geometry of a 2-D window over `[N, C, H, W]`. */
+export interface Geometry2d {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  /** Padding read before the first row / column (top, left). */
+  readonly before: readonly [number, number];
+  /** Output height and width. */
+  readonly out: readonly [number, number];
+}
+
+/**
+ * @internal The window spec of every patch of an `[N, C, H, W]` input, the channel axis split
+ * into `groups` blocks, in one of three orders:
+ * `'windows'` `[N, C, OH, OW, KH, KW]`, `'rows'` `[N, OH, OW, C, KH, KW]` and
+ * `'grouped'` `[N, G, OH, OW, C/G, KH, KW]`; element reads
+ * `x[n, c, oh sh - top + kh dh, ow sw - left + kw dw]`, `padValue` outside.
+ */
+export function patchSpec(
+  inShape: Shape,
+  g: Geometry2d,
+  layout: 'windows' | 'rows' | 'grouped',
+  padValue: number,
+  groups = 1,
+): WindowSpec {
+  const [N, C] = inShape;
+  const [OH, OW] = g.out;
+  const [KH, KW] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  type Ax = [number, number, number]; // size, input axis, step
+  const n: Ax = [N, 0, 1];
+  const c: Ax = [C, 1, 1];
+  const oh: Ax = [OH, 2, sh];
+  const ow: Ax = [OW, 3, sw];
+  const kh: Ax = [KH, 2, dh];
+  const kw: Ax = [KW, 3, dw];
+  const order =
+    layout === 'windows'
+      ? [n, c, oh, ow, kh, kw]
+      : layout === 'rows'
+        ? [n, oh, ow, c, kh, kw]
+        : [n, [groups, 1, C / groups] as Ax, oh, ow, [C / groups, 1, 1] as Ax, kh, kw];
+  return {
+    outShape: order.map((e) => e[0]),
+    axes: order.map((e) => e[1]),
+    steps: order.map((e) => e[2]),
+    offsets: [0, 0, -g.before[0], -g.before[1]],
+    padValue,
+  };
+}
+
+/** @internal Checks that `x` is `[N, C, H, W]`. */
+export function check4d(op: string, name: string, shape: Shape, what = '[N, C, H, W]'): void {
+  if (shape.length !== 4) {
+    throw new ShapeError(op, `${name} must be 4-D ${what}, got ${formatShape(shape)}`, [shape]);
+  }
+}
+
+/** @internal A boolean option (default `dflt`). */
+export function flag(op: string, name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') invalidArgument(op, name, 'a boolean', v);
+  return v;
+}
+
+/** @internal `describeValue` re-exported for the op files' messages. */
+export const show = describeValue;
