@@ -25,18 +25,16 @@ const MAX_POOL_GRAD = defineKernel({
 const POOL_DIV = defineKernel({ name: 'tensor_poolDiv', arity: 2, params: 0, expr: 'a / b' });
 const POOL_DIV_SCALAR = defineKernel({ name: 'tensor_poolDivScalar', arity: 1, params: 1, expr: 'a / p0' });
 
-type Pair = number | readonly [number, number];
-
 /** Options of {@link maxPool2d}: PyTorch's `F.max_pool2d` arguments, ints or `[h, w]` pairs. */
 export interface MaxPool2dOptions {
   /** Window size `k` or `[kh, kw]` (required). */
-  readonly kernelSize: Pair;
+  readonly kernelSize: number | readonly [number, number];
   /** Step between windows. Default: `kernelSize`. */
-  readonly stride?: Pair;
+  readonly stride?: number | readonly [number, number];
   /** Implicit `-Infinity` padding on both sides of H and W, at most half the kernel. Default 0. */
-  readonly padding?: Pair;
+  readonly padding?: number | readonly [number, number];
   /** Spacing between window taps. Default 1. */
-  readonly dilation?: Pair;
+  readonly dilation?: number | readonly [number, number];
   /** Round the output size up (a last, partial window when it starts inside the input or the left padding). Default false. */
   readonly ceilMode?: boolean;
 }
@@ -44,11 +42,11 @@ export interface MaxPool2dOptions {
 /** Options of {@link avgPool2d}: PyTorch's `F.avg_pool2d` arguments, ints or `[h, w]` pairs. */
 export interface AvgPool2dOptions {
   /** Window size `k` or `[kh, kw]` (required). */
-  readonly kernelSize: Pair;
+  readonly kernelSize: number | readonly [number, number];
   /** Step between windows. Default: `kernelSize`. */
-  readonly stride?: Pair;
+  readonly stride?: number | readonly [number, number];
   /** Implicit zero padding on both sides of H and W, at most half the kernel. Default 0. */
-  readonly padding?: Pair;
+  readonly padding?: number | readonly [number, number];
   /** Round the output size up (as {@link MaxPool2dOptions.ceilMode}). Default false. */
   readonly ceilMode?: boolean;
   /** Count the padding zeros in the divisor. Default true (PyTorch's default). */
