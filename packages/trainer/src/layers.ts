@@ -1,7 +1,8 @@
-import { AlphaDropout, Dropout, GaussianDropout } from '@gradkit/dropout';
-import type { JsonValue, LayerSpec } from '@gradkit/nn';
+import { AlphaDropout, Dropout, Dropout2d, GaussianDropout } from '@gradkit/dropout';
+import type { BuildContext, JsonValue, LayerSpec } from '@gradkit/nn';
 import { registerLayer, specNumber } from '@gradkit/nn';
-import { BatchNorm1d, GroupNorm, LayerNorm, RMSNorm } from '@gradkit/normalization';
+import type { BatchNormOptions } from '@gradkit/normalization';
+import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm } from '@gradkit/normalization';
 import { ValueError } from '@gradkit/tensor';
 
 let registered = false;
@@ -17,34 +18,44 @@ function shape(spec: LayerSpec, key: string): number | number[] {
   throw new ValueError('buildModel', `layer '${spec.type}': '${key}' must be a number or a list of numbers`);
 }
 
+/** The options of a `batchNorm` / `batchNorm2d` spec. */
+function batchNormOptions(s: LayerSpec, ctx: BuildContext): BatchNormOptions {
+  return {
+    ...optNum(s, 'eps'),
+    ...(s.momentum === null ? { momentum: null } : optNum(s, 'momentum')),
+    ...(s.affine === false ? { affine: false } : {}),
+    ...(s.trackRunningStats === false ? { trackRunningStats: false } : {}),
+    ...(s.convention === 'keras' ? { convention: 'keras' as const } : {}),
+    ...(ctx.device ? { device: ctx.device } : {}),
+  };
+}
+
 /**
  * Registers the layer types of `@gradkit/normalization` and `@gradkit/dropout` with `@gradkit/nn`'s
  * model descriptions (packages of one layer never import each other; the trainer may). Idempotent.
  *
- * Types: `batchNorm` (`numFeatures`, `eps`, `momentum` (a number or null), `affine`,
- * `trackRunningStats`, `convention`), `layerNorm` (`normalizedShape`, `eps`, `elementwiseAffine`),
+ * Types: `batchNorm` (`BatchNorm1d`: `numFeatures`, `eps`, `momentum` (a number or null), `affine`,
+ * `trackRunningStats`, `convention`), `batchNorm2d` (`BatchNorm2d` for `[N, C, H, W]`, the same
+ * options with `numFeatures` = C), `layerNorm` (`normalizedShape`, `eps`, `elementwiseAffine`),
  * `groupNorm` (`numGroups`, `numChannels`, `eps`, `affine`), `rmsNorm` (`normalizedShape`, `eps`),
- * `dropout`, `alphaDropout`, `gaussianDropout` (`p`).
+ * `dropout`, `dropout2d` (`Dropout2d`: whole channels of `[N, C, H, W]`), `alphaDropout`,
+ * `gaussianDropout` (`p`, default 0.5).
  *
  * @example
  * ```ts
  * registerStandardLayers();
  * buildModel([{ type: 'linear', in: 784, out: 100 }, { type: 'batchNorm', numFeatures: 100 }, { type: 'sigmoid' }]);
+ * buildModel([{ type: 'batchNorm2d', numFeatures: 1 }, { type: 'dropout2d', p: 0.1 }, { type: 'flatten' }]);
  * ```
  */
 export function registerStandardLayers(): void {
   if (registered) return;
   registered = true;
   registerLayer('batchNorm', {
-    build: (s, ctx) =>
-      new BatchNorm1d(specNumber(s, 'numFeatures'), {
-        ...optNum(s, 'eps'),
-        ...(s.momentum === null ? { momentum: null } : optNum(s, 'momentum')),
-        ...(s.affine === false ? { affine: false } : {}),
-        ...(s.trackRunningStats === false ? { trackRunningStats: false } : {}),
-        ...(s.convention === 'keras' ? { convention: 'keras' as const } : {}),
-        ...(ctx.device ? { device: ctx.device } : {}),
-      }),
+    build: (s, ctx) => new BatchNorm1d(specNumber(s, 'numFeatures'), batchNormOptions(s, ctx)),
+  });
+  registerLayer('batchNorm2d', {
+    build: (s, ctx) => new BatchNorm2d(specNumber(s, 'numFeatures'), batchNormOptions(s, ctx)),
   });
   registerLayer('layerNorm', {
     build: (s, ctx) =>
@@ -70,6 +81,7 @@ export function registerStandardLayers(): void {
       }),
   });
   registerLayer('dropout', { build: (s) => new Dropout(specNumber(s, 'p', 0.5)) });
+  registerLayer('dropout2d', { build: (s) => new Dropout2d(specNumber(s, 'p', 0.5)) });
   registerLayer('alphaDropout', { build: (s) => new AlphaDropout(specNumber(s, 'p', 0.5)) });
   registerLayer('gaussianDropout', { build: (s) => new GaussianDropout(specNumber(s, 'p', 0.5)) });
 }

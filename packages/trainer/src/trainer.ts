@@ -17,6 +17,7 @@ import {
 import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
 import type { Checkpoint } from './checkpoint/checkpoint.js';
 import { saveCheckpoint } from './checkpoint/checkpoint.js';
+import { batchShape } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
 import { DataError } from './data/errors.js';
 import type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
@@ -583,7 +584,7 @@ export class Trainer {
         for (const batch of iter.reusing()) {
           let logitsHost: Tensor | null = null;
           const known = scope(() => {
-            const x = tensor(batch.x, [batch.size, batch.numFeatures]);
+            const x = tensor(batch.x, batchShape(batch));
             const logits = this.model.forward(x) as Tensor;
             let loss = this.loss(logits, batch.y);
             const pen = this.penalty?.(this.model);
@@ -734,7 +735,7 @@ export class Trainer {
         const j = sizes.length;
         scope(() =>
           noGrad(() => {
-            const logits = this.model.forward(tensor(batch.x, [batch.size, batch.numFeatures])) as Tensor;
+            const logits = this.model.forward(tensor(batch.x, batchShape(batch))) as Tensor;
             const loss = this.loss(logits, batch.y);
             const nextLoss = intoSlot(slots!, j, loss, lossVec);
             const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
@@ -770,17 +771,19 @@ export class Trainer {
 
   /**
    * The model's outputs (logits) for every row of `x` (`[N, D]` host features or a Dataset), in
-   * eval mode, batch by batch: a `Float32Array` of `N * outputs` values. Zero rows give an empty
+   * eval mode, batch by batch: a `Float32Array` of `N * outputs` values. Each batch goes to the
+   * model as `[B, ...sampleShape]` (a Dataset's own, or the one given; default `[B, D]`). Zero rows give an empty
    * array (no numbers, so none that could be wrong).
    *
-   * @throws {ValueError} when the features are not whole rows of `numFeatures` values.
+   * @throws {ValueError} when the features are not whole rows of `numFeatures` values, or
+   *   `sampleShape` does not hold `numFeatures` values.
    * @example
    * ```ts
    * const logits = trainer.predict(test); // Float32Array(test.length * 10)
    * ```
    */
   predict(
-    x: Dataset | { features: Float32Array; numFeatures: number },
+    x: Dataset | { features: Float32Array; numFeatures: number; sampleShape?: readonly number[] },
     options: { readonly batchSize?: number } = {},
   ): Float32Array {
     const batchSize = options.batchSize ?? 256;
@@ -788,6 +791,10 @@ export class Trainer {
     const n = x.features.length / d;
     if (!Number.isInteger(n))
       throw new ValueError('predict', `${x.features.length} values are not rows of ${d} features`);
+    const sample = x.sampleShape ?? [d];
+    if (sample.reduce((a, b) => a * b, 1) !== d) {
+      throw new ValueError('predict', `sampleShape [${sample.join(',')}] does not hold ${d} features`);
+    }
     const wasTraining = this.model.training;
     this.model.eval();
     const parts: Float32Array[] = [];
@@ -798,7 +805,12 @@ export class Trainer {
           scope(() =>
             noGrad(() =>
               (
-                this.model.forward(tensor(x.features.subarray(i * d, (i + b) * d), [b, d])) as Tensor
+                this.model.forward(
+                  tensor(
+                    x.features.subarray(i * d, (i + b) * d),
+                    batchShape({ size: b, numFeatures: d, sampleShape: sample }),
+                  ),
+                ) as Tensor
               ).dataSync(),
             ),
           ),

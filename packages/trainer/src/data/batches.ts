@@ -17,6 +17,8 @@ export interface BatchSource {
   readonly labels: Int32Array;
   /** Features per row (D). */
   readonly numFeatures: number;
+  /** The shape of one sample, of D values (default `[numFeatures]`); batches are `[B, ...sampleShape]`. */
+  readonly sampleShape?: readonly number[];
   /** Rows (N). */
   readonly length: number;
 }
@@ -77,6 +79,8 @@ export interface Batch {
   readonly size: number;
   /** Features per row (D). */
   readonly numFeatures: number;
+  /** The shape of one sample (`[numFeatures]` for flat rows): the batch's tensor shape is `[size, ...sampleShape]`. */
+  readonly sampleShape: readonly number[];
   /** The position of this batch in the epoch (0-based). */
   readonly index: number;
 }
@@ -118,6 +122,7 @@ export class BatchIterator implements Iterable<Batch> {
   /** The first batch iteration yields. */
   readonly startBatch: number;
   private readonly source: BatchSource;
+  private readonly sampleShape: readonly number[];
 
   /** Use `Dataset.batches` (this checks the same arguments). */
   constructor(source: BatchSource, batchSize: number, options: BatchOptions = {}) {
@@ -154,6 +159,7 @@ export class BatchIterator implements Iterable<Batch> {
     }
     this.startBatch = startBatch;
     this.source = source;
+    this.sampleShape = source.sampleShape ?? Object.freeze([source.numFeatures]);
   }
 
   /**
@@ -209,7 +215,7 @@ export class BatchIterator implements Iterable<Batch> {
       x.set(features.subarray(row * d, row * d + d), r * d);
       y[r] = labels[row];
     }
-    return { x, y, indices, size, numFeatures: d, index: i };
+    return { x, y, indices, size, numFeatures: d, sampleShape: this.sampleShape, index: i };
   }
 
   /** Yields batches `startBatch .. numBatches-1`. */
@@ -236,6 +242,21 @@ function checkedOrder(op: string, order: ArrayLike<number>, n: number): Int32Arr
 }
 
 /**
+ * The tensor shape of a batch's features: `[size, ...sampleShape]`, or `[size, numFeatures]` when
+ * the batch has no sample shape.
+ *
+ * @example
+ * ```ts
+ * batchShape({ size: 32, numFeatures: 784, sampleShape: [1, 28, 28] }); // [32, 1, 28, 28]
+ * ```
+ */
+export function batchShape(
+  batch: Pick<Batch, 'size' | 'numFeatures'> & { readonly sampleShape?: readonly number[] },
+): number[] {
+  return [batch.size, ...(batch.sampleShape ?? [batch.numFeatures])];
+}
+
+/**
  * A batch's arrays uploaded as tensors; dispose both after the step (or create them inside a
  * `scope`).
  *
@@ -247,14 +268,15 @@ function checkedOrder(op: string, order: ArrayLike<number>, n: number): Int32Arr
  * ```
  */
 export interface BatchTensors {
-  /** Features `[B, D]`. */
+  /** Features `[B, ...sampleShape]` (`[B, D]` for flat rows). */
   readonly x: Tensor;
   /** Class indices `[B]` as float32 values (exact up to 2^24). */
   readonly y: Tensor;
 }
 
 /**
- * Uploads a batch to a device: features as a `[B, D]` tensor and labels as a `[B]` tensor of
+ * Uploads a batch to a device: features as a `[B, ...sampleShape]` tensor (`[B, D]` for flat
+ * rows, `[B, 1, 28, 28]` for MNIST images) and labels as a `[B]` tensor of
  * integer-valued floats (what `gather`, `oneHot` and `equal` take). `softmaxCrossEntropy` also
  * accepts the host labels `batch.y` (an `Int32Array`) directly, which it range-checks on the
  * host; the tensor form is not checked.
@@ -272,10 +294,10 @@ export interface BatchTensors {
  * ```
  */
 export function toTensors(
-  batch: Pick<Batch, 'x' | 'y' | 'size' | 'numFeatures'>,
+  batch: Pick<Batch, 'x' | 'y' | 'size' | 'numFeatures'> & { readonly sampleShape?: readonly number[] },
   device?: Device,
 ): BatchTensors {
-  const x = tensor(batch.x, [batch.size, batch.numFeatures], { device });
+  const x = tensor(batch.x, batchShape(batch), { device });
   try {
     return { x, y: tensor(batch.y, [batch.size], { device }) };
   } catch (e) {

