@@ -22,70 +22,107 @@ function validRange(c: number, s: number, len: number, n: number): [number, numb
   return [lo, hi];
 }
 
+const READ = 0;
+const SCATTER = 1;
+
 /**
- * Walks the output of a window plan row by row (the last output axis), in row-major order. For
- * each row it calls `row(o, base, lo, hi, d, n)`: the row starts at output offset `o`, has `n`
- * elements, and element `t` reads input offset `base + t * d`, valid exactly for `lo <= t < hi`.
+ * Walks the output of a window plan row by row (the last output axis) in row-major order, and
+ * per row either reads (`mode` READ: `out[o + t] = xs[base + t d]` inside the input, `pad`
+ * outside) or scatters (`mode` SCATTER: `acc[base + t d] += dy[o + t]` inside). Element `t` of
+ * the row starting at output offset `o` reads input offset `base + t d`, valid exactly for
+ * `lo <= t < hi`. The input offset and the count of input axes out of range are kept up to date
+ * as the output coordinates advance (an odometer), so a row costs O(1) bookkeeping however many
+ * axes there are; only the last axis's valid range is solved per row.
  */
-function walkRows(
+function walk(
   plan: WindowPlan,
-  row: (o: number, base: number, lo: number, hi: number, d: number, n: number) => void,
+  mode: typeof READ | typeof SCATTER,
+  src: Float32Array,
+  dst: Float32Array | Float64Array,
 ): void {
   const { inShape, outShape, axes, steps, offsets } = plan;
   if (sizeOf(outShape) === 0) return;
+  const pad = plan.padValue;
   const R = outShape.length;
   const r = inShape.length;
   const inStr = stridesOf(inShape);
-  const coord = [...offsets];
-  const inside = (a: number) => coord[a] >= 0 && coord[a] < inShape[a];
+  const coord = offsets.slice();
+  const la = R === 0 ? -1 : axes[R - 1];
+  // input axes other than the last output axis's that are out of range, and the input offset
+  let bad = 0;
+  let base = 0;
+  for (let a = 0; a < r; a++) {
+    base += coord[a] * inStr[a];
+    if (a !== la && !(coord[a] >= 0 && coord[a] < inShape[a])) bad++;
+  }
   if (R === 0) {
-    let base = 0;
-    let ok = true;
-    for (let a = 0; a < r; a++) {
-      base += coord[a] * inStr[a];
-      if (!inside(a)) ok = false;
-    }
-    row(0, base, 0, ok ? 1 : 0, 0, 1);
+    const ok = bad === 0;
+    if (mode === READ) dst[0] = ok ? src[base] : pad;
+    else if (ok) dst[base] += src[0];
     return;
   }
   const last = R - 1;
   const n = outShape[last];
-  const la = axes[last];
   const ls = steps[last];
   const d = la >= 0 ? ls * inStr[la] : 0;
+  const laLen = la >= 0 ? inShape[la] : 0;
+  // per outer output axis: its input axis, step, input-offset step and length
+  const ax = axes.slice(0, last);
+  const st = steps.slice(0, last);
+  const dOff = ax.map((a, k) => (a >= 0 ? st[k] * inStr[a] : 0));
+  const len = outShape.slice(0, last);
   const idx = new Array<number>(last).fill(0);
-  const outer = sizeOf(outShape.slice(0, last));
-  for (let t = 0, o = 0; t < outer; t++, o += n) {
-    let ok = true;
-    let base = 0;
-    for (let a = 0; a < r; a++) {
-      base += coord[a] * inStr[a];
-      if (a !== la && !inside(a)) ok = false;
-    }
+  const outer = sizeOf(len);
+  for (let row = 0, o = 0; row < outer; row++, o += n) {
     let lo = 0;
     let hi = 0;
-    if (ok) [lo, hi] = la < 0 ? [0, n] : validRange(coord[la], ls, inShape[la], n);
-    row(o, base, lo, hi, d, n);
+    if (bad === 0) {
+      if (la < 0) hi = n;
+      else {
+        const c = coord[la];
+        if (ls === 1) {
+          lo = c >= 0 ? 0 : Math.min(-c, n);
+          hi = Math.max(lo, Math.min(n, laLen - c));
+        } else [lo, hi] = validRange(c, ls, laLen, n);
+      }
+    }
+    if (mode === READ) {
+      const out = dst;
+      for (let t = 0; t < lo; t++) out[o + t] = pad;
+      if (d === 1) for (let t = lo, q = base + lo; t < hi; t++, q++) out[o + t] = src[q];
+      else for (let t = lo; t < hi; t++) out[o + t] = src[base + t * d];
+      for (let t = hi; t < n; t++) out[o + t] = pad;
+    } else {
+      const acc = dst;
+      if (d === 1) for (let t = lo, q = base + lo; t < hi; t++, q++) acc[q] += src[o + t];
+      else for (let t = lo; t < hi; t++) acc[base + t * d] += src[o + t];
+    }
+    // advance the odometer over the outer output axes, keeping base and bad current
     for (let k = last - 1; k >= 0; k--) {
-      idx[k]++;
-      const a = axes[k];
-      if (a >= 0) coord[a] += steps[k];
-      if (idx[k] < outShape[k]) break;
-      if (a >= 0) coord[a] -= steps[k] * outShape[k];
-      idx[k] = 0;
+      const a = ax[k];
+      const wrap = ++idx[k] === len[k];
+      const delta = wrap ? -st[k] * (len[k] - 1) : st[k];
+      if (wrap) idx[k] = 0;
+      if (a >= 0 && delta !== 0) {
+        const before = coord[a];
+        const after = before + delta;
+        coord[a] = after;
+        base += wrap ? -dOff[k] * (len[k] - 1) : dOff[k];
+        if (a !== la) {
+          const lim = inShape[a];
+          const wasOk = before >= 0 && before < lim;
+          const isOk = after >= 0 && after < lim;
+          if (wasOk !== isOk) bad += wasOk ? 1 : -1;
+        }
+      }
+      if (!wrap) break;
     }
   }
 }
 
 /** `out[o] = x[c(o)]` inside the input, `plan.padValue` outside (see `WindowSpec`). */
 export function windowRead(xs: Float32Array, out: Float32Array, plan: WindowPlan): void {
-  const pad = plan.padValue;
-  walkRows(plan, (o, base, lo, hi, d, n) => {
-    for (let t = 0; t < lo; t++) out[o + t] = pad;
-    if (d === 1) for (let t = lo, p = base + lo; t < hi; t++, p++) out[o + t] = xs[p];
-    else for (let t = lo; t < hi; t++) out[o + t] = xs[base + t * d];
-    for (let t = hi; t < n; t++) out[o + t] = pad;
-  });
+  walk(plan, READ, xs, out);
 }
 
 /**
@@ -94,9 +131,7 @@ export function windowRead(xs: Float32Array, out: Float32Array, plan: WindowPlan
  * contributions in ascending output order). `acc` (float64, the input's size) must start at 0.
  */
 export function windowScatter(dy: Float32Array, acc: Float64Array, plan: WindowPlan): void {
-  walkRows(plan, (o, base, lo, hi, d) => {
-    for (let t = lo; t < hi; t++) acc[base + t * d] += dy[o + t];
-  });
+  walk(plan, SCATTER, dy, acc);
 }
 
 /**
