@@ -11,6 +11,8 @@ export {
   Softplus,
   Tanh,
 } from './activations.js';
+export type { Conv2dLayerOptions } from './conv2d.js';
+export { Conv2d } from './conv2d.js';
 export { Flatten } from './flatten.js';
 export type { Initializer, LinearOptions } from './linear.js';
 export { Linear, pytorchLinearInit } from './linear.js';
@@ -32,5 +34,8 @@ export {
   resolveInitSpec,
   specNumber,
 } from './model-spec.js';
+export type { AvgPool2dLayerOptions, MaxPool2dLayerOptions } from './pooling.js';
+export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
 export type { Layer } from './sequential.js';
 export { Sequential } from './sequential.js';
+export type { Size2 } from './spatial-checks.js';

@@ -1,5 +1,5 @@
 import { checkInitSpec, initializer } from '@gradkit/init';
-import type { Device, Rng } from '@gradkit/tensor';
+import type { AdaptiveSize, Conv2dPadding, Device, Rng } from '@gradkit/tensor';
 import { getRng, ValueError } from '@gradkit/tensor';
 import {
   ELU,
@@ -13,9 +13,11 @@ import {
   Softplus,
   Tanh,
 } from './activations.js';
+import { Conv2d } from './conv2d.js';
 import { Flatten } from './flatten.js';
 import type { Initializer } from './linear.js';
 import { Linear } from './linear.js';
+import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
 import type { Layer } from './sequential.js';
 import { Sequential } from './sequential.js';
 
@@ -121,6 +123,49 @@ export function specNumber(spec: LayerSpec, key: string, fallback?: number): num
   return v;
 }
 
+/** The spatial option `key` of a spec when `accept` takes it (undefined when absent); else a ValueError naming the layer type and the key. */
+function specGeometry<T>(
+  spec: LayerSpec,
+  key: string,
+  what: string,
+  accept: (v: JsonValue) => boolean,
+): T | undefined {
+  const v = spec[key];
+  if (v === undefined) return undefined;
+  if (!accept(v)) {
+    throw new ValueError(
+      'buildModel',
+      `layer '${spec.type}': '${key}' must be ${what}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v as T;
+}
+
+const isInt = (v: JsonValue) => typeof v === 'number' && Number.isSafeInteger(v);
+const isSize2 = (v: JsonValue) => isInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt));
+const SIZE = 'an integer or a pair [h, w] of integers';
+
+function size2(spec: LayerSpec, key: string): number | [number, number] | undefined {
+  return specGeometry(spec, key, SIZE, isSize2);
+}
+
+function spatialBool(spec: LayerSpec, key: string): { [k: string]: boolean } {
+  const v = spec[key];
+  if (v === undefined) return {};
+  if (typeof v !== 'boolean') {
+    throw new ValueError(
+      'buildModel',
+      `layer '${spec.type}': '${key}' must be a boolean, got ${JSON.stringify(v)}`,
+    );
+  }
+  return { [key]: v };
+}
+
+/** `{ [key]: value }` when the value is present, else `{}` (for optional options). */
+function opt<T>(key: string, value: T | undefined): { [k: string]: T } {
+  return value === undefined ? {} : { [key]: value };
+}
+
 function simple(make: () => Layer): LayerFactory {
   return { build: () => make() };
 }
@@ -139,6 +184,86 @@ registerLayer('linear', {
       ...(weightInit ? { weightInit } : {}),
       ...(biasInit ? { biasInit } : {}),
     });
+  },
+});
+registerLayer('conv2d', {
+  build(spec, ctx) {
+    const where = `layer '${spec.type}'`;
+    const weightInit =
+      spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
+    const biasInit =
+      spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
+    const kernelSize = size2(spec, 'kernelSize');
+    if (kernelSize === undefined) {
+      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
+    }
+    const padding = specGeometry<Conv2dPadding>(
+      spec,
+      'padding',
+      "an integer, [ph, pw], [top, bottom, left, right], 'same' or 'valid'",
+      (v) =>
+        v === 'same' ||
+        v === 'valid' ||
+        isInt(v) ||
+        (Array.isArray(v) && (v.length === 2 || v.length === 4) && v.every(isInt)),
+    );
+    return new Conv2d(specNumber(spec, 'in'), specNumber(spec, 'out'), kernelSize, {
+      ...opt('stride', size2(spec, 'stride')),
+      ...opt('padding', padding),
+      ...opt('dilation', size2(spec, 'dilation')),
+      ...(spec.groups === undefined ? {} : { groups: specNumber(spec, 'groups') }),
+      ...spatialBool(spec, 'bias'),
+      rng: ctx.rng,
+      ...(ctx.device ? { device: ctx.device } : {}),
+      ...(weightInit ? { weightInit } : {}),
+      ...(biasInit ? { biasInit } : {}),
+    });
+  },
+});
+registerLayer('maxPool2d', {
+  build(spec) {
+    const kernelSize = size2(spec, 'kernelSize');
+    if (kernelSize === undefined) {
+      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
+    }
+    return new MaxPool2d(kernelSize, {
+      ...opt('stride', size2(spec, 'stride')),
+      ...opt('padding', size2(spec, 'padding')),
+      ...opt('dilation', size2(spec, 'dilation')),
+      ...spatialBool(spec, 'ceilMode'),
+    });
+  },
+});
+registerLayer('avgPool2d', {
+  build(spec) {
+    const kernelSize = size2(spec, 'kernelSize');
+    if (kernelSize === undefined) {
+      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
+    }
+    return new AvgPool2d(kernelSize, {
+      ...opt('stride', size2(spec, 'stride')),
+      ...opt('padding', size2(spec, 'padding')),
+      ...spatialBool(spec, 'ceilMode'),
+      ...spatialBool(spec, 'countIncludePad'),
+      ...(spec.divisorOverride === undefined ? {} : { divisorOverride: specNumber(spec, 'divisorOverride') }),
+    });
+  },
+});
+registerLayer('adaptiveAvgPool2d', {
+  build(spec) {
+    const outputSize = specGeometry<AdaptiveSize>(
+      spec,
+      'outputSize',
+      'an integer or a pair [oh, ow] of integers or nulls',
+      (v) => isInt(v) || (Array.isArray(v) && v.length === 2 && v.every((e) => e === null || isInt(e))),
+    );
+    if (outputSize === undefined) {
+      throw new ValueError(
+        'buildModel',
+        `layer '${spec.type}': 'outputSize' is required (1 for global average pooling)`,
+      );
+    }
+    return new AdaptiveAvgPool2d(outputSize);
   },
 });
 registerLayer('flatten', {
