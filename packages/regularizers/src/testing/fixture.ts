@@ -53,6 +53,10 @@ export interface Fixture {
     readonly unitNorm: Named;
     readonly nonNeg: Named;
   };
+  /** A small CNN's parameters (conv weights [Cout, Cin, KH, KW], a BatchNorm2d, a Linear head). */
+  readonly convParams: Named;
+  readonly convSelected: string[];
+  readonly convPenalties: PenaltyCase[];
 }
 
 export const FIXTURE = loadFixture<Fixture>(new URL('../../fixtures/regularizers.json', import.meta.url));
