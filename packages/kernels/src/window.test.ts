@@ -231,6 +231,29 @@ describe.each(backendsToTest())('window primitives on %s', (name) => {
     y.dispose();
   });
 
+  it('results do not depend on what freed storage held (buffers are recycled, not zeroed)', () => {
+    // a padded read and a scatter-add of arrays large enough to be recycled (>= 16384 elements),
+    // each after an array of the same length full of NaN was freed
+    const inShape = [2, 3, 40, 40];
+    const spec = windowSpec2d(inShape, 3, { padding: 2, stride: 2, layout: 'rows' });
+    const xs = testData(size(inShape), 5);
+    const junk = (n: number) => d.array(new Float32Array(n).fill(Number.NaN), [n]).dispose();
+    junk(size(inShape));
+    const x = d.array(xs, inShape);
+    junk(size(spec.outShape));
+    const y = d.window(x, spec);
+    expectSame(y.read(), window64(xs, inShape, spec));
+    junk(size(inShape));
+    const g = d.windowScatterAdd(y, spec, inShape);
+    const m = closeTo(g.read(), scatter64(window64(xs, inShape, spec), inShape, spec), SUM_ATOL, SUM_RTOL);
+    expect(m).toBeNull();
+    junk(size(inShape));
+    const t = d.transpose(x, [3, 1, 0, 2]);
+    const perm = { outShape: [40, 3, 2, 40], axes: [3, 1, 0, 2], steps: [1, 1, 1, 1], offsets: [0, 0, 0, 0] };
+    expectSame(t.read(), window64(xs, inShape, perm));
+    for (const a of [x, y, g, t]) a.dispose();
+  });
+
   it.each(CASES)('windowScatterAdd: %s (the adjoint, float64 reference)', (_, inShape, spec) => {
     const dys = testData(size(spec.outShape), 11);
     const dy = d.array(dys, spec.outShape);

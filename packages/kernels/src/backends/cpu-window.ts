@@ -1,5 +1,6 @@
 // The window read, its scatter-add adjoint and the index scatter-add in plain JavaScript: the loops
 // behind CpuBackend.window / windowScatterAdd / scatterAdd (the wasm backend inherits them).
+import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
 import type { WindowPlan } from '../window.js';
 
@@ -35,7 +36,7 @@ const SCATTER = 1;
  * axes there are; only the last axis's valid range is solved per row.
  */
 function walk(
-  plan: WindowPlan,
+  plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets' | 'padValue'>,
   mode: typeof READ | typeof SCATTER,
   src: Float32Array,
   dst: Float32Array | Float64Array,
@@ -122,6 +123,27 @@ function walk(
 
 /** `out[o] = x[c(o)]` inside the input, `plan.padValue` outside (see `WindowSpec`). */
 export function windowRead(xs: Float32Array, out: Float32Array, plan: WindowPlan): void {
+  walk(plan, READ, xs, out);
+}
+
+/**
+ * `out = x.permute(perm)` for `x` of shape `shape` (row-major): the window read whose output axis
+ * `k` walks input axis `perm[k]` with step 1, so it runs on the same row walker (no index table).
+ */
+export function permuteRead(
+  xs: Float32Array,
+  out: Float32Array,
+  shape: Shape,
+  perm: readonly number[],
+): void {
+  const plan = {
+    inShape: shape,
+    outShape: perm.map((p) => shape[p]),
+    axes: perm,
+    steps: perm.map(() => 1),
+    offsets: shape.map(() => 0),
+    padValue: 0,
+  };
   walk(plan, READ, xs, out);
 }
 
