@@ -71,8 +71,8 @@ export function _setConvChunkElements(n: number | null): void {
  * Defaults: stride 1, padding 0, dilation 1, groups 1.
  *
  * Composition: with one group, the patches are read by one window kernel into the im2col matrix
- * `[N OH OW, Cin KH KW]` and multiplied by the flattened weight (`matmul` with `transB`), then
- * transposed to NCHW. With groups (depthwise included), the patches `[N, G, 1, OH OW, Cin/G KH KW]`
+ * `[Cin KH KW, N OH OW]` (channel-major, so its rows are long and contiguous), the flattened
+ * weight `[Cout, Cin KH KW]` multiplies it, and `[Cout, N, OH OW]` is swapped to NCHW. With groups (depthwise included), the patches `[N, G, 1, OH OW, Cin/G KH KW]`
  * are multiplied element-wise with the weight `[1, G, Cout/G, 1, Cin/G KH KW]` and summed over the
  * last axis. Gradients: input = the window scatter-add of `dy W` (overlapping patches add up,
  * padding gets nothing), weight = `dy^T` times the patches, bias = `dy` summed over N, H, W. The
@@ -251,7 +251,11 @@ function finish(y: DeviceArray, b: Tensor | null, outShape: Shape): DeviceArray 
   return o;
 }
 
-/** Groups = 1: im2col rows [N L, Cin K] times weight^T [Cin K, Cout], transposed to NCHW. */
+/**
+ * Groups = 1: the weight [Cout, Cin K] times the channel-major im2col matrix [Cin K, N L] (read
+ * with the batch and output positions as its long, contiguous rows), then [Cout, N, L] swapped to
+ * [N, Cout, L]. Backward: dx = the scatter-add of W^T dy, dW = dy times the patches transposed.
+ */
 function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor {
   const d = x.device;
   const [N, Cin] = x.shape;
@@ -259,19 +263,19 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
   const K = g.kernel[0] * g.kernel[1];
   const L = g.out[0] * g.out[1];
   const CK = Cin * K;
-  const spec = patchSpec(x.shape, g, 'rows', 0);
+  const spec = patchSpec(x.shape, g, 'channels', 0);
   const outShape = [N, Cout, g.out[0], g.out[1]];
   const cols = d.window(x.array, spec);
-  const A = view(cols, [N * L, CK]);
+  const A = view(cols, [CK, N * L]);
   cols.dispose();
   let y: DeviceArray;
   const w2 = view(w.array, [Cout, CK]);
   let y2: DeviceArray | null = null;
   try {
-    y2 = d.matmul(A, w2, { transB: true });
-    const y3 = view(y2, [N, L, Cout]);
+    y2 = d.matmul(w2, A);
+    const y3 = view(y2, [Cout, N, L]);
     try {
-      y = finish(d.transpose(y3, [0, 2, 1]), b, outShape);
+      y = finish(d.transpose(y3, [1, 0, 2]), b, outShape);
     } finally {
       y3.dispose();
     }
@@ -295,14 +299,14 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
         const db = ctx.needs[2] ? biasGrad(dy) : null;
         if (!sa && !sw) return [null, null, db];
         const dy3 = view(dy, [N, Cout, L]);
-        const dyt = d.transpose(dy3, [0, 2, 1]);
-        const dY = view(dyt, [N * L, Cout]);
+        const dyt = d.transpose(dy3, [1, 0, 2]);
+        const dY = view(dyt, [Cout, N * L]);
         disposeAll(dy3, dyt);
         let dx: DeviceArray | null = null;
         try {
           if (sw) {
             const sw2 = view(sw, [Cout, CK]);
-            const dA = d.matmul(dY, sw2);
+            const dA = d.matmul(sw2, dY, { transA: true });
             const dA6 = view(dA, spec.outShape);
             disposeAll(sw2, dA);
             try {
@@ -313,7 +317,7 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
           }
           let dw: DeviceArray | null = null;
           if (sa) {
-            const dw2 = d.matmul(dY, sa, { transA: true });
+            const dw2 = d.matmul(dY, sa, { transB: true });
             dw = view(dw2, wShape);
             dw2.dispose();
           }
