@@ -31,9 +31,10 @@ const SCATTER = 1;
  * per row either reads (`mode` READ: `out[o + t] = xs[base + t d]` inside the input, `pad`
  * outside) or scatters (`mode` SCATTER: `acc[base + t d] += dy[o + t]` inside). Element `t` of
  * the row starting at output offset `o` reads input offset `base + t d`, valid exactly for
- * `lo <= t < hi`. The input offset and the count of input axes out of range are kept up to date
- * as the output coordinates advance (an odometer), so a row costs O(1) bookkeeping however many
- * axes there are; only the last axis's valid range is solved per row.
+ * `lo <= t < hi`. The rows of one block (the second-to-last output axis) are walked by a plain
+ * loop; across blocks the input offset and the count of input axes out of range are kept up to
+ * date as the outer output coordinates advance (an odometer). A row thus costs O(1) bookkeeping
+ * however many axes there are, which matters for the short rows of im2col layouts (KW elements).
  */
 function walk(
   plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets' | 'padValue'>,
@@ -48,58 +49,76 @@ function walk(
   const r = inShape.length;
   const inStr = stridesOf(inShape);
   const coord = offsets.slice();
-  const la = R === 0 ? -1 : axes[R - 1];
-  // input axes other than the last output axis's that are out of range, and the input offset
-  let bad = 0;
-  let base = 0;
-  for (let a = 0; a < r; a++) {
-    base += coord[a] * inStr[a];
-    if (a !== la && !(coord[a] >= 0 && coord[a] < inShape[a])) bad++;
-  }
   if (R === 0) {
-    const ok = bad === 0;
+    let base = 0;
+    let ok = true;
+    for (let a = 0; a < r; a++) {
+      base += coord[a] * inStr[a];
+      if (!(coord[a] >= 0 && coord[a] < inShape[a])) ok = false;
+    }
     if (mode === READ) dst[0] = ok ? src[base] : pad;
     else if (ok) dst[base] += src[0];
     return;
   }
+  // the row: the last output axis
   const last = R - 1;
   const n = outShape[last];
+  const la = axes[last];
   const ls = steps[last];
   const d = la >= 0 ? ls * inStr[la] : 0;
   const laLen = la >= 0 ? inShape[la] : 0;
-  // per outer output axis: its input axis, step, input-offset step and length
-  const ax = axes.slice(0, last);
-  const st = steps.slice(0, last);
+  // the block: the second-to-last output axis (one row when the output is 1-D)
+  const nb = R >= 2 ? R - 2 : 0; // outer output axes, walked by the odometer
+  const m = R >= 2 ? outShape[R - 2] : 1;
+  const a2 = R >= 2 ? axes[R - 2] : -1;
+  const s2 = R >= 2 ? steps[R - 2] : 0;
+  const d2 = a2 >= 0 ? s2 * inStr[a2] : 0;
+  const a2Len = a2 >= 0 ? inShape[a2] : 0;
+  const check2 = a2 >= 0 && a2 !== la; // the block axis's coordinate decides a row's validity
+  const tracked = (a: number) => a !== la && !(check2 && a === a2);
+  // input axes out of range other than the row's and the block's, and the input offset
+  let bad = 0;
+  let base = 0;
+  for (let a = 0; a < r; a++) {
+    base += coord[a] * inStr[a];
+    if (tracked(a) && !(coord[a] >= 0 && coord[a] < inShape[a])) bad++;
+  }
+  const ax = axes.slice(0, nb);
+  const st = steps.slice(0, nb);
   const dOff = ax.map((a, k) => (a >= 0 ? st[k] * inStr[a] : 0));
-  const len = outShape.slice(0, last);
-  const idx = new Array<number>(last).fill(0);
-  const outer = sizeOf(len);
-  for (let row = 0, o = 0; row < outer; row++, o += n) {
-    let lo = 0;
-    let hi = 0;
-    if (bad === 0) {
-      if (la < 0) hi = n;
-      else {
-        const c = coord[la];
-        if (ls === 1) {
-          lo = c >= 0 ? 0 : Math.min(-c, n);
-          hi = Math.max(lo, Math.min(n, laLen - c));
-        } else [lo, hi] = validRange(c, ls, laLen, n);
+  const len = outShape.slice(0, nb);
+  const idx = new Array<number>(nb).fill(0);
+  const blocks = sizeOf(len);
+  for (let blk = 0, o = 0; blk < blocks; blk++) {
+    const c2 = a2 >= 0 ? coord[a2] : 0;
+    const cl = la >= 0 ? coord[la] : 0;
+    for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
+      let lo = 0;
+      let hi = 0;
+      if (bad === 0 && (!check2 || (c2 + j * s2 >= 0 && c2 + j * s2 < a2Len))) {
+        if (la < 0) hi = n;
+        else {
+          const c = a2 === la ? cl + j * s2 : cl;
+          if (ls === 1) {
+            lo = c >= 0 ? 0 : Math.min(-c, n);
+            hi = Math.max(lo, Math.min(n, laLen - c));
+          } else [lo, hi] = validRange(c, ls, laLen, n);
+        }
+      }
+      if (mode === READ) {
+        const out = dst;
+        for (let t = 0; t < lo; t++) out[o + t] = pad;
+        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
+        else for (let t = lo; t < hi; t++) out[o + t] = src[b + t * d];
+        for (let t = hi; t < n; t++) out[o + t] = pad;
+      } else {
+        const acc = dst;
+        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[o + t];
+        else for (let t = lo; t < hi; t++) acc[b + t * d] += src[o + t];
       }
     }
-    if (mode === READ) {
-      const out = dst;
-      for (let t = 0; t < lo; t++) out[o + t] = pad;
-      if (d === 1) for (let t = lo, q = base + lo; t < hi; t++, q++) out[o + t] = src[q];
-      else for (let t = lo; t < hi; t++) out[o + t] = src[base + t * d];
-      for (let t = hi; t < n; t++) out[o + t] = pad;
-    } else {
-      const acc = dst;
-      if (d === 1) for (let t = lo, q = base + lo; t < hi; t++, q++) acc[q] += src[o + t];
-      else for (let t = lo; t < hi; t++) acc[base + t * d] += src[o + t];
-    }
     // advance the odometer over the outer output axes, keeping base and bad current
-    for (let k = last - 1; k >= 0; k--) {
+    for (let k = nb - 1; k >= 0; k--) {
       const a = ax[k];
       const wrap = ++idx[k] === len[k];
       const delta = wrap ? -st[k] * (len[k] - 1) : st[k];
@@ -109,7 +128,7 @@ function walk(
         const after = before + delta;
         coord[a] = after;
         base += wrap ? -dOff[k] * (len[k] - 1) : dOff[k];
-        if (a !== la) {
+        if (tracked(a)) {
           const lim = inShape[a];
           const wasOk = before >= 0 && before < lim;
           const isOk = after >= 0 && after < lim;
