@@ -183,6 +183,78 @@ def micro_rows(torch, spec):
     return rows
 
 
+def conv_rows(torch, spec):
+    """The conv workload: the orchestrator's seeded data (one file per case: x, w, b, dy float32),
+    forward alone under no_grad, then forward + backward (input, weight, bias gradients) reading one
+    element of each gradient; then the output and gradients at the probe positions."""
+    import numpy as np
+    import torch.nn.functional as F
+
+    s = spec["sizes"]
+    rows = []
+    for index, c in enumerate(s["convCases"]):
+        try:
+            conv = c["kind"] == "conv2d"
+            N, C, H, W = c["batch"], c["channels"], c["height"], c["width"]
+            K, st, pad, G = c["kernel"], c["stride"], c["padding"], c["groups"]
+            oh = (H + 2 * pad - K) // st + 1
+            ow = (W + 2 * pad - K) // st + 1
+            co = c["outChannels"]
+            raw = np.fromfile(spec["convDataFiles"][index], dtype="<f4")
+            sizes = [N * C * H * W, co * (C // G) * K * K if conv else 0, co if conv else 0,
+                     N * (co if conv else C) * oh * ow]
+            parts, at = [], 0
+            for n in sizes:
+                parts.append(raw[at:at + n])
+                at += n
+            xs, ws, bs, dys = parts
+            checksum = 0.0
+            for a in parts:
+                checksum += float(np.dot(a.astype(np.float64), (np.arange(a.size) % 7 + 1).astype(np.float64)))
+            x = torch.from_numpy(xs.copy()).reshape(N, C, H, W).requires_grad_()
+            dy = torch.from_numpy(dys.copy()).reshape(N, co if conv else C, oh, ow)
+            if conv:
+                w = torch.from_numpy(ws.copy()).reshape(co, C // G, K, K).requires_grad_()
+                b = torch.from_numpy(bs.copy()).requires_grad_()
+                params = [x, w, b]
+                f = lambda: F.conv2d(x, w, b, stride=st, padding=pad, groups=G)
+            else:
+                params = [x]
+                f = lambda: F.max_pool2d(x, K, st)
+
+            def fwd():
+                with torch.no_grad():
+                    f().reshape(-1)[0].item()
+
+            def train():
+                f().backward(dy)
+                for p in params:
+                    p.grad.reshape(-1)[0].item()
+                    p.grad = None
+
+            tf = measure(fwd, s["conv"])
+            tt = measure(train, s["conv"])
+            idx = spec["convProbes"][index]
+            y = f()
+            out = y.detach().reshape(-1)[idx["out"]].tolist()
+            y.backward(dy)
+            probe = {
+                "out": out,
+                "dx": x.grad.reshape(-1)[idx["dx"]].tolist(),
+                "dw": w.grad.reshape(-1)[idx["dw"]].tolist() if conv else [],
+                "db": b.grad.tolist() if conv else [],
+            }
+            rows.append({"contender": spec["id"], "case": c["name"], "forward": tf, "train": tt,
+                         "probe": probe, "checksum": checksum})
+            progress("conv %s: fwd %.3f ms, fwd+bwd %.3f ms" % (c["name"], tf["medianMs"], tt["medianMs"]))
+        except Exception as e:  # one case failing leaves the others (and matmul, micro) standing
+            import traceback
+
+            traceback.print_exc()
+            rows.append({"contender": spec["id"], "case": c["name"], "error": "%s: %s" % (type(e).__name__, e)})
+    return rows
+
+
 def read_idx(path, rank):
     import numpy as np
 
@@ -335,6 +407,7 @@ def main():
         else:
             res["matmul"] = matmul_rows(torch, spec) if "matmul" in spec["workloads"] else []
             res["micro"] = micro_rows(torch, spec) if "micro" in spec["workloads"] else []
+            res["conv"] = conv_rows(torch, spec) if "conv" in spec["workloads"] else []
     except Exception as e:  # reported by the orchestrator, which carries on
         import traceback
 

@@ -124,8 +124,61 @@ if (micro.length) {
   out.push('');
 }
 
+const conv = r.conv ?? [];
+const convCases = (r.sizes.convCases ?? []).filter((c) => conv.some((x) => x.case === c.name));
+if (convCases.length) {
+  // one row per case, one column per contender: fwd+bwd GFLOP/s (max-pool: million input elements/s)
+  const ids = [...new Set(conv.map((x) => x.contender))];
+  const find = (id, c) => conv.find((x) => x.contender === id && x.case === c.name);
+  const ok = (x) => !!x?.train && x.check?.ok !== false;
+  const errors = [];
+  const wrong = [];
+  const cell = (x, c) => {
+    if (!x) return 'n/a';
+    if (x.cannotTrain) {
+      if (!errors.includes(x.cannotTrain)) errors.push(x.cannotTrain);
+      return `cannot train (${'*'.repeat(errors.indexOf(x.cannotTrain) + 1)})`;
+    }
+    if (!x.train) return 'n/a';
+    const v =
+      c.kind === 'conv2d'
+        ? x.flops / x.train.medianMs / 1e6
+        : (c.batch * c.channels * c.height * c.width) / x.train.medianMs / 1e3;
+    if (x.check?.ok !== false) return num(v);
+    const where = x.check.vsReference.ok
+      ? `vs gradkit cpu ${x.check.vsGradkitCpu?.where}`
+      : `vs float64 ${x.check.vsReference.where}`;
+    wrong.push(`${label(x.contender)}, ${c.name}: ${where}`);
+    return `${num(v)} (wrong: excluded)`;
+  };
+  const describe = (c) =>
+    c.kind === 'conv2d'
+      ? `${c.name}: ${c.batch}x${c.channels}x${c.height}x${c.width} -> ${c.outChannels}, ${c.kernel}x${c.kernel}, pad ${c.padding}${c.groups > 1 ? `, groups ${c.groups}${c.groups === c.channels ? ' (depthwise)' : ''}` : ''}`
+      : `${c.name}: ${c.batch}x${c.channels}x${c.height}x${c.width}, ${c.kernel}x${c.kernel} stride ${c.stride} (Melem/s)`;
+  out.push(
+    '**Convolutions, forward + backward** (input, weight and bias gradients from a given output gradient; the same seeded data for every contender, TF.js in its NHWC layout): GFLOP/s = 3 passes of 2·N·OH·OW·Cout·(Cin/groups)·KH·KW FLOPs / median time; max-pool in million input elements/s. Every contender that trains is checked against float64 values and gradkit cpu (output and gradients); a row that disagrees is marked wrong and excluded from the ratios.',
+    '',
+    ...header(
+      ['case', ...ids.map(label), 'gradkit wasm vs fastest TF.js that trains', 'gradkit wasm vs PyTorch'],
+      ['l', ...ids.map(() => 'r'), 'r', 'r'],
+    ),
+  );
+  for (const c of convCases) {
+    const g = find('gradkit-wasm', c);
+    const tf = conv
+      .filter((x) => x.case === c.name && x.contender.startsWith('tfjs-') && ok(x))
+      .sort((a, b) => a.train.medianMs - b.train.medianMs)[0];
+    const torch = find('torch-cpu', c);
+    const rel = (p) => (ok(g) && ok(p) ? `${num(p.train.medianMs / g.train.medianMs)}x` : 'n/a');
+    out.push(row([describe(c), ...ids.map((id) => cell(find(id, c), c)), rel(tf), rel(torch)]));
+  }
+  out.push('');
+  for (const [i, e] of errors.entries()) out.push(`${'\\*'.repeat(i + 1)} TF.js: \`${e}\``, '');
+  for (const w of wrong) out.push(`Wrong: ${w}.`, '');
+}
+
 if (r.targets?.length) {
-  out.push('**Targets** (issue 5):', '');
+  out.push(`**Targets** (issue 5${conv.length ? ' and issue 12' : ''}):`, '');
   for (const t of r.targets) {
     const mark = t.met === true ? 'met' : t.met === false ? '**not met**' : 'reported';
     out.push(`- ${t.name}: ${t.value} (goal ${t.goal}), ${mark}. ${t.detail}`);

@@ -5,7 +5,7 @@ describe('parseArgs', () => {
   it('defaults: every workload, every contender, full time limit', () => {
     const o = parseArgs([]);
     expect(o.quick).toBe(false);
-    expect(o.only).toEqual(['matmul', 'micro', 'mnist']);
+    expect(o.only).toEqual(['matmul', 'micro', 'conv', 'mnist']);
     expect(o.contenders).toBeNull();
     expect(o.timeLimitS).toBe(120);
     expect(o.out).toBe('bench-results');
@@ -45,7 +45,8 @@ describe('parseArgs', () => {
 
   it('rejects unknown arguments, workloads and bad values', () => {
     expect(() => parseArgs(['--fast'])).toThrow(ArgError);
-    expect(() => parseArgs(['--only', 'conv'])).toThrow(/unknown workload 'conv'/);
+    expect(() => parseArgs(['--only', 'lenet'])).toThrow(/unknown workload 'lenet'/);
+    expect(parseArgs(['--only', 'conv']).only).toEqual(['conv']);
     expect(() => parseArgs(['--time-limit', '-1'])).toThrow(/seconds >= 0/);
     expect(() => parseArgs(['--contenders'])).toThrow(/needs a value/);
     expect(() => parseArgs(['--brain-activation', 'softmax'])).toThrow(/brain-activation/);

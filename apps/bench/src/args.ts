@@ -26,7 +26,7 @@ Measures gradkit against TensorFlow.js, brain.js, PyTorch and a plain-JS loop, i
 
 options:
   --quick                 tiny sizes (CI): every contender once, well under 2 minutes
-  --only LIST             workloads, comma-separated: matmul, micro, mnist (default: all)
+  --only LIST             workloads, comma-separated: matmul, micro, conv, mnist (default: all)
   --contenders LIST       contender ids or prefixes, comma-separated (default: all available):
                           js-loop, gradkit (= gradkit-gl, gradkit-wasm, gradkit-cpu, ... whatever
                           the kernels report), tfjs (= tfjs-wasm, tfjs-cpu), brain (= brain-cpu,

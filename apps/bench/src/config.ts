@@ -1,7 +1,63 @@
-import type { Sizes } from './types.js';
+import type { ConvCase, Sizes } from './types.js';
 
 /** The MLP of the MNIST workload and its training hyperparameters (the issue's). */
 const MLP = { batch: 128, layers: [784, 256, 256, 10], lr: 1e-3 } as const;
+
+const conv = (
+  name: string,
+  batch: number,
+  channels: number,
+  hw: number,
+  outChannels: number,
+  kernel: number,
+  padding: number,
+  groups: number,
+): ConvCase => ({
+  name,
+  kind: 'conv2d',
+  batch,
+  channels,
+  height: hw,
+  width: hw,
+  outChannels,
+  kernel,
+  stride: 1,
+  padding,
+  groups,
+});
+const maxPool = (name: string, batch: number, channels: number, hw: number, k: number): ConvCase => ({
+  name,
+  kind: 'maxpool2d',
+  batch,
+  channels,
+  height: hw,
+  width: hw,
+  outChannels: channels,
+  kernel: k,
+  stride: k,
+  padding: 0,
+  groups: 1,
+});
+
+/**
+ * The conv workload of the issue: batch 64 of 32x28x28 -> 64 channels 3x3 (padding 1), a depthwise
+ * 3x3 at the resulting 64x28x28, the first layer of a small MNIST CNN (1 -> 32 channels 5x5, the
+ * GEMM-unfriendly K = 25), and a 2x2 max-pool of 64x28x28.
+ */
+export const FULL_CONV: readonly ConvCase[] = [
+  conv('conv3x3', 64, 32, 28, 64, 3, 1, 1),
+  conv('depthwise3x3', 64, 64, 28, 64, 3, 1, 64),
+  conv('conv5x5-c1', 64, 1, 28, 32, 5, 2, 1),
+  maxPool('maxpool2x2', 64, 64, 28, 2),
+];
+
+/** Quick mode: the same four cases at tiny sizes (every code path, a few milliseconds each). */
+export const QUICK_CONV: readonly ConvCase[] = [
+  conv('conv3x3', 2, 4, 8, 8, 3, 1, 1),
+  conv('depthwise3x3', 2, 8, 8, 8, 3, 1, 8),
+  conv('conv5x5-c1', 2, 1, 8, 4, 5, 2, 1),
+  maxPool('maxpool2x2', 2, 8, 8, 2),
+];
 
 /** Full mode: the sizes the issue names (about 10-15 minutes with every contender). */
 export const FULL: Sizes = {
@@ -12,6 +68,8 @@ export const FULL: Sizes = {
   batchNorm: [1024, 1024],
   adam: 1 << 20,
   micro: { warmup: 3, warmupMs: 200, minReps: 5, maxReps: 50, budgetMs: 1000 },
+  convCases: FULL_CONV,
+  conv: { warmup: 1, warmupMs: 300, minReps: 3, maxReps: 10, budgetMs: 2000 },
   mnistTrain: 60000,
   mnistTest: 10000,
   mnistWarmupSteps: 3,
@@ -27,6 +85,8 @@ export const QUICK: Sizes = {
   batchNorm: [128, 256],
   adam: 1 << 16,
   micro: { warmup: 1, warmupMs: 10, minReps: 3, maxReps: 10, budgetMs: 40 },
+  convCases: QUICK_CONV,
+  conv: { warmup: 1, warmupMs: 0, minReps: 2, maxReps: 3, budgetMs: 10 },
   mnistTrain: 512,
   mnistTest: 1000,
   mnistWarmupSteps: 1,

@@ -15,6 +15,8 @@ import { ArgError, parseArgs, selects, USAGE } from './args.js';
 import { FULL, QUICK, SEED, XVFB_ARGS } from './config.js';
 import type { Contender } from './contenders.js';
 import { allContenders, probeTorch } from './contenders.js';
+import { convDataBytes, convData as convDataOf, parseConvRows, probeIndices } from './conv.js';
+import { convNotes, convTables, convTargets, verifyConvRows } from './conv-report.js';
 import { mnistDir, trainOrder } from './data.js';
 import { describeMachine } from './machine.js';
 import type { BenchReport, ContenderReport } from './report.js';
@@ -29,7 +31,7 @@ import {
 } from './report.js';
 import { runWorker } from './run.js';
 import { fmt, table } from './stats.js';
-import type { MatmulRow, MicroRow, MnistRow, WorkerSpec, Workload } from './types.js';
+import type { ConvRow, MatmulRow, MicroRow, MnistRow, WorkerSpec, Workload } from './types.js';
 
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -126,6 +128,17 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     orderFile = join(tmp, 'order.i32');
     writeFileSync(orderFile, Buffer.from(trainOrder(sizes.mnistTrain, SEED).slice().buffer));
   }
+  const withConv = o.only.includes('conv');
+  const convProbes = withConv ? sizes.convCases.map(probeIndices) : undefined;
+  let convDataFiles: string[] | undefined;
+  if (withConv && runnable.some((c) => c.kind === 'torch' && c.workloads.includes('conv'))) {
+    // PyTorch reads the seeded data from files (the JS workers draw the same numbers themselves)
+    convDataFiles = sizes.convCases.map((c, k) => {
+      const f = join(tmp, `conv-${k}.f32`);
+      writeFileSync(f, convDataBytes(convDataOf(c, SEED, k)));
+      return f;
+    });
+  }
 
   const reports = new Map<string, ContenderReport>(
     selected.map((c) => [
@@ -144,6 +157,7 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
   const matmul: MatmulRow[] = [];
   const micro: MicroRow[] = [];
   const mnist: MnistRow[] = [];
+  const conv: ConvRow[] = [];
   const jobs: { c: Contender; job: 'ops' | 'mnist'; workloads: Workload[] }[] = [];
   for (const c of runnable) {
     const ops = c.workloads.filter((w) => w !== 'mnist' && o.only.includes(w));
@@ -174,6 +188,9 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       resultFile: join(tmp, `${c.id}-${job}.result.json`),
       mnistDir: dataDir,
       ...(orderFile ? { orderFile } : {}),
+      ...(job === 'ops' && workloads.includes('conv')
+        ? { convProbes, ...(convDataFiles ? { convDataFiles } : {}) }
+        : {}),
       ...(c.kind === 'brain' ? { brainActivation: o.brainActivation } : {}),
     };
     const t0 = performance.now();
@@ -197,6 +214,12 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     Object.assign(rep.details, res.details ?? {});
     matmul.push(...(res.matmul ?? []));
     micro.push(...(res.micro ?? []));
+    const cv = parseConvRows(res.conv, c.id, sizes.convCases);
+    conv.push(...cv.rows);
+    for (const e of cv.errors) {
+      rep.errors.push(`conv: ${e}`);
+      say(`      conv FAILED: ${e.split('\n')[0]}`);
+    }
     if (res.mnist) mnist.push(res.mnist);
     const m = res.mnist;
     say(
@@ -248,7 +271,12 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       "brain.js with relu (as the issue asks) applies ReLU to its output layer too and trains on mean squared error: it stays near chance accuracy. brain.js' default sigmoid learns (--brain-activation sigmoid); the speed is about the same",
     );
 
-  const targets = computeTargets(matmul, mnist, machine, o.quick);
+  const convCheckNotes = verifyConvRows(conv, sizes.convCases, SEED);
+  notes.push(...convNotes(conv), ...convCheckNotes);
+  const targets = [
+    ...computeTargets(matmul, mnist, machine, o.quick),
+    ...convTargets(conv, sizes.convCases, o.quick),
+  ];
   const report: BenchReport = {
     schema: 'gradkit-bench/1',
     date: new Date().toISOString(),
@@ -263,6 +291,7 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     contenders: [...reports.values()],
     matmul,
     micro,
+    conv,
     mnist,
     targets,
     notes,
@@ -287,6 +316,15 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     );
     say(microTable(micro, order));
     say('   speed vs peer = peer median / gradkit median (>1 = gradkit faster)');
+  }
+  if (conv.length) {
+    say(
+      `\n== conv: forward + backward (input, weight and bias gradients) of conv2d and max-pool, float32, same seeded data for all; ms and ${o.quick ? 'throughput at tiny quick shapes' : 'throughput'} (median)`,
+    );
+    say(convTables(conv, sizes.convCases, order));
+    say(
+      '   FLOPs per pass = 2*N*OH*OW*Cout*(Cin/groups)*KH*KW; fwd+bwd = 3 passes; vs = time ratio (>1 = gradkit faster); check: see notes',
+    );
   }
   if (mnist.length) {
     say(

@@ -3,7 +3,7 @@ import type { Bar, BarGroup, Panel } from './chart.js';
 import { colorOf, renderChart } from './chart.js';
 import type { Machine } from './machine.js';
 import { fmt, ratio, table } from './stats.js';
-import type { MatmulRow, MicroRow, MnistRow, Sizes, Variant } from './types.js';
+import type { ConvRow, MatmulRow, MicroRow, MnistRow, Sizes, Variant } from './types.js';
 import { MICRO_OPS, VARIANTS } from './types.js';
 
 /** A contender as reported: availability, details from its worker, errors. */
@@ -42,6 +42,8 @@ export interface BenchReport {
   readonly contenders: readonly ContenderReport[];
   readonly matmul: readonly MatmulRow[];
   readonly micro: readonly MicroRow[];
+  /** Conv rows (absent in result files from before the conv workload). */
+  readonly conv?: readonly ConvRow[];
   readonly mnist: readonly MnistRow[];
   readonly targets: readonly Target[];
   readonly notes: readonly string[];
@@ -382,10 +384,37 @@ export function chartSvg(r: BenchReport, order: readonly string[]): string {
       legend: VARIANTS.map((v, i) => [`${v} (${['dark', 'medium', 'light'][i]})`, colorOf('js', i)] as const),
     });
   }
+  const convRows = (r.conv ?? []).filter((x) => x.kind === 'conv2d' && x.gflops !== null);
+  const convNames = [...new Set(convRows.map((x) => x.case))];
+  if (convRows.length) {
+    const groups: BarGroup[] = [];
+    for (const id of order) {
+      const bars: Bar[] = [];
+      convNames.forEach((name, i) => {
+        const row = convRows.find((x) => x.contender === id && x.case === name);
+        if (row?.gflops)
+          bars.push({
+            label: name,
+            value: row.gflops,
+            color: colorOf(id, i),
+            ...(row.check?.ok === false ? { note: 'WRONG numbers' } : {}),
+          });
+      });
+      if (bars.length) groups.push({ label: id, bars });
+    }
+    panels.push({
+      title: `conv2d forward + backward (float32): GFLOP/s${r.quick ? ' (quick: tiny shapes)' : ''}`,
+      unit: 'GFLOP/s',
+      groups,
+      legend: convNames.map(
+        (name, i) => [`${name} (${['dark', 'medium', 'light'][i] ?? ''})`, colorOf('js', i)] as const,
+      ),
+    });
+  }
   const m = r.machine;
   return renderChart(
     `gradkit bench${r.quick ? ' (quick)' : ''}, ${r.date}`,
-    `${m.cpu} x ${m.cores}, ${m.platform}, Node ${m.node}; lighter bars: partial epoch (time limit)`,
+    `${m.cpu} x ${m.cores}, ${m.platform}, Node ${m.node}; lighter bars: partial epoch (time limit) or numbers that failed the check`,
     panels,
   );
 }

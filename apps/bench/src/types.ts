@@ -2,8 +2,8 @@
 import type { MeasureOptions, Timing } from './stats.js';
 
 /** The workloads of the benchmark. */
-export type Workload = 'matmul' | 'micro' | 'mnist';
-export const WORKLOADS: readonly Workload[] = ['matmul', 'micro', 'mnist'];
+export type Workload = 'matmul' | 'micro' | 'conv' | 'mnist';
+export const WORKLOADS: readonly Workload[] = ['matmul', 'micro', 'conv', 'mnist'];
 
 /** Which library a contender is. */
 export type ContenderKind = 'js-loop' | 'gradkit' | 'tfjs' | 'brain' | 'torch';
@@ -21,6 +21,71 @@ export const MICRO_OPS: readonly MicroOp[] = [
   'adam update',
 ];
 
+/** One case of the conv workload: a convolution (or a max-pool) over an NCHW batch, forward and backward. */
+export interface ConvCase {
+  /** Stable key (`conv3x3`, `depthwise3x3`, ...). */
+  readonly name: string;
+  readonly kind: 'conv2d' | 'maxpool2d';
+  readonly batch: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /** Output channels (pools: the input's). */
+  readonly outChannels: number;
+  /** Square kernel size. */
+  readonly kernel: number;
+  readonly stride: number;
+  /** Zeros on every side. */
+  readonly padding: number;
+  /** Channel groups (`channels`: depthwise; pools: 1). */
+  readonly groups: number;
+}
+
+/** Flat positions read for the numeric check: output and input gradient NCHW, weight gradient `[Cout, Cin/g, K, K]`. */
+export interface ConvProbeIndices {
+  readonly out: readonly number[];
+  readonly dx: readonly number[];
+  readonly dw: readonly number[];
+}
+
+/** Values of a contender at the probe positions (and the whole bias gradient), in PyTorch's layouts. */
+export interface ConvProbe {
+  readonly out: readonly number[];
+  readonly dx: readonly number[];
+  readonly dw: readonly number[];
+  readonly db: readonly number[];
+}
+
+/** The numeric check of one conv row (filled in by the orchestrator). */
+export interface ConvCheck {
+  readonly ok: boolean;
+  /** Against float64 values computed from the definition; worst error in units of the tolerance (<= 1 passes). */
+  readonly vsReference: { readonly ok: boolean; readonly worst: number; readonly where: string };
+  /** Against gradkit cpu's values in the same run (null: gradkit cpu did not run this case). */
+  readonly vsGradkitCpu: { readonly ok: boolean; readonly worst: number; readonly where: string } | null;
+}
+
+/** One conv measurement. */
+export interface ConvRow {
+  readonly contender: string;
+  readonly case: string;
+  readonly kind: ConvCase['kind'];
+  /** FLOPs of forward + input and weight gradients (3 passes); 0 for pools. */
+  readonly flops: number;
+  /** Forward alone (no graph recorded). */
+  readonly forward: Timing | null;
+  /** Forward + backward (input, weight and bias gradients), one element of each gradient read back. */
+  readonly train: Timing | null;
+  readonly gflops: number | null;
+  readonly forwardGflops: number | null;
+  /** Set when the library lacks a gradient kernel: its error message. */
+  readonly cannotTrain: string | null;
+  readonly probe: ConvProbe | null;
+  /** Checksum of the data used (convChecksum). */
+  readonly checksum: number;
+  check?: ConvCheck;
+}
+
 /** Problem sizes and repetitions of one mode (full or quick). */
 export interface Sizes {
   readonly matmulNs: readonly number[];
@@ -34,6 +99,9 @@ export interface Sizes {
   /** Parameters updated by one Adam step. */
   readonly adam: number;
   readonly micro: MeasureOptions;
+  /** The conv workload's cases and repetitions. */
+  readonly convCases: readonly ConvCase[];
+  readonly conv: MeasureOptions;
   /** Training rows of the MNIST epoch (60000 = the real epoch). */
   readonly mnistTrain: number;
   /** Test rows evaluated after the epoch (10000 = the real test set). */
@@ -52,7 +120,7 @@ export interface WorkerSpec {
   /** gradkit backend, TF.js backend, brain.js class ('cpu' | 'gpu'), ... */
   readonly backend: string;
   readonly job: 'ops' | 'mnist';
-  /** For `ops`: which of matmul / micro. */
+  /** For `ops`: which of matmul / micro / conv. */
   readonly workloads: readonly Workload[];
   readonly quick: boolean;
   readonly sizes: Sizes;
@@ -64,6 +132,10 @@ export interface WorkerSpec {
   readonly mnistDir: string | null;
   /** For PyTorch: a file with the data order (int32, little-endian). */
   readonly orderFile?: string;
+  /** Conv: the probe positions of each case (in `sizes.convCases` order). */
+  readonly convProbes?: readonly ConvProbeIndices[];
+  /** Conv, PyTorch: one file per case with x, w, b, dy (float32 little-endian), written by the orchestrator. */
+  readonly convDataFiles?: readonly string[];
   /** brain.js activation (default relu, as the issue asks). */
   readonly brainActivation?: string;
 }
@@ -123,5 +195,7 @@ export interface WorkerResult {
   readonly details?: Record<string, string>;
   readonly matmul?: MatmulRow[];
   readonly micro?: MicroRow[];
+  /** Conv rows as the worker wrote them (validated by parseConvRows). */
+  readonly conv?: unknown;
   readonly mnist?: MnistRow;
 }

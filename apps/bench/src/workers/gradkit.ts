@@ -8,6 +8,8 @@ import { adam } from '@gradkit/optimizers';
 import type { Tensor } from '@gradkit/tensor';
 import {
   biasActivation,
+  conv2d,
+  maxPool2d,
   noGrad,
   Parameter,
   randn,
@@ -17,6 +19,7 @@ import {
 } from '@gradkit/tensor';
 import type { BatchInfo, Callback } from '@gradkit/trainer';
 import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { convChecksum, convData, convShapes, pick } from '../conv.js';
 import { checksum, firstRows, initialWeights, trainOrder } from '../data.js';
 import { gflops, transposes } from '../matmul.js';
 import { measure } from '../stats.js';
@@ -134,6 +137,68 @@ function microRows(spec: WorkerSpec, d: Device): MicroRow[] {
   return rows;
 }
 
+/**
+ * The conv workload: per case, forward alone (no graph) and forward + backward (input, weight and
+ * bias gradients from the given output gradient), each repetition reading back one element of the
+ * output (forward) or of every gradient (training); then one untimed run whose output and
+ * gradients are read at the probe positions for the numeric check.
+ */
+function convRows(spec: WorkerSpec, d: Device): unknown[] {
+  const s = spec.sizes;
+  const rows: unknown[] = [];
+  s.convCases.forEach((c, index) => {
+    try {
+      const data = convData(c, spec.seed, index);
+      const sh = convShapes(c);
+      const conv = c.kind === 'conv2d';
+      const x = new Parameter(tensor(data.x, sh.x, { device: d }));
+      const w = conv ? new Parameter(tensor(data.w, sh.w, { device: d })) : null;
+      const b = conv ? new Parameter(tensor(data.b, sh.b, { device: d })) : null;
+      const dy = tensor(data.dy, sh.y, { device: d });
+      const params = [x, w, b].filter((p): p is Parameter => p !== null);
+      const f = (): Tensor =>
+        conv
+          ? conv2d(x, w!, b, { padding: c.padding, stride: c.stride, groups: c.groups })
+          : maxPool2d(x, { kernelSize: c.kernel, stride: c.stride });
+      const forward = measure(() => {
+        noGrad(() => scope(() => syncOne(d, f().array)));
+      }, s.conv);
+      const train = measure(() => {
+        scope(() => f().backward(dy));
+        for (const p of params) {
+          syncOne(d, p.grad!.array);
+          p.grad = null;
+        }
+      }, s.conv);
+      const idx = spec.convProbes![index];
+      let probe: unknown;
+      scope(() => {
+        const y = f();
+        const out = pick(y.dataSync(), idx.out);
+        y.backward(dy);
+        probe = {
+          out,
+          dx: pick(x.grad!.dataSync(), idx.dx),
+          dw: w ? pick(w.grad!.dataSync(), idx.dw) : [],
+          db: b ? Array.from(b.grad!.dataSync()) : [],
+        };
+      });
+      for (const p of params) p.dispose();
+      dy.dispose();
+      rows.push({ contender: spec.id, case: c.name, forward, train, probe, checksum: convChecksum(data) });
+      progress(
+        `conv ${c.name}: fwd ${forward.medianMs.toFixed(3)} ms, fwd+bwd ${train.medianMs.toFixed(3)} ms`,
+      );
+    } catch (e) {
+      const err = e as Error;
+      process.stderr.write(`${err.stack ?? String(err)}\n`);
+      rows.push({ contender: spec.id, case: c.name, error: `${err.name}: ${err.message}` });
+      progress(`conv ${c.name}: FAILED ${err.message}`);
+    }
+  });
+  return rows;
+}
+
 /** The MNIST epoch with gradkit's Trainer, on one backend. */
 function mnist(spec: WorkerSpec, d: Device): MnistRow {
   const s = spec.sizes;
@@ -238,7 +303,8 @@ export async function run(spec: WorkerSpec): Promise<WorkerResult> {
     if (spec.job === 'mnist') return { ok: true, details: details(d), mnist: mnist(spec, d) };
     const matmul = spec.workloads.includes('matmul') ? matmulRows(spec, d) : [];
     const micro = spec.workloads.includes('micro') ? microRows(spec, d) : [];
-    return { ok: true, details: details(d), matmul, micro };
+    const conv = spec.workloads.includes('conv') ? convRows(spec, d) : [];
+    return { ok: true, details: details(d), matmul, micro, conv };
   } finally {
     d.destroy();
   }

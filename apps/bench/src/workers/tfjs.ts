@@ -1,6 +1,7 @@
 // TensorFlow.js contenders: its `cpu` backend (plain JS) and its `wasm` backend (XNNPACK), in Node.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cannotTrainReason, convChecksum, convData, convShapes, nhwcIndex, tfFilterIndex } from '../conv.js';
 import {
   CLASSES,
   checksum,
@@ -160,6 +161,122 @@ function microRows(tf: Tf, spec: WorkerSpec): MicroRow[] {
   return rows;
 }
 
+/** NCHW -> NHWC (TF.js' native layout; its conv kernels are written for channels last). */
+function toNhwc(a: Float32Array, [N, C, H, W]: readonly number[]): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) out[((n * H + h) * W + w) * C + c] = a[((n * C + c) * H + h) * W + w];
+  return out;
+}
+
+/**
+ * The conv workload on TF.js: the same seeded NCHW data, transposed once (untimed) to NHWC and
+ * the filter to `[K, K, Cin, Cout]` (depthwise: `[K, K, C, 1]`); `tf.conv2d` + bias /
+ * `tf.depthwiseConv2d` / `tf.maxPool`, gradients by `tf.grads` with the given output gradient.
+ * A missing gradient kernel (TF.js wasm: `Conv2DBackpropFilter`) makes the row "cannot train",
+ * with TF.js' error and the forward timing.
+ */
+function convRows(tf: Tf, spec: WorkerSpec): unknown[] {
+  type T = import('@tensorflow/tfjs-core').Tensor;
+  type T4 = import('@tensorflow/tfjs-core').Tensor4D;
+  const s = spec.sizes;
+  const rows: unknown[] = [];
+  const readOne = (t: T) =>
+    tf
+      .slice(
+        t,
+        t.shape.map(() => 0),
+        t.shape.map(() => 1),
+      )
+      .dataSync();
+  s.convCases.forEach((c, index) => {
+    const data = convData(c, spec.seed, index);
+    const sh = convShapes(c);
+    const conv = c.kind === 'conv2d';
+    const depthwise = conv && c.groups > 1;
+    const nhwc = (shape: readonly number[]) => [shape[0], shape[2], shape[3], shape[1]];
+    const tensors: T[] = [];
+    try {
+      const x = tf.tensor4d(toNhwc(data.x, sh.x), nhwc(sh.x) as [number, number, number, number]);
+      const dy = tf.tensor4d(toNhwc(data.dy, sh.y), nhwc(sh.y) as [number, number, number, number]);
+      tensors.push(x, dy);
+      let inputs: T[] = [x];
+      let f: (...a: T[]) => T;
+      if (conv) {
+        const filter = new Float32Array(data.w.length);
+        for (let i = 0; i < data.w.length; i++) filter[tfFilterIndex(i, c)] = data.w[i];
+        const K = c.kernel;
+        const w = tf.tensor4d(filter, depthwise ? [K, K, c.channels, 1] : [K, K, c.channels, c.outChannels]);
+        const b = tf.tensor1d(data.b);
+        tensors.push(w, b);
+        inputs = [x, w, b];
+        f = depthwise
+          ? (xx, ww, bb) => tf.add(tf.depthwiseConv2d(xx as T4, ww as T4, c.stride, c.padding), bb)
+          : (xx, ww, bb) => tf.add(tf.conv2d(xx as T4, ww as T4, c.stride, c.padding), bb);
+      } else {
+        f = (xx) => tf.maxPool(xx as T4, c.kernel, c.stride, 'valid');
+      }
+      const grads = tf.grads(f);
+      const forward = measure(() => {
+        tf.tidy(() => {
+          readOne(f(...inputs));
+        });
+      }, s.conv);
+      let cannot: string | null = null;
+      try {
+        tf.tidy(() => {
+          grads(inputs, dy);
+        });
+      } catch (e) {
+        cannot = cannotTrainReason(e);
+        if (cannot === null) throw e;
+      }
+      if (cannot !== null) {
+        rows.push({
+          contender: spec.id,
+          case: c.name,
+          forward,
+          train: null,
+          cannotTrain: cannot,
+          checksum: convChecksum(data),
+        });
+        progress(`conv ${c.name}: cannot train: ${cannot} (fwd ${forward.medianMs.toFixed(3)} ms)`);
+        return;
+      }
+      const train = measure(() => {
+        tf.tidy(() => {
+          for (const g of grads(inputs, dy)) readOne(g);
+        });
+      }, s.conv);
+      const idx = spec.convProbes![index];
+      const probe = tf.tidy(() => {
+        const y = f(...inputs).dataSync();
+        const g = grads(inputs, dy).map((t) => t.dataSync());
+        return {
+          out: idx.out.map((i) => y[nhwcIndex(i, sh.y)]),
+          dx: idx.dx.map((i) => g[0][nhwcIndex(i, sh.x)]),
+          dw: conv ? idx.dw.map((i) => g[1][tfFilterIndex(i, c)]) : [],
+          db: conv ? Array.from(g[2]) : [],
+        };
+      });
+      rows.push({ contender: spec.id, case: c.name, forward, train, probe, checksum: convChecksum(data) });
+      progress(
+        `conv ${c.name}: fwd ${forward.medianMs.toFixed(3)} ms, fwd+bwd ${train.medianMs.toFixed(3)} ms`,
+      );
+    } catch (e) {
+      const err = e as Error;
+      process.stderr.write(`${err.stack ?? String(err)}\n`);
+      rows.push({ contender: spec.id, case: c.name, error: `${err.name}: ${err.message}` });
+      progress(`conv ${c.name}: FAILED ${err.message}`);
+    } finally {
+      tf.dispose(tensors);
+    }
+  });
+  return rows;
+}
+
 async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
   const tfl = await import('@tensorflow/tfjs-layers');
   const s = spec.sizes;
@@ -282,5 +399,6 @@ export async function run(spec: WorkerSpec): Promise<WorkerResult> {
   if (spec.job === 'mnist') return { ok: true, details, mnist: await mnist(tf, spec) };
   const matmul = spec.workloads.includes('matmul') ? matmulRows(tf, spec) : [];
   const micro = spec.workloads.includes('micro') ? microRows(tf, spec) : [];
-  return { ok: true, details, matmul, micro };
+  const conv = spec.workloads.includes('conv') ? convRows(tf, spec) : [];
+  return { ok: true, details, matmul, micro, conv };
 }
