@@ -37,7 +37,7 @@ export interface Geometry2d {
 export function patchSpec(
   inShape: Shape,
   g: Geometry2d,
-  layout: 'windows' | 'rows' | 'channels' | 'grouped',
+  layout: 'windows' | 'rows' | 'channels' | 'grouped' | 'grouped-channels',
   padValue: number,
   groups = 1,
 ): WindowSpec {
@@ -60,7 +60,9 @@ export function patchSpec(
         ? [n, oh, ow, c, kh, kw]
         : layout === 'channels'
           ? [c, kh, kw, n, oh, ow]
-          : [n, [groups, 1, C / groups] as Ax, oh, ow, [C / groups, 1, 1] as Ax, kh, kw];
+          : layout === 'grouped-channels'
+            ? [[C / groups, 1, 1] as Ax, kh, kw, n, [groups, 1, C / groups] as Ax, oh, ow]
+            : [n, [groups, 1, C / groups] as Ax, oh, ow, [C / groups, 1, 1] as Ax, kh, kw];
   return {
     outShape: order.map((e) => e[0]),
     axes: order.map((e) => e[1]),

@@ -72,9 +72,10 @@ export function _setConvChunkElements(n: number | null): void {
  *
  * Composition: with one group, the patches are read by one window kernel into the im2col matrix
  * `[Cin KH KW, N OH OW]` (channel-major, so its rows are long and contiguous), the flattened
- * weight `[Cout, Cin KH KW]` multiplies it, and `[Cout, N, OH OW]` is swapped to NCHW. With groups (depthwise included), the patches `[N, G, 1, OH OW, Cin/G KH KW]`
- * are multiplied element-wise with the weight `[1, G, Cout/G, 1, Cin/G KH KW]` and summed over the
- * last axis. Gradients: input = the window scatter-add of `dy W` (overlapping patches add up,
+ * weight `[Cout, Cin KH KW]` multiplies it, and `[Cout, N, OH OW]` is swapped to NCHW. With
+ * groups (depthwise included), the patches `[Cin/G KH KW, N, G, 1, OH OW]` are multiplied
+ * element-wise with the weight laid out `[Cin/G KH KW, 1, G, Cout/G, 1]` and summed over the
+ * leading axis. Gradients: input = the window scatter-add of `dy W` (overlapping patches add up,
  * padding gets nothing), weight = `dy^T` times the patches, bias = `dy` summed over N, H, W. The
  * patches are kept for the weight gradient. When the largest intermediate would exceed the
  * device's per-array limit (`info().maxElements`, 2^23 on gl), the batch is processed in chunks.
@@ -335,8 +336,10 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
 }
 
 /**
- * Groups > 1: patches [N, G, 1, L, Cg K] times weight [1, G, Og, 1, Cg K], summed over the last
- * axis into [N, G, Og, L] = [N, Cout, L].
+ * Groups > 1: the patches read tap-major, [Cg K, N, G, 1, L] (input channel within the group and
+ * kernel tap first, long contiguous rows), times the weight laid out [Cg K, 1, G, Og, 1], summed
+ * over the leading axis into [N, G, Og, L] = [N, Cout, L]. Backward: dx = the scatter-add of
+ * dy W (summed over the Og outputs of a group), dW = the patches times dy summed over N and L.
  */
 function convGrouped(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d, G: number): Tensor {
   const d = x.device;
@@ -345,17 +348,30 @@ function convGrouped(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d, G: n
   const Og = Cout / G;
   const CgK = (Cin / G) * g.kernel[0] * g.kernel[1];
   const L = g.out[0] * g.out[1];
-  const spec: WindowSpec = patchSpec(x.shape, g, 'grouped', 0, G);
+  const spec: WindowSpec = patchSpec(x.shape, g, 'grouped-channels', 0, G);
   const outShape = [N, Cout, g.out[0], g.out[1]];
+  // the weight [Cout, Cg K] as [Cg K, 1, G, Og, 1] (a small transpose)
+  const tapMajor = (wa: DeviceArray): DeviceArray => {
+    const w2 = view(wa, [Cout, CgK]);
+    try {
+      const t = d.transpose(w2, [1, 0]);
+      const v = view(t, [CgK, 1, G, Og, 1]);
+      t.dispose();
+      return v;
+    } finally {
+      w2.dispose();
+    }
+  };
   const win = d.window(x.array, spec);
-  const P = view(win, [N, G, 1, L, CgK]);
+  const P = view(win, [CgK, N, G, 1, L]);
   win.dispose();
-  const wv = view(w.array, [1, G, Og, 1, CgK]);
   let y: DeviceArray;
+  let wv: DeviceArray | null = null;
   let prod: DeviceArray | null = null;
   try {
+    wv = tapMajor(w.array);
     prod = d.binary('mul', P, wv);
-    const s = d.sum(prod, 4);
+    const s = d.sum(prod, 0);
     const s3 = view(s, [N, Cout, L]);
     s.dispose();
     y = finish(s3, b, outShape);
@@ -377,13 +393,13 @@ function convGrouped(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d, G: n
       return (dy) => {
         const db = ctx.needs[2] ? biasGrad(dy) : null;
         let dx: DeviceArray | null = null;
-        const dy5 = view(dy, [N, G, Og, L, 1]);
+        const dy5 = view(dy, [1, N, G, Og, L]);
         try {
           if (sw) {
-            const wv2 = view(sw, [1, G, Og, 1, CgK]);
+            const wv2 = tapMajor(sw);
             const t = d.binary('mul', dy5, wv2);
             wv2.dispose();
-            const s = Og > 1 ? d.sum(t, 2) : t;
+            const s = Og > 1 ? d.sum(t, 3) : t;
             if (s !== t) t.dispose();
             const s7 = view(s, spec.outShape);
             s.dispose();
@@ -396,10 +412,16 @@ function convGrouped(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d, G: n
           let dw: DeviceArray | null = null;
           if (sp) {
             const t = d.binary('mul', sp, dy5);
-            const s = d.sum(t, [0, 3]);
+            const s1 = d.sum(t, 4); // [Cg K, N, G, Og]: contiguous rows of L
             t.dispose();
-            dw = view(s, wShape);
-            s.dispose();
+            const s2 = d.sum(s1, 1); // [Cg K, G, Og]
+            s1.dispose();
+            const s3 = view(s2, [CgK, Cout]);
+            s2.dispose();
+            const dwt = d.transpose(s3, [1, 0]);
+            s3.dispose();
+            dw = view(dwt, wShape);
+            dwt.dispose();
           }
           return [dx, dw, db];
         } catch (e) {
