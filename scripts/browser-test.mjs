@@ -1,13 +1,15 @@
-// Browser test (`pnpm test:browser`): @gradkit/tensor and @gradkit/optimizers, as a user's bundler
-// gets them from npm, trained in Debian's headless Chromium.
+// Browser test (`pnpm test:browser`): @gradkit/tensor, @gradkit/optimizers and the CNN layers of
+// @gradkit/nn, @gradkit/normalization and @gradkit/dropout, as a user's bundler gets them from npm,
+// trained in Debian's headless Chromium.
 //
-//  1. `pnpm pack` @gradkit/tensor, @gradkit/optimizers and the @gradkit packages they depend on
-//     into a temporary folder (workspace:^ becomes a real version, as on publish).
+//  1. `pnpm pack` those packages and the @gradkit packages they depend on into a temporary folder
+//     (workspace:^ becomes a real version, as on publish).
 //  2. Create a project OUTSIDE the workspace and `npm install` those tarballs there (a project
 //     .npmrc points the @gradkit scope at a dead address, so none can come from a registry;
 //     --ignore-scripts: a browser bundle never loads gpu.js's native `gl`, so it is not built).
-//  3. Bundle scripts/browser/main.js with esbuild (platform 'browser', the workspace's esbuild),
-//     and check that the bundle holds no Node-only module (`gl`, node built-ins).
+//  3. Bundle scripts/browser/main.js (with cnn.js and its PyTorch fixture fixtures/cnn.json, so the
+//     page fetches nothing but the bundle) with esbuild (platform 'browser', the workspace's
+//     esbuild), and check that the bundle holds no Node-only module (`gl`, node built-ins).
 //  4. Serve the page on 127.0.0.1 with node:http and open it in headless Chromium through
 //     playwright-core, once per configuration (below): the page trains a small MLP with Adam and
 //     reports its backend, the renderer string and the loss before/after on window.__result.
@@ -16,6 +18,15 @@
 //     WebGL off and V8 jitless, which removes WebAssembly (must fall back to cpu); and
 //     setDevice('cpu') from `?backend=cpu` (the plain-JS path). All must train the seeded problem
 //     to below a tenth of its first loss, and agree on the losses.
+//  5. In every configuration the page then runs a small CNN (scripts/browser/cnn.js: strided and
+//     depthwise conv2d, BatchNorm2d, ReLU, max pool, Dropout2d, adaptive average pool, Flatten,
+//     Linear) on the same device: its loss, every parameter gradient of two SGD steps, the
+//     BatchNorm2d running statistics and the eval logits against PyTorch 1.13
+//     (scripts/browser/fixtures/cnn.json, from cnn_generate.py there; tolerance in cnn.js); then
+//     a few more steps with Dropout2d active (seeded): the loss must fall and stay finite, and the
+//     live tensors, arrays, buffers and bytes must not grow between two later steps. The CNN must
+//     have run on the configuration's backend, and on gl without gpu.js moving any kernel to its
+//     plain-JS cpu backend (a silent fallback fails).
 //
 // Each configuration's checks count as tests: with GRADKIT_TEST_REPORT_DIR set (CI) a report in
 // the shape of vitest's JSON reporter is written there (vitest-browser.json), which
@@ -43,7 +54,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pageSrc = join(root, 'scripts/browser');
 const { CHROMIUM_PATH, GRADKIT_TEST_REPORT_DIR, KEEP_BROWSER_DIR } = process.env;
 const chromiumPath = CHROMIUM_PATH || '/usr/bin/chromium';
-const WANT = ['@gradkit/tensor', '@gradkit/optimizers'];
+const WANT = [
+  '@gradkit/tensor',
+  '@gradkit/optimizers',
+  '@gradkit/nn',
+  '@gradkit/normalization',
+  '@gradkit/dropout',
+];
+// The page's files (scripts/browser/...), copied into the project before bundling.
+const PAGE_FILES = ['main.js', 'cnn.js', 'index.html', 'fixtures/cnn.json'];
 const PAGE_TIMEOUT_MS = 60_000;
 // CI gives this test 3 minutes: past this, the run stops and counts what did not run as failed.
 const BUDGET_MS = 170_000;
@@ -51,6 +70,12 @@ const BUDGET_MS = 170_000;
 const LOSS_FRACTION = 0.1;
 // Every configuration trains the same seeded problem: their losses must agree this closely.
 const AGREE_REL = 1e-3;
+// The CNN's loss over its SGD steps (the reference steps, then more with Dropout2d active): the mean
+// of the last CNN_LAST losses must be below this fraction of the first. (PyTorch, the same network
+// and batch over 100 dropout seeds: at most 0.45; dropping whole channels of 6 makes single steps
+// noisy.)
+const CNN_LOSS_FRACTION = 0.6;
+const CNN_LAST = 3;
 
 // Flags for every launch: no network chatter, no updates, no first-run UI, a fresh profile
 // (playwright's default user-data-dir is a new temporary folder per launch).
@@ -156,6 +181,10 @@ const checkTitles = (c) => [
   'the page loads and trains',
   `the loss falls below ${LOSS_FRACTION} of its first value`,
   `the backend is ${c.backends.join(' or ')}`,
+  'CNN: loss, every gradient of two SGD steps, BatchNorm2d running stats and eval logits match PyTorch',
+  `CNN: the loss stays finite and falls (mean of the last ${CNN_LAST} steps below ${CNN_LOSS_FRACTION} of the first)`,
+  'CNN: live tensors, arrays, buffers and bytes stay flat between two later training steps',
+  `CNN: ran on ${c.backends.join(' or ')}${c.backends.includes('gl') ? ' with no kernel moved to the cpu' : ''}`,
 ];
 /** Counts every check of a configuration that could not run as failed. */
 function notRun(c, why, from = 0) {
@@ -260,7 +289,10 @@ async function setup() {
   );
   // Any attempt to fetch an @gradkit package from a registry fails at once.
   writeFileSync(join(app, '.npmrc'), '@gradkit:registry=http://127.0.0.1:9/\n');
-  for (const f of ['main.js', 'index.html']) writeFileSync(join(app, f), readFileSync(join(pageSrc, f)));
+  for (const f of PAGE_FILES) {
+    mkdirSync(dirname(join(app, f)), { recursive: true });
+    writeFileSync(join(app, f), readFileSync(join(pageSrc, f)));
+  }
   log(`npm install --ignore-scripts ${[...closure.keys()].join(' ')} (tarballs)`);
   run(
     'npm',
@@ -391,6 +423,82 @@ function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+/** One comparison of the CNN against PyTorch, as a line (its worst element, error and bound). */
+function describeComparison(k) {
+  if (k.detail !== undefined) return `${k.name}: ${k.detail}`;
+  const w = k.worst;
+  const size = k.n === k.expected ? '' : ` (${k.n} values, PyTorch has ${k.expected})`;
+  return (
+    `${k.name}${size}: worst [${w.i}] ${w.got} vs PyTorch ${w.want}, |diff| ${w.err.toExponential(2)} = ` +
+    `${w.ratio.toFixed(2)}x (atol ${k.tol.atol} + rtol ${k.tol.rtol} |want|)`
+  );
+}
+const COUNT_KEYS = ['tensors', 'arrays', 'buffers', 'bytes'];
+
+/** The CNN part of one configuration's page (its four checks). */
+async function cnnChecks(c, cnn) {
+  const [matches, trains, flat, ran] = checkTitles(c).slice(3);
+  if (!cnn?.ok) {
+    for (const t of [matches, trains, flat, ran])
+      record(c.id, t, `the CNN did not run: ${cnn ? cnn.error : 'the page gave no CNN result'}`, 0);
+    return;
+  }
+  const worst = cnn.comparisons.reduce((a, k) => (k.worst && k.worst.ratio > a.ratio ? k.worst : a), {
+    ratio: 0,
+  });
+  console.log(
+    `  CNN on ${cnn.device.name} (${cnn.device.gpuMode}): ${cnn.comparisons.length} comparisons with PyTorch ` +
+      `${cnn.torch}, worst ${worst.ratio.toFixed(3)}x the tolerance; loss over ${cnn.referenceSteps} + ` +
+      `${cnn.losses.length - cnn.referenceSteps} steps ${cnn.losses.map((l) => l.toFixed(4)).join(' ')}; ` +
+      `${cnn.counts.at(-1).tensors} live tensors, ` +
+      `${cnn.counts.at(-1).buffers} buffers; reference ${cnn.ms.reference} ms, training ${cnn.ms.train} ms` +
+      (cnn.glStats
+        ? `; gl: ${cnn.glStats.compiles} kernels compiled in ${cnn.glStats.compileMs} ms (` +
+          cnn.glPhases.map((p) => `${p.name} ${p.compiles}/${p.compileMs} ms`).join(', ') +
+          `), ${cnn.glStats.fallbacks.length} moved to the cpu`
+        : ''),
+  );
+  await check(c.id, matches, () => {
+    const bad = cnn.comparisons.filter((k) => !k.ok);
+    assert(
+      bad.length === 0,
+      `${bad.length} of ${cnn.comparisons.length} comparisons fail:\n       ${bad.map(describeComparison).join('\n       ')}`,
+    );
+  });
+  await check(c.id, trains, () => {
+    const { losses } = cnn;
+    assert(losses.length > CNN_LAST && losses.every(Number.isFinite), `losses ${losses.join(', ')}`);
+    const last = losses.slice(-CNN_LAST).reduce((a, b) => a + b, 0) / CNN_LAST;
+    assert(
+      last < CNN_LOSS_FRACTION * losses[0],
+      `first loss ${losses[0]}, mean of the last ${CNN_LAST} ${last} (losses ${losses.join(', ')})`,
+    );
+  });
+  await check(c.id, flat, () => {
+    const a = cnn.counts[cnn.flatFrom - 1];
+    const b = cnn.counts.at(-1);
+    const grew = COUNT_KEYS.filter((k) => a[k] !== b[k]);
+    assert(
+      grew.length === 0,
+      `after step ${cnn.flatFrom} vs step ${cnn.counts.length}: ` +
+        grew.map((k) => `${k} ${a[k]} -> ${b[k]}`).join(', '),
+    );
+  });
+  await check(c.id, ran, () => {
+    assert(c.backends.includes(cnn.device.name), `the CNN's parameters are on ${cnn.device.name}`);
+    if (c.gpuModes)
+      assert(
+        c.gpuModes.includes(cnn.device.gpuMode),
+        `gpuMode ${cnn.device.gpuMode}, expected ${c.gpuModes.join(' or ')}`,
+      );
+    if (cnn.device.name === 'gl')
+      assert(
+        cnn.glStats !== null && cnn.glStats.fallbacks.length === 0,
+        `gpu.js ran kernels on its cpu backend: ${cnn.glStats?.fallbacks.join('; ')}`,
+      );
+  });
+}
+
 async function main() {
   const setupOk = await check(
     'setup',
@@ -460,6 +568,7 @@ async function main() {
         if (c.isolated !== undefined)
           assert(r.crossOriginIsolated === c.isolated, `crossOriginIsolated is ${r.crossOriginIsolated}`);
       });
+      await cnnChecks(c, r.cnn);
     }
     // Same seed, same problem: the backends must agree (float32, different summation orders).
     await check('all', `every configuration computes the same losses (within ${AGREE_REL} relative)`, () => {

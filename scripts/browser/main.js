@@ -1,6 +1,7 @@
 // Browser test page (bundled by scripts/browser-test.mjs from the packed tarballs): trains a small
 // MLP with @gradkit/tensor and Adam from @gradkit/optimizers on a fixed-seed synthetic regression,
-// then publishes { backend, webgl, lossBefore, lossAfter, ... } as window.__result and in #result.
+// then runs the small CNN of ./cnn.js (against PyTorch, then training on), and publishes
+// { backend, webgl, lossBefore, lossAfter, ..., cnn } as window.__result and in #result.
 // `?backend=gl|wasm|cpu` calls setDevice() first; without it the backend is chosen automatically.
 // The GPU backend is opt-in: importing @gradkit/kernels/gl registers it (it bundles gpu.js).
 import '@gradkit/kernels/gl';
@@ -18,6 +19,7 @@ import {
   tanh,
   zeros,
 } from '@gradkit/tensor';
+import { runCnn } from './cnn.js';
 
 const STEPS = 60;
 
@@ -98,15 +100,24 @@ function train() {
   };
 }
 
+const describeError = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
 let result;
 try {
   result = train();
 } catch (e) {
-  result = {
-    ok: false,
-    error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-    webgl: probeWebGl(),
-  };
+  result = { ok: false, error: describeError(e), webgl: probeWebGl() };
+}
+if (result.ok) {
+  // The CNN runs after the MLP on the same default device; its failure is its own checks' failure.
+  try {
+    result.cnn = runCnn();
+  } catch (e) {
+    result.cnn = {
+      ok: false,
+      error: `${describeError(e)}${e instanceof Error && e.stack ? `\n${e.stack}` : ''}`,
+    };
+  }
 }
 window.__result = result;
 document.getElementById('result').textContent = JSON.stringify(result, null, 2);
