@@ -1,5 +1,6 @@
 import type { TrainConfig } from './config.js';
 import {
+  applyModel,
   CONFIG_KEYS,
   coerce,
   DEFAULTS,
@@ -71,9 +72,13 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   if (positionals.length)
     throw new CliError(`train: unexpected argument '${positionals[0]}' (flags start with --)`);
   let config: TrainConfig = { ...DEFAULTS };
+  // the keys the user gave (file or flags): the others may take the model's defaults
+  const given = new Set<keyof TrainConfig>();
   const file = flags.get('--config');
   if (file !== undefined) {
-    config = { ...config, ...readConfigFile(file) };
+    const fromFile = readConfigFile(file);
+    for (const k of Object.keys(fromFile)) given.add(k as keyof TrainConfig);
+    config = { ...config, ...fromFile };
     flags.delete('--config');
   }
   let overwrite = false;
@@ -93,7 +98,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       );
     }
     (config as unknown as Record<string, unknown>)[key] = coerce(key, value, flag);
+    given.add(key);
   }
+  config = applyModel(config, given);
   validateConfig(config);
   return { config, overwrite };
 }

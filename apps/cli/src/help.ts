@@ -21,15 +21,27 @@ export const FLAG_HELP: Readonly<
     meaning:
       "feature scaling: 'standard' (MNIST: mean 0.1307, std 0.3081; CSV: z-scores of the training rows), 'unit' ([0, 1]) or 'none'",
   },
-  hidden: { meaning: 'hidden layer sizes, e.g. 800 or 1024,1024,1024', defaultText: '256' },
+  model: {
+    meaning:
+      "'mlp' (a multilayer perceptron of --hidden layers), 'lenet5' (LeNet-5, the modern variant with ReLU and max-pool: conv5x5 6 pad 2, pool 2, conv5x5 16, pool 2, linear 120, 84, 10) or 'cnn' (a small modern CNN: three conv3x3-BN-ReLU-maxpool blocks of 8, 16, 32 channels, dropout, linear 128, 10; defaults --norm batch --dropout 0.25); the CNNs read MNIST as 1x28x28 images and take no --hidden",
+  },
+  hidden: { meaning: 'hidden layer sizes of --model mlp, e.g. 800 or 1024,1024,1024', defaultText: '256' },
   activation: { meaning: 'relu leakyRelu tanh sigmoid gelu selu elu' },
   init: {
     meaning:
-      "weight initializer: 'pytorch' (nn.Linear's default) or an @gradkit/init name (kaimingUniform, xavierNormal, orthogonal, ...; biases then zero)",
+      "weight initializer of every linear and conv layer: 'pytorch' (nn.Linear's / nn.Conv2d's default) or an @gradkit/init name (kaimingUniform, xavierNormal, orthogonal, ...; biases then zero)",
   },
-  dropout: { meaning: 'dropout probability after each hidden layer, in [0, 1)' },
+  dropout: {
+    meaning:
+      'dropout probability after each hidden layer (CNNs: on the inputs of each linear layer), in [0, 1)',
+    defaultText: '0 (0.25 for --model cnn)',
+  },
   inputDropout: { meaning: 'dropout probability on the inputs, in [0, 1)' },
-  norm: { meaning: "'batch' or 'layer' normalization after each hidden linear layer, or 'none'" },
+  norm: {
+    meaning:
+      "'batch' or 'layer' normalization after each hidden linear layer, or 'none'; CNNs: 'batch' also puts BatchNorm2d after each convolution ('layer' is for mlp only)",
+    defaultText: '"none" ("batch" for --model cnn)',
+  },
   optimizer: { meaning: 'sgd momentum adam adamw rmsprop adagrad adamax nadam radam adadelta lion lamb' },
   lr: { meaning: 'learning rate (> 0)' },
   momentum: {
@@ -46,7 +58,7 @@ export const FLAG_HELP: Readonly<
   l1: { meaning: 'L1 penalty lambda * sum |w| added to the loss (biases excluded)' },
   l2: { meaning: 'L2 penalty lambda * sum w^2 added to the loss (biases excluded)' },
   maxNorm: {
-    meaning: "max-norm constraint on each unit's incoming weights ('none' = off)",
+    meaning: "max-norm constraint on each unit's (conv: each filter's) incoming weights ('none' = off)",
     defaultText: 'none',
   },
   clipNorm: { meaning: "clip the gradients' global L2 norm to this ('none' = off)", defaultText: 'none' },
@@ -165,7 +177,7 @@ export function trainHelp(): string {
   });
   return (
     'usage: gradkit train [--config FILE.json] [flags]\n\n' +
-    'Trains a multilayer perceptron (MNIST by default) and writes a run directory.\n\n' +
+    'Trains a multilayer perceptron or a CNN (--model; MNIST by default) and writes a run directory.\n\n' +
     `flags (also keys of the JSON config file):\n${table(rows)}\n\nother flags:\n${table(TRAIN_ONLY_FLAGS)}\n\n` +
     "A config file may be a run's own config.json: its run metadata (out, device, gradkit, data) is ignored.\n" +
     'Errors: one line starting with "gradkit:", exit 2 for usage, 1 for data, checkpoints and failed runs.\n'

@@ -86,3 +86,59 @@ export function checkModelFits(
     throw new CliError(`${flag} x ${what} = ${n} elements ${over}; ${hint}`);
   }
 }
+
+/**
+ * The size check of {@link checkModelFits} for a convolutional model described by `spec` on
+ * samples of `sampleShape` (`[C, H, W]`): every weight, and every activation of the
+ * {@link largestBatch} (`batch x C x H x W` after each layer), must fit `limit.maxElements`.
+ * (A convolution's own intermediates are split into batch chunks by `conv2d` itself.)
+ *
+ * @throws {CliError} (exit 2) naming `--batch-size` and the limit.
+ * @example
+ * ```ts
+ * checkCnnFits({ batchSize: 1e6 }, spec, [1, 28, 28], 60000, { backend: 'gl', maxElements: 2 ** 23 });
+ * // CliError: --batch-size 1000000: a batch of 60000 rows x 6x28x28 activations = ... exceeds ...
+ * ```
+ */
+export function checkCnnFits(
+  c: Pick<TrainConfig, 'batchSize'>,
+  spec: { readonly layers: readonly Record<string, unknown>[] },
+  sampleShape: readonly number[],
+  rows: number,
+  limit: SizeLimit,
+): void {
+  const max = limit.maxElements;
+  const over = `exceeds the ${limit.backend} backend's limit of ${max} elements per array`;
+  const batch = largestBatch(c.batchSize, rows);
+  let shape = [...sampleShape];
+  const check = () => {
+    const per = shape.reduce((a, b) => a * b, 1);
+    if (batch * per <= max) return;
+    const flag =
+      batch > c.batchSize
+        ? `evaluation batches of ${batch} rows (at least ${EVAL_BATCH}, or --batch-size)`
+        : `--batch-size ${c.batchSize}: a batch of ${batch} rows`;
+    throw new CliError(
+      `${flag} x ${shape.join('x')} activations = ${batch * per} elements ${over}; lower --batch-size`,
+    );
+  };
+  check();
+  for (const l of spec.layers) {
+    const num = (k: string) => Number(l[k] ?? 0);
+    if (l.type === 'conv2d') {
+      const k = num('kernelSize');
+      const p = num('padding');
+      shape = [num('out'), shape[1] + 2 * p - k + 1, shape[2] + 2 * p - k + 1];
+    } else if (l.type === 'maxPool2d') {
+      const k = num('kernelSize');
+      shape = [shape[0], Math.floor(shape[1] / k), Math.floor(shape[2] / k)];
+    } else if (l.type === 'flatten') {
+      shape = [shape.reduce((a, b) => a * b, 1)];
+    } else if (l.type === 'linear') {
+      shape = [num('out')];
+      if (num('in') * num('out') > max)
+        throw new CliError(`a weight matrix ${num('in')} x ${num('out')} ${over}`, 1);
+    }
+    check();
+  }
+}

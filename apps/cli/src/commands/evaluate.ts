@@ -6,7 +6,7 @@ import { parseCommand } from '../args.js';
 import { coerce } from '../config.js';
 import { datasetOf, mnistCsv } from '../data.js';
 import type { DataMeta } from '../data-meta.js';
-import { dataMetaOf, modelShape, parseLabel, readCsvForModel } from '../data-meta.js';
+import { dataMetaOf, inputShapeOf, modelShape, parseLabel, readCsvForModel } from '../data-meta.js';
 import { CliError } from '../errors.js';
 import { summaryTable } from '../report.js';
 import { inferenceTrainer, loadModel } from './model-io.js';
@@ -43,10 +43,13 @@ export function evalCommand(argv: readonly string[]): void {
   if (isMnist) {
     const normalize = meta?.normalize ?? config?.normalize ?? 'unit';
     data = flags.get('--data') ?? 'mnist-test';
+    // a convolutional model reads [1, 28, 28] images, an MLP flat rows of 784 pixels
+    const image = inputShapeOf(meta, ckpt.modelSpec)?.length === 3;
     test =
       data === 'mnist-test'
-        ? loadMnist({ split: 'test', normalize })
+        ? loadMnist({ split: 'test', normalize, shape: image ? 'image' : 'flat' })
         : mnistCsv(data, labelFlag ?? 'label', normalize);
+    if (image && data !== 'mnist-test') test = test.withSampleShape([1, 28, 28]);
   } else {
     const runTest = config && config.test !== 'default' && config.test !== 'none' ? config.test : null;
     const chosen = flags.get('--data') ?? runTest;

@@ -7,7 +7,7 @@ import type { DataMeta, Normalize } from '../data-meta.js';
 import {
   className,
   dataMetaOf,
-  modelShape,
+  inputShapeOf,
   parseLabel,
   readCsvForModel,
   scaleMnistBytes,
@@ -83,7 +83,9 @@ export function predictCommand(argv: readonly string[]): void {
   useBackend(coerce('backend', flags.get('--backend') ?? 'auto', '--backend') as 'auto');
   const { model, ckpt, dir, config } = loadModel(path);
   const meta = dataMetaOf(ckpt.config, `--checkpoint ${dir}`);
-  const shape = modelShape(ckpt.modelSpec);
+  // the shape of one input sample: [1, 28, 28] for a convolutional model, [D] for an MLP
+  const sampleShape = inputShapeOf(meta, ckpt.modelSpec);
+  const inputs = sampleShape ? sampleShape.reduce((a, b) => a * b, 1) : undefined;
   const isMnist = meta ? meta.kind === 'mnist' : !config || config.dataset === 'mnist';
   const normalize: Normalize = meta?.normalize ?? (config?.normalize as Normalize | undefined) ?? 'unit';
   // with --output every row is predicted; otherwise only the printed ones
@@ -99,7 +101,7 @@ export function predictCommand(argv: readonly string[]): void {
     scaleMnistUnit(features, normalize);
     x = { features, numFeatures: 784, labels: null };
   } else if (/\.csv(\.gz)?$/i.test(input)) {
-    x = readCsvInput(input, meta, isMnist, normalize, config?.label ?? 'label', labelFlag, shape?.inputs);
+    x = readCsvInput(input, meta, isMnist, normalize, config?.label ?? 'label', labelFlag, inputs);
   } else {
     if (!isMnist)
       throw new CliError(`predict: ${input}: this model was trained on CSV features; pass a CSV file`);
@@ -115,14 +117,18 @@ export function predictCommand(argv: readonly string[]): void {
     scaleMnistUnit(features, normalize);
     x = { features, numFeatures, labels: null };
   }
-  if (shape && x.numFeatures !== shape.inputs)
-    throw new DataError(input, `rows have ${x.numFeatures} features, the model takes ${shape.inputs}`);
+  if (inputs !== undefined && x.numFeatures !== inputs)
+    throw new DataError(
+      input,
+      `rows have ${x.numFeatures} features, the model takes ${inputs}${sampleShape && sampleShape.length > 1 ? ` (${sampleShape.join('x')} images)` : ''}`,
+    );
   const total = x.features.length / x.numFeatures;
   if (total === 0) throw new CliError(`predict: ${input} has no rows`, 1);
   const n = Math.min(total, rowsWanted);
   const logits = inferenceTrainer(model).predict({
     features: x.features.subarray(0, n * x.numFeatures),
     numFeatures: x.numFeatures,
+    ...(sampleShape && sampleShape.length > 1 ? { sampleShape } : {}),
   });
   const classes = logits.length / n;
   const probs: number[][] = [];

@@ -19,7 +19,7 @@ import {
 } from '@gradkit/trainer';
 import { modelSpecFor, optimizerFor, tricksFor } from '../build.js';
 import type { TrainConfig } from '../config.js';
-import { CHOICES_OF_BACKEND, configFromRun } from '../config.js';
+import { CHOICES_OF_BACKEND, configFromRun, isCnn, storedConfig } from '../config.js';
 import { loadData } from '../data.js';
 import { resumeDataMeta } from '../data-meta.js';
 import { CliError } from '../errors.js';
@@ -33,7 +33,7 @@ import {
   unusedPath,
 } from '../run-dir.js';
 import type { DataShape } from '../tensor-limits.js';
-import { checkModelFits } from '../tensor-limits.js';
+import { checkCnnFits, checkModelFits } from '../tensor-limits.js';
 
 /** Picks the device for evaluation and prediction: `auto` (best available) or the named backend. */
 export function useBackend(backend: TrainConfig['backend']): void {
@@ -59,11 +59,14 @@ export function useTrainingBackend(
   inputs: number,
   classes: number,
   rows = Math.max(c.batchSize, 256),
+  sampleShape: readonly number[] = [inputs],
 ): string {
   const shape: DataShape = { inputs, classes, rows };
   const fits = (d: ReturnType<typeof getDevice>) => {
     const info = d.info();
-    checkModelFits(c, shape, { backend: info.name, maxElements: info.maxElements });
+    const limit = { backend: info.name, maxElements: info.maxElements };
+    if (isCnn(c)) checkCnnFits(c, spec as never, sampleShape, rows, limit);
+    else checkModelFits(c, shape, limit);
   };
   if (c.backend !== 'auto') {
     const d = createDevice({ backend: c.backend });
@@ -93,7 +96,7 @@ export function useTrainingBackend(
     }
     setDevice(d);
     try {
-      timings.push([b.name, timeSteps(spec, inputs, classes, Math.min(c.batchSize, 256))]);
+      timings.push([b.name, timeSteps(spec, sampleShape, classes, Math.min(c.batchSize, 256))]);
     } finally {
       d.destroy();
     }
@@ -105,15 +108,15 @@ export function useTrainingBackend(
 }
 
 /** Median time of a few SGD steps of the model on random data, after one warm-up step (compiles). */
-function timeSteps(spec: ModelSpec, inputs: number, classes: number, batch: number): number {
+function timeSteps(spec: ModelSpec, sampleShape: readonly number[], classes: number, batch: number): number {
   const rng = new Rng(0);
   const model = buildModel(spec, { rng });
   const optimizer = sgd(model, { lr: 0 });
-  const x = rng.fillNormal(new Float32Array(batch * inputs));
+  const x = rng.fillNormal(new Float32Array(batch * sampleShape.reduce((a, b) => a * b, 1)));
   const y = Int32Array.from({ length: batch }, (_, i) => i % classes);
   const step = () =>
     scope(() => {
-      const loss = softmaxCrossEntropy(model.forward(tensor(x, [batch, inputs])), y);
+      const loss = softmaxCrossEntropy(model.forward(tensor(x, [batch, ...sampleShape])), y);
       loss.backward();
       optimizer.step();
       optimizer.zeroGrad();
@@ -167,9 +170,16 @@ export function runTraining(
   // `data` (class names, feature names and statistics) is run metadata: stored, reused on resume
   const { train, test, meta } = loadData(c, resumeFrom ? resumeDataMeta(resumeFrom.config) : null);
   registerStandardLayers();
-  const spec = modelSpecFor(c, train.numFeatures, train.numClasses);
+  const spec = modelSpecFor(c, train.numFeatures, train.numClasses, train.sampleShape);
   const largest = Math.max(train.length, test?.length ?? 0);
-  const timings = useTrainingBackend(c, spec, train.numFeatures, train.numClasses, largest);
+  const timings = useTrainingBackend(
+    c,
+    spec,
+    train.numFeatures,
+    train.numClasses,
+    largest,
+    train.sampleShape,
+  );
   const info = getDevice().info();
   const reason = timings ? `auto: fastest measured for this model (${timings})` : info.reason;
   if (mode === 'overwrite' && existsSync(out)) clearRunFiles(out);
@@ -189,12 +199,12 @@ export function runTraining(
     gradientHooks: tricks.gradientHooks,
     constraints: tricks.constraints,
     modelSpec: spec as never,
-    config: { ...c, data: meta } as never,
+    config: { ...storedConfig(c), data: meta } as never,
   });
   if (!resumeFrom) {
     writeFileAtomic(
       join(out, 'config.json'),
-      `${JSON.stringify({ ...c, out, backend: c.backend, data: meta, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
+      `${JSON.stringify({ ...storedConfig(c), out, backend: c.backend, data: meta, device: { ...info, reason }, gradkit: versions() }, null, 2)}\n`,
     );
   } else {
     trainer.restore(resumeFrom);
@@ -283,9 +293,14 @@ export function runTraining(
 
 /** One-line description of a config's model and optimizer. */
 export function describe(c: TrainConfig): string {
-  const parts = [
-    `MLP ${[c.dataset === 'mnist' ? 784 : 'in', ...c.hidden, c.dataset === 'mnist' ? 10 : 'out'].join('-')} ${c.activation}`,
-  ];
+  const parts =
+    c.model === 'lenet5'
+      ? [`LeNet-5 (${c.activation}, max-pool) 1x28x28-6c5-p2-16c5-p2-120-84-10`]
+      : c.model === 'cnn'
+        ? [`CNN (${c.activation}, max-pool) 1x28x28-8c3-p2-16c3-p2-32c3-p2-128-10`]
+        : [
+            `MLP ${[c.dataset === 'mnist' ? 784 : 'in', ...c.hidden, c.dataset === 'mnist' ? 10 : 'out'].join('-')} ${c.activation}`,
+          ];
   if (c.norm !== 'none') parts.push(`${c.norm} norm`);
   if (c.dropout > 0 || c.inputDropout > 0) parts.push(`dropout ${c.inputDropout}/${c.dropout}`);
   parts.push(`${c.optimizer} lr ${c.lr}`);
