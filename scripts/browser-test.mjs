@@ -11,8 +11,10 @@
 //     page fetches nothing but the bundle) with esbuild (platform 'browser', the workspace's
 //     esbuild), and check that the bundle holds no Node-only module (`gl`, node built-ins).
 //  4. Serve the page on 127.0.0.1 with node:http and open it in headless Chromium through
-//     playwright-core, once per configuration (below): the page trains a small MLP with Adam and
-//     reports its backend, the renderer string and the loss before/after on window.__result.
+//     playwright-core, once per configuration (below; the WebGL one, whose kernel compiles take
+//     longest, runs beside the others, which run one after the other): the page trains a small
+//     MLP with Adam and reports its backend, the renderer string and the loss before/after on
+//     window.__result.
 //     Configurations: WebGL on SwiftShader (backend auto: must be gl, webgl2/webgl); WebGL off
 //     (must fall back to wasm or cpu), also cross-origin isolated (SharedArrayBuffer available);
 //     WebGL off and V8 jitless, which removes WebAssembly (must fall back to cpu); and
@@ -23,7 +25,8 @@
 //     Linear) on the same device: its loss, every parameter gradient of two SGD steps, the
 //     BatchNorm2d running statistics and the eval logits against PyTorch 1.13
 //     (scripts/browser/fixtures/cnn.json, from cnn_generate.py there; tolerance in cnn.js); then
-//     a few more steps with Dropout2d active (seeded): the loss must fall and stay finite, and the
+//     a few more steps with Dropout2d active (seeded, so every configuration must compute the same
+//     losses): the loss must fall and stay finite, and the
 //     live tensors, arrays, buffers and bytes must not grow between two later steps. The CNN must
 //     have run on the configuration's backend, and on gl without gpu.js moving any kernel to its
 //     plain-JS cpu backend (a silent fallback fails).
@@ -34,7 +37,7 @@
 // It builds nothing: run `pnpm build` first. Needs Chromium (`apt-get install chromium`;
 // CHROMIUM_PATH overrides /usr/bin/chromium) and the npm registry for gpu.js only.
 // The temporary folder is removed on exit; KEEP_BROWSER_DIR=1 keeps it for debugging.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -45,6 +48,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -97,7 +101,8 @@ const NO_WEBGL = ['--disable-webgl', '--disable-3d-apis'];
 
 /**
  * The configurations: Chromium flags, the page's query string, and what backend must run.
- * `webgl` says whether the page's own WebGL context must exist (true) or be absent (false).
+ * `webgl` says whether the page's own WebGL context must exist (true) or be absent (false);
+ * `beside` runs that browser at the same time as the others (which run one after the other).
  */
 const CONFIGS = [
   {
@@ -108,6 +113,8 @@ const CONFIGS = [
     backends: ['gl'],
     gpuModes: ['webgl2', 'webgl'],
     webgl: true,
+    // The longest page (SwiftShader compiles every kernel on the CPU): it runs beside the others.
+    beside: true,
   },
   {
     id: 'no-webgl',
@@ -225,8 +232,22 @@ function writeReport() {
 const work = mkdtempSync(join(tmpdir(), 'gradkit-browser-'));
 const cleanup = () => {
   if (KEEP_BROWSER_DIR === '1') console.error(`browser: kept ${work}`);
-  else rmSync(work, { recursive: true, force: true });
+  else {
+    try {
+      rmSync(work, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      console.error(`browser: could not remove ${work}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
 };
+// Set once the bundle is built: the removal of what the browsers no longer need (see setup).
+let earlyRemoval = Promise.resolve();
+const runAsync = (cmd, args, cwd) =>
+  new Promise((ok, fail) =>
+    execFile(cmd, args, { cwd, encoding: 'utf8' }, (e, stdout, stderr) =>
+      e ? fail(new Error(`${cmd} ${args.join(' ')} in ${cwd}: ${e.message}\n${stderr}`)) : ok(stdout),
+    ),
+  );
 const run = (cmd, args, cwd) =>
   execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -265,13 +286,19 @@ async function setup() {
   log(`pnpm pack ${[...closure.keys()].join(' ')}`);
   const tarDir = join(work, 'tarballs');
   mkdirSync(tarDir);
+  // All packs at once, each into its own folder (one pnpm process per package).
+  const packed = await Promise.all(
+    [...closure].map(async ([name, dir], i) => {
+      const dest = join(tarDir, String(i));
+      mkdirSync(dest);
+      await runAsync('pnpm', ['pack', '--pack-destination', dest], dir);
+      const added = readdirSync(dest);
+      if (added.length !== 1) throw new Error(`pnpm pack in ${dir} made ${added.length} tarballs`);
+      return [name, join(dest, added[0])];
+    }),
+  );
   const tarballs = [];
-  for (const [name, dir] of closure) {
-    const before = new Set(readdirSync(tarDir));
-    run('pnpm', ['pack', '--pack-destination', tarDir], dir);
-    const added = readdirSync(tarDir).filter((f) => !before.has(f));
-    if (added.length !== 1) throw new Error(`pnpm pack in ${dir} made ${added.length} tarballs`);
-    const file = join(tarDir, added[0]);
+  for (const [name, file] of packed) {
     const pkg = JSON.parse(run('tar', ['-xzOf', file, 'package/package.json'], tarDir));
     for (const [dep, spec] of Object.entries(pkg.dependencies ?? {})) {
       if (String(spec).startsWith('workspace:')) throw new Error(`${name} was packed with ${dep}@${spec}`);
@@ -350,6 +377,13 @@ async function setup() {
     `bundle.js ${(bundleInfo.bytes / 1024).toFixed(0)} kB from ${inputs.length} modules: ` +
       `${bundleInfo.gradkit.join(', ')}; ${bundleInfo.gpujs.join(', ')}`,
   );
+  // Only public/ is served from here on: the installed project's node_modules (some 100 MB with
+  // gpu.js's dependencies) and the tarballs are removed while the browsers run.
+  if (KEEP_BROWSER_DIR !== '1') {
+    earlyRemoval = Promise.all(
+      [join(app, 'node_modules'), join(work, 'tarballs')].map((p) => rm(p, { recursive: true, force: true })),
+    ).catch(() => {}); // cleanup() removes whatever is left
+  }
 }
 
 // ---- 4: serve and drive Chromium --------------------------------------------------------------
@@ -404,7 +438,9 @@ async function openPage(chromium, origin, config) {
     page.on('requestfailed', (r) =>
       messages.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`),
     );
-    await page.goto(`${origin}/${config.query}`, { waitUntil: 'load', timeout: 30_000 });
+    // The page trains synchronously in its module script, which delays its load event: wait only
+    // for the navigation to commit, then for the result (PAGE_TIMEOUT_MS covers the whole page).
+    await page.goto(`${origin}/${config.query}`, { waitUntil: 'commit', timeout: 30_000 });
     try {
       await page.waitForFunction(() => window.__result !== undefined, null, { timeout: PAGE_TIMEOUT_MS });
     } catch {
@@ -519,12 +555,29 @@ async function main() {
   const server = await serve();
   const origin = `http://127.0.0.1:${server.address().port}`;
   try {
+    // The configurations marked `beside` open first and run while the others run one after the
+    // other; every page's checks are then made in CONFIGS order.
+    const opened = new Map();
+    const open = (c) => {
+      log(`${c.id}: opening (${c.title}; ${[...c.args].join(' ')})`);
+      const t = Date.now();
+      const p = openPage(chromium, origin, c).then(
+        (got) => ({ got, ms: Date.now() - t }),
+        (error) => ({ error, ms: Date.now() - t }),
+      );
+      opened.set(c.id, p);
+      return p;
+    };
+    for (const c of CONFIGS) if (c.beside) open(c);
+    for (const c of CONFIGS) if (!c.beside) await open(c);
     for (const c of CONFIGS) {
-      log(`${c.id}: ${c.title} (${[...c.args].join(' ')})`);
+      log(`${c.id}: ${c.title}`);
       let got = null;
       const [loads, falls, backend] = checkTitles(c);
       const loaded = await check(c.id, loads, async () => {
-        got = await openPage(chromium, origin, c);
+        const o = await opened.get(c.id);
+        if (o.error) throw o.error;
+        got = o.got;
         const r = got.result;
         if (!r.ok) throw new Error(`${r.error}${got.messages.length ? `; ${got.messages.join('; ')}` : ''}`);
       });
@@ -588,6 +641,34 @@ async function main() {
         }
       }
     });
+    // The CNN's Dropout2d masks come from a seeded generator: every backend drops the same
+    // channels, so the whole loss trajectory must agree too.
+    await check(
+      'all',
+      `every configuration computes the same CNN losses, Dropout2d steps included (within ${AGREE_REL} relative)`,
+      () => {
+        const ran = seen.filter((s) => s.result.cnn?.ok);
+        assert(
+          ran.length === CONFIGS.length,
+          `only ${ran.length} of ${CONFIGS.length} configurations ran the CNN`,
+        );
+        const [ref] = ran;
+        const want = ref.result.cnn.losses;
+        for (const s of ran.slice(1)) {
+          const got = s.result.cnn.losses;
+          assert(
+            got.length === want.length,
+            `${s.config.id} ran ${got.length} steps, ${ref.config.id} ${want.length}`,
+          );
+          for (const [i, a] of want.entries()) {
+            assert(
+              Math.abs(a - got[i]) <= AGREE_REL * Math.abs(a),
+              `step ${i + 1}: ${ref.config.id} ${a}, ${s.config.id} ${got[i]}`,
+            );
+          }
+        }
+      },
+    );
   } finally {
     server.close();
   }
@@ -609,17 +690,28 @@ try {
 } catch (e) {
   record('browser test', 'runs to the end', e instanceof Error ? (e.stack ?? e.message) : String(e), 0);
 } finally {
+  await earlyRemoval;
   cleanup();
 }
 writeReport();
 const failed = results.filter((r) => r.status === 'failed').length;
 if (seen.length) {
-  console.log('\nconfiguration       backend gpuMode    loss before -> after   train ms  renderer');
+  console.log(
+    '\nconfiguration       backend gpuMode    loss before -> after   train ms  CNN: backend  ' +
+      'worst/tol  loss first -> last   ms  renderer',
+  );
   for (const s of seen) {
     const r = s.result;
+    const cnn = r.cnn?.ok
+      ? `${r.cnn.device.name.padEnd(7)} ${Math.max(...r.cnn.comparisons.map((k) => k.worst?.ratio ?? 0))
+          .toFixed(4)
+          .padStart(9)}  ${r.cnn.losses[0].toFixed(4)} -> ${r.cnn.losses.at(-1).toFixed(4)} ` +
+        `${String(r.cnn.ms.reference + r.cnn.ms.train).padStart(6)}`
+      : 'did not run'.padEnd(44);
     console.log(
       `${s.config.id.padEnd(19)} ${r.backend.name.padEnd(7)} ${r.backend.gpuMode.padEnd(10)} ` +
-        `${r.lossBefore.toFixed(6).padStart(11)} -> ${r.lossAfter.toFixed(6).padEnd(8)} ${String(r.ms.train).padStart(8)}  ${r.backend.renderer}`,
+        `${r.lossBefore.toFixed(6).padStart(11)} -> ${r.lossAfter.toFixed(6).padEnd(8)} ${String(r.ms.train).padStart(8)}  ` +
+        `     ${cnn}  ${r.backend.renderer}`,
     );
   }
 }
