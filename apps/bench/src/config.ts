@@ -59,6 +59,13 @@ export const QUICK_CONV: readonly ConvCase[] = [
   maxPool('maxpool2x2', 2, 8, 8, 2),
 ];
 
+/**
+ * Conv: a contender whose first forward + backward run takes at least this long (TF.js cpu's
+ * weight gradient runs at about 0.01 GFLOP/s: minutes per call at batch 64) is timed by that one
+ * run instead of repetitions.
+ */
+export const CONV_SINGLE_RUN_MS = 15_000;
+
 /** Full mode: the sizes the issue names (about 10-15 minutes with every contender). */
 export const FULL: Sizes = {
   matmulNs: [256, 512, 1024],
@@ -70,6 +77,7 @@ export const FULL: Sizes = {
   micro: { warmup: 3, warmupMs: 200, minReps: 5, maxReps: 50, budgetMs: 1000 },
   convCases: FULL_CONV,
   conv: { warmup: 1, warmupMs: 300, minReps: 3, maxReps: 10, budgetMs: 2000 },
+  convSingleRunMs: CONV_SINGLE_RUN_MS,
   mnistTrain: 60000,
   mnistTest: 10000,
   mnistWarmupSteps: 3,
@@ -87,6 +95,7 @@ export const QUICK: Sizes = {
   micro: { warmup: 1, warmupMs: 10, minReps: 3, maxReps: 10, budgetMs: 40 },
   convCases: QUICK_CONV,
   conv: { warmup: 1, warmupMs: 0, minReps: 2, maxReps: 3, budgetMs: 10 },
+  convSingleRunMs: CONV_SINGLE_RUN_MS,
   mnistTrain: 512,
   mnistTest: 1000,
   mnistWarmupSteps: 1,

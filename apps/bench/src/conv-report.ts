@@ -12,7 +12,7 @@ import {
   referenceProbe,
 } from './conv.js';
 import type { Target } from './report.js';
-import { fmt, ratio, table } from './stats.js';
+import { fmt, isSingleRun, ratio, table } from './stats.js';
 import type { ConvCase, ConvRow } from './types.js';
 
 /** The gradkit backend the conv ratios and targets are about. */
@@ -119,7 +119,11 @@ export function convTables(
       const isGk = r.contender.startsWith('gradkit-') && trustworthy(r);
       return [
         r.contender,
-        t ? `${fmt(t.medianMs)} [${fmt(t.minMs)}-${fmt(t.maxMs)}]` : '-',
+        t
+          ? isSingleRun(t)
+            ? `${fmt(t.medianMs)} (1 run)`
+            : `${fmt(t.medianMs)} [${fmt(t.minMs)}-${fmt(t.maxMs)}]`
+          : '-',
         t ? rate(c, flops, t.medianMs) : '-',
         f ? rate(c, flops / 3, f.medianMs) : '-',
         bwd === null ? '-' : fmt(bwd),
@@ -223,6 +227,7 @@ export function convNotes(rows: readonly ConvRow[]): string[] {
   if (!rows.length) return [];
   const notes = [
     'conv FLOPs: 2·N·OH·OW·Cout·(Cin/groups)·KH·KW per pass (one multiply + one add per term); fwd+bwd = 3 passes (forward, input gradient, weight gradient; the bias gradient is not counted); GFLOP/s = those FLOPs / median time; "bwd (derived)" = 2 passes / (fwd+bwd time - fwd time). Max-pool: million input elements per second',
+    'conv timing: a forward or forward + backward whose first run takes 15 s or more is timed by that one run ("(1 run)"), not by repetitions',
     `conv check: each contender's output, input gradient and weight gradient at ${PROBE_COUNT} positions each (the bias gradient whole) against float64 values computed from the definition and against ${CONV_ANCHOR}, passing when |got - want| <= ${CONV_TOLERANCE.atolRel}·max|want| + ${CONV_TOLERANCE.rtol}·|want| (float32); "x of tol" = the worst error in units of that bound. A row that fails is marked WRONG and counts for no ratio or target`,
   ];
   const checked = rows.filter((r) => r.check);

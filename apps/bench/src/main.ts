@@ -195,7 +195,10 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     };
     const t0 = performance.now();
     const timeoutMs =
-      job === 'mnist' ? (o.quick ? 90 : 900) * 1000 + o.timeLimitS * 1000 : (o.quick ? 90 : 1500) * 1000;
+      job === 'mnist'
+        ? (o.quick ? 90 : 900) * 1000 + o.timeLimitS * 1000
+        : // conv on a slow contender (TF.js cpu: minutes per weight gradient) needs the extra half hour
+          (o.quick ? 90 : 1500 + (workloads.includes('conv') ? 1800 : 0)) * 1000;
     const res = await runWorker(spec, join(tmp, `${c.id}-${job}.spec.json`), {
       python: o.python,
       timeoutMs,

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { fmt, measure, median, ratio, repsFor, summarize, table } from './stats.js';
+import {
+  fmt,
+  isSingleRun,
+  measure,
+  measureAfterFirst,
+  median,
+  ratio,
+  repsFor,
+  summarize,
+  table,
+} from './stats.js';
 
 describe('stats', () => {
   it('median of odd and even counts, NaN when empty', () => {
@@ -10,6 +20,22 @@ describe('stats', () => {
 
   it('summarize: median, min, max, reps', () => {
     expect(summarize([5, 1, 9, 3], 2)).toEqual({ medianMs: 4, minMs: 1, maxMs: 9, reps: 4, warmup: 2 });
+  });
+
+  it('measureAfterFirst: a slow first run is the only sample, a fast one is followed by repetitions', () => {
+    let calls = 0;
+    const fn = () => {
+      calls++;
+    };
+    const o = { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 10 };
+    const slow = measureAfterFirst(20_000, fn, o, 15_000);
+    expect(slow).toEqual({ medianMs: 20_000, minMs: 20_000, maxMs: 20_000, reps: 1, warmup: 0 });
+    expect(isSingleRun(slow)).toBe(true);
+    expect(calls).toBe(0);
+    const fast = measureAfterFirst(1, fn, o, 15_000);
+    expect(fast.reps).toBe(3);
+    expect(isSingleRun(fast)).toBe(false);
+    expect(calls).toBeGreaterThanOrEqual(4); // warm-up + 3 timed
   });
 
   it('repsFor fits the budget between the bounds', () => {

@@ -67,6 +67,31 @@ export function measure(fn: () => void, o: MeasureOptions): Timing {
   return summarize(ts, warmup);
 }
 
+/**
+ * Timing of a workload whose first run was already timed (`firstMs`): when that run took at least
+ * `singleRunMs`, it is the only sample (`reps` 1, `warmup` 0: one cold run, whose warm-up share is
+ * negligible at that length), so a very slow contender costs one run, not several; otherwise
+ * {@link measure} as usual.
+ */
+export function measureAfterFirst(
+  firstMs: number,
+  fn: () => void,
+  o: MeasureOptions,
+  singleRunMs: number,
+): Timing {
+  return firstMs >= singleRunMs ? summarize([firstMs], 0) : measure(fn, o);
+}
+
+/** Milliseconds one call of `fn` takes. */
+export function timeOnce(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/** Whether a timing is one cold run ({@link measureAfterFirst} on a slow contender). */
+export const isSingleRun = (t: Timing): boolean => t.reps === 1 && t.warmup === 0;
+
 /** Column alignment of {@link table}: left or right. */
 export type Align = 'l' | 'r';
 

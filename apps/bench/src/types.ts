@@ -102,6 +102,8 @@ export interface Sizes {
   /** The conv workload's cases and repetitions. */
   readonly convCases: readonly ConvCase[];
   readonly conv: MeasureOptions;
+  /** A first forward + backward run at least this long is the only sample (see measureAfterFirst). */
+  readonly convSingleRunMs: number;
   /** Training rows of the MNIST epoch (60000 = the real epoch). */
   readonly mnistTrain: number;
   /** Test rows evaluated after the epoch (10000 = the real test set). */

@@ -13,7 +13,7 @@ import {
   transposed,
 } from '../data.js';
 import { gflops, transposes, uniformArray } from '../matmul.js';
-import { measure } from '../stats.js';
+import { measure, measureAfterFirst, timeOnce } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
 import { argmaxRows, Cutoff, cpuSecondsSince, epochRow, oneHot, progress, rssMiB } from './common.js';
@@ -219,15 +219,31 @@ function convRows(tf: Tf, spec: WorkerSpec): unknown[] {
         f = (xx) => tf.maxPool(xx as T4, c.kernel, c.stride, 'valid');
       }
       const grads = tf.grads(f);
-      const forward = measure(() => {
+      const forwardOnce = () =>
         tf.tidy(() => {
           readOne(f(...inputs));
         });
-      }, s.conv);
+      const forward = measureAfterFirst(timeOnce(forwardOnce), forwardOnce, s.conv, s.convSingleRunMs);
+      // the first forward + backward: the "cannot train" check, timed (the only sample when it is
+      // slow), then read at the probe positions after its clock stopped
       let cannot: string | null = null;
+      let firstMs = 0;
+      let probe: unknown = null;
+      const idx = spec.convProbes![index];
       try {
         tf.tidy(() => {
-          grads(inputs, dy);
+          const t0 = performance.now();
+          const g = grads(inputs, dy);
+          for (const t of g) readOne(t);
+          firstMs = performance.now() - t0;
+          const gv = g.map((t) => t.dataSync());
+          const y = f(...inputs).dataSync();
+          probe = {
+            out: idx.out.map((i) => y[nhwcIndex(i, sh.y)]),
+            dx: idx.dx.map((i) => gv[0][nhwcIndex(i, sh.x)]),
+            dw: conv ? idx.dw.map((i) => gv[1][tfFilterIndex(i, c)]) : [],
+            db: conv ? Array.from(gv[2]) : [],
+          };
         });
       } catch (e) {
         cannot = cannotTrainReason(e);
@@ -245,22 +261,15 @@ function convRows(tf: Tf, spec: WorkerSpec): unknown[] {
         progress(`conv ${c.name}: cannot train: ${cannot} (fwd ${forward.medianMs.toFixed(3)} ms)`);
         return;
       }
-      const train = measure(() => {
-        tf.tidy(() => {
-          for (const g of grads(inputs, dy)) readOne(g);
-        });
-      }, s.conv);
-      const idx = spec.convProbes![index];
-      const probe = tf.tidy(() => {
-        const y = f(...inputs).dataSync();
-        const g = grads(inputs, dy).map((t) => t.dataSync());
-        return {
-          out: idx.out.map((i) => y[nhwcIndex(i, sh.y)]),
-          dx: idx.dx.map((i) => g[0][nhwcIndex(i, sh.x)]),
-          dw: conv ? idx.dw.map((i) => g[1][tfFilterIndex(i, c)]) : [],
-          db: conv ? Array.from(g[2]) : [],
-        };
-      });
+      const train = measureAfterFirst(
+        firstMs,
+        () =>
+          tf.tidy(() => {
+            for (const g of grads(inputs, dy)) readOne(g);
+          }),
+        s.conv,
+        s.convSingleRunMs,
+      );
       rows.push({ contender: spec.id, case: c.name, forward, train, probe, checksum: convChecksum(data) });
       progress(
         `conv ${c.name}: fwd ${forward.medianMs.toFixed(3)} ms, fwd+bwd ${train.medianMs.toFixed(3)} ms`,
