@@ -8,6 +8,7 @@ import {
   dataMetaOf,
   featureStats,
   fitNormalization,
+  inputShapeOf,
   mnistMeta,
   modelShape,
   parseLabel,
@@ -179,6 +180,37 @@ describe('stored data descriptions', () => {
       }),
     ).toEqual({ inputs: 5, outputs: 3, spatial: false });
     expect(modelShape(null)).toBeNull();
+  });
+
+  it('the sample shape of a CNN: stored, checked, and decided by the model description', () => {
+    const image = mnistMeta('standard', true);
+    expect(image.sampleShape).toEqual([1, 28, 28]);
+    expect(mnistMeta('standard')).not.toHaveProperty('sampleShape');
+    expect(dataMetaOf(JSON.parse(JSON.stringify({ data: image })), 'ck')).toEqual(image);
+    expect(dataMetaOf({ data: { ...mnistMeta('unit'), sampleShape: [784] } }, 'ck')).toEqual(
+      mnistMeta('unit'),
+    );
+    expect(() => dataMetaOf({ data: { ...image, sampleShape: [3, 28, 28] } }, 'ck')).toThrow(
+      'ck: the stored data description is malformed: sampleShape [3,28,28] (expected [784] or [1, 28, 28])',
+    );
+    // a CNN checkpoint from a config without `data`
+    expect(dataMetaOf({ dataset: 'mnist', normalize: 'unit', model: 'lenet5' }, 'ck')).toEqual(
+      mnistMeta('unit', true),
+    );
+    const cnn = {
+      layers: [
+        { type: 'conv2d', in: 1, out: 6, kernelSize: 5 },
+        { type: 'flatten' },
+        { type: 'linear', in: 3456, out: 10 },
+      ],
+    };
+    const mlp = { layers: [{ type: 'linear', in: 784, out: 10 }] };
+    expect(modelShape(cnn)).toEqual({ inputs: 3456, outputs: 10, spatial: true });
+    expect(inputShapeOf(image, cnn)).toEqual([1, 28, 28]);
+    expect(inputShapeOf(mnistMeta('unit'), cnn)).toEqual([1, 28, 28]); // no stored shape: MNIST images
+    expect(inputShapeOf(image, mlp)).toEqual([784]); // the model decides
+    expect(inputShapeOf(null, mlp)).toEqual([784]);
+    expect(inputShapeOf(null, null)).toBeNull();
   });
 
   it('DataError is what applyNormalization throws', () => {

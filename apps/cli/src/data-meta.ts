@@ -341,13 +341,15 @@ export function modelShape(spec: unknown): { inputs: number; outputs: number; sp
 }
 
 /**
- * The shape of one input sample of a checkpoint's model: the stored `sampleShape` of MNIST
- * data, else `[1, 28, 28]` for a model that starts with convolutions (MNIST), else flat rows of
- * the first linear layer's width (null when the description says nothing).
+ * The shape of one input sample of a checkpoint's model, decided by its description: a model
+ * that starts with convolutions reads images (the stored `sampleShape` of its data, else MNIST's
+ * `[1, 28, 28]`), any other flat rows of its first linear layer's width (so a data description
+ * that disagrees with the model cannot feed it the wrong shape); null when the description says
+ * nothing.
  */
 export function inputShapeOf(meta: DataMeta | null, spec: unknown): readonly number[] | null {
-  if (meta?.kind === 'mnist' && meta.sampleShape) return meta.sampleShape;
   const shape = modelShape(spec);
-  if (shape?.spatial) return MNIST_IMAGE_SHAPE;
-  return shape ? [shape.inputs] : null;
+  if (!shape) return meta?.kind === 'mnist' && meta.sampleShape ? meta.sampleShape : null;
+  if (!shape.spatial) return [shape.inputs];
+  return meta?.kind === 'mnist' && meta.sampleShape ? meta.sampleShape : MNIST_IMAGE_SHAPE;
 }
