@@ -115,4 +115,27 @@ describe.each(testBackends)('a small CNN on %s', (backend) => {
     expect(h.epochs.every((e) => Number.isFinite(e.logs.loss))).toBe(true);
     model.dispose();
   });
+
+  it('memory stays flat over 1,000 training steps (live tensors, arrays, buffers, bytes)', () => {
+    const rng = new Rng(6);
+    const n = 100;
+    const features = rng.fillNormal(new Float32Array(n * 64));
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const data = new Dataset({ features, labels, sampleShape: [1, 8, 8], numClasses: 3 });
+    const model = buildModel(LAYERS, { rng: new Rng(2) });
+    const trainer = new Trainer({ model, optimizer: sgd(model, { lr: 0.01, momentum: 0.9 }) });
+    trainer.fit(data, { epochs: 1, batchSize: 4, seed: 0 }); // 25 steps: every kernel compiled, every state made
+    const start = memory();
+    const h = trainer.fit(data, { epochs: 40, batchSize: 4, seed: 1 }); // 40 x 25 = 1,000 steps
+    const end = memory();
+    expect(h.epochs).toHaveLength(40);
+    expect([end.tensors, end.arrays, end.buffers, end.bytes]).toEqual([
+      start.tensors,
+      start.arrays,
+      start.buffers,
+      start.bytes,
+    ]);
+    expect(h.epochs.every((e) => Number.isFinite(e.logs.loss))).toBe(true);
+    model.dispose();
+  }, 600_000);
 });
