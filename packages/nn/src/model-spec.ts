@@ -149,6 +149,30 @@ function size2(spec: LayerSpec, key: string): number | [number, number] | undefi
   return specGeometry(spec, key, SIZE, isSize2);
 }
 
+/** The required `kernelSize` of a conv or pooling spec. */
+function kernelSize2(spec: LayerSpec): number | [number, number] {
+  const k = size2(spec, 'kernelSize');
+  if (k === undefined) {
+    throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
+  }
+  return k;
+}
+
+/** The options every weight layer shares: its generator, device, and resolved initializers. */
+function weightLayerOptions(spec: LayerSpec, ctx: BuildContext) {
+  const where = `layer '${spec.type}'`;
+  const weightInit =
+    spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
+  const biasInit =
+    spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
+  return {
+    rng: ctx.rng,
+    ...(ctx.device ? { device: ctx.device } : {}),
+    ...(weightInit ? { weightInit } : {}),
+    ...(biasInit ? { biasInit } : {}),
+  };
+}
+
 function spatialBool(spec: LayerSpec, key: string): { [k: string]: boolean } {
   const v = spec[key];
   if (v === undefined) return {};
@@ -172,31 +196,16 @@ function simple(make: () => Layer): LayerFactory {
 
 registerLayer('linear', {
   build(spec, ctx) {
-    const where = `layer '${spec.type}'`;
-    const weightInit =
-      spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
-    const biasInit =
-      spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
     return new Linear(specNumber(spec, 'in'), specNumber(spec, 'out'), {
       bias: spec.bias !== false,
-      rng: ctx.rng,
-      ...(ctx.device ? { device: ctx.device } : {}),
-      ...(weightInit ? { weightInit } : {}),
-      ...(biasInit ? { biasInit } : {}),
+      ...weightLayerOptions(spec, ctx),
     });
   },
 });
 registerLayer('conv2d', {
   build(spec, ctx) {
-    const where = `layer '${spec.type}'`;
-    const weightInit =
-      spec.weightInit === undefined ? undefined : ctx.resolveInit(spec.weightInit, `${where} weightInit`);
-    const biasInit =
-      spec.biasInit === undefined ? undefined : ctx.resolveInit(spec.biasInit, `${where} biasInit`);
-    const kernelSize = size2(spec, 'kernelSize');
-    if (kernelSize === undefined) {
-      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
-    }
+    const options = weightLayerOptions(spec, ctx);
+    const kernelSize = kernelSize2(spec);
     const padding = specGeometry<Conv2dPadding>(
       spec,
       'padding',
@@ -213,20 +222,13 @@ registerLayer('conv2d', {
       ...opt('dilation', size2(spec, 'dilation')),
       ...(spec.groups === undefined ? {} : { groups: specNumber(spec, 'groups') }),
       ...spatialBool(spec, 'bias'),
-      rng: ctx.rng,
-      ...(ctx.device ? { device: ctx.device } : {}),
-      ...(weightInit ? { weightInit } : {}),
-      ...(biasInit ? { biasInit } : {}),
+      ...options,
     });
   },
 });
 registerLayer('maxPool2d', {
   build(spec) {
-    const kernelSize = size2(spec, 'kernelSize');
-    if (kernelSize === undefined) {
-      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
-    }
-    return new MaxPool2d(kernelSize, {
+    return new MaxPool2d(kernelSize2(spec), {
       ...opt('stride', size2(spec, 'stride')),
       ...opt('padding', size2(spec, 'padding')),
       ...opt('dilation', size2(spec, 'dilation')),
@@ -236,11 +238,7 @@ registerLayer('maxPool2d', {
 });
 registerLayer('avgPool2d', {
   build(spec) {
-    const kernelSize = size2(spec, 'kernelSize');
-    if (kernelSize === undefined) {
-      throw new ValueError('buildModel', `layer '${spec.type}': 'kernelSize' must be ${SIZE}, got undefined`);
-    }
-    return new AvgPool2d(kernelSize, {
+    return new AvgPool2d(kernelSize2(spec), {
       ...opt('stride', size2(spec, 'stride')),
       ...opt('padding', size2(spec, 'padding')),
       ...spatialBool(spec, 'ceilMode'),
