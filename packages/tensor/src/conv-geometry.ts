@@ -28,16 +28,18 @@ export interface Geometry2d {
 }
 
 /**
- * @internal The window spec of every patch of an `[N, C, H, W]` input, the channel axis split
- * into `groups` blocks, in one of three orders:
- * `'windows'` `[N, C, OH, OW, KH, KW]`, `'rows'` `[N, OH, OW, C, KH, KW]` and
- * `'grouped'` `[N, G, OH, OW, C/G, KH, KW]`; element reads
- * `x[n, c, oh sh - top + kh dh, ow sw - left + kw dw]`, `padValue` outside.
+ * @internal The window spec of every patch of an `[N, C, H, W]` input, in one of three orders:
+ * `'windows'` `[N, C, OH, OW, KH, KW]` (pooling reduces the last two axes), `'channels'`
+ * `[C, KH, KW, N, OH, OW]` (the im2col matrix `[C KH KW, N OH OW]` of a dense convolution) and
+ * `'grouped-channels'` `[C/G, KH, KW, N, G, OH, OW]` (channel `g C/G + c` split into `groups`
+ * blocks, for a grouped convolution); element reads
+ * `x[n, c, oh sh - top + kh dh, ow sw - left + kw dw]`, `padValue` outside. The last two orders
+ * end in the output positions, so every row the window kernels walk is a contiguous run.
  */
 export function patchSpec(
   inShape: Shape,
   g: Geometry2d,
-  layout: 'windows' | 'rows' | 'channels' | 'grouped' | 'grouped-channels',
+  layout: 'windows' | 'channels' | 'grouped-channels',
   padValue: number,
   groups = 1,
 ): WindowSpec {
@@ -56,13 +58,9 @@ export function patchSpec(
   const order =
     layout === 'windows'
       ? [n, c, oh, ow, kh, kw]
-      : layout === 'rows'
-        ? [n, oh, ow, c, kh, kw]
-        : layout === 'channels'
-          ? [c, kh, kw, n, oh, ow]
-          : layout === 'grouped-channels'
-            ? [[C / groups, 1, 1] as Ax, kh, kw, n, [groups, 1, C / groups] as Ax, oh, ow]
-            : [n, [groups, 1, C / groups] as Ax, oh, ow, [C / groups, 1, 1] as Ax, kh, kw];
+      : layout === 'channels'
+        ? [c, kh, kw, n, oh, ow]
+        : [[C / groups, 1, 1] as Ax, kh, kw, n, [groups, 1, C / groups] as Ax, oh, ow];
   return {
     outShape: order.map((e) => e[0]),
     axes: order.map((e) => e[1]),
