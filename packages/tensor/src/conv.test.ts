@@ -1,4 +1,12 @@
-import { expectClose, expectGradcheck, loadFixture, testBackends, useBackend } from '@gradkit/test-utils';
+import {
+  type BadCall,
+  expectClose,
+  expectGradcheck,
+  expectRejectedCleanly,
+  loadFixture,
+  testBackends,
+  useBackend,
+} from '@gradkit/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Conv2dOptions } from './conv.js';
 import { _setConvChunkElements, conv2d } from './conv.js';
@@ -131,8 +139,7 @@ describe.each(testBackends)('conv2d on %s', (backend) => {
       const w = tensor(new Array(6 * 2 * 3 * 3).fill(0.25), [6, 2, 3, 3]);
       const x3 = x.reshape([2, 4, 25]);
       const b2 = tensor([1, 2]);
-      const before = memory();
-      const bad: [() => unknown, typeof ShapeError | typeof ValueError, RegExp][] = [
+      const bad: BadCall[] = [
         [
           () => conv2d(x, w),
           ShapeError,
@@ -186,14 +193,7 @@ describe.each(testBackends)('conv2d on %s', (backend) => {
         ],
         [() => conv2d(x, [1] as unknown as Tensor), ValueError, /conv2d: weight must be a Tensor/],
       ];
-      for (const [f, type, message] of bad) {
-        expect(f).toThrow(type);
-        expect(f).toThrow(message);
-      }
-      const after = memory();
-      expect(after.tensors).toBe(before.tensors);
-      expect(after.arrays).toBe(before.arrays);
-      expect(after.buffers).toBe(before.buffers);
+      expectRejectedCleanly(bad);
     }));
 
   it('memory: a scoped forward + backward leaves the live tensors and buffers as they were', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { BackendName, Device } from '@gradkit/kernels';
 import { backendsToTest, createDevice, setDevice } from '@gradkit/kernels';
 import type { GradcheckOptions, Tensor } from '@gradkit/tensor';
-import { gradcheck } from '@gradkit/tensor';
+import { gradcheck, memory } from '@gradkit/tensor';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 /**
@@ -116,3 +116,26 @@ export function loadFixture<T>(url: URL | string): T {
 }
 export type { ReadCounts } from './toy-backend.js';
 export { CountingBackend, toyBackendFactory } from './toy-backend.js';
+
+/** A call that must fail: the call, the error class it throws, and the message it matches. */
+export type BadCall = readonly [
+  call: () => unknown,
+  type: abstract new (...args: never[]) => Error,
+  message: RegExp,
+];
+
+/**
+ * Expects every call to throw its error class with its message, and the live tensors, arrays and
+ * buffers to be what they were before the first call (nothing half-made on failure).
+ */
+export function expectRejectedCleanly(bad: readonly BadCall[]): void {
+  const before = memory();
+  for (const [f, type, message] of bad) {
+    expect(f).toThrow(type);
+    expect(f).toThrow(message);
+  }
+  const after = memory();
+  expect(after.tensors).toBe(before.tensors);
+  expect(after.arrays).toBe(before.arrays);
+  expect(after.buffers).toBe(before.buffers);
+}
