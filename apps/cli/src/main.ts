@@ -25,6 +25,8 @@ Errors: one line starting with "gradkit:"; exit 2 for usage, 1 for data, checkpo
 (GRADKIT_DEBUG=1 adds the stack trace of an internal error).`;
 
 const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'info'];
+/** The commands that run on a device, registering gl first (train does so once its flags parse). */
+const ON_A_DEVICE = ['eval', 'predict', 'resume', 'info'];
 
 function unknownCommand(command: string): CliError {
   return new CliError(`unknown command '${command}' (commands: ${COMMANDS.join(', ')}; see gradkit --help)`);
@@ -51,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(help);
     return;
   }
-  if (command !== 'train' && command !== 'plot' && COMMANDS.includes(command)) await registerGpu();
+  if (ON_A_DEVICE.includes(command)) await registerGpu();
   switch (command) {
     case 'train': {
       const { config, overwrite } = parseTrainArgs(rest);
