@@ -40,6 +40,7 @@ const UNARY_RANGE: Record<UnaryOp, [number, number]> = {
   sigmoid: [-30, 30],
   tanh: [-10, 10],
   gelu: [-6, 6],
+  geluTanh: [-12, 12],
   selu: [-5, 5],
   softplus: [-30, 30],
   elu: [-5, 5],
@@ -316,6 +317,41 @@ describe.each(backends)('kernels on %s', (name) => {
     const big = d.array(v, [12, 50]);
     expect(Array.from(d.argmax(big, -1).read())).toEqual(reduce64('argmax', v, [12, 50], [1]));
     expect(() => d.reduce('argmax', x, [0, 1])).toThrow(ShapeError);
+  });
+
+  it('argmax, argmin, max and min over a middle axis: ties, NaN and -Infinity as along the last axis', () => {
+    // [2, 4, 3]: column q of batch p holds the values over t; NaN first / later, ties, all -Infinity
+    const I = Number.NEGATIVE_INFINITY;
+    const cols = [
+      [1, 3, 3, 2], // tie: first 3 wins (t = 1)
+      [Number.NaN, 5, Number.NaN, 1], // first NaN (t = 0)
+      [I, I, I, I], // all -Infinity: index 0
+      [0, 2, Number.NaN, 9], // NaN at t = 2 beats the later 9
+      [-1, -1, -2, -2], // argmin: first -2 (t = 2)
+      [7, 6, 5, 4],
+    ];
+    const v = new Array<number>(24);
+    cols.forEach((col, c) => {
+      const p = Math.floor(c / 3);
+      const q = c % 3;
+      col.forEach((x, t) => {
+        v[p * 12 + t * 3 + q] = x;
+      });
+    });
+    const x = d.array(v, [2, 4, 3]);
+    for (const op of ['argmax', 'argmin', 'max', 'min'] as const) {
+      const got = Array.from(d.reduce(op, x, [1]).read());
+      expect(got, op).toEqual(reduce64(op, v, [2, 4, 3], [1]));
+    }
+    expect(Array.from(d.argmax(x, 1).read())).toEqual([1, 0, 0, 2, 0, 0]);
+    expect(Array.from(d.argmin(x, 1).read())).toEqual([0, 0, 0, 2, 2, 3]);
+    // larger: the middle-axis result equals the last-axis result of the transposed array
+    const w = testData(5 * 7 * 130, 43);
+    const big = d.array(w, [5, 7, 130]);
+    const t = d.transpose(big, [0, 2, 1]);
+    for (const op of ['argmax', 'argmin', 'max', 'min', 'sum'] as const) {
+      expect(Array.from(d.reduce(op, big, [1]).read()), op).toEqual(Array.from(d.reduce(op, t, [2]).read()));
+    }
   });
 
   it('sum over a long axis (60000 elements) stays accurate', () => {

@@ -15,6 +15,13 @@ const ERF_STMTS = (v: string) =>
   ' let t_y = 1.0 - ((((1.061405429 * t_t - 1.453152027) * t_t + 1.421413741) * t_t - 0.284496736) * t_t + 0.254829592) * t_t * Math.exp(-t_ax * t_ax);' +
   ` let t_erf = ${v} >= 0.0 ? t_y : -t_y;`;
 
+// GELU's tanh form as x sigmoid(u), u = 2 sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh(u/2)) is
+// sigmoid(u), evaluated stably from e = e^-|u| (no 1 + tanh cancellation for x < 0, no overflow:
+// x^3 = inf only gives e = 0). Temporaries avoid `t_z`, which fusedBiasSpec uses for its input.
+const GELU_TANH_STMTS =
+  'let t_gu = 1.5957691216057308 * (a + 0.044715 * a * a * a); let t_ge = Math.exp(-Math.abs(t_gu));' +
+  ' let t_gq = 1.0 / (1.0 + t_ge); let t_gs = t_gu >= 0.0 ? t_gq : t_ge * t_gq;';
+
 const SELU_ALPHA = '1.6732632423543772';
 const SELU_SCALE = '1.0507009873554805';
 
@@ -37,6 +44,7 @@ export type UnaryOp =
   | 'sigmoid'
   | 'tanh'
   | 'gelu'
+  | 'geluTanh'
   | 'selu'
   | 'softplus'
   | 'elu'
@@ -50,7 +58,9 @@ export type UnaryOp =
  * neg -x; abs |x|; sign x>0 ? 1 : x<0 ? -1 : x (0 for ±0, NaN for NaN); exp; log; sqrt;
  * rsqrt 1/sqrt(x); square x^2; reciprocal 1/x; floor; ceil; sin; cos; relu x<0 ? 0 : x
  * (PyTorch's `clamp_min(x, 0)`: NaN stays NaN, -0 stays -0); sigmoid 1/(1+e^-x) (evaluated stably);
- * tanh; gelu x/2 (1 + erf(x/sqrt 2)) (PyTorch's exact GELU); selu scale (x>0 ? x : alpha (e^x - 1))
+ * tanh; gelu x/2 (1 + erf(x/sqrt 2)) (PyTorch's exact GELU); geluTanh x/2 (1 + tanh(sqrt(2/pi)
+ * (x + 0.044715 x^3))) (PyTorch's `approximate='tanh'`, evaluated as x sigmoid(2 sqrt(2/pi) (x +
+ * 0.044715 x^3)): no cancellation for x < 0, x for x -> +inf, -0 for x -> -inf, NaN at -inf); selu scale (x>0 ? x : alpha (e^x - 1))
  * with PyTorch's alpha and scale; softplus log(1 + e^x) (PyTorch's threshold 20: x above it
  * returns x); elu x>0 ? x : e^x - 1; erf; logicalNot x==0 ? 1 : 0; isFinite 1 for a finite value.
  *
@@ -89,6 +99,7 @@ export const UNARY: Readonly<Record<UnaryOp, ElementwiseSpec>> = {
     'let t_e = Math.exp(-2.0 * Math.abs(a)); let t_r = (1.0 - t_e) / (1.0 + t_e);',
   ),
   gelu: u('gelu', '0.5 * a * (1.0 + t_erf)', ERF_STMTS('a * 0.7071067811865476')),
+  geluTanh: u('geluTanh', 'a * t_gs', GELU_TANH_STMTS),
   selu: u('selu', `${SELU_SCALE} * (a > 0.0 ? a : ${SELU_ALPHA} * (Math.exp(a) - 1.0))`),
   softplus: u('softplus', 'a > 20.0 ? a : Math.max(a, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(a)))'),
   elu: u('elu', 'a > 0.0 ? a : Math.exp(a) - 1.0'),
@@ -190,6 +201,7 @@ export type ActivationGradOp =
   | 'sigmoidGrad'
   | 'tanhGrad'
   | 'geluGrad'
+  | 'geluTanhGrad'
   | 'seluGrad'
   | 'softplusGrad'
   | 'eluGrad'
@@ -199,7 +211,10 @@ export type ActivationGradOp =
  * Fused backward kernels of the activations: `a` is the activation's input x (for sigmoid and
  * tanh: its output y), `b` the incoming gradient dy; the result is dy * f'(x).
  * reluGrad x<=0 ? 0 : dy; sigmoidGrad dy y (1-y); tanhGrad dy (1-y^2);
- * geluGrad dy (Phi(x) + x phi(x)); seluGrad dy scale (x<=0 ? alpha e^x : 1); softplusGrad dy sigmoid(x)
+ * geluGrad dy (Phi(x) + x phi(x)); geluTanhGrad dy (s + x s (1 - s) u'(x)) with s = sigmoid(u),
+ * u = 2 sqrt(2/pi) (x + 0.044715 x^3), u' = 2 sqrt(2/pi) (1 + 0.134145 x^2) (PyTorch's formula
+ * rewritten: 1 + tanh = 2s, 1 - tanh^2 = 4 s (1 - s); the second term is 0 once e^-|u| is, so x^2
+ * never overflows; NaN at x = ±inf, as PyTorch); seluGrad dy scale (x<=0 ? alpha e^x : 1); softplusGrad dy sigmoid(x)
  * (x above 20: dy); eluGrad dy (x<=0 ? e^x : 1); leakyReluGrad dy (x>0 ? 1 : p0). At a NaN input
  * each follows PyTorch's branch: relu, elu and selu pass dy (times scale), leakyRelu gives p0 dy,
  * the others NaN.
@@ -217,6 +232,11 @@ export const ACTIVATION_GRAD: Readonly<Record<ActivationGradOp, ElementwiseSpec>
     'geluGrad',
     'b * (0.5 * (1.0 + t_erf) + a * 0.3989422804014327 * Math.exp(-0.5 * a * a))',
     ERF_STMTS('a * 0.7071067811865476'),
+  ),
+  geluTanhGrad: b(
+    'geluTanhGrad',
+    'Math.abs(a) > 3.4028234663852886e38 ? 0.0 / 0.0 : b * (t_gs + t_gk)',
+    `${GELU_TANH_STMTS} let t_gk = t_ge > 0.0 ? a * t_ge * t_gq * t_gq * 1.5957691216057308 * (1.0 + 0.134145 * a * a) : 0.0;`,
   ),
   seluGrad: b('seluGrad', `b * ${SELU_SCALE} * (a <= 0.0 ? ${SELU_ALPHA} * Math.exp(a) : 1.0)`),
   softplusGrad: b(

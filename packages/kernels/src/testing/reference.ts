@@ -188,6 +188,8 @@ export const SELU_SCALE = 1.0507009873554805;
 
 /** The logistic sigmoid in float64. */
 export const sigmoid64 = (x: number): number => 1 / (1 + Math.exp(-x));
+/** sqrt(2/pi), the constant of GELU's tanh form. */
+const GELU_K = Math.sqrt(2 / Math.PI);
 /** The standard normal density in float64. */
 const phi64 = (x: number): number => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
 
@@ -210,6 +212,7 @@ export const UNARY_REF: Record<UnaryOp, Ref64> = {
   sigmoid: sigmoid64,
   tanh: Math.tanh,
   gelu: (x) => 0.5 * x * (1 + erf64(x / Math.SQRT2)),
+  geluTanh: (x) => 0.5 * x * (1 + Math.tanh(GELU_K * (x + 0.044715 * x ** 3))),
   selu: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
   softplus: (x) => (x > 20 ? x : Math.log1p(Math.exp(x))),
   elu: (x) => (x > 0 ? x : Math.expm1(x)),
@@ -256,6 +259,11 @@ export const GRAD_REF: Record<ActivationGradOp, Ref64> = {
   sigmoidGrad: (y, dy) => dy * y * (1 - y),
   tanhGrad: (y, dy) => dy * (1 - y * y),
   geluGrad: (x, dy) => dy * (0.5 * (1 + erf64(x / Math.SQRT2)) + x * phi64(x)),
+  geluTanhGrad: (x, dy) => {
+    // PyTorch's GeluBackward formula for approximate='tanh', in float64
+    const th = Math.tanh(GELU_K * (x + 0.044715 * x ** 3));
+    return dy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_K * (1 + 3 * 0.044715 * x * x));
+  },
   seluGrad: (x, dy) => dy * SELU_SCALE * (x > 0 ? 1 : SELU_ALPHA * Math.exp(x)),
   softplusGrad: (x, dy) => (x > 20 ? dy : dy * sigmoid64(x)),
   eluGrad: (x, dy) => dy * (x > 0 ? 1 : Math.exp(x)),

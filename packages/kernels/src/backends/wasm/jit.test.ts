@@ -145,6 +145,7 @@ describe.runIf(probeWasm().ok)('element-wise JIT', () => {
     const yes = [UNARY.relu, UNARY.abs, UNARY.sign, UNARY.sqrt, UNARY.isFinite, SCALAR.clamp, SCALAR.affine];
     yes.push(BINARY.add, BINARY.maximum, BINARY.equal, ACTIVATION_GRAD.reluGrad, WHERE);
     yes.push(UNARY.exp, UNARY.tanh, UNARY.sigmoid, UNARY.gelu, ACTIVATION_GRAD.eluGrad);
+    yes.push(UNARY.geluTanh, ACTIVATION_GRAD.geluTanhGrad);
     for (const s of yes) expect(compiled(s), s.name).toBe(true);
     for (const s of [UNARY.log, UNARY.softplus, UNARY.sin, SCALAR.powScalar, BINARY.pow])
       expect(compiled(s), s.name).toBe(false);
