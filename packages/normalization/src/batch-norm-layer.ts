@@ -17,7 +17,7 @@ export interface BatchNormOptions {
   /** Learnable per-channel `weight` (gamma, initially 1) and `bias` (beta, initially 0). Default true. */
   readonly affine?: boolean;
   /**
-   * Keep running statistics (buffers `runningMean`, `runningVar`, `numBatchesTracked`) and
+   * Keep running statistics (buffers `running_mean`, `running_var`, `num_batches_tracked`) and
    * normalize with them in evaluation mode. Default true; false: batch statistics in both modes.
    */
   readonly trackRunningStats?: boolean;
@@ -47,9 +47,13 @@ export interface BatchNormOptions {
  * `convention: 'keras'` reads momentum as Keras' decay (default 0.99), eps 1e-3, and puts the
  * biased batch variance into the running variance, as `tf.keras.layers.BatchNormalization`.
  *
- * State dict keys (PyTorch's in camelCase): `weight`, `bias`, `runningMean` (`running_mean`),
- * `runningVar` (`running_var`), `numBatchesTracked` (`num_batches_tracked`, stored as a float32
- * scalar: exact up to 2^24 batches).
+ * State dict keys, order and dtypes are PyTorch's, so a state dict loads into `nn.BatchNorm1d`/`2d`
+ * with `strict=True`: `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked` (an
+ * `'int64'` entry, written as `I64` to safetensors; held on the device as a float32 scalar, exact
+ * up to 2^24 batches). The properties keep camelCase names (`bn.runningMean` is the buffer
+ * `running_mean`). Checkpoints written before gradkit used these keys (`runningMean`,
+ * `runningVar`, float32 `numBatchesTracked`) are renamed on read by `@gradkit/trainer`'s
+ * `loadCheckpoint`.
  *
  * Forward and backward are fused kernels; see {@link batchNorm} for the gradients.
  *
@@ -63,7 +67,7 @@ export interface BatchNormOptions {
  * const y = bn.forward(randn([32, 16, 10])); // training: batch statistics, buffers updated
  * bn.eval();
  * const z = bn.forward(randn([4, 16, 10])); // evaluation: running statistics
- * bn.stateDict(); // { weight, bias, runningMean, runningVar, numBatchesTracked }
+ * bn.stateDict(); // { weight, bias, running_mean, running_var, num_batches_tracked }
  * ```
  */
 export class BatchNorm extends Module<[Tensor], Tensor> {
@@ -83,11 +87,14 @@ export class BatchNorm extends Module<[Tensor], Tensor> {
   readonly weight: Parameter | null;
   /** beta, shape `[C]`, initially 0 (null unless affine). */
   readonly bias: Parameter | null;
-  /** Buffer, shape `[C]`, initially 0 (null unless trackRunningStats). */
+  /** Buffer `running_mean`, shape `[C]`, initially 0 (null unless trackRunningStats). */
   readonly runningMean: Tensor | null;
-  /** Buffer, shape `[C]`, initially 1 (null unless trackRunningStats). */
+  /** Buffer `running_var`, shape `[C]`, initially 1 (null unless trackRunningStats). */
   readonly runningVar: Tensor | null;
-  /** Buffer, shape `[]`, the number of training batches seen (null unless trackRunningStats). */
+  /**
+   * Buffer `num_batches_tracked` (an `'int64'` state dict entry), shape `[]`, the number of
+   * training batches seen (null unless trackRunningStats).
+   */
   readonly numBatchesTracked: Tensor | null;
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
@@ -105,9 +112,11 @@ export class BatchNorm extends Module<[Tensor], Tensor> {
     this.weight = this.affine ? this.registerParameter('weight', ones([c], { device })) : null;
     this.bias = this.affine ? this.registerParameter('bias', zeros([c], { device })) : null;
     if (this.trackRunningStats) {
-      this.runningMean = this.registerBuffer('runningMean', zeros([c], { device }));
-      this.runningVar = this.registerBuffer('runningVar', ones([c], { device }));
-      this.numBatchesTracked = this.registerBuffer('numBatchesTracked', zeros([], { device }));
+      this.runningMean = this.registerBuffer('running_mean', zeros([c], { device }));
+      this.runningVar = this.registerBuffer('running_var', ones([c], { device }));
+      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { device }), {
+        dtype: 'int64',
+      });
     } else {
       this.runningMean = null;
       this.runningVar = null;

@@ -152,15 +152,19 @@ describe.each(testBackends)('BatchNorm on %s', (backend) => {
   it('registers PyTorch-named parameters and buffers, and round-trips a state dict', () => {
     const bn = new BatchNorm1d(3);
     expect(bn.namedParameters().map(([n]) => n)).toEqual(['weight', 'bias']);
-    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['runningMean', 'runningVar', 'numBatchesTracked']);
+    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['running_mean', 'running_var', 'num_batches_tracked']);
     scope(() => bn.forward(randn([6, 3], { rng: new Rng(16) })));
     const sd = bn.stateDict();
-    expect(Object.keys(sd)).toEqual(['weight', 'bias', 'runningMean', 'runningVar', 'numBatchesTracked']);
-    expect(sd.numBatchesTracked.shape).toEqual([]);
-    expect(sd.numBatchesTracked.data[0]).toBe(1);
+    // PyTorch's keys, order and dtypes (nn.BatchNorm1d(3).state_dict())
+    expect(Object.keys(sd)).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    expect(sd.num_batches_tracked.shape).toEqual([]);
+    expect(sd.num_batches_tracked.data[0]).toBe(1);
+    expect(sd.num_batches_tracked.dtype).toBe('int64');
+    expect(sd.running_mean.dtype).toBeUndefined();
+    expect(sd.weight.dtype).toBeUndefined();
     const other = new BatchNorm1d(3);
     other.loadStateDict(sd);
-    expectClose(other.runningMean!, sd.runningMean.data, { atol: 0, rtol: 0 });
+    expectClose(other.runningMean!, sd.running_mean.data, { atol: 0, rtol: 0 });
     expect(other.numBatchesTracked!.item()).toBe(1);
     other.resetRunningStats();
     expectClose(other.runningMean!, [0, 0, 0], { atol: 0, rtol: 0 });

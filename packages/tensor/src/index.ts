@@ -72,6 +72,7 @@ export type {
   LoadStateDictOptions,
   LoadStateDictResult,
   StateDict,
+  StateDtype,
   StateEntry,
 } from './module.js';
 export { Module, ModuleList } from './module.js';

@@ -121,6 +121,32 @@ describe.each(testBackends)('Module and Parameter on %s', (backend) => {
     a.dispose();
   });
 
+  it("an int64 buffer's entry carries dtype 'int64' (sync and async); loads from either dtype", async () => {
+    class Counter extends Module {
+      readonly w = this.registerParameter('w', ones([2]));
+      readonly n = this.registerBuffer('n', zeros([]), { dtype: 'int64' });
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const a = new Counter();
+    a.n.assign(tensor(7));
+    const sd = a.stateDict();
+    expect(sd.w.dtype).toBeUndefined();
+    expect(sd.n).toEqual({ shape: [], data: new Float32Array([7]), dtype: 'int64' });
+    expect((await a.stateDictAsync()).n.dtype).toBe('int64');
+    const b = new Counter();
+    b.loadStateDict({ w: sd.w, n: { shape: [], data: new Float32Array([3]) } }); // a float32 entry
+    expect(b.n.item()).toBe(3);
+    b.loadStateDict(sd);
+    expect(b.n.item()).toBe(7);
+    expect(() => a.registerBuffer('m', zeros([]), { dtype: 'int32' as never })).toThrow(
+      /registerBuffer: 'm': dtype must be 'float32' or 'int64', got "int32"/,
+    );
+    a.dispose();
+    b.dispose();
+  });
+
   it('loadStateDict: clear errors naming the key, nothing written on error; strict false', () => {
     const net = new Net();
     const sd = net.stateDict();

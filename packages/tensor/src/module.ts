@@ -3,12 +3,31 @@ import { Parameter } from './parameter.js';
 import { keep } from './scope.js';
 import { Tensor } from './tensor.js';
 
-/** One entry of a {@link StateDict}: a shape and row-major float32 values. */
+/**
+ * How a state dict entry is stored outside gradkit: `'float32'` (the default) or `'int64'`, an
+ * integer count such as BatchNorm's `num_batches_tracked` (PyTorch's `torch.long`). In memory the
+ * values are float32 either way (exact integers up to 2^24); the dtype tells a file writer (e.g.
+ * safetensors `I64`) how to store them.
+ *
+ * @example
+ * ```ts
+ * const dtype: StateDtype = bn.stateDict().num_batches_tracked.dtype ?? 'float32'; // 'int64'
+ * ```
+ */
+export type StateDtype = 'float32' | 'int64';
+
+/** One entry of a {@link StateDict}: a shape, row-major values and, for integer entries, a dtype. */
 export interface StateEntry {
   /** The tensor's shape. */
   readonly shape: readonly number[];
-  /** Its values, row-major (a copy read from the device). */
+  /** Its values, row-major (a copy read from the device); integers for an `'int64'` entry. */
   readonly data: Float32Array;
+  /**
+   * The dtype it is stored with (absent: `'float32'`); `'int64'` for integer buffers registered
+   * with `registerBuffer(name, t, { dtype: 'int64' })`. {@link Module.loadStateDict} accepts either
+   * for any tensor, as PyTorch's `load_state_dict` copies across dtypes.
+   */
+  readonly dtype?: StateDtype;
 }
 
 /** Parameters and persistent buffers by dotted name (`layers.0.weight`), as PyTorch's `state_dict`. */
@@ -32,6 +51,12 @@ export interface LoadStateDictResult {
 export interface BufferOptions {
   /** Part of the state dict (default true), as PyTorch's `persistent`. */
   readonly persistent?: boolean;
+  /**
+   * The dtype of its state dict entry (default `'float32'`): `'int64'` for a count held on the
+   * device as float32 (exact up to 2^24) but saved as an integer, as PyTorch's `torch.long`
+   * buffers (BatchNorm's `num_batches_tracked`).
+   */
+  readonly dtype?: StateDtype;
 }
 
 /** A module of any signature, as a child of another. */
@@ -73,7 +98,7 @@ function checkName(op: string, name: string): void {
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   private _training = true;
   private readonly _parameters = new Map<string, Parameter>();
-  private readonly _buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();
+  private readonly _buffers = new Map<string, { tensor: Tensor; persistent: boolean; dtype: StateDtype }>();
   private readonly _modules = new Map<string, AnyModule>();
 
   /** The computation of the module. */
@@ -116,18 +141,21 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /**
    * Registers a buffer (state that is not trained, e.g. running statistics) under `name`; it is
-   * exempted from scopes ({@link keep}) and, unless `persistent: false`, saved in the state dict.
-   * Update it with `assign`.
+   * exempted from scopes ({@link keep}) and, unless `persistent: false`, saved in the state dict
+   * (with `dtype: 'int64'` marked as an integer entry). Update it with `assign`.
    */
   registerBuffer(name: string, value: Tensor, options: BufferOptions = {}): Tensor {
     const op = 'registerBuffer';
     this.checkFree(op, name, 'buffer');
     if (!(value instanceof Tensor)) throw new ValueError(op, `'${name}' must be a Tensor`);
+    const dtype = options.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'int64')
+      throw new ValueError(op, `'${name}': dtype must be 'float32' or 'int64', got ${JSON.stringify(dtype)}`);
     value._arrayFor(op);
     keep(value);
     const old = this._buffers.get(name);
     if (old && old.tensor !== value) old.tensor.dispose();
-    this._buffers.set(name, { tensor: value, persistent: options.persistent ?? true });
+    this._buffers.set(name, { tensor: value, persistent: options.persistent ?? true, dtype });
     return value;
   }
 
@@ -213,20 +241,29 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Every state dict entry as [name, tensor]: parameters, then persistent buffers, per module. */
-  private stateTensors(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
+  /**
+   * Every state dict entry as [name, tensor, dtype]: parameters, then persistent buffers, per
+   * module (PyTorch's order).
+   */
+  private stateTensors(): [string, Tensor, StateDtype][] {
+    const out: [string, Tensor, StateDtype][] = [];
     for (const [prefix, m] of this.namedModules()) {
       const name = (k: string) => (prefix ? `${prefix}.${k}` : k);
-      for (const [k, p] of m._parameters) out.push([name(k), p]);
-      for (const [k, b] of m._buffers) if (b.persistent) out.push([name(k), b.tensor]);
+      for (const [k, p] of m._parameters) out.push([name(k), p, 'float32']);
+      for (const [k, b] of m._buffers) if (b.persistent) out.push([name(k), b.tensor, b.dtype]);
     }
     return out;
   }
 
+  /** A state dict entry: shape, values and the dtype when it is not float32. */
+  private static entry(t: Tensor, data: Float32Array, dtype: StateDtype): StateEntry {
+    return dtype === 'float32' ? { shape: [...t.shape], data } : { shape: [...t.shape], data, dtype };
+  }
+
   /**
    * The parameters and persistent buffers by dotted name, with shapes and copies of the values
-   * (one read-back each).
+   * (one read-back each), in PyTorch's order: per module (depth first), its parameters, then its
+   * persistent buffers. Integer buffers carry `dtype: 'int64'`.
    *
    * @example
    * ```ts
@@ -235,7 +272,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [k, t] of this.stateTensors()) out[k] = { shape: [...t.shape], data: t.dataSync() };
+    for (const [k, t, dtype] of this.stateTensors()) out[k] = Module.entry(t, t.dataSync(), dtype);
     return out;
   }
 
@@ -244,8 +281,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const entries = this.stateTensors();
     const data = await Promise.all(entries.map(([, t]) => t.data()));
     const out: StateDict = {};
-    entries.forEach(([k, t], i) => {
-      out[k] = { shape: [...t.shape], data: data[i] };
+    entries.forEach(([k, t, dtype], i) => {
+      out[k] = Module.entry(t, data[i], dtype);
     });
     return out;
   }
@@ -255,7 +292,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * anything is written: each entry's shape must equal the module's (a {@link ShapeError} naming
    * the key and both shapes), its data must have that many values, and in strict mode (default)
    * the keys must match exactly (a {@link ValueError} listing missing and unexpected keys).
-   * Gradients are left as they are.
+   * An entry's `dtype` is not checked (a float32 value loads into an integer buffer and back, as
+   * PyTorch copies across dtypes). Gradients are left as they are.
    *
    * @example
    * ```ts

@@ -17,10 +17,12 @@ export { writeFileAtomic } from './checkpoint/atomic.js';
 export type { Checkpoint, LoadCheckpointOptions } from './checkpoint/checkpoint.js';
 export {
   CHECKPOINT_FILES,
+  CHECKPOINT_VERSION,
   CheckpointError,
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint/checkpoint.js';
+export { migrateStateDict } from './checkpoint/migrate.js';
 export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
 export * from './data/index.js';

@@ -44,16 +44,16 @@ describe.each(testBackends)('spatial layer specs on %s', (backend) => {
     expect([(drop as Dropout2d).p, (dropDefault as Dropout2d).p]).toEqual([0.25, 0.5]);
     expect(describeModel(model).layers).toEqual(layers);
     expect(Object.keys(model.stateDict())).toEqual([
-      '0.runningMean',
-      '0.runningVar',
-      '0.numBatchesTracked',
+      '0.running_mean',
+      '0.running_var',
+      '0.num_batches_tracked',
       '2.weight',
       '2.bias',
       '5.weight',
       '5.bias',
-      '5.runningMean',
-      '5.runningVar',
-      '5.numBatchesTracked',
+      '5.running_mean',
+      '5.running_var',
+      '5.num_batches_tracked',
     ]);
     scope(() => {
       expect(model.forward(randn([2, 3, 4, 4], { rng: new Rng(1) })).shape).toEqual([2, 48]);

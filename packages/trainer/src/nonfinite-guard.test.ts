@@ -141,9 +141,9 @@ describe.each(testBackends)('the non-finite guarantee of Trainer.fit on %s', (ba
       }),
     );
     expect(err).toBeInstanceOf(NonFiniteError);
-    expect((err as NonFiniteError).parameter).toBe('1.runningMean');
+    expect((err as NonFiniteError).parameter).toBe('1.running_mean');
     expect((err as NonFiniteError).message).toMatch(
-      /^parameter 1\.runningMean: 8 of 8 values are not finite \(first: NaN at index 0\) at the end of epoch 1 \(step 3, after batch 2\)/,
+      /^parameter 1\.running_mean: 8 of 8 values are not finite \(first: NaN at index 0\) at the end of epoch 1 \(step 3, after batch 2\)/,
     );
     expect(existsSync(join(dir, 'last'))).toBe(false);
   });

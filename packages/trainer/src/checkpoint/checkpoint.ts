@@ -5,7 +5,21 @@ import type { Json } from '../callbacks/callback.js';
 import type { TrainerState } from '../trainer.js';
 import { fsyncDirectory, writeFileAtomic } from './atomic.js';
 import { CheckpointError } from './checkpoint-error.js';
+import { migrateStateDict } from './migrate.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+/**
+ * The version of the checkpoint format {@link saveCheckpoint} writes (`trainer.json`'s `version`):
+ * 2 since state dicts use PyTorch's names and dtypes (`running_mean`, int64
+ * `num_batches_tracked`); version 1 (camelCase BatchNorm buffers, float32 counts) is still read,
+ * renamed by {@link migrateStateDict}.
+ *
+ * @example
+ * ```ts
+ * JSON.parse(readFileSync('runs/mnist/last/trainer.json', 'utf8')).version === CHECKPOINT_VERSION; // true
+ * ```
+ */
+export const CHECKPOINT_VERSION = 2;
 
 /**
  * File names inside a checkpoint directory.
@@ -78,7 +92,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     writeFileAtomic(join(tmp, CHECKPOINT_FILES.callbacks), encodeSafetensors(cbt, meta));
     const state = {
       format: 'gradkit.checkpoint',
-      version: 1,
+      version: CHECKPOINT_VERSION,
       savedAt: new Date().toISOString(),
       trainer: ckpt.trainer,
       model: ckpt.modelSpec,
@@ -247,6 +261,11 @@ export interface LoadCheckpointOptions {
  * schema (format, version, epoch, step, history, generator states, callback states) and that the
  * weights are from the same epoch and step.
  *
+ * Checkpoints of format version 1 (written before gradkit used PyTorch's state dict names) are
+ * migrated on read: BatchNorm's `runningMean`, `runningVar` and float32 `numBatchesTracked` in
+ * the model and in the callbacks' tensors become `running_mean`, `running_var` and int64
+ * `num_batches_tracked` ({@link migrateStateDict}), so they load into today's modules.
+ *
  * When `dir` is missing because a save was killed between its renames, the previous checkpoint
  * it left (`.<name>.old-<pid>`, from a process that no longer runs) is renamed back to `dir` and
  * read; stale temporary directories of killed saves are removed.
@@ -270,7 +289,11 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
   if (at === null || !existsSync(at)) throw new CheckpointError(`${dir}: no such checkpoint directory`);
   const statePath = join(at, CHECKPOINT_FILES.state);
   const state = parseJson(statePath, readOrThrow(statePath, CHECKPOINT_FILES.state).toString('utf8'));
-  if (!isObject(state) || state.format !== 'gradkit.checkpoint' || state.version !== 1) {
+  if (
+    !isObject(state) ||
+    state.format !== 'gradkit.checkpoint' ||
+    (state.version !== 1 && state.version !== CHECKPOINT_VERSION)
+  ) {
     const s = isObject(state) ? state : {};
     throw new CheckpointError(
       `${at}: unsupported checkpoint format ${JSON.stringify(s.format)} version ${JSON.stringify(s.version)}`,
@@ -314,8 +337,13 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
       }
     }
   }
+  const legacy = state.version === 1;
+  if (legacy) {
+    for (const cb of Object.keys(callbackTensors))
+      callbackTensors[cb] = migrateStateDict(callbackTensors[cb], `${at} callback '${cb}'`);
+  }
   return {
-    model: model.tensors,
+    model: legacy ? migrateStateDict(model.tensors, modelPath) : model.tensors,
     optimizer,
     trainer,
     callbackTensors,

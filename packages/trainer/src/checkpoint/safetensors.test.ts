@@ -50,6 +50,31 @@ describe('safetensors', () => {
     expect(Array.from(back.tensors.b.data)).toEqual(Array.from(t.b.data));
   });
 
+  it("writes an 'int64' tensor as I64 (8 bytes a value) and reads it back as 'int64'; refuses non-integers", () => {
+    const bytes = encodeSafetensors({
+      'bn.num_batches_tracked': { shape: [], data: Float32Array.from([12345]), dtype: 'int64' },
+      'bn.running_mean': { shape: [2], data: Float32Array.from([0.5, -1]) },
+    });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    expect(header['bn.num_batches_tracked']).toEqual({ dtype: 'I64', shape: [], data_offsets: [0, 8] });
+    expect(header['bn.running_mean']).toEqual({ dtype: 'F32', shape: [2], data_offsets: [8, 16] });
+    expect(new DataView(bytes.buffer).getBigInt64(8 + n, true)).toBe(12345n);
+    const back = decodeSafetensors(bytes).tensors;
+    expect(back['bn.num_batches_tracked']).toEqual({
+      shape: [],
+      data: Float32Array.from([12345]),
+      dtype: 'int64',
+    });
+    expect(back['bn.running_mean'].dtype).toBeUndefined();
+    expect(() =>
+      encodeSafetensors({ n: { shape: [2], data: Float32Array.from([1, 2.5]), dtype: 'int64' } }),
+    ).toThrow(/tensor 'n': an int64 tensor must hold integers, got 2.5 at index 1/);
+    expect(() =>
+      encodeSafetensors({ n: { shape: [], data: Float32Array.from([1]), dtype: 'float16' as never } }),
+    ).toThrow(/tensor 'n': dtype must be 'float32' or 'int64', got "float16"/);
+  });
+
   it('rejects malformed files with a message naming the file and the problem', () => {
     const good = encodeSafetensors({ w: { shape: [2], data: Float32Array.from([1, 2]) } });
     expect(() => decodeSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(

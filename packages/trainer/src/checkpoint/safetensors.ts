@@ -1,11 +1,20 @@
+import type { StateDtype } from '@gradkit/tensor';
 import { CheckpointError } from './checkpoint-error.js';
 
-/** A tensor as stored in a safetensors file: float32 values and a shape. */
+/**
+ * A tensor as stored in a safetensors file: a shape, float32 values and, for an integer tensor,
+ * `dtype: 'int64'` (the same shape as a `@gradkit/tensor` state dict entry).
+ */
 export interface NamedTensor {
   /** The tensor's shape. */
   readonly shape: readonly number[];
-  /** Its values, row-major. */
+  /** Its values, row-major (integers for an `'int64'` tensor). */
   readonly data: Float32Array;
+  /**
+   * `'int64'`: written as `I64` (PyTorch's `torch.long`, e.g. BatchNorm's `num_batches_tracked`)
+   * and set when an `I64` tensor is read; absent or `'float32'`: `F32`.
+   */
+  readonly dtype?: StateDtype;
 }
 
 /** A safetensors file's contents: tensors by name and the optional string metadata. */
@@ -48,11 +57,14 @@ const DTYPE_BYTES: Record<string, number> = {
 };
 
 /**
- * Serializes float32 tensors in the safetensors format: an 8-byte little-endian header length,
- * a JSON header (`{ name: { dtype: 'F32', shape, data_offsets: [begin, end] }, __metadata__ }`)
- * padded with spaces to a multiple of 8 bytes, then the little-endian data, tensors in name order.
+ * Serializes tensors in the safetensors format: an 8-byte little-endian header length, a JSON
+ * header (`{ name: { dtype: 'F32', shape, data_offsets: [begin, end] }, __metadata__ }`) padded
+ * with spaces to a multiple of 8 bytes, then the little-endian data, tensors in name order (as
+ * `safetensors.torch.save_file`). A tensor with `dtype: 'int64'` is written as `I64` (8 bytes a
+ * value), every other one as `F32`.
  *
- * @throws {SafetensorsError} when a tensor's values do not fill its shape, a tensor is named
+ * @throws {SafetensorsError} when a tensor's values do not fill its shape, an `'int64'` tensor
+ *   holds a value that is not an integer, a tensor has an unknown dtype, a tensor is named
  *   `__proto__` or `__metadata__`, or a metadata value is not a string.
  * @see https://github.com/huggingface/safetensors (format description)
  * @example
@@ -78,6 +90,7 @@ export function encodeSafetensors(
     header.__metadata__ = metadata;
   }
   let offset = 0;
+  const int64 = new Set<string>();
   for (const name of names) {
     const t = tensors[name];
     const size = t.shape.reduce((p, d) => p * d, 1);
@@ -86,8 +99,28 @@ export function encodeSafetensors(
         `tensor '${name}': ${t.data?.length} values do not fill shape [${t.shape.join(',')}]`,
       );
     }
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + size * 4] };
-    offset += size * 4;
+    const dtype = t.dtype ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'int64') {
+      throw new SafetensorsError(
+        `tensor '${name}': dtype must be 'float32' or 'int64', got ${JSON.stringify(t.dtype)}`,
+      );
+    }
+    if (dtype === 'int64') {
+      const bad = t.data.findIndex((v) => !Number.isInteger(v));
+      if (bad >= 0) {
+        throw new SafetensorsError(
+          `tensor '${name}': an int64 tensor must hold integers, got ${t.data[bad]} at index ${bad}`,
+        );
+      }
+      int64.add(name);
+    }
+    const width = dtype === 'int64' ? 8 : 4;
+    header[name] = {
+      dtype: dtype === 'int64' ? 'I64' : 'F32',
+      shape: [...t.shape],
+      data_offsets: [offset, offset + size * width],
+    };
+    offset += size * width;
   }
   let json = JSON.stringify(header);
   const enc = new TextEncoder();
@@ -104,14 +137,20 @@ export function encodeSafetensors(
   let pos = 8 + headerBytes.length;
   for (const name of names) {
     const data = tensors[name].data;
-    for (let i = 0; i < data.length; i++, pos += 4) view.setFloat32(pos, data[i], true);
+    if (int64.has(name)) {
+      for (let i = 0; i < data.length; i++, pos += 8) view.setBigInt64(pos, BigInt(data[i]), true);
+    } else {
+      for (let i = 0; i < data.length; i++, pos += 4) view.setFloat32(pos, data[i], true);
+    }
   }
   return out;
 }
 
 /**
  * Parses a safetensors file. F32 tensors load as they are; F64, F16, BF16 and integer tensors are
- * converted to float32. `source` names the file in error messages.
+ * converted to float32 (integers are exact up to 2^24 in magnitude); `I64` tensors are marked
+ * `dtype: 'int64'`, so that writing them again keeps `I64`. `source` names the file in error
+ * messages.
  *
  * The whole header is checked before any tensor is decoded, as the reference implementation
  * does: every entry is an object with a known dtype, a shape of non-negative integers and
@@ -267,7 +306,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
           data[i] = view.getUint8(p);
       }
     }
-    tensors[name] = { shape, data };
+    tensors[name] = dtype === 'I64' ? { shape, data, dtype: 'int64' } : { shape, data };
   }
   return { tensors, metadata };
 }
