@@ -1,11 +1,13 @@
 import type { ActivationGradOp, UnaryOp } from '@gradkit/kernels';
+import { checkKnownKeys, checkOneOf, checkOptions } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
 import { deviceOf, finite } from './operands.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * Activations available as functions and fused with a bias in {@link biasActivation} and
- * {@link linear}. `'identity'` applies none.
+ * {@link linear}. `'identity'` applies none; `'gelu'` is the exact (erf) GELU and `'geluTanh'` its
+ * tanh approximation (`gelu(x, { approximate: 'tanh' })`).
  */
 export type Activation =
   | 'identity'
@@ -14,6 +16,7 @@ export type Activation =
   | 'sigmoid'
   | 'tanh'
   | 'gelu'
+  | 'geluTanh'
   | 'selu'
   | 'softplus'
   | 'elu';
@@ -85,18 +88,54 @@ export function tanh(x: Tensor): Tensor {
   return activation('tanh', 'tanhGrad', true, x);
 }
 
+/** How {@link gelu} evaluates the Gaussian CDF, as PyTorch's `approximate` argument. */
+export type GeluApproximate = 'none' | 'tanh';
+
+/** Options of {@link gelu}. */
+export interface GeluOptions {
+  /**
+   * `'none'` (default, as PyTorch): the exact form `x Phi(x)` with erf; `'tanh'`: the tanh
+   * approximation `x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+   */
+  readonly approximate?: GeluApproximate;
+}
+
+/** @internal Checks a GELU `approximate` option (errors name `op`); returns the activation name. */
+function geluActivation(op: string, approximate: unknown = 'none'): 'gelu' | 'geluTanh' {
+  return checkOneOf(op, 'approximate', approximate, ['none', 'tanh'] as const) === 'tanh'
+    ? 'geluTanh'
+    : 'gelu';
+}
+
 /**
- * Exact GELU (PyTorch's default `approximate='none'`): `x/2 (1 + erf(x / sqrt 2))` = `x Phi(x)`.
- * Gradient: `dy (Phi(x) + x phi(x))`.
+ * GELU, PyTorch's `F.gelu(x, approximate=...)`. The default (`approximate: 'none'`) is exact:
+ * `x/2 (1 + erf(x / sqrt 2))` = `x Phi(x)`, gradient `dy (Phi(x) + x phi(x))`. With
+ * `approximate: 'tanh'`:
  *
+ * `y = x/2 (1 + tanh(u))`, `u = sqrt(2/pi) (x + 0.044715 x^3)`, gradient
+ * `dy (1/2 (1 + tanh(u)) + x/2 (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2))`,
+ *
+ * evaluated as `x sigmoid(2u)` (the same function) so that large negative x loses no accuracy and
+ * large |x| cannot overflow. As PyTorch: `gelu(inf) = inf`, `gelu(-inf) = NaN`, gradient NaN at
+ * ±inf. For finite |x| above ~1.8e19, where PyTorch's float32 kernel overflows `x^2` and returns a
+ * NaN gradient, the gradient here is the float64 value (1 for x > 0, 0 for x < 0).
+ *
+ * @throws {ValueError} naming `gelu` for an `approximate` other than `'none'` or `'tanh'`, or an
+ *   unknown option.
  * @see https://arxiv.org/abs/1606.08415 (Hendrycks & Gimpel, Gaussian Error Linear Units)
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.functional.gelu.html
  * @example
  * ```ts
  * gelu(tensor([1])).toArray(); // [0.8413447]
+ * gelu(tensor([1]), { approximate: 'tanh' }).toArray(); // [0.841192]
  * ```
  */
-export function gelu(x: Tensor): Tensor {
-  return activation('gelu', 'geluGrad', false, x);
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  const o = checkOptions<GeluOptions>('gelu', options);
+  checkKnownKeys('gelu', o, ['approximate']);
+  return geluActivation('gelu', o.approximate) === 'geluTanh'
+    ? activation('geluTanh', 'geluTanhGrad', false, x)
+    : activation('gelu', 'geluGrad', false, x);
 }
 
 /**

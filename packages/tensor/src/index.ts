@@ -41,7 +41,7 @@ export {
   shapesEqual,
   sizeOf,
 } from '@gradkit/kernels';
-export type { Activation } from './activations.js';
+export type { Activation, GeluApproximate, GeluOptions } from './activations.js';
 export { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
 export { add, div, maximum, minimum, mul, neg, pow, sub } from './arithmetic.js';
 export type { BackwardFn, BackwardOptions, OpContext } from './autograd.js';

@@ -16,6 +16,7 @@ const ACTIVATIONS: readonly Activation[] = [
   'sigmoid',
   'tanh',
   'gelu',
+  'geluTanh',
   'selu',
   'softplus',
   'elu',
@@ -33,7 +34,7 @@ function checkActivation(op: string, activation: Activation): void {
 /**
  * `activation(x + bias)` in one fused kernel (the bias broadcasts, typically `[C]` against
  * `[N, C]`). The backward pass uses the kernels' fused `activationGrad` kernels: relu, leakyRelu
- * (slope >= 0), sigmoid and tanh from the saved output; gelu, selu, softplus and elu from the
+ * (slope >= 0), sigmoid and tanh from the saved output; gelu, geluTanh, selu, softplus and elu from the
  * pre-activation, recomputed in the backward pass. Gradients: `dz = dy * f'(x + bias)` for x, and
  * `dz` summed over the broadcast dimensions for the bias.
  *
@@ -92,6 +93,9 @@ export function biasActivation(
           case 'gelu':
             dz = d.activationGrad('geluGrad', pre, dy);
             break;
+          case 'geluTanh':
+            dz = d.activationGrad('geluTanhGrad', pre, dy);
+            break;
           case 'selu':
             dz = d.activationGrad('seluGrad', pre, dy);
             break;
@@ -125,6 +129,8 @@ export function applyActivation(x: Tensor, activation: Activation, negativeSlope
       return tanh(x);
     case 'gelu':
       return gelu(x);
+    case 'geluTanh':
+      return gelu(x, { approximate: 'tanh' });
     case 'selu':
       return selu(x);
     case 'softplus':

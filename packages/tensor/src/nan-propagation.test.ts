@@ -20,6 +20,7 @@ const ACTIVATIONS: Exclude<Activation, 'identity'>[] = [
   'sigmoid',
   'tanh',
   'gelu',
+  'geluTanh',
   'selu',
   'softplus',
   'elu',

@@ -120,6 +120,7 @@ export const BIAS_ACT = {
   sigmoid: fusedBiasSpec('sigmoid', UNARY.sigmoid),
   tanh: fusedBiasSpec('tanh', UNARY.tanh),
   gelu: fusedBiasSpec('gelu', UNARY.gelu),
+  geluTanh: fusedBiasSpec('geluTanh', UNARY.geluTanh),
   selu: fusedBiasSpec('selu', UNARY.selu),
   softplus: fusedBiasSpec('softplus', UNARY.softplus),
   elu: fusedBiasSpec('elu', UNARY.elu),

@@ -7,7 +7,7 @@ import {
   shapesEqual,
   ValueError,
 } from '@gradkit/kernels';
-import type { Activation } from './activations.js';
+import type { Activation, GeluOptions } from './activations.js';
 import { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
 import { add, div, maximum, minimum, mul, neg, pow, sub } from './arithmetic.js';
 import type { BackwardOptions, GradNode } from './autograd.js';
@@ -621,9 +621,9 @@ export class Tensor {
   tanh(): Tensor {
     return tanh(this);
   }
-  /** Exact GELU. See {@link gelu}. */
-  gelu(): Tensor {
-    return gelu(this);
+  /** GELU, exact by default or `{ approximate: 'tanh' }`. See {@link gelu}. */
+  gelu(options?: GeluOptions): Tensor {
+    return gelu(this, options);
   }
   /** SELU. See {@link selu}. */
   selu(): Tensor {
