@@ -1,5 +1,8 @@
-import type { Activation, Tensor } from '@gradkit/tensor';
+import type { Activation, GeluApproximate, Tensor } from '@gradkit/tensor';
 import {
+  checkKnownKeys,
+  checkOneOf,
+  checkOptions,
   elu,
   gelu,
   leakyRelu,
@@ -104,19 +107,49 @@ export class Sigmoid extends ActivationModule {
   }
 }
 
+/** Options of {@link GELU}. */
+export interface GELUOptions {
+  /**
+   * `'none'` (default, as PyTorch): exact, `x Φ(x)` with erf; `'tanh'`: PyTorch's tanh
+   * approximation `x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+   */
+  readonly approximate?: GeluApproximate;
+}
+
 /**
- * `GELU(x) = x Φ(x)` (exact, erf-based, PyTorch's default) as a module.
+ * `GELU(x) = x Φ(x)` as a module, PyTorch's `nn.GELU(approximate=...)`: exact (erf-based) by
+ * default, or with `{ approximate: 'tanh' }` the tanh approximation
+ * `x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`. Its {@link ActivationModule.activation} is
+ * `'gelu'` or `'geluTanh'`, so {@link Sequential} fuses either form with a preceding Linear.
  *
+ * @throws {ValueError} naming `GELU` for an `approximate` other than `'none'` or `'tanh'`, or an
+ *   unknown option.
  * @see Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415
+ * @see https://pytorch.org/docs/stable/generated/torch.nn.GELU.html
  * @example
  * ```ts
  * new GELU().forward(tensor([1])).item(); // 0.8413
+ * new GELU({ approximate: 'tanh' }).forward(tensor([1])).item(); // 0.8412
  * ```
  */
 export class GELU extends ActivationModule {
-  readonly activation = 'gelu' as const;
+  /** `'gelu'` (exact) or `'geluTanh'` (the tanh approximation). */
+  readonly activation: 'gelu' | 'geluTanh';
+  /** How the Gaussian CDF is evaluated: `'none'` (exact) or `'tanh'`. */
+  readonly approximate: GeluApproximate;
+  constructor(options: GELUOptions = {}) {
+    super();
+    const o = checkOptions<GELUOptions>('GELU', options);
+    checkKnownKeys('GELU', o, ['approximate']);
+    this.approximate = checkOneOf('GELU', 'approximate', o.approximate ?? 'none', ['none', 'tanh'] as const);
+    this.activation = this.approximate === 'tanh' ? 'geluTanh' : 'gelu';
+  }
   forward(x: Tensor): Tensor {
-    return gelu(x);
+    return gelu(x, { approximate: this.approximate });
+  }
+  /** `GELU(approximate='tanh')`, as PyTorch prints it (`GELU()` for the default). */
+  override toString(): string {
+    return this.approximate === 'none' ? 'GELU()' : `GELU(approximate='${this.approximate}')`;
   }
 }
 

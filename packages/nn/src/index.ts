@@ -1,3 +1,4 @@
+export type { GELUOptions } from './activations.js';
 export {
   ActivationModule,
   ELU,

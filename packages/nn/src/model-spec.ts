@@ -280,10 +280,19 @@ registerLayer(
   'sigmoid',
   simple(() => new Sigmoid()),
 );
-registerLayer(
-  'gelu',
-  simple(() => new GELU()),
-);
+registerLayer('gelu', {
+  // `approximate`: 'none' (default, exact) or 'tanh', as nn.GELU(approximate=...)
+  build(spec) {
+    const approximate = spec.approximate;
+    if (approximate !== undefined && approximate !== 'none' && approximate !== 'tanh') {
+      throw new ValueError(
+        'buildModel',
+        `layer '${spec.type}': 'approximate' must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`,
+      );
+    }
+    return new GELU(approximate === undefined ? {} : { approximate });
+  },
+});
 registerLayer(
   'selu',
   simple(() => new SELU()),
