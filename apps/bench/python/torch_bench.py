@@ -411,6 +411,139 @@ def mnist(torch, spec):
     }
 
 
+def finite_or_none(x):
+    import math
+
+    return x if x is not None and math.isfinite(x) else None
+
+
+def cnn(torch, spec):
+    """The cnn epoch: LeNet-5 (spec["cnnModel"], as the JS contenders build it) on 1x28x28 images.
+    First, untimed, the check (also the warm-up): from the shared starting weights
+    (spec["cnnWeightsFile"]), one Adam step on the first batch (its loss), then the loss on that
+    batch again. Then the timed epoch from PyTorch's default initialization (torch.manual_seed)."""
+    import math
+
+    import numpy as np
+    import torch.nn.functional as F
+
+    s = spec["sizes"]
+    arch = spec["cnnModel"]
+    order = np.fromfile(spec["orderFile"], dtype="<i4")
+    x, y = load(spec, "train", order)
+    tx, ty = load(spec, "test", None)
+    tx, ty = tx[: s["cnnTest"]], ty[: s["cnnTest"]]
+    sums = checksum(x, y)
+    c0, h0, w0 = arch["input"]
+    x = x.reshape(-1, c0, h0, w0)
+    tx = np.ascontiguousarray(tx).reshape(-1, c0, h0, w0)
+    data_rss = rss_mib()
+    batch = s["cnnBatch"]
+    nn = torch.nn
+
+    def build(seed):
+        torch.manual_seed(seed)
+        mods = []
+        c, h, w = c0, h0, w0
+        for b in arch["convs"]:
+            mods += [nn.Conv2d(c, b["out"], b["kernel"], padding=b["padding"]), nn.ReLU(), nn.MaxPool2d(2)]
+            c = b["out"]
+            h = (h + 2 * b["padding"] - b["kernel"] + 1) // 2
+            w = (w + 2 * b["padding"] - b["kernel"] + 1) // 2
+        mods.append(nn.Flatten())
+        width = c * h * w
+        for units in arch["dense"]:
+            mods += [nn.Linear(width, units), nn.ReLU()]
+            width = units
+        mods.append(nn.Linear(width, arch["classes"]))
+        return nn.Sequential(*mods)
+
+    def step(model, opt, a, b):
+        loss = F.cross_entropy(model(torch.from_numpy(x[a:b])), torch.from_numpy(y[a:b]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    n = x.shape[0]
+    n0 = min(n, batch)
+    cm = build(spec["seed"])
+    raw = np.fromfile(spec["cnnWeightsFile"], dtype="<f4")
+    at = 0
+    with torch.no_grad():
+        for p in cm.parameters():
+            p.copy_(torch.from_numpy(raw[at:at + p.numel()].copy()).reshape(p.shape))
+            at += p.numel()
+    if at != raw.size:
+        raise ValueError("the shared weights hold %d values, LeNet-5 has %d parameters" % (raw.size, at))
+    co = torch.optim.Adam(cm.parameters(), lr=s["lr"], betas=(0.9, 0.999), eps=1e-8)
+    loss_before = step(cm, co, 0, n0)
+    with torch.no_grad():
+        loss_after = F.cross_entropy(cm(torch.from_numpy(x[0:n0])), torch.from_numpy(y[0:n0])).item()
+    progress("cnn check: loss %r -> %r after one step" % (loss_before, loss_after))
+    warm = min(s["cnnWarmupSteps"], (n + batch - 1) // batch)
+    for i in range(1, warm):
+        step(cm, co, i * batch, min(n, (i + 1) * batch))
+    del cm, co
+
+    model = build(spec["seed"])
+    opt = torch.optim.Adam(model.parameters(), lr=s["lr"], betas=(0.9, 0.999), eps=1e-8)
+    limit = spec["timeLimitS"]
+    steps, losses = [], []
+    trained = 0
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    last = t0
+    last_report = t0
+    for a in range(0, n, batch):
+        b = min(n, a + batch)
+        losses.append(step(model, opt, a, b))
+        now = time.perf_counter()
+        steps.append((now - last) * 1000)
+        last = now
+        trained = b
+        if now - last_report > 10:
+            last_report = now
+            progress("cnn %d/%d samples, %.0f samples/s" % (trained, n, trained / (now - t0)))
+        if limit > 0 and now - t0 > limit and trained < n:
+            break
+    seconds = last - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    correct = 0
+    with torch.no_grad():
+        for a in range(0, tx.shape[0], 500):
+            pred = model(torch.from_numpy(tx[a:a + 500])).argmax(1).numpy()
+            correct += int((pred == ty[a:a + 500]).sum())
+    tail = losses[-10:]
+    last_loss = sum(tail) / len(tail) if tail else None
+    return {
+        "contender": spec["id"],
+        "trainSamples": trained,
+        "requestedSamples": n,
+        "partial": trained < n,
+        "seconds": seconds,
+        "samplesPerSecond": trained / seconds,
+        "step": summarize(steps),
+        "testAccuracy": correct / tx.shape[0],
+        "testSamples": int(tx.shape[0]),
+        "lastLoss": finite_or_none(last_loss),
+        "cpuSeconds": cpu,
+        "dataRssMiB": data_rss,
+        "peakRssMiB": peak_rss_mib(),
+        "checksum": sums,
+        "warmupSteps": warm,
+        "lossBefore": finite_or_none(loss_before),
+        "lossAfter": finite_or_none(loss_after),
+        "lossesFinite": all(math.isfinite(v) for v in losses),
+        "config": "PyTorch %s CPU, 1 thread: nn.Sequential of %s (Conv2d, ReLU, MaxPool2d(2), Flatten, Linear), "
+        "the check from the harness's weights, the epoch from PyTorch's default init (torch.manual_seed(%d)); "
+        "F.cross_entropy on logits; torch.optim.Adam(lr %g, betas 0.9/0.999, eps 1e-8); batches of %d images "
+        "[B, 1, 28, 28] sliced in the shared order from a float32 numpy array (torch.from_numpy, no copy), "
+        "loss.item() every step" % (torch.__version__, spec.get("cnnDescription", "LeNet-5"), spec["seed"], s["lr"], batch),
+    }
+
+
 def main():
     with open(sys.argv[1]) as f:
         spec = json.load(f)
@@ -422,6 +555,8 @@ def main():
         res = {"ok": True, "details": details(torch)}
         if spec["job"] == "mnist":
             res["mnist"] = mnist(torch, spec)
+        elif spec["job"] == "cnn":
+            res["cnn"] = cnn(torch, spec)
         else:
             res["matmul"] = matmul_rows(torch, spec) if "matmul" in spec["workloads"] else []
             res["micro"] = micro_rows(torch, spec) if "micro" in spec["workloads"] else []

@@ -90,6 +90,53 @@ if (mn.length) {
   out.push('');
 }
 
+const cnn = r.cnn ?? [];
+const cnnCannot = r.cnnCannotTrain ?? [];
+if (cnn.length || cnnCannot.length) {
+  // the best gradkit row that passed the check, and the fastest TF.js backend that trains (and passed)
+  const ok = (x) => x.check?.ok !== false;
+  const tf = cnn
+    .filter((x) => x.contender.startsWith('tfjs-') && ok(x))
+    .sort((a, b) => b.samplesPerSecond - a.samplesPerSecond)[0];
+  const torch = cnn.find((x) => x.contender === 'torch-cpu' && ok(x));
+  out.push(
+    `**CNN, one epoch** (LeNet-5 as \`gradkit train --model lenet5\`: conv 5x5 6 pad 2, max-pool, conv 5x5 16, max-pool, linear 120, 84, 10, ReLU; Adam lr 1e-3, batch ${r.sizes.cnnBatch}, 60,000 images as 1x28x28, then the 10,000 test images; gradkit and TF.js start from the same weights; every contender's loss before and after one step from those weights is checked against PyTorch's):`,
+    '',
+    ...header(
+      [
+        'contender',
+        'samples/s',
+        `vs ${tf ? label(tf.contender) : 'TF.js'}`,
+        'vs PyTorch',
+        'ms/step (median)',
+        'test accuracy',
+        'cores used',
+        'peak RSS MiB',
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  for (const x of [...cnn].sort((a, b) => b.samplesPerSecond - a.samplesPerSecond)) {
+    const rel = (p) => (p && ok(x) ? `${num(x.samplesPerSecond / p.samplesPerSecond)}x` : 'n/a');
+    out.push(
+      row([
+        `${label(x.contender)}${x.partial ? ` (partial: ${x.trainSamples.toLocaleString('en-US')} samples in ${Math.round(x.seconds)} s)` : ''}${ok(x) ? '' : ' (failed the check: excluded)'}`,
+        num(x.samplesPerSecond),
+        rel(tf),
+        rel(torch),
+        num(x.step.medianMs),
+        `${(100 * x.testAccuracy).toFixed(2)}%${x.partial ? ' (partial)' : ''}`,
+        num(x.cpuSeconds / x.seconds, 2),
+        num(x.peakRssMiB),
+      ]),
+    );
+  }
+  for (const c of cnnCannot) out.push(row([label(c.contender), 'cannot train (†)', '', '', '', '', '', '']));
+  out.push('');
+  for (const c of cnnCannot)
+    out.push(`† ${label(c.contender)}, at its first training step: \`${c.error}\` (its forward runs).`, '');
+}
+
 const mm = (r.matmul ?? []).filter((x) => x.n === 512);
 if (mm.length) {
   out.push(
@@ -178,7 +225,7 @@ if (convCases.length) {
 }
 
 if (r.targets?.length) {
-  out.push(`**Targets** (issue 5${conv.length ? ' and issue 12' : ''}):`, '');
+  out.push(`**Targets** (issue 5${conv.length || cnn.length ? ' and issue 12' : ''}):`, '');
   for (const t of r.targets) {
     const mark = t.met === true ? 'met' : t.met === false ? '**not met**' : 'reported';
     out.push(`- ${t.name}: ${t.value} (goal ${t.goal}), ${mark}. ${t.detail}`);

@@ -5,9 +5,10 @@ describe('parseArgs', () => {
   it('defaults: every workload, every contender, full time limit', () => {
     const o = parseArgs([]);
     expect(o.quick).toBe(false);
-    expect(o.only).toEqual(['matmul', 'micro', 'conv', 'mnist']);
+    expect(o.only).toEqual(['matmul', 'micro', 'conv', 'mnist', 'cnn']);
     expect(o.contenders).toBeNull();
     expect(o.timeLimitS).toBe(120);
+    expect(o.cnnTimeLimitS).toBe(240);
     expect(o.out).toBe('bench-results');
     expect(o.brainActivation).toBe('relu');
   });
@@ -26,10 +27,13 @@ describe('parseArgs', () => {
     expect(o.only).toEqual(['mnist', 'matmul']);
     expect(o.contenders).toEqual(['gradkit-cpu', 'tfjs']);
     expect(o.timeLimitS).toBe(0);
+    expect(o.cnnTimeLimitS).toBe(0); // an explicit limit applies to both epochs
   });
 
   it('quick mode has its own default time limit; GRADKIT_BENCH_OUT sets the directory', () => {
     expect(parseArgs(['--quick']).timeLimitS).toBe(20);
+    expect(parseArgs(['--quick']).cnnTimeLimitS).toBe(4);
+    expect(parseArgs(['--time-limit=60']).cnnTimeLimitS).toBe(60);
     expect(parseArgs([], { GRADKIT_BENCH_OUT: '/tmp/x' }).out).toBe('/tmp/x');
   });
 
@@ -47,6 +51,7 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['--fast'])).toThrow(ArgError);
     expect(() => parseArgs(['--only', 'lenet'])).toThrow(/unknown workload 'lenet'/);
     expect(parseArgs(['--only', 'conv']).only).toEqual(['conv']);
+    expect(parseArgs(['--only', 'cnn,mnist']).only).toEqual(['cnn', 'mnist']);
     expect(() => parseArgs(['--time-limit', '-1'])).toThrow(/seconds >= 0/);
     expect(() => parseArgs(['--contenders'])).toThrow(/needs a value/);
     expect(() => parseArgs(['--brain-activation', 'softmax'])).toThrow(/brain-activation/);

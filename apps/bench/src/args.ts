@@ -1,4 +1,4 @@
-import { DEFAULT_PYTHON, DEFAULT_TIME_LIMIT_S } from './config.js';
+import { DEFAULT_CNN_TIME_LIMIT_S, DEFAULT_PYTHON, DEFAULT_TIME_LIMIT_S } from './config.js';
 import type { Workload } from './types.js';
 import { WORKLOADS } from './types.js';
 
@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly contenders: readonly string[] | null;
   readonly out: string;
   readonly timeLimitS: number;
+  /** The cnn epoch's limit: `--time-limit` when given, else its own default. */
+  readonly cnnTimeLimitS: number;
   readonly xvfb: boolean;
   readonly python: string;
   readonly verbose: boolean;
@@ -26,14 +28,14 @@ Measures gradkit against TensorFlow.js, brain.js, PyTorch and a plain-JS loop, i
 
 options:
   --quick                 tiny sizes (CI): every contender once, well under 2 minutes
-  --only LIST             workloads, comma-separated: matmul, micro, conv, mnist (default: all)
+  --only LIST             workloads, comma-separated: matmul, micro, conv, mnist, cnn (default: all)
   --contenders LIST       contender ids or prefixes, comma-separated (default: all available):
                           js-loop, gradkit (= gradkit-gl, gradkit-wasm, gradkit-cpu, ... whatever
                           the kernels report), tfjs (= tfjs-wasm, tfjs-cpu), brain (= brain-cpu,
                           brain-gpu), torch (= torch-cpu)
   --backends LIST         gradkit backends only (gl, wasm, cpu); peers stay selected
-  --time-limit SECONDS    cut each MNIST epoch after this long, flagged "partial"
-                          (default ${DEFAULT_TIME_LIMIT_S.full} s, quick ${DEFAULT_TIME_LIMIT_S.quick} s; 0 = no limit)
+  --time-limit SECONDS    cut each MNIST and CNN epoch after this long, flagged "partial" (default:
+                          MNIST ${DEFAULT_TIME_LIMIT_S.full} s, quick ${DEFAULT_TIME_LIMIT_S.quick} s; CNN ${DEFAULT_CNN_TIME_LIMIT_S.full} s, quick ${DEFAULT_CNN_TIME_LIMIT_S.quick} s; 0 = no limit)
   --out DIR               results directory (default: bench-results, or $GRADKIT_BENCH_OUT)
   --python PATH           Python with torch for the PyTorch contender
                           (default ${DEFAULT_PYTHON}, or $GRADKIT_BENCH_PYTHON)
@@ -170,6 +172,7 @@ export function parseArgs(
     contenders,
     out,
     timeLimitS: timeLimit ?? (quick ? DEFAULT_TIME_LIMIT_S.quick : DEFAULT_TIME_LIMIT_S.full),
+    cnnTimeLimitS: timeLimit ?? (quick ? DEFAULT_CNN_TIME_LIMIT_S.quick : DEFAULT_CNN_TIME_LIMIT_S.full),
     xvfb,
     python,
     verbose,

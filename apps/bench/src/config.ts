@@ -82,6 +82,11 @@ export const FULL: Sizes = {
   mnistTest: 10000,
   mnistWarmupSteps: 3,
   ...MLP,
+  // LeNet-5 (the CLI's --model lenet5): the real epoch, batch 128 as `gradkit train`
+  cnnTrain: 60000,
+  cnnTest: 10000,
+  cnnBatch: 128,
+  cnnWarmupSteps: 3,
 };
 
 /** Quick mode (CI): tiny sizes, every contender still exercised. */
@@ -100,6 +105,11 @@ export const QUICK: Sizes = {
   mnistTest: 1000,
   mnistWarmupSteps: 1,
   ...MLP,
+  // batch 32: TF.js cpu needs about 2 s per LeNet-5 step of 32 images (its weight gradient)
+  cnnTrain: 256,
+  cnnTest: 256,
+  cnnBatch: 32,
+  cnnWarmupSteps: 1,
 };
 
 /** Seed of the shared MNIST data order. */
@@ -107,6 +117,14 @@ export const SEED = 42;
 
 /** Default time limit of one MNIST epoch per contender (seconds); the epoch is cut and flagged beyond it. */
 export const DEFAULT_TIME_LIMIT_S = { full: 120, quick: 20 } as const;
+
+/**
+ * Default time limit of one cnn (LeNet-5) epoch per contender (seconds). Full: long enough for
+ * gradkit's CPU backends and PyTorch to finish the epoch on 2 cores; TF.js cpu (several seconds per
+ * step) and gl on a software renderer are cut. Quick: the slice is a few batches; TF.js cpu is cut
+ * after a few of its steps so that CI stays short.
+ */
+export const DEFAULT_CNN_TIME_LIMIT_S = { full: 240, quick: 4 } as const;
 
 /** The Xvfb server arguments the GL backend needs on a headless machine. */
 export const XVFB_ARGS = ['-a', '-s', '-screen 0 1280x1024x24 +extension GLX'] as const;

