@@ -26,8 +26,15 @@ export { migrateStateDict } from './checkpoint/migrate.js';
 export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
 export * from './data/index.js';
+export type { ExportTorchOptions, TorchExport, TorchExportFiles } from './interop/torch-export.js';
+export { exportTorch, torchModelSource, writeTorchExport } from './interop/torch-export.js';
+export type { LoadTorchStateDictOptions, TorchStateDictOptions } from './interop/torch-import.js';
+export { loadTorchStateDict, readTorchStateDict } from './interop/torch-import.js';
+export { torchLayerTypes } from './interop/torch-layers.js';
 export { registerStandardLayers } from './layers.js';
 export type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
+export type { ExportOnnxOptions } from './onnx/export-onnx.js';
+export { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET } from './onnx/export-onnx.js';
 export type {
   CheckpointOptions,
   EvalResult,
