@@ -159,6 +159,31 @@ export interface KernelBackend {
    */
   windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer;
   /**
+   * Optional fused form of `Device.windowMax`: the maximum over the output axes
+   * `[first, first + count)` of the window read `plan` and the first tap holding it (NaN first),
+   * as two buffers of the output shape without those axes. Return null to let the device compose
+   * it from `window`, `reduce('max')` and `reduce('argmax')` (the backend's choice per plan).
+   */
+  windowMax?(
+    x: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): [BackendBuffer, BackendBuffer] | null;
+  /**
+   * Optional fused form of `Device.windowScatterAt`: a zero-initialised buffer of `plan.inShape`'s
+   * size receiving `dy[o]` at the input element read by tap `index[o]` of window `o` (in-range
+   * integer taps that read inside the input only), summed as `windowScatterAdd` sums. Return null
+   * to let the device compose it.
+   */
+  windowScatterAt?(
+    dy: BackendBuffer,
+    index: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): BackendBuffer | null;
+  /**
    * The adjoint of {@link KernelBackend.gather}: `out` of `shape` (zero-initialised) receives
    * `out[pre, indices[j], post] += updates[pre, j, post]` for `updates` of shape
    * `[pre, count, post]`; indices outside `[0, shape[axis])` contribute nothing.

@@ -172,6 +172,30 @@ export function isLeadingSum(op: string, plan: ReducePlan): boolean {
 }
 
 /**
+ * Whether a reduction runs over one contiguous block of axes of a contiguous array: then `x` is
+ * `[pre, r, post]`, output `(p, q)` reduces `x[p, t, q]` over `t < r`, and a backend may walk
+ * `t` in the outer loop and the `post` columns contiguously inside it (a pooling window's taps
+ * before its output positions, a channel axis between the batch and the pixels). Returns
+ * `{ pre, r, post }`, or null when the reduced axes are not one block.
+ */
+export function reduceBlock(plan: ReducePlan): { pre: number; r: number; post: number } | null {
+  const { keptDims: kd, keptStrides: ks, redDims: rd, redStrides: rs } = plan;
+  if (rd.length !== 1) return null;
+  const r = rd[0];
+  const post = rs[0];
+  if (kd.length === 0) return post === 1 ? { pre: 1, r, post } : null;
+  if (kd.length === 1) {
+    if (ks[0] === 1 && kd[0] === post) return { pre: 1, r, post };
+    if (post === 1 && ks[0] === r) return { pre: kd[0], r, post: 1 };
+    return null;
+  }
+  if (kd.length === 2 && ks[1] === 1 && kd[1] === post && ks[0] === r * post) {
+    return { pre: kd[0], r, post };
+  }
+  return null;
+}
+
+/**
  * An expression for the offset in x of the element at flat position `v` of a collapsed (dims,
  * strides) iteration space, exact in float32 (see {@link indexExpr}).
  */

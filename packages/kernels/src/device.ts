@@ -21,6 +21,30 @@ import { defineKernel, parsedKernel } from './spec/define.js';
 import type { WindowSpec } from './window.js';
 import { planWindow } from './window.js';
 
+/** `a == b ? c : 0.0`: dy (c) kept at the tap (a) that the index (b) names. */
+const PICK_TAP = defineKernel({ name: 'windowPickTap', arity: 3, params: 0, expr: 'a == b ? c : 0.0' });
+
+/** The output shape without the tap axes `[first, first + count)`, and the number of taps. */
+function tapBlock(op: string, outShape: Shape, first: number, count: number): { kept: Shape; taps: number } {
+  const R = outShape.length;
+  if (
+    !Number.isSafeInteger(first) ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    first < 0 ||
+    first + count > R
+  ) {
+    throw new ValueError(
+      op,
+      `the taps must be output axes [first, first + count) with count >= 1 inside the window's ${R} axes, got first ${first} and count ${count}`,
+    );
+  }
+  return {
+    kept: [...outShape.slice(0, first), ...outShape.slice(first + count)],
+    taps: sizeOf(outShape.slice(first, first + count)),
+  };
+}
+
 /** Device-side storage shared by the arrays that view it (a reshape shares its source's). */
 class Storage {
   refs = 1;
@@ -658,6 +682,131 @@ export class Device {
     this.checkSize(op, sizeOf(inShape));
     if (dy.size === 0 || sizeOf(inShape) === 0) return this.full(inShape, 0);
     return this.launch(inShape, () => this.backend.windowScatterAdd(st.buf, plan));
+  }
+
+  /**
+   * The maximum over a block of a window read's output axes, with the tap that holds it: for the
+   * window read `w = window(x, spec)` and its output axes `[first, first + count)` (the taps),
+   * `max[o] = max_t w[o, t]` and `index[o]` = the first `t` (row-major over the taps) where
+   * `w[o, t]` is the maximum, or the first NaN (which the maximum then is: NaN propagates).
+   * Both have `spec.outShape` without the tap axes. Max pooling is this with `spec` the pooling
+   * windows; its gradient is {@link Device.windowScatterAt}.
+   *
+   * `cpu` and `wasm` run one fused pass when no read falls outside `x` (no padding), without
+   * materializing the window; otherwise, and on `gl`, it is {@link Device.window} followed by
+   * `max` and `argmax` over the taps. The results are the same either way.
+   *
+   * @throws {ShapeError} / {@link ValueError} for a spec that does not fit `x`, or a tap block
+   * outside the output axes or of zero taps, naming `windowMax`.
+   * @example
+   * ```ts
+   * // 2x2 max pooling of a [1, 1, 2, 4] image: taps [KH, KW] before the output positions [OH, OW]
+   * const x = d.array([1, 5, 2, 0, 3, 4, 8, 7], [1, 1, 2, 4]);
+   * const spec = { outShape: [1, 1, 2, 2, 1, 2], axes: [0, 1, 2, 3, 2, 3], steps: [1, 1, 1, 1, 2, 2], offsets: [0, 0, 0, 0] };
+   * const [max, index] = d.windowMax(x, spec, 2, 2);
+   * max.read(); // [5, 8]   (shape [1, 1, 1, 2])
+   * index.read(); // [1, 2] (tap (0, 1) and tap (1, 0))
+   * ```
+   */
+  windowMax(x: DeviceArray, spec: WindowSpec, first: number, count: number): [DeviceArray, DeviceArray] {
+    const op = 'windowMax';
+    const st = this.own(op, x);
+    const plan = planWindow(op, x.shape, spec);
+    const { kept, taps } = tapBlock(op, plan.outShape, first, count);
+    if (taps === 0)
+      throw new ShapeError(op, `the tap block of ${formatShape(plan.outShape)} is empty`, [plan.outShape]);
+    this.checkSize(op, sizeOf(plan.outShape));
+    if (sizeOf(kept) > 0 && x.size > 0) {
+      const fused = this.backend.windowMax?.(st.buf, plan, first, count);
+      if (fused) return [this.launch(kept, () => fused[0]), this.launch(kept, () => fused[1])];
+    }
+    const merged = [...plan.outShape.slice(0, first), taps, ...plan.outShape.slice(first + count)];
+    const w = this.window(x, spec);
+    const wm = this.reshape(w, merged);
+    w.dispose();
+    try {
+      const max = this.max(wm, first);
+      try {
+        return [max, this.argmax(wm, first)];
+      } catch (e) {
+        max.dispose();
+        throw e;
+      }
+    } finally {
+      wm.dispose();
+    }
+  }
+
+  /**
+   * The gradient of {@link Device.windowMax}'s maximum: a zero array of `inShape` into which each
+   * output position `o` adds `dy[o]` at the input element its tap `index[o]` reads (the adjoint of
+   * "read the tap `index[o]` of window `o`"). Taps that read padding, and indices that are not an
+   * integer in `[0, taps)`, contribute nothing. `dy` and `index` have `spec.outShape` without the
+   * tap axes `[first, first + count)`.
+   *
+   * Order and precision as {@link Device.windowScatterAdd} (`cpu`/`wasm`: float64 sums in
+   * ascending `o`, fused when nothing reads padding; otherwise composed: the picked taps spread
+   * into a zero window, then `windowScatterAdd`).
+   *
+   * @throws {ShapeError} when `dy` or `index` does not have the window's shape without the taps, or
+   * the spec does not fit `inShape`.
+   * @example
+   * ```ts
+   * const dx = d.windowScatterAt(d.array([1, 1], [1, 1, 1, 2]), index, spec, 2, 2, [1, 1, 2, 4]);
+   * dx.read(); // [0, 1, 0, 0, 0, 0, 1, 0]
+   * ```
+   */
+  windowScatterAt(
+    dy: DeviceArray,
+    index: DeviceArray,
+    spec: WindowSpec,
+    first: number,
+    count: number,
+    inShape: Shape,
+  ): DeviceArray {
+    const op = 'windowScatterAt';
+    const sd = this.own(op, dy);
+    const si = this.own(op, index);
+    assertValidShape(op, inShape);
+    const plan = planWindow(op, inShape, spec);
+    const { kept, taps } = tapBlock(op, plan.outShape, first, count);
+    for (const [name, a] of [
+      ['dy', dy],
+      ['index', index],
+    ] as const) {
+      if (!shapesEqual(a.shape, kept)) {
+        throw new ShapeError(
+          op,
+          `${name} ${formatShape(a.shape)} does not have the window's shape without its taps ${formatShape(kept)}`,
+          [a.shape, kept],
+        );
+      }
+    }
+    this.checkSize(op, sizeOf(inShape));
+    if (dy.size === 0 || taps === 0 || sizeOf(inShape) === 0) return this.full(inShape, 0);
+    const fused = this.backend.windowScatterAt?.(sd.buf, si.buf, plan, first, count);
+    if (fused) return this.launch(inShape, () => fused);
+    // composed: spread dy over the taps where the tap is index[o], then the window's adjoint
+    const tail = plan.outShape.length - first - count;
+    const at = [...kept.slice(0, first), 1, ...kept.slice(first)];
+    const tapIds = this.array(
+      Float32Array.from({ length: taps }, (_, t) => t),
+      [taps, ...new Array<number>(tail).fill(1)],
+    );
+    const tmp: DeviceArray[] = [tapIds];
+    try {
+      const dyv = this.reshape(dy, at);
+      tmp.push(dyv);
+      const iv = this.reshape(index, at);
+      tmp.push(iv);
+      const spread = this.map(PICK_TAP, [tapIds, iv, dyv]);
+      tmp.push(spread);
+      const full = this.reshape(spread, plan.outShape);
+      tmp.push(full);
+      return this.windowScatterAdd(full, spec, inShape);
+    } finally {
+      for (const a of tmp) a.dispose();
+    }
   }
 
   /**

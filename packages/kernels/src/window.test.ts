@@ -244,6 +244,15 @@ describe.each(backendsToTest())('window primitives on %s', (name) => {
     const y = d.window(x, spec);
     expectSame(y.read(), window64(xs, inShape, spec));
     junk(size(inShape));
+    // a scatter of NaN into a larger array first: the float64 accumulator the scatters reuse
+    // must be zeroed again, not carry the NaN over
+    const nan = d.array(new Float32Array(2 * size(inShape)).fill(Number.NaN), [2 * size(inShape)]);
+    d.windowScatterAdd(
+      nan,
+      { outShape: nan.shape, axes: [0], steps: [1], offsets: [0] },
+      nan.shape,
+    ).dispose();
+    nan.dispose();
     const g = d.windowScatterAdd(y, spec, inShape);
     const m = closeTo(g.read(), scatter64(window64(xs, inShape, spec), inShape, spec), SUM_ATOL, SUM_RTOL);
     expect(m).toBeNull();
@@ -352,6 +361,124 @@ describe.each(backendsToTest())('window primitives on %s', (name) => {
     expect(() => d.concat([], 0)).toThrow(ShapeError);
     expect(() => d.concat([a], 2)).toThrow(/axis 2 is out of range/);
     for (const t of [a, b, e, c0, c1, c2]) t.dispose();
+  });
+
+  /** Pooling windows [N, C, KH, KW, OH, OW] (taps before positions), no padding. */
+  const tapsMiddle = (inShape: number[], k: number, stride: number, dil = 1): WindowSpec => {
+    const [N, C, H, W] = inShape;
+    const OH = Math.floor((H - dil * (k - 1) - 1) / stride) + 1;
+    const OW = Math.floor((W - dil * (k - 1) - 1) / stride) + 1;
+    return {
+      outShape: [N, C, k, k, OH, OW],
+      axes: [0, 1, 2, 3, 2, 3],
+      steps: [1, 1, dil, dil, stride, stride],
+      offsets: [0, 0, 0, 0],
+    };
+  };
+  const MAX_CASES: [string, number[], WindowSpec, number][] = [
+    ['2x2 taps last (windows layout)', [2, 3, 7, 8], windowSpec2d([2, 3, 7, 8], 2), 4],
+    ['3x3 stride 2, taps before positions', [2, 3, 9, 8], tapsMiddle([2, 3, 9, 8], 3, 2), 2],
+    ['2x2 dilation 2 stride 1 (overlapping)', [1, 2, 6, 7], tapsMiddle([1, 2, 6, 7], 2, 1, 2), 2],
+    [
+      '3x3 stride 2 padding 1, -inf padding (composed)',
+      [1, 2, 5, 6],
+      windowSpec2d([1, 2, 5, 6], 3, { stride: 2, padding: 1, padValue: Number.NEGATIVE_INFINITY }),
+      4,
+    ],
+  ];
+
+  /** Few distinct values (ties), a NaN and a -inf here and there. */
+  const tiedData = (n: number, seed: number): Float32Array => {
+    const v = testData(n, seed).map((x) => Math.round(x * 2) / 2);
+    for (let i = 5; i < n; i += 37) v[i] = Number.NaN;
+    for (let i = 11; i < n; i += 29) v[i] = Number.NEGATIVE_INFINITY;
+    return v;
+  };
+
+  /** max and first argmax (first NaN) of every window, and where each window's tap t reads. */
+  const windowMax64 = (xs: ArrayLike<number>, inShape: number[], spec: WindowSpec, first: number) => {
+    const w = window64(xs, inShape, spec);
+    const out = spec.outShape;
+    const pre = size(out.slice(0, first));
+    const K = size(out.slice(first, first + 2));
+    const post = size(out.slice(first + 2));
+    const max: number[] = [];
+    const index: number[] = [];
+    const source: number[][] = [];
+    for (let p = 0; p < pre; p++) {
+      for (let q = 0; q < post; q++) {
+        let bi = 0;
+        const src: number[] = [];
+        for (let t = 0; t < K; t++) {
+          const flat = (p * K + t) * post + q;
+          src.push(source64(spec, inShape, flat));
+          const v = w[flat];
+          const b = w[(p * K + bi) * post + q];
+          if (!Number.isNaN(b) && (v > b || Number.isNaN(v))) bi = t;
+        }
+        max.push(w[(p * K + bi) * post + q]);
+        index.push(bi);
+        source.push(src);
+      }
+    }
+    return { max, index, source };
+  };
+
+  it.each(MAX_CASES)('windowMax and windowScatterAt: %s', (_, inShape, spec, first) => {
+    const xs = tiedData(size(inShape), 13);
+    const x = d.array(xs, inShape);
+    const [mx, ix] = d.windowMax(x, spec, first, 2);
+    const kept = [...spec.outShape.slice(0, first), ...spec.outShape.slice(first + 2)];
+    expect([...mx.shape]).toEqual(kept);
+    expect([...ix.shape]).toEqual(kept);
+    const want = windowMax64(xs, inShape, spec, first);
+    expectSame(mx.read(), want.max);
+    expectSame(ix.read(), want.index);
+    // the gradient: dy[o] lands where the picked tap reads; bad indices (-1, K, 0.5) drop
+    const dys = testData(size(kept), 17);
+    const K = size(spec.outShape.slice(first, first + 2));
+    const idx = Array.from(ix.read());
+    idx[0] = -1;
+    if (idx.length > 2) idx[1] = K;
+    if (idx.length > 3) idx[2] = 0.5;
+    const acc = new Array<number>(size(inShape)).fill(0);
+    idx.forEach((t, o) => {
+      const s = Number.isInteger(t) && t >= 0 && t < K ? want.source[o][t] : -1;
+      if (s >= 0) acc[s] += dys[o];
+    });
+    const dy = d.array(dys, kept);
+    const iv = d.array(idx, kept);
+    const g = d.windowScatterAt(dy, iv, spec, first, 2, inShape);
+    expect([...g.shape]).toEqual(inShape);
+    const m = closeTo(g.read(), acc, SUM_ATOL, SUM_RTOL);
+    expect(m, m ?? '').toBeNull();
+    for (const a of [x, mx, ix, dy, iv, g]) a.dispose();
+  });
+
+  it('windowMax and windowScatterAt: errors name the op; memory stays flat', () => {
+    const inShape = [1, 2, 4, 4];
+    const spec = tapsMiddle(inShape, 2, 2);
+    const x = d.array(testData(32, 3), inShape);
+    const dy = d.array(testData(8, 2), [1, 2, 2, 2]);
+    const before = d.memory();
+    expect(() => d.windowMax(x, spec, 5, 2)).toThrow(ValueError);
+    expect(() => d.windowMax(x, spec, 2, 0)).toThrow(/windowMax: the taps must be output axes/);
+    expect(() => d.windowScatterAt(dy, dy, spec, 2, 1, inShape)).toThrow(
+      /windowScatterAt: dy \[1, ?2, ?2, ?2\] does not have the window's shape without its taps/,
+    );
+    expect(d.memory().arrays).toBe(before.arrays);
+    const step = () => {
+      const [m, i] = d.windowMax(x, spec, 2, 2);
+      d.windowScatterAt(m, i, spec, 2, 2, inShape).dispose();
+      m.dispose();
+      i.dispose();
+    };
+    step();
+    const m0 = d.memory();
+    for (let i = 0; i < 4; i++) step();
+    const m1 = d.memory();
+    expect([m1.arrays, m1.buffers, m1.bytes]).toEqual([m0.arrays, m0.buffers, m0.bytes]);
+    for (const a of [x, dy]) a.dispose();
   });
 
   it('validates before launching: wrong dy shape, bad spec', () => {

@@ -29,17 +29,18 @@ export interface Geometry2d {
 
 /**
  * @internal The window spec of every patch of an `[N, C, H, W]` input, in one of three orders:
- * `'windows'` `[N, C, OH, OW, KH, KW]` (pooling reduces the last two axes), `'channels'`
+ * `'taps'` `[N, C, KH, KW, OH, OW]` (pooling reduces the two tap axes), `'channels'`
  * `[C, KH, KW, N, OH, OW]` (the im2col matrix `[C KH KW, N OH OW]` of a dense convolution) and
  * `'grouped-channels'` `[C/G, KH, KW, N, G, OH, OW]` (channel `g C/G + c` split into `groups`
  * blocks, for a grouped convolution); element reads
- * `x[n, c, oh sh - top + kh dh, ow sw - left + kw dw]`, `padValue` outside. The last two orders
- * end in the output positions, so every row the window kernels walk is a contiguous run.
+ * `x[n, c, oh sh - top + kh dh, ow sw - left + kw dw]`, `padValue` outside. Every order ends in
+ * the output positions, so the rows the window kernels walk are `OW` long (not `KW`), and a
+ * reduction over the taps is one middle block of axes (see the kernels' `reduceBlock`).
  */
 export function patchSpec(
   inShape: Shape,
   g: Geometry2d,
-  layout: 'windows' | 'channels' | 'grouped-channels',
+  layout: 'taps' | 'channels' | 'grouped-channels',
   padValue: number,
   groups = 1,
 ): WindowSpec {
@@ -56,8 +57,8 @@ export function patchSpec(
   const kh: Ax = [KH, 2, dh];
   const kw: Ax = [KW, 3, dw];
   const order =
-    layout === 'windows'
-      ? [n, c, oh, ow, kh, kw]
+    layout === 'taps'
+      ? [n, c, kh, kw, oh, ow]
       : layout === 'channels'
         ? [c, kh, kw, n, oh, ow]
         : [[C / groups, 1, 1] as Ax, kh, kw, n, [groups, 1, C / groups] as Ax, oh, ow];

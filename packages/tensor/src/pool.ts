@@ -14,14 +14,7 @@ import { checkTensor, deviceOf } from './operands.js';
 import type { Tensor } from './tensor.js';
 import { disposeAll, view } from './util.js';
 
-/** Max-pool gradient: inputs (k [K], argmax [.., 1], dy [.., 1]): dy where k is the argmax, else 0. */
-const MAX_POOL_GRAD = defineKernel({
-  name: 'tensor_maxPoolGrad',
-  arity: 3,
-  params: 0,
-  expr: 'a == b ? c : 0.0',
-});
-/** Avg-pool gradient: dy / divisor, broadcast over the window axis by the output shape. */
+/** Avg-pool gradient: dy / divisor, broadcast over the tap axis by the output shape. */
 const POOL_DIV = defineKernel({ name: 'tensor_poolDiv', arity: 2, params: 0, expr: 'a / b' });
 const POOL_DIV_SCALAR = defineKernel({ name: 'tensor_poolDivScalar', arity: 1, params: 1, expr: 'a / p0' });
 
@@ -114,10 +107,11 @@ function poolGeometry(
  * window must start inside the input or the left padding), likewise `OW`. Defaults: stride =
  * kernelSize, padding 0, dilation 1, ceilMode false. A window holding a NaN gives NaN.
  *
- * Composition: one window read `[N, C, OH, OW, KH KW]` and a max over the last axis; the first
- * maximum's position (argmax) is kept for the backward pass. Gradient (PyTorch's tie rule): each
+ * Composition: the device's `windowMax` over the pooling windows `[N, C, KH, KW, OH, OW]`
+ * (one fused pass on `cpu`/`wasm` without padding; a window read and a max over the taps
+ * otherwise); the first maximum's tap is kept for the backward pass. Gradient (PyTorch's tie rule): each
  * window's `dy` goes to the first maximum in the window (row-major order) only, and
- * overlapping windows add up (window scatter-add). A window whose only maximum is `-Infinity` in
+ * overlapping windows add up (`windowScatterAt`). A window whose only maximum is `-Infinity` in
  * the padding sends its gradient into the padding (lost); PyTorch sends it to the first real element.
  *
  * @throws {@link @gradkit/kernels!ShapeError} naming `maxPool2d` for an input that is not 4-D or too small.
@@ -136,48 +130,23 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   checkTensor(op, x, 'x');
   const d = deviceOf(op, x);
   const g = poolGeometry(op, x, options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode']);
-  const [N, C] = x.shape;
-  const K = g.kernel[0] * g.kernel[1];
-  const spec = patchSpec(x.shape, g, 'windows', Number.NEGATIVE_INFINITY);
-  const w5 = windows5(d, x.array, spec, [N, C, g.out[0], g.out[1], K]);
-  let y: DeviceArray;
-  try {
-    y = d.max(w5, 4);
-  } catch (e) {
-    w5.dispose();
-    throw e;
-  }
+  const spec = patchSpec(x.shape, g, 'taps', Number.NEGATIVE_INFINITY);
+  // windows [N, C, KH, KW, OH, OW]: the max over the taps (axes 2, 3) and the tap holding it
+  const [y, tap] = d.windowMax(x.array, spec, 2, 2);
   const xShape = x.shape;
   return fromOp(
     op,
     y,
     [x],
     (ctx) => {
-      const idx = ctx.own(d.argmax(w5, 4, true));
-      const ks = ctx.own(
-        d.array(
-          Float32Array.from({ length: K }, (_, i) => i),
-          [K],
-        ),
-      );
-      return (dy) => {
-        const dy5 = view(dy, idx.shape);
-        let g5: DeviceArray | null = null;
-        let g6: DeviceArray | null = null;
-        try {
-          g5 = d.map(MAX_POOL_GRAD, [ks, idx, dy5]);
-          g6 = view(g5, spec.outShape);
-          return [d.windowScatterAdd(g6, spec, xShape)];
-        } finally {
-          disposeAll(dy5, g5, g6);
-        }
-      };
+      const at = ctx.own(tap);
+      return (dy) => [d.windowScatterAt(dy, at, spec, 2, 2, xShape)];
     },
-    [w5],
+    [tap],
   );
 }
 
-/** The patches of x as [N, C, OH, OW, K] (one window kernel). */
+/** The patches of x as [N, C, K, OH, OW] (one window kernel). */
 function windows5(
   d: Device,
   x: DeviceArray,
@@ -251,22 +220,17 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   }
   const uniform = divisors.every((v) => v === divisors[0]);
   const K = KH * KW;
-  const spec = patchSpec(x.shape, g, 'windows', 0);
-  const w5 = windows5(d, x.array, spec, [N, C, OH, OW, K]);
+  const spec = patchSpec(x.shape, g, 'taps', 0);
+  const w5 = windows5(d, x.array, spec, [N, C, K, OH, OW]);
   let div: DeviceArray | null = null;
   let s: DeviceArray | null = null;
   let y: DeviceArray;
   try {
-    s = d.sum(w5, 4);
+    s = d.sum(w5, 2);
     if (uniform) y = d.map(POOL_DIV_SCALAR, [s], [divisors[0]]);
     else {
-      div = d.array(divisors, [OH, OW, 1]);
-      const dv = view(div, [OH, OW]);
-      try {
-        y = d.map(POOL_DIV, [s, dv]);
-      } finally {
-        dv.dispose();
-      }
+      div = d.array(divisors, [OH, OW]);
+      y = d.map(POOL_DIV, [s, div]);
     }
   } catch (e) {
     div?.dispose();
@@ -275,7 +239,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
     disposeAll(w5, s);
   }
   const xShape = x.shape;
-  const g5 = [N, C, OH, OW, K];
+  const g5 = [N, C, K, OH, OW];
   return fromOp(
     op,
     y,
@@ -283,7 +247,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
     (ctx) => {
       const sd = div ? ctx.own(div) : null;
       return (dy) => {
-        const dy5 = view(dy, [N, C, OH, OW, 1]);
+        const dy5 = view(dy, [N, C, 1, OH, OW]);
         let gw: DeviceArray | null = null;
         let g6: DeviceArray | null = null;
         try {

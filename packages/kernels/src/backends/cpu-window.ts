@@ -199,3 +199,124 @@ export function indexScatter(
     }
   }
 }
+
+/**
+ * The traversal shared by {@link windowMaxRead} and {@link windowPickScatter}, for a plan that
+ * reads no padding: the input offset of every tap (row-major over the output axes
+ * `[first, first + count)`) relative to its window, and the windows (the other output axes, in
+ * row-major order) as rows of `row` windows: row `i` starts at input offset `rowBase[i]` (of its
+ * tap 0) and each next window of the row is `rowStep` further. Null for a plan that may read
+ * padding.
+ */
+function tapWalk(
+  plan: WindowPlan,
+  first: number,
+  count: number,
+): { taps: Int32Array; rowBase: Float64Array; row: number; rowStep: number } | null {
+  if (plan.padded) return null;
+  const { inShape, outShape, axes, steps, offsets } = plan;
+  const inStr = stridesOf(inShape);
+  const step = axes.map((a, k) => (a >= 0 ? steps[k] * inStr[a] : 0));
+  const tapDims = outShape.slice(first, first + count);
+  const tapStep = step.slice(first, first + count);
+  const taps = new Int32Array(sizeOf(tapDims));
+  for (let t = 0; t < taps.length; t++) {
+    let rest = t;
+    let off = 0;
+    for (let k = tapDims.length - 1; k >= 0; k--) {
+      off += (rest % tapDims[k]) * tapStep[k];
+      rest = Math.floor(rest / tapDims[k]);
+    }
+    taps[t] = off;
+  }
+  const dims = [...outShape.slice(0, first), ...outShape.slice(first + count)];
+  const st = [...step.slice(0, first), ...step.slice(first + count)];
+  const R = dims.length;
+  const row = R > 0 ? dims[R - 1] : 1;
+  const rowStep = R > 0 ? st[R - 1] : 0;
+  const rows = sizeOf(dims.slice(0, Math.max(R - 1, 0)));
+  const rowBase = new Float64Array(row === 0 ? 0 : rows);
+  let base = 0;
+  for (let a = 0; a < inShape.length; a++) base += offsets[a] * inStr[a];
+  const idx = new Array<number>(Math.max(R - 1, 0)).fill(0);
+  for (let i = 0; i < rowBase.length; i++) {
+    rowBase[i] = base;
+    for (let k = R - 2; k >= 0; k--) {
+      if (++idx[k] < dims[k]) {
+        base += st[k];
+        break;
+      }
+      idx[k] = 0;
+      base -= st[k] * (dims[k] - 1);
+    }
+  }
+  return { taps, rowBase, row, rowStep };
+}
+
+/**
+ * The fused `Device.windowMax` for a plan that reads no padding: `mx[o]` the maximum of window
+ * `o`'s taps and `ix[o]` the first tap holding it (the first NaN when there is one, which is then
+ * the maximum), in one pass over the input. Returns false for a padded plan (the caller composes).
+ */
+export function windowMaxRead(
+  xs: Float32Array,
+  mx: Float32Array,
+  ix: Float32Array,
+  plan: WindowPlan,
+  first: number,
+  count: number,
+): boolean {
+  const walk = tapWalk(plan, first, count);
+  if (walk === null) return false;
+  const { taps, rowBase, row, rowStep } = walk;
+  const K = taps.length;
+  for (let i = 0, o = 0; i < rowBase.length; i++) {
+    for (let j = 0, b = rowBase[i]; j < row; j++, o++, b += rowStep) {
+      let best = xs[b + taps[0]];
+      let bi = 0;
+      if (!Number.isNaN(best)) {
+        for (let t = 1; t < K; t++) {
+          const v = xs[b + taps[t]];
+          if (v > best) {
+            best = v;
+            bi = t;
+          } else if (Number.isNaN(v)) {
+            best = v;
+            bi = t;
+            break;
+          }
+        }
+      }
+      mx[o] = best;
+      ix[o] = bi;
+    }
+  }
+  return true;
+}
+
+/**
+ * The fused `Device.windowScatterAt` for a plan that reads no padding: `acc[base(o) + tap(ix[o])] += dy[o]`
+ * in ascending `o` for integer taps in range (float64 `acc`, zero on entry). Returns false for a
+ * padded plan.
+ */
+export function windowPickScatter(
+  dy: Float32Array,
+  ix: Float32Array,
+  acc: Float64Array,
+  plan: WindowPlan,
+  first: number,
+  count: number,
+): boolean {
+  const walk = tapWalk(plan, first, count);
+  if (walk === null) return false;
+  const { taps, rowBase, row, rowStep } = walk;
+  const K = taps.length;
+  for (let i = 0, o = 0; i < rowBase.length; i++) {
+    for (let j = 0, b = rowBase[i]; j < row; j++, o++, b += rowStep) {
+      const t = ix[o];
+      // an integer index into the taps table (a float key would take the slow generic path)
+      if (t >= 0 && t < K && t === Math.floor(t)) acc[b + taps[t | 0]] += dy[o];
+    }
+  }
+  return true;
+}

@@ -6,11 +6,26 @@ import type {
   KernelBackend,
   ReduceOp,
 } from '../backend.js';
-import { INPUT_NAMES, isLeadingSum, mapKey, offsetTable, planBroadcast, planReduce } from '../codegen.js';
+import {
+  INPUT_NAMES,
+  isLeadingSum,
+  mapKey,
+  offsetTable,
+  planBroadcast,
+  planReduce,
+  reduceBlock,
+} from '../codegen.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
 import type { WindowPlan } from '../window.js';
-import { indexScatter, permuteRead, windowRead, windowScatter } from './cpu-window.js';
+import {
+  indexScatter,
+  permuteRead,
+  windowMaxRead,
+  windowPickScatter,
+  windowRead,
+  windowScatter,
+} from './cpu-window.js';
 
 /** A CPU buffer: the values themselves. */
 export class CpuBuffer implements BackendBuffer {
@@ -22,6 +37,8 @@ export class CpuBuffer implements BackendBuffer {
 
 /** Arrays from this many elements (64 KiB) up are pooled when freed (see `CpuBackend.free`). */
 const POOL_MIN_ELEMENTS = 1 << 14;
+/** The largest float64 accumulator kept for reuse (see `CpuBackend.accumulator`): 2^22 elements, 32 MiB. */
+const SCRATCH_MAX_ELEMENTS = 1 << 22;
 /** The most the CPU backend keeps in its pool of freed arrays: 256 MiB. */
 const POOL_MAX_BYTES = 256 * 2 ** 20;
 
@@ -77,6 +94,7 @@ export class CpuBackend implements KernelBackend {
   /** Freed arrays of at least 16384 elements, by length, for reuse. */
   private readonly recycled = new Map<number, Float32Array[]>();
   private recycledBytes = 0;
+  private scratch: Float64Array | null = null;
 
   /**
    * A new buffer of `n` elements and a view of its storage. Every kernel writes all `n` outputs,
@@ -159,6 +177,8 @@ export class CpuBackend implements KernelBackend {
       out.set(acc);
       return buf;
     }
+    const block = reduceBlock(plan);
+    if (block !== null && block.post > 1 && blockReduce(op, xs, out, block)) return buf;
     for (let o = 0; o < n; o++) {
       const b0 = base[o];
       let acc: number;
@@ -281,8 +301,38 @@ export class CpuBackend implements KernelBackend {
   }
 
   windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
-    const acc = new Float64Array(sizeOf(plan.inShape));
+    const acc = this.accumulator(sizeOf(plan.inShape));
     windowScatter(data(dy), acc, plan);
+    const [buf, out] = this.alloc(acc.length);
+    out.set(acc);
+    return buf;
+  }
+
+  windowMax(
+    x: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): [BackendBuffer, BackendBuffer] | null {
+    if (plan.padded) return null;
+    const n = sizeOf(plan.outShape.slice(0, first)) * sizeOf(plan.outShape.slice(first + count));
+    const [mb] = this.alloc(n);
+    const [ib] = this.alloc(n);
+    // views after both allocations: a subclass's allocation may move its memory
+    windowMaxRead(data(x), data(mb), data(ib), plan, first, count);
+    return [mb, ib];
+  }
+
+  windowScatterAt(
+    dy: BackendBuffer,
+    index: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): BackendBuffer | null {
+    if (plan.padded) return null;
+    const acc = this.accumulator(sizeOf(plan.inShape));
+    windowPickScatter(data(dy), data(index), acc, plan, first, count);
     const [buf, out] = this.alloc(acc.length);
     out.set(acc);
     return buf;
@@ -296,7 +346,7 @@ export class CpuBackend implements KernelBackend {
     axis: number,
   ): BackendBuffer {
     const len = shape[axis];
-    const acc = new Float64Array(sizeOf(shape));
+    const acc = this.accumulator(sizeOf(shape));
     const pre = sizeOf(shape.slice(0, axis));
     const post = sizeOf(shape.slice(axis + 1));
     indexScatter(data(updates), data(indices), acc, pre, count, len, post);
@@ -305,10 +355,25 @@ export class CpuBackend implements KernelBackend {
     return buf;
   }
 
+  /**
+   * A zeroed float64 accumulator of `n` elements for the scatter kernels (their sums are float64,
+   * rounded once). Up to 2^22 elements it is a view of one scratch array the backend keeps and
+   * grows: a fresh 5 MB array costs more (zeroed pages, then garbage) than the scatter that fills
+   * it. Kernels run one at a time, so one scratch array serves them all.
+   */
+  protected accumulator(n: number): Float64Array {
+    if (n > SCRATCH_MAX_ELEMENTS) return new Float64Array(n);
+    if (this.scratch === null || this.scratch.length < n) this.scratch = new Float64Array(n);
+    const acc = this.scratch.subarray(0, n);
+    acc.fill(0);
+    return acc;
+  }
+
   destroy(): void {
     this.cache.clear();
     this.recycled.clear();
     this.recycledBytes = 0;
+    this.scratch = null;
   }
 }
 
@@ -427,4 +492,74 @@ export function gemm(
     }
   }
   return C;
+}
+
+/**
+ * A reduction over the middle axis of `x` viewed as `[pre, r, post]` (see `reduceBlock`), walking
+ * the `post` columns contiguously for each `t`: the same results as the per-output loop of
+ * `CpuBackend.reduce` (float64 sums and products in ascending `t`, NaN propagating through max
+ * and min, the first NaN or the first extreme winning argmax and argmin). Returns false for an
+ * op it does not cover (logsumexp), which then takes the general loop.
+ */
+function blockReduce(
+  op: ReduceOp,
+  xs: Float32Array,
+  out: Float32Array,
+  { pre, r, post }: { pre: number; r: number; post: number },
+): boolean {
+  if (op === 'logsumexp') return false;
+  const acc = new Float64Array(post);
+  const idx = op === 'argmax' || op === 'argmin' ? new Float64Array(post) : null;
+  const start = op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' || op === 'argmax' ? -Infinity : Infinity;
+  for (let p = 0; p < pre; p++) {
+    acc.fill(start);
+    idx?.fill(0);
+    const row0 = p * r * post;
+    for (let t = 0; t < r; t++) {
+      const row = row0 + t * post;
+      switch (op) {
+        case 'sum':
+          for (let q = 0; q < post; q++) acc[q] += xs[row + q];
+          break;
+        case 'prod':
+          for (let q = 0; q < post; q++) acc[q] *= xs[row + q];
+          break;
+        case 'max':
+          for (let q = 0; q < post; q++) {
+            const v = xs[row + q];
+            if (v > acc[q] || Number.isNaN(v)) acc[q] = v;
+          }
+          break;
+        case 'min':
+          for (let q = 0; q < post; q++) {
+            const v = xs[row + q];
+            if (v < acc[q] || Number.isNaN(v)) acc[q] = v;
+          }
+          break;
+        case 'argmax':
+          for (let q = 0; q < post; q++) {
+            const v = xs[row + q];
+            const b = acc[q];
+            // once a NaN is found it stays the answer (the first NaN wins)
+            if (!Number.isNaN(b) && (v > b || Number.isNaN(v))) {
+              acc[q] = v;
+              (idx as Float64Array)[q] = t;
+            }
+          }
+          break;
+        case 'argmin':
+          for (let q = 0; q < post; q++) {
+            const v = xs[row + q];
+            const b = acc[q];
+            if (!Number.isNaN(b) && (v < b || Number.isNaN(v))) {
+              acc[q] = v;
+              (idx as Float64Array)[q] = t;
+            }
+          }
+          break;
+      }
+    }
+    out.set(idx ?? acc, p * post);
+  }
+  return true;
 }
