@@ -1,7 +1,9 @@
 import { Parameter } from '@gradkit/tensor';
 import { testBackends, useBackend } from '@gradkit/test-utils';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NadamHyperparams } from './nadam.js';
 import { nadam, nadamTransform } from './nadam.js';
+import { scaleByNadam } from './scale-by-nadam.js';
 import { expectValueError } from './testing/errors.js';
 import { replayFixture } from './testing/replay.js';
 
@@ -33,5 +35,24 @@ describe('NAdam hyperparameters', () => {
     expectValueError(() => nadamTransform({ lr: -2 }), 'NAdam: lr must be >= 0, got -2');
     expectValueError(() => nadam([{ params: [w], lr: -3 }]), 'NAdam: lr must be >= 0, got -3');
     expectValueError(() => nadam([w], { momentumDecay: -1 }), 'NAdam: momentumDecay must be >= 0, got -1');
+    expectValueError(
+      () => nadam([w], { legacyMuProduct: 'yes' as never }),
+      'NAdam: legacyMuProduct must be a boolean, got "yes"',
+    );
+    expectValueError(
+      () => nadam([w], { decoupledWeightDecay: 1 as never }),
+      'NAdam: decoupledWeightDecay must be a boolean, got 1',
+    );
+  });
+
+  it('defaults follow PyTorch 2.x: legacyMuProduct and decoupledWeightDecay are false; the 1.13-era name is unknown', () => {
+    const opt = nadam([w]);
+    const o = opt.paramGroups[0].options as NadamHyperparams;
+    expect([o.legacyMuProduct, o.decoupledWeightDecay, o.momentumDecay]).toEqual([false, false, 4e-3]);
+    opt.dispose();
+    expect(() => nadam([w], { fixMuProduct: true } as never)).toThrow(/NAdam: unknown option 'fixMuProduct'/);
+    expect(() => scaleByNadam({ decoupledWeightDecay: true } as never)).toThrow(
+      /scaleByNadam: unknown option 'decoupledWeightDecay'/,
+    );
   });
 });

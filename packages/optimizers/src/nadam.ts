@@ -17,17 +17,25 @@ export interface NadamOptions {
   readonly betas?: readonly [number, number];
   /** Added to the denominator, > 0 (default 1e-8). */
   readonly eps?: number;
-  /** L2 penalty added to the gradient (default 0). */
+  /**
+   * Weight decay (default 0): an L2 penalty `wd p` added to the gradient, or with
+   * `decoupledWeightDecay` a decay of the parameter by `lr wd` (NAdamW).
+   */
   readonly weightDecay?: number;
   /** `psi` of the momentum schedule, >= 0 (default 4e-3). */
   readonly momentumDecay?: number;
   /**
-   * PyTorch 1.13 computes the coefficient of `m` with `1 - P_t mu_t mu_{t+1}`, multiplying `mu_t`
-   * in twice (fixed in PyTorch 2.0, pytorch/pytorch#92699). true uses Dozat's `1 - P_t mu_{t+1}`,
-   * as PyTorch >= 2.0 does. Default false (PyTorch 1.13).
+   * Decoupled weight decay, PyTorch 2.x's `decoupled_weight_decay` (NAdamW): `p = p (1 - lr wd)`
+   * before the update instead of adding `wd p` to the gradient (default false).
    */
-  readonly fixMuProduct?: boolean;
-  /** Ascend instead of descend (default false; PyTorch 1.13's NAdam has no such option). */
+  readonly decoupledWeightDecay?: boolean;
+  /**
+   * Reproduce PyTorch 1.13 (and earlier): the coefficient of `m` is `lr mu_{t+1} / (1 - P_t mu_t
+   * mu_{t+1})`, `mu_t` multiplied in twice since `P_t` already holds it. PyTorch 2.0 fixed this
+   * (pytorch/pytorch#92699) to Dozat's `1 - P_t mu_{t+1}`, the default here. Default false.
+   */
+  readonly legacyMuProduct?: boolean;
+  /** Ascend instead of descend (default false; PyTorch 1.13's NAdam has no such option, later 2.x's has). */
   readonly maximize?: boolean;
 }
 
@@ -50,7 +58,8 @@ export const NADAM: OptimizerSpec<NadamHyperparams> = {
       'eps',
       'weightDecay',
       'momentumDecay',
-      'fixMuProduct',
+      'decoupledWeightDecay',
+      'legacyMuProduct',
       'maximize',
     ]);
     return {
@@ -59,35 +68,46 @@ export const NADAM: OptimizerSpec<NadamHyperparams> = {
       eps: positive(op, 'eps', options.eps ?? 1e-8),
       weightDecay: nonNegative(op, 'weightDecay', options.weightDecay ?? 0),
       momentumDecay: nonNegative(op, 'momentumDecay', options.momentumDecay ?? 4e-3),
-      fixMuProduct: bool(op, 'fixMuProduct', options.fixMuProduct ?? false),
+      decoupledWeightDecay: bool(op, 'decoupledWeightDecay', options.decoupledWeightDecay ?? false),
+      legacyMuProduct: bool(op, 'legacyMuProduct', options.legacyMuProduct ?? false),
       maximize: bool(op, 'maximize', options.maximize ?? false),
     };
   },
 };
 
 /**
- * NAdam, as PyTorch 1.13's `torch.optim.NAdam`. For each parameter, with `g` the gradient plus the
- * L2 term `wd p`:
+ * NAdam, as PyTorch 2.x's `torch.optim.NAdam` (its single-tensor algorithm, which PyTorch runs on
+ * the CPU). For each parameter, with `g` the gradient plus the L2 term `wd p`:
  *
  * ```
- * mu_t = b1 (1 - 0.5 * 0.96^(t psi))        P_t = mu_1 ... mu_t      (muProduct)
+ * mu_t = b1 (1 - 0.5 * 0.96^(t psi))        P_t = mu_1 ... mu_t      (muProduct, float32)
  * m = b1 m + (1 - b1) g                     v = b2 v + (1 - b2) g^2
  * d = sqrt(v / (1 - b2^t)) + eps
- * p = p - lr (1 - mu_t) / (1 - P_t) * g / d - lr mu_{t+1} / (1 - P_t mu_t mu_{t+1}) * m / d
+ * p = p - lr (1 - mu_t) / (1 - P_t) * g / d - lr mu_{t+1} / (1 - P_t mu_{t+1}) * m / d
  * ```
  *
- * The `mu_t` in the last denominator is PyTorch 1.13's (a bug fixed in PyTorch 2.0); Dozat's
- * formula, `1 - P_t mu_{t+1}`, is `fixMuProduct: true`.
+ * `decoupledWeightDecay: true` (PyTorch 2.x's NAdamW) leaves `wd p` out of `g` and decays the
+ * parameter instead, `p = p (1 - lr wd)`, before the update.
  *
- * Defaults: lr 2e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, momentumDecay 4e-3. Equals
- * `chain(addDecayedWeights(wd), scaleByNadam(...), scaleByLearningRate(lr))`.
+ * `legacyMuProduct: true` reproduces PyTorch 1.13 (pytorch/pytorch#92699 changed it in 2.0):
+ * the last denominator is `1 - P_t mu_t mu_{t+1}`, with `mu_t` multiplied in twice, so the
+ * momentum term is smaller than Dozat's (by about 0.1% of the step at the defaults, more with a
+ * larger `momentumDecay`). Choose it to continue a run, or match numbers, from PyTorch 1.13.
+ *
+ * Defaults: lr 2e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, momentumDecay 4e-3,
+ * decoupledWeightDecay false, legacyMuProduct false, maximize false. Equals
+ * `chain(addDecayedWeights(wd), scaleByNadam(...), scaleByLearningRate(lr))` (with
+ * `decoupledWeightDecay`: `chain(scaleByNadam(...), addDecayedWeights(wd), scaleByLearningRate(lr))`).
  *
  * @throws {ValueError} naming `NAdam`, the option and the value.
  * @see https://openreview.net/forum?id=OM0jvwB8jIp57ZJjtNEZ (Dozat, Incorporating Nesterov Momentum into Adam)
- * @see https://pytorch.org/docs/1.13/generated/torch.optim.NAdam.html
+ * @see https://pytorch.org/docs/stable/generated/torch.optim.NAdam.html
+ * @see https://github.com/pytorch/pytorch/pull/92699 (the momentum-product fix of PyTorch 2.0)
  * @example
  * ```ts
  * const opt = nadam(model, { lr: 2e-3 });
+ * const asTorch113 = nadam(model, { lr: 2e-3, legacyMuProduct: true });
+ * const nadamw = nadam(model, { lr: 2e-3, weightDecay: 0.01, decoupledWeightDecay: true });
  * ```
  */
 export function nadam(

@@ -17,8 +17,10 @@ export interface NadamRuleHyperparams extends RuleHyperparams {
   readonly eps: number;
   /** `psi` of the momentum schedule `mu_t = beta1 (1 - 0.5 * 0.96^(t psi))`. */
   readonly momentumDecay: number;
-  /** Dozat's (PyTorch >= 2.0) coefficient `1 - P_t mu_{t+1}` instead of PyTorch 1.13's. */
-  readonly fixMuProduct: boolean;
+  /** PyTorch 1.13's coefficient `1 - P_t mu_t mu_{t+1}` instead of Dozat's (PyTorch >= 2.0) `1 - P_t mu_{t+1}`. */
+  readonly legacyMuProduct: boolean;
+  /** Decay the parameter by `lr wd` (NAdamW) instead of adding `wd p` to the gradient. */
+  readonly decoupledWeightDecay: boolean;
 }
 
 /** The momentum coefficient of step `t`: `mu_t = b1 (1 - 0.5 * 0.96^(t psi))`. */
@@ -39,8 +41,9 @@ export const nadamRule: UpdateRule<NadamRuleHyperparams> = {
   step(ctx: RuleContext, hp: NadamRuleHyperparams): RuleResult {
     const [b1, b2] = hp.betas;
     const t = ctx.count;
-    const G = gradExpr(hp);
-    const gi = gradInputs(ctx, hp);
+    const coupled = hp.decoupledWeightDecay ? { ...hp, weightDecay: 0 } : hp;
+    const G = gradExpr(coupled);
+    const gi = gradInputs(ctx, coupled);
     const m = fused(
       'nadam.expAvg',
       `$b1 * $m + $c1 * ${G}`,
@@ -56,10 +59,12 @@ export const nadamRule: UpdateRule<NadamRuleHyperparams> = {
     const mu = muAt(b1, t, hp.momentumDecay);
     const muNext = muAt(b1, t + 1, hp.momentumDecay);
     const muProduct = ctx.scalars.muProduct;
-    // PyTorch 1.13 multiplies mu_t in twice (P_t mu_t mu_{t+1}); PyTorch >= 2.0 and Dozat use P_t mu_{t+1}.
-    const muProductNext = hp.fixMuProduct
-      ? Math.fround(muProduct * Math.fround(muNext))
-      : Math.fround(Math.fround(muProduct * Math.fround(mu)) * Math.fround(muNext));
+    // PyTorch >= 2.0 (and Dozat): P_t mu_{t+1}, the float32 P_t times mu_{t+1} in float64
+    // (`_get_value(mu_product) * mu_next`). PyTorch 1.13 multiplies mu_t in twice, in float32
+    // tensor ops (`mu_product * mu * mu_next`).
+    const muProductNext = hp.legacyMuProduct
+      ? Math.fround(Math.fround(muProduct * Math.fround(mu)) * Math.fround(muNext))
+      : muProduct * muNext;
     const out = emit(
       'nadam',
       ctx,
@@ -77,6 +82,7 @@ export const nadamRule: UpdateRule<NadamRuleHyperparams> = {
         cm: (hp.lr * muNext) / (1 - muProductNext),
       },
       -1,
+      hp.decoupledWeightDecay,
     );
     return { slots: { expAvg: m, expAvgSq: v }, out };
   },
@@ -90,8 +96,8 @@ export interface ScaleByNadamOptions {
   readonly eps?: number;
   /** `psi` of the momentum schedule `mu_t = b1 (1 - 0.5 * 0.96^(t psi))`, >= 0 (default 4e-3). */
   readonly momentumDecay?: number;
-  /** Use Dozat's (and PyTorch >= 2.0's) `P_t mu_{t+1}` instead of PyTorch 1.13's `P_t mu_t mu_{t+1}` (default false). */
-  readonly fixMuProduct?: boolean;
+  /** Use PyTorch 1.13's `P_t mu_t mu_{t+1}` instead of Dozat's (and PyTorch >= 2.0's) `P_t mu_{t+1}` (default false). */
+  readonly legacyMuProduct?: boolean;
 }
 
 /**
@@ -99,7 +105,7 @@ export interface ScaleByNadamOptions {
  * {@link nadam} without the learning rate. State: `expAvg`, `expAvgSq`, the scalar `muProduct`.
  *
  * @see https://openreview.net/forum?id=OM0jvwB8jIp57ZJjtNEZ (Dozat, Incorporating Nesterov Momentum into Adam)
- * @see https://pytorch.org/docs/1.13/generated/torch.optim.NAdam.html
+ * @see https://pytorch.org/docs/stable/generated/torch.optim.NAdam.html
  * @example
  * ```ts
  * const nadamLike = chain(scaleByNadam(), scaleByLearningRate(2e-3));
@@ -107,14 +113,15 @@ export interface ScaleByNadamOptions {
  */
 export function scaleByNadam(options: ScaleByNadamOptions = {}): GradientTransformation<RuleState> {
   const op = 'scaleByNadam';
-  knownKeys(op, options, ['betas', 'eps', 'momentumDecay', 'fixMuProduct']);
+  knownKeys(op, options, ['betas', 'eps', 'momentumDecay', 'legacyMuProduct']);
   return directionTransformation(
     nadamRule,
     {
       betas: betaPair(op, options.betas ?? [0.9, 0.999]),
       eps: positive(op, 'eps', options.eps ?? 1e-8),
       momentumDecay: nonNegative(op, 'momentumDecay', options.momentumDecay ?? 4e-3),
-      fixMuProduct: bool(op, 'fixMuProduct', options.fixMuProduct ?? false),
+      legacyMuProduct: bool(op, 'legacyMuProduct', options.legacyMuProduct ?? false),
+      decoupledWeightDecay: false,
     },
     op,
   );

@@ -199,13 +199,16 @@ export function chainOf(c: FixtureCase): GradientTransformation<unknown> | null 
       return chain(...head, scaleByAdam({ ...adamOpts, amsgrad: o.amsgrad }), l2, scaleByLearningRate(lr));
     case 'adamax':
       return chain(...head, l2, scaleByAdamax(adamOpts), scaleByLearningRate(lr));
-    case 'nadam':
-      return chain(
-        ...head,
-        l2,
-        scaleByNadam({ ...adamOpts, momentumDecay: o.momentumDecay, fixMuProduct: o.fixMuProduct }),
-        scaleByLearningRate(lr),
-      );
+    case 'nadam': {
+      const direction = scaleByNadam({
+        ...adamOpts,
+        momentumDecay: o.momentumDecay,
+        legacyMuProduct: o.legacyMuProduct,
+      });
+      return o.decoupledWeightDecay
+        ? chain(...head, direction, l2, scaleByLearningRate(lr))
+        : chain(...head, l2, direction, scaleByLearningRate(lr));
+    }
     case 'radam':
       return chain(...head, l2, scaleByRadam(adamOpts), scaleByLearningRate(lr));
     case 'adadelta':
@@ -354,7 +357,10 @@ export function replayFixture(name: OptimizerName): void {
   for (const c of fixture.cases) {
     for (const [face, problem] of PLAN) {
       if ((face !== 'optimizer' && c.groups) || (face === 'chain' && chainOfIsNull(c))) continue;
-      it(`${c.id} (${face}, ${problem}) matches PyTorch ${fixture.torch} for ${fixture.steps} steps`, () => {
+      const against = c.reference.startsWith('torch')
+        ? `PyTorch ${fixture.torch}`
+        : `its reference (${c.reference})`;
+      it(`${c.id} (${face}, ${problem}) matches ${against} for ${fixture.steps} steps`, () => {
         const got = replay(fixture, c, problem, face);
         expect(got).not.toBeNull();
         const want = c.trajectories[problem];
