@@ -67,7 +67,7 @@ const CNN: LayerSpec[] = [
   { type: 'linear', in: 128, out: 10 },
 ];
 
-/** An MLP with BatchNorm1d, dropout and the activations of `--activation`. */
+/** An MLP with BatchNorm1d, dropout and the activations of `--activation` (GELU exact and tanh). */
 const MLP: LayerSpec[] = [
   { type: 'dropout', p: 0.2 },
   { type: 'linear', in: 20, out: 32 },
@@ -87,6 +87,8 @@ const MLP: LayerSpec[] = [
   { type: 'selu' },
   { type: 'linear', in: 12, out: 12, bias: false },
   { type: 'elu' },
+  { type: 'linear', in: 12, out: 12 },
+  { type: 'gelu', approximate: 'tanh' },
   { type: 'linear', in: 12, out: 10 },
 ];
 
