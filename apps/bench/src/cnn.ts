@@ -2,6 +2,7 @@
 // starting weights every contender's check (and gradkit's and TF.js' epoch) uses, their TF.js
 // layouts, the validation of a worker's row and the numeric check of the rows.
 import { mulberry32 } from './data.js';
+import { fmt } from './stats.js';
 import type { CnnArchitecture, CnnCannotTrain, CnnCheck, CnnRow, MnistRow } from './types.js';
 
 /**
@@ -220,7 +221,7 @@ export function verifyCnnRows(rows: CnnRow[], cannot: readonly CnnCannotTrain[] 
   }
   if (rows.length && rows.every((r) => r.check?.ok))
     notes.push(
-      `cnn check: all ${rows.length} contenders agree with ${ref?.contender ?? 'no reference'} on the shared starting weights' loss on the first batch before and after one Adam step (worst ${Math.max(...rows.map((r) => r.check!.worst)).toFixed(2)} of the tolerance)`,
+      `cnn check: all ${rows.length} contenders agree with ${ref?.contender ?? 'no reference'} on the shared starting weights' loss on the first batch before and after one Adam step (worst ${fmt(Math.max(...rows.map((r) => r.check!.worst)), 2)} of the tolerance)`,
     );
   return notes;
 }
