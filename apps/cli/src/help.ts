@@ -155,6 +155,18 @@ export const COMMAND_HELP: Readonly<
       ['--title TEXT', 'the chart title (default: the run names)'],
     ],
   },
+  export: {
+    usage: 'gradkit export RUN_DIR --format torch|onnx --out DIR',
+    about:
+      "Writes a trained model for another runtime. RUN_DIR is a run directory (its best checkpoint, else its last) or a checkpoint directory. torch: model.py (the model as an nn.Sequential; load() reads the weights with load_state_dict(strict=True), no pickle; save() writes them back for gradkit) and model.safetensors (PyTorch's names and dtypes). onnx: model.onnx (opset 17, any batch size). Both: gradkit-model.json (the model description, the input shape of one sample and the run's data description: class names, feature scaling).",
+    flags: [
+      ['--format F', "'torch' (model.py + model.safetensors) or 'onnx' (model.onnx); required"],
+      [
+        '--out DIR',
+        'the directory to write into (created if missing; files of the same names are replaced); required',
+      ],
+    ],
+  },
   info: {
     usage: 'gradkit info',
     about:

@@ -1,6 +1,7 @@
-// The gradkit command: train, eval, predict, resume, info.
+// The gradkit command: train, eval, predict, resume, plot, export, info.
 import { parseCommand, parseTrainArgs } from './args.js';
 import { evalCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
@@ -18,13 +19,14 @@ commands:
   predict   predict with a checkpoint:        gradkit predict --checkpoint RUN_DIR --input FILE (IDX, CSV, PNG, PGM)
   resume    continue an interrupted run:      gradkit resume RUN_DIR [--epochs N]
   plot      overlay the curves of runs:       gradkit plot RUN_DIR... [--out FILE.svg] [--x step|epoch]
+  export    a model for PyTorch or ONNX:      gradkit export RUN_DIR --format torch|onnx --out DIR
   info      backends available here, the one chosen and why
 
 gradkit <command> --help lists that command's flags and what they mean.
 Errors: one line starting with "gradkit:"; exit 2 for usage, 1 for data, checkpoints and failed runs
 (GRADKIT_DEBUG=1 adds the stack trace of an internal error).`;
 
-const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'info'];
+const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'export', 'info'];
 /** The commands that run on a device, registering gl first (train does so once its flags parse). */
 const ON_A_DEVICE = ['eval', 'predict', 'resume', 'info'];
 
@@ -85,6 +87,9 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'plot':
       plotCommand(rest);
+      return;
+    case 'export': // host-side files (ONNX builds the model once on the default device): no GPU needed
+      exportCommand(rest);
       return;
     default:
       throw unknownCommand(command);
