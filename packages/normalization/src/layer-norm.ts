@@ -1,5 +1,5 @@
-import type { Device, Parameter, Tensor } from '@gradkit/tensor';
-import { Module, ones, ShapeError, zeros } from '@gradkit/tensor';
+import type { Device, DeviceArray, Parameter } from '@gradkit/tensor';
+import { Module, ones, ShapeError, Tensor, zeros } from '@gradkit/tensor';
 import {
   checkBoolean,
   checkEps,
@@ -36,12 +36,16 @@ export function checkTrailing(op: string, x: Tensor, shape: readonly number[]): 
   return [x.size / Math.max(features, 1), features];
 }
 
-/** @internal The layer-norm computation behind {@link layerNorm} and {@link LayerNorm}; errors name `op`. */
+/**
+ * @internal The layer-norm computation behind {@link layerNorm}, {@link layerNormWithStats} and
+ * {@link LayerNorm}; errors name `op`. `onStats` sees the per-row mean and rstd (`[rows, 1]`).
+ */
 export function layerNormImpl(
   op: string,
   x: Tensor,
   normalizedShape: number | readonly number[],
   options: LayerNormFunctionalOptions,
+  onStats?: (mean: DeviceArray, rstd: DeviceArray) => void,
 ): Tensor {
   const { weight = null, bias = null } = options;
   const eps = checkEps(op, options.eps ?? 1e-5);
@@ -50,14 +54,21 @@ export function layerNormImpl(
   const [rows, features] = checkTrailing(op, x, shape);
   checkParamShape(op, 'weight', weight, shape, x);
   checkParamShape(op, 'bias', bias, shape, x);
-  return normalizeFused('layerNorm', x, weight, bias, {
-    view: [rows, features],
-    statAxes: [1],
-    paramView: [1, features],
-    paramAxes: [0],
-    centered: true,
-    eps,
-  });
+  return normalizeFused(
+    'layerNorm',
+    x,
+    weight,
+    bias,
+    {
+      view: [rows, features],
+      statAxes: [1],
+      paramView: [1, features],
+      paramAxes: [0],
+      centered: true,
+      eps,
+    },
+    onStats && ((mean, rstd) => onStats(mean!, rstd)),
+  );
 }
 
 /**
@@ -89,6 +100,72 @@ export function layerNorm(
   options: LayerNormFunctionalOptions = {},
 ): Tensor {
   return layerNormImpl('layerNorm', x, normalizedShape, options);
+}
+
+/** What {@link layerNormWithStats} returns, as `torch.native_layer_norm`'s `(output, mean, rstd)`. */
+export interface LayerNormWithStats {
+  /** The normalized output, as {@link layerNorm} returns it (gradients flow through it). */
+  readonly output: Tensor;
+  /** The mean of each row, shape `[*, 1, ..., 1]` (x's leading dimensions, a 1 per normalized one); no gradient. */
+  readonly mean: Tensor;
+  /** `1 / sqrt(var + eps)` of each row (biased var), shaped as `mean`; no gradient. */
+  readonly rstd: Tensor;
+}
+
+/**
+ * {@link layerNorm} that also returns its per-row statistics, as PyTorch's
+ * `torch.native_layer_norm(x, normalizedShape, weight, bias, eps)` returns `(output, mean, rstd)`:
+ * for every leading index, over the D values of the trailing dimensions `normalizedShape`,
+ *
+ * `mean = sum(x) / D`, `rstd = 1 / sqrt(sum((x - mean)^2) / D + eps)`,
+ * `output = (x - mean) rstd * weight + bias`.
+ *
+ * `mean` and `rstd` have x's leading dimensions followed by a 1 for each normalized dimension
+ * (`[4, 3, 5]` over `[5]` gives `[4, 3, 1]`; over `[3, 5]`, `[4, 1, 1]`), as PyTorch shapes them.
+ * They are the very statistics the output was computed with (copied out), for users who need
+ * them, e.g. to fuse a backward pass of their own or to log activation statistics. As in PyTorch,
+ * only `output` is differentiable: gradients flow through it exactly as through
+ * {@link layerNorm}; `mean` and `rstd` carry none (`requiresGrad` false).
+ *
+ * Defaults: eps 1e-5, no weight (1), no bias (0).
+ *
+ * @throws {ShapeError} naming `layerNormWithStats` when the trailing dimensions of x differ from
+ *   normalizedShape, or weight / bias do not have shape normalizedShape.
+ * @throws {ValueError} for eps < 0 or a normalizedShape that is not positive integers.
+ * @see https://github.com/pytorch/pytorch/blob/main/aten/src/ATen/native/layer_norm.cpp (native_layer_norm)
+ * @see Ba, Kiros & Hinton 2016, Layer Normalization: https://arxiv.org/abs/1607.06450
+ * @example
+ * ```ts
+ * const { output, mean, rstd } = layerNormWithStats(randn([8, 20, 64]), [64]);
+ * mean.shape; // [8, 20, 1]
+ * rstd.shape; // [8, 20, 1]
+ * ```
+ */
+export function layerNormWithStats(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  options: LayerNormFunctionalOptions = {},
+): LayerNormWithStats {
+  const op = 'layerNormWithStats';
+  const copies: DeviceArray[] = [];
+  try {
+    const output = layerNormImpl(op, x, normalizedShape, options, (mean, rstd) => {
+      const k = Array.isArray(normalizedShape) ? normalizedShape.length : 1;
+      const statShape = [...x.shape.slice(0, x.rank - k), ...new Array<number>(k).fill(1)];
+      for (const a of [mean, rstd]) {
+        const copy = a.device.unary('identity', a);
+        try {
+          copies.push(a.device.reshape(copy, statShape));
+        } finally {
+          copy.dispose();
+        }
+      }
+    });
+    return { output, mean: new Tensor(copies[0]), rstd: new Tensor(copies[1]) };
+  } catch (e) {
+    for (const c of copies) c.dispose();
+    throw e;
+  }
 }
 
 /** Options of {@link LayerNorm}. */

@@ -28,7 +28,10 @@ export interface NormLayout {
  * - backward, with `g = dy w invstd`: `dx = g - mean(g) - xhat mean(g xhat)` (centered) or
  *   `dx = g - xhat mean(g xhat)` (RMS); `dw = sum(dy xhat)`, `db = sum(dy)` over `paramAxes`.
  *
- * xhat is kept for the backward pass (the output itself when there is no weight).
+ * xhat is kept for the backward pass (the output itself when there is no weight). `onStats`, when
+ * given, sees the statistics (mean, null for RMS, and invstd, both in the view's shape with the
+ * reduced axes kept as 1) once they are computed; they are freed afterwards, so it must copy what
+ * it keeps.
  */
 export function normalizeFused(
   name: string,
@@ -36,6 +39,7 @@ export function normalizeFused(
   weight: Tensor | null,
   bias: Tensor | null,
   layout: NormLayout,
+  onStats?: (mean: DeviceArray | null, invstd: DeviceArray) => void,
 ): Tensor {
   const d = x.device;
   const { view, statAxes, paramView, paramAxes, centered, eps } = layout;
@@ -68,6 +72,7 @@ export function normalizeFused(
       sq.dispose();
     }
     const invstd = track(d.map(S.invStd, [s2], [1 / count, eps]));
+    onStats?.(mean, invstd);
     const normalized = () => (mean ? d.map(S.normalize, [xv, mean, invstd]) : d.binary('mul', xv, invstd));
     let xhat: DeviceArray | null = null;
     let yv: DeviceArray;
