@@ -297,14 +297,16 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
       const sa = ctx.needs[1] ? ctx.own(A) : null;
       const sw = ctx.needs[0] ? ctx.save(w.array) : null;
       return (dy) => {
-        const db = ctx.needs[2] ? biasGrad(dy) : null;
-        if (!sa && !sw) return [null, null, db];
+        if (!sa && !sw) return [null, null, ctx.needs[2] ? biasGrad(dy) : null];
         const dy3 = view(dy, [N, Cout, L]);
         const dyt = d.transpose(dy3, [1, 0, 2]);
         const dY = view(dyt, [Cout, N * L]);
         disposeAll(dy3, dyt);
         let dx: DeviceArray | null = null;
+        // the bias gradient from the channel-major dy: contiguous rows, the same (n, l) order of terms
+        let db: DeviceArray | null = null;
         try {
+          if (ctx.needs[2]) db = d.sum(dY, 1);
           if (sw) {
             const sw2 = view(sw, [Cout, CK]);
             const dA = d.matmul(sw2, dY, { transA: true });

@@ -178,7 +178,7 @@ export class CpuBackend implements KernelBackend {
       return buf;
     }
     const block = reduceBlock(plan);
-    if (block !== null && block.post > 1 && blockReduce(op, xs, out, block)) return buf;
+    if (block !== null && blockReduce(op, xs, out, block)) return buf;
     for (let o = 0; o < n; o++) {
       const b0 = base[o];
       let acc: number;
@@ -496,7 +496,7 @@ export function gemm(
 
 /**
  * A reduction over the middle axis of `x` viewed as `[pre, r, post]` (see `reduceBlock`), walking
- * the `post` columns contiguously for each `t`: the same results as the per-output loop of
+ * the `post` columns contiguously for each `t` (or, for the last axis, `post = 1`, each row): the same results as the per-output loop of
  * `CpuBackend.reduce` (float64 sums and products in ascending `t`, NaN propagating through max
  * and min, the first NaN or the first extreme winning argmax and argmin). Returns false for an
  * op it does not cover (logsumexp), which then takes the general loop.
@@ -508,6 +508,11 @@ function blockReduce(
   { pre, r, post }: { pre: number; r: number; post: number },
 ): boolean {
   if (op === 'logsumexp') return false;
+  if (post === 1) {
+    // the last axis: one contiguous row per output
+    for (let p = 0, row = 0; p < pre; p++, row += r) out[p] = reduceRow(op, xs, row, r);
+    return true;
+  }
   const acc = new Float64Array(post);
   const idx = op === 'argmax' || op === 'argmin' ? new Float64Array(post) : null;
   const start = op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' || op === 'argmax' ? -Infinity : Infinity;
@@ -562,4 +567,63 @@ function blockReduce(
     out.set(idx ?? acc, p * post);
   }
   return true;
+}
+
+/** One contiguous row `xs[row, row + r)` reduced as the general loop reduces it. */
+function reduceRow(op: Exclude<ReduceOp, 'logsumexp'>, xs: Float32Array, row: number, r: number): number {
+  const end = row + r;
+  switch (op) {
+    case 'sum': {
+      let a = 0;
+      for (let i = row; i < end; i++) a += xs[i];
+      return a;
+    }
+    case 'prod': {
+      let a = 1;
+      for (let i = row; i < end; i++) a *= xs[i];
+      return a;
+    }
+    case 'max': {
+      let a = Number.NEGATIVE_INFINITY;
+      for (let i = row; i < end; i++) {
+        const v = xs[i];
+        if (v > a) a = v;
+        else if (Number.isNaN(v)) return v;
+      }
+      return a;
+    }
+    case 'min': {
+      let a = Number.POSITIVE_INFINITY;
+      for (let i = row; i < end; i++) {
+        const v = xs[i];
+        if (v < a) a = v;
+        else if (Number.isNaN(v)) return v;
+      }
+      return a;
+    }
+    case 'argmax': {
+      let a = Number.NEGATIVE_INFINITY;
+      let at = 0;
+      for (let i = row; i < end; i++) {
+        const v = xs[i];
+        if (v > a) {
+          a = v;
+          at = i - row;
+        } else if (Number.isNaN(v)) return i - row;
+      }
+      return at;
+    }
+    case 'argmin': {
+      let a = Number.POSITIVE_INFINITY;
+      let at = 0;
+      for (let i = row; i < end; i++) {
+        const v = xs[i];
+        if (v < a) {
+          a = v;
+          at = i - row;
+        } else if (Number.isNaN(v)) return i - row;
+      }
+      return at;
+    }
+  }
 }
