@@ -15,10 +15,24 @@ const OP = 'exportOnnx';
  * The ONNX operator set {@link exportOnnx} writes (the default domain, `ai.onnx`): 17, the newest
  * that Debian's `python3-onnx` 1.12 checker knows, run by onnxruntime 1.13 and later. With it, IR
  * version {@link ONNX_IR_VERSION}.
+ *
+ * @see https://github.com/onnx/onnx/blob/main/docs/Versioning.md
+ * @example
+ * ```ts
+ * console.log(`writing ONNX opset ${ONNX_OPSET}`); // 17
+ * ```
  */
 export const ONNX_OPSET = 17;
 
-/** The ONNX IR version of the files {@link exportOnnx} writes: 8 (ONNX 1.10 and later, opset 17's). */
+/**
+ * The ONNX IR version of the files {@link exportOnnx} writes: 8 (ONNX 1.10 and later, opset 17's).
+ *
+ * @see https://github.com/onnx/onnx/blob/main/docs/IR.md
+ * @example
+ * ```ts
+ * ONNX_IR_VERSION; // 8
+ * ```
+ */
 export const ONNX_IR_VERSION = 8;
 
 /** Options of {@link exportOnnx}. */
@@ -157,7 +171,7 @@ function inferInputShape(layers: readonly LayerSpec[], model: Sequential): numbe
  *   the mapped types), a BatchNorm without running statistics, or an option it cannot export; for
  *   a state dict key that is missing, holds the wrong number of values or a non-finite value, or
  *   names nothing in the model; for bad options or a missing `inputShape`. Errors of
- *   {@link @gradkit/nn!buildModel} for a description that does not build.
+ *   {@link buildModel} for a description that does not build.
  * @throws {ShapeError} naming the layer and the key for a state dict entry of the wrong shape, or
  *   naming the layer for an input shape the layer cannot take.
  * @see https://onnx.ai/onnx/intro/concepts.html
