@@ -43,6 +43,9 @@ describe('exportTorch', () => {
       { title: 'demo' },
     );
     expect(src.startsWith('"""demo, exported for PyTorch by gradkit.')).toBe(true);
+    expect(torchModelSource(MLP, { title: 'C:\\Users\\x """' })).toContain(
+      '"""C:\\\\Users\\\\x \'\'\', exported',
+    );
     expect(src).toContain('WEIGHTS = "model.safetensors"');
     expect(src).toContain(
       '        nn.Linear(3, 4, bias=True),  # 0: linear\n' +

@@ -176,7 +176,9 @@ export function torchModelSource(
     const note = t.note ? `  # ${i}; ${t.note}` : `  # ${i}: ${layers[i].type}`;
     return `        ${t.python},${note}`;
   });
-  return `"""${title.replace(/"""/g, "'''")}, exported for PyTorch by gradkit.
+  // a docstring: backslashes escaped (a Windows path's \U is a unicode escape), no closing quotes
+  const doc = title.replace(/\\/g, '\\\\').replace(/"""/g, "'''");
+  return `"""${doc}, exported for PyTorch by gradkit.
 
     import model
     net = model.load()                       # nn.Sequential, weights of ${weightsFile}, strict=True, eval mode
