@@ -76,6 +76,13 @@ export type {
   StateEntry,
 } from './module.js';
 export { Module, ModuleList } from './module.js';
+export type {
+  StateDictJson,
+  StateDictToJsonOptions,
+  StateEntryJson,
+  StateValueJson,
+} from './state-dict-json.js';
+export { stateDictFromJSON, stateDictToJSON } from './state-dict-json.js';
 export type { MseLossOptions } from './mse-loss.js';
 export { mseLoss } from './mse-loss.js';
 export type { Labels } from './operands.js';
