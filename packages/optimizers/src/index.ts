@@ -27,6 +27,8 @@ export type { InjectableOptions, InjectHyperparamsState } from './inject-hyperpa
 export { injectHyperparams } from './inject-hyperparams.js';
 export type { LambHyperparams, LambOptions } from './lamb.js';
 export { lamb, lambTransform } from './lamb.js';
+export type { LeakCheckOptions } from './leak-check.js';
+export { configureLeakCheck } from './leak-check.js';
 export type { LionHyperparams, LionOptions } from './lion.js';
 export { lion, lionTransform } from './lion.js';
 export type { Mask, MaskedState } from './masked.js';

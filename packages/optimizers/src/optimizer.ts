@@ -1,5 +1,6 @@
 import type { Tensor } from '@gradkit/tensor';
 import { enableGrad, noGrad, scope, ValueError } from '@gradkit/tensor';
+import { LeakWatch } from './leak-check.js';
 import type { OptimizerParams } from './param-groups.js';
 import { normalizeParams } from './param-groups.js';
 import type { SerializedTensor } from './state-tree.js';
@@ -116,6 +117,7 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
   private readonly groups: Group<R>[];
   private states = new Map<string, MutableParamState>();
   private disposed = false;
+  private readonly leaks = new LeakWatch();
 
   /** @internal Use the named functions (`adam(params, options)`, ...). */
   constructor(spec: OptimizerSpec<R>, params: OptimizerParams<object>, options: object) {
@@ -184,14 +186,53 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
    * their step count does not advance, as in PyTorch). With a `closure` (which computes the loss
    * and calls `backward()`), calls it first, with gradients enabled, and returns its result.
    *
+   * Memory: the closure and the update run in one {@link @gradkit/tensor!scope}. Every tensor the
+   * closure creates (the forward's activations, the loss's intermediates) is disposed when the
+   * step ends, except the tensors it returns: those move to the caller's scope (or, with no scope
+   * open, are the caller's to `dispose()`), as `scope` does with returned tensors. Return (in an
+   * array or object) or `keep()` any other tensor you need after the step. Parameters, their
+   * gradients and the optimizer state are never owned by a scope. The update's own temporaries
+   * are freed in both forms.
+   *
+   * Leak check: at the end of each step the optimizer compares the number of live tensors with
+   * the previous step's; when it grew at each of the last 64 steps it prints one warning (once per
+   * process) with the fix. See `configureLeakCheck`; `GRADKIT_LEAK_CHECK=0` silences it.
+   *
+   * @returns the closure's result, or `undefined` without a closure.
    * @throws {ValueError} when the optimizer was disposed, or a parameter was disposed (e.g. with
    *   `model.dispose()`): an error before anything is updated, rather than a step that silently
    *   skips the parameters whose gradients went with them.
+   * @example
+   * ```ts
+   * for (let i = 0; i < 1000; i++) {
+   *   const loss = opt.step(() => {
+   *     opt.zeroGrad();
+   *     const l = mseLoss(model.forward(x), y);
+   *     l.backward();
+   *     return l; // the forward's other tensors are freed when the step ends
+   *   });
+   *   if (i % 100 === 0) console.log(loss.item());
+   *   loss.dispose();
+   * }
+   * ```
+   * @see https://pytorch.org/docs/1.13/optim.html#optimizer-step-closure
    */
-  step<T = void>(closure?: () => T): T | undefined {
+  step(): undefined;
+  step<T>(closure: () => T): T;
+  step<T>(closure?: () => T): T | undefined;
+  step<T>(closure?: () => T): T | undefined {
     this.check('step');
     this.checkParams('step');
-    const result = closure ? enableGrad(closure) : undefined;
+    const result = scope(() => {
+      const r = closure ? enableGrad(closure) : undefined;
+      this.update();
+      return r;
+    });
+    this.leaks.observe(this.name);
+    return result;
+  }
+
+  private update(): void {
     const rule = this.spec.rule;
     noGrad(() => {
       for (const g of this.groups) {
@@ -220,7 +261,6 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
         });
       }
     });
-    return result;
   }
 
   /** Clears the gradients of every parameter (`grad = null`, as `zero_grad(set_to_none=True)`). */

@@ -1,7 +1,8 @@
 import type { GradientTransformation, Params } from '@gradkit/tensor';
-import { enableGrad, noGrad, Tensor, ValueError } from '@gradkit/tensor';
+import { enableGrad, noGrad, scope, Tensor, ValueError } from '@gradkit/tensor';
 import { applyUpdates, gradsOf } from './apply-updates.js';
 import type { InjectHyperparamsState } from './inject-hyperparams.js';
+import { LeakWatch } from './leak-check.js';
 import type { ParamsInput } from './param-groups.js';
 import { normalizeParams } from './param-groups.js';
 import type { JsonValue } from './state-tree.js';
@@ -51,6 +52,7 @@ export class TransformationOptimizer<S> {
   private readonly tx: GradientTransformation<S>;
   private current: S;
   private disposed = false;
+  private readonly leaks = new LeakWatch();
 
   /** @internal Use {@link fromTransformation}. */
   constructor(params: ParamsInput, tx: GradientTransformation<S>) {
@@ -75,19 +77,50 @@ export class TransformationOptimizer<S> {
   /**
    * Runs one update on the parameters that have gradients and applies it. With a `closure`,
    * calls it first (gradients enabled) and returns its result.
+   *
+   * Memory: the closure and the update run in one {@link @gradkit/tensor!scope}: every tensor
+   * the closure or the transformation creates is disposed when the step ends, except the tensors
+   * the closure returns (they move to the caller's scope, or, with no scope open, are the
+   * caller's to `dispose()`) and the new state. Like {@link Optimizer.step}, it warns once when
+   * the live-tensor count grows at each of 64 consecutive steps (`configureLeakCheck`,
+   * `GRADKIT_LEAK_CHECK=0`).
+   *
+   * @returns the closure's result, or `undefined` without a closure.
+   * @example
+   * ```ts
+   * const loss = opt.step(() => {
+   *   opt.zeroGrad();
+   *   const l = mseLoss(model.forward(x), y);
+   *   l.backward();
+   *   return l;
+   * });
+   * console.log(loss.item());
+   * loss.dispose();
+   * ```
    */
-  step<T = void>(closure?: () => T): T | undefined {
+  step(): undefined;
+  step<T>(closure: () => T): T;
+  step<T>(closure?: () => T): T | undefined;
+  step<T>(closure?: () => T): T | undefined {
     this.check('step');
-    const result = closure ? enableGrad(closure) : undefined;
-    noGrad(() => {
-      const params = { ...this.params };
-      const grads = gradsOf(params);
-      const [updates, next] = this.tx.update(grads, this.current, params);
-      applyUpdates(params, updates);
-      const shielded = new Set<Tensor>([...tensorsOf(grads), ...tensorsOf(next), ...tensorsOf(this.current)]);
-      for (const u of tensorsOf(updates)) if (!shielded.has(u)) u.dispose();
-      this.current = releaseState(this.current, next);
+    const result = scope(() => {
+      const r = closure ? enableGrad(closure) : undefined;
+      noGrad(() => {
+        const params = { ...this.params };
+        const grads = gradsOf(params);
+        const [updates, next] = this.tx.update(grads, this.current, params);
+        applyUpdates(params, updates);
+        const shielded = new Set<Tensor>([
+          ...tensorsOf(grads),
+          ...tensorsOf(next),
+          ...tensorsOf(this.current),
+        ]);
+        for (const u of tensorsOf(updates)) if (!shielded.has(u)) u.dispose();
+        this.current = releaseState(this.current, next);
+      });
+      return r;
     });
+    this.leaks.observe('TransformationOptimizer');
     return result;
   }
 
