@@ -73,6 +73,13 @@ function metadataProblems(pkg, dir) {
   // registers the gl backend: a bundler must not drop `import '@gradkit/kernels/gl'`)
   const registering = Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && k !== './package.json');
   const allowedEffects = registering.flatMap((k) => [`./dist/${k.slice(2)}.js`, `./dist/${k.slice(2)}.cjs`]);
+  // ... and the Node-only files of any entry (the "node" condition: @gradkit/kernels finds and
+  // registers gl when gpu.js is installed, so a bundler for Node must not drop them either)
+  for (const entry of Object.values(pkg.exports ?? {})) {
+    for (const f of [entry?.node?.import?.default, entry?.node?.require?.default]) {
+      if (typeof f === 'string') allowedEffects.push(f);
+    }
+  }
   need(
     pkg.sideEffects === false ||
       (Array.isArray(pkg.sideEffects) && pkg.sideEffects.every((f) => allowedEffects.includes(f))),

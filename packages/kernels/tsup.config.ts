@@ -1,8 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // `gl` is its own entry (`@gradkit/kernels/gl`): the only module that imports gpu.js.
-  entry: { index: 'src/index.ts', gl: 'src/gl/index.ts' },
+  // `index` (browsers, bundlers) and `node` (Node: also finds gpu.js when it is installed) are the
+  // package's two faces of `.`; `gl` (static import of gpu.js, for bundlers) and `gl-node` (gpu.js
+  // loaded with require and a clear error when missing) those of `@gradkit/kernels/gl`, the only
+  // entry that loads gpu.js. The exports map's "node" condition picks the Node ones.
+  entry: { index: 'src/index.ts', node: 'src/node.ts', gl: 'src/gl/index.ts', 'gl-node': 'src/gl/node.ts' },
   // Both entries share one copy of the registry, the errors and the kernels: shared chunks in the
   // CJS build too (tsup's splitting for cjs), else `gl.cjs` would register into its own registry.
   splitting: true,

@@ -29,6 +29,13 @@ export interface BackendInfo {
   readonly gpuMode: string;
   /** The GL renderer string, or a description of the CPU path. */
   readonly renderer: string;
+  /**
+   * Whether a GPU backend runs on a software rasterizer (SwiftShader, llvmpipe, softpipe,
+   * "Microsoft Basic Render Driver", ...; recognised from {@link BackendInfo.renderer}): `true` or
+   * `false` on `gl`, absent on backends without a renderer. Automatic selection ranks such a
+   * backend below `wasm`, and `reason` says so.
+   */
+  readonly softwareRenderer?: boolean;
   /** Float precision of stored values: `'single'` (IEEE float32) everywhere gradkit runs. */
   readonly precision: 'single';
   /** Largest texture side in texels (GL), or `null` where there are no textures. */

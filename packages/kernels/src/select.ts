@@ -1,7 +1,7 @@
 import type { BackendInfo, BackendName, KernelBackend } from './backend.js';
 import { Device } from './device.js';
 import { BackendError, ValueError } from './errors.js';
-import { backendFactory, probeBackend, registeredBackends } from './registry.js';
+import { backendFactory, probeBackend, registeredBackends, SOFTWARE_RENDERER_PRIORITY } from './registry.js';
 
 /** Whether one backend can start here, and why not. */
 export interface BackendAvailability {
@@ -13,6 +13,11 @@ export interface BackendAvailability {
   readonly gpuMode: string;
   /** Why it is unavailable (empty when available). */
   readonly reason: string;
+  /**
+   * The software rasterizer an available GPU backend runs on (`'llvmpipe'`, `'SwiftShader'`, ...),
+   * absent otherwise: automatic selection then ranks it below `wasm`.
+   */
+  readonly softwareRenderer?: string;
 }
 
 /** Options of {@link createDevice}. */
@@ -34,13 +39,46 @@ export interface DeviceOptions {
 
 function availability(name: string): BackendAvailability {
   const p = probeBackend(name);
-  return { name, available: p.ok, gpuMode: p.mode, reason: p.reason };
+  return {
+    name,
+    available: p.ok,
+    gpuMode: p.mode,
+    reason: p.reason,
+    ...(p.ok && p.softwareRenderer ? { softwareRenderer: p.softwareRenderer } : {}),
+  };
+}
+
+// Finding gl by itself (Node only): the core's Node entry (node.ts) installs a function that
+// loads '@gradkit/kernels/gl' when gpu.js is installed. It runs once, on the first automatic
+// selection, request for gl or availableBackends(); it returns null, or a note why gl was not
+// registered although gpu.js is there.
+let glDiscovery: (() => string | null) | null = null;
+let glDiscoveryNote = '';
+
+/** @internal Installs the function that registers gl when gpu.js is installed (the Node entry). */
+export function setGlDiscovery(discover: () => string | null): void {
+  glDiscovery = discover;
+}
+
+/** Registers gl by itself where the platform allows it (once); returns the note of a failure. */
+function discoverGl(): string {
+  if (glDiscovery !== null && !backendFactory('gl')) {
+    const discover = glDiscovery;
+    glDiscovery = null;
+    try {
+      glDiscoveryNote = discover() ?? '';
+    } catch (e) {
+      glDiscoveryNote = `looking for gpu.js failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return backendFactory('gl') ? '' : glDiscoveryNote;
 }
 
 /**
  * Probes every registered backend once (cached), highest priority first, and tells which can
  * start here and why not. Only registered backends are listed: `gl` appears once
- * `@gradkit/kernels/gl` is imported.
+ * `@gradkit/kernels/gl` is imported (in Node also when gpu.js is installed: it is found and
+ * registered here). An available GPU backend on a software rasterizer carries `softwareRenderer`.
  *
  * @example
  * ```ts
@@ -49,14 +87,18 @@ function availability(name: string): BackendAvailability {
  * ```
  */
 export function availableBackends(): BackendAvailability[] {
+  discoverGl();
   return registeredBackends().map(availability);
 }
 
 /** Why `name` is not a registered backend, with the fix for `gl`. */
 function notRegistered(name: string): string {
+  const note = name === 'gl' ? discoverGl() : '';
   const hint =
     name === 'gl'
-      ? "; the GPU backend is registered by importing '@gradkit/kernels/gl' (it loads gpu.js)"
+      ? note !== ''
+        ? `; ${note}`
+        : "; the GPU backend needs gpu.js (npm install gpu.js) and is registered by import '@gradkit/kernels/gl' (in Node, installing gpu.js is enough)"
       : '';
   return `backend '${name}' is not registered (registered: ${registeredBackends().join(', ')})${hint}`;
 }
@@ -89,8 +131,10 @@ function instantiate(a: BackendAvailability, options: DeviceOptions): KernelBack
 /**
  * Creates a device on the requested backend, or on the best available one.
  * Selection order: `options.backend`, then `GRADKIT_BACKEND`, then automatic: the registered
- * backends by priority (gl when `@gradkit/kernels/gl` was imported, then wasm, then cpu), the
- * first that starts.
+ * backends by priority (gl when `@gradkit/kernels/gl` was imported, or in Node when gpu.js is
+ * installed; then wasm, then cpu), the first that starts. A backend on a software rasterizer
+ * (SwiftShader, llvmpipe, softpipe, "Microsoft Basic Render Driver", ...) ranks below `wasm`,
+ * above `cpu`; the device's `info().reason` says so, and `backend: 'gl'` still gets it.
  *
  * @throws {BackendError} when an explicitly requested backend is not registered or cannot start,
  *   with the reason.
@@ -98,6 +142,9 @@ function instantiate(a: BackendAvailability, options: DeviceOptions): KernelBack
  * ```ts
  * const d = createDevice({ backend: 'cpu' });
  * d.info().reason; // "requested by option: backend 'cpu'"
+ * createDevice().info().reason;
+ * // on a machine without a GPU, gl registered:
+ * // "auto: best available (gl runs on a software rasterizer: llvmpipe, ranked below wasm; backend 'gl' or GRADKIT_BACKEND=gl still uses it)"
  * ```
  */
 export function createDevice(options: DeviceOptions = {}): Device {
@@ -115,6 +162,7 @@ export function createDevice(options: DeviceOptions = {}): Device {
   }
   if (requested !== 'auto') {
     // only the requested backend is probed: asking for wasm never loads gl
+    if (requested === 'gl') discoverGl();
     if (!backendFactory(requested)) throw new BackendError(requested, notRegistered(requested));
     const a = availability(requested);
     if (!a.available) {
@@ -125,19 +173,45 @@ export function createDevice(options: DeviceOptions = {}): Device {
     }
     return new Device(instantiate(a, options), source);
   }
-  const skipped: string[] = [];
+  const note = discoverGl();
+  const notes: string[] = note !== '' ? [`gl not registered: ${note}`] : [];
+  // Probed in priority order, stopping at the first that starts; a backend on a software
+  // rasterizer is held back to rank SOFTWARE_RENDERER_PRIORITY (below wasm, above cpu).
+  const deferred: BackendAvailability[] = [];
+  const choose = (a: BackendAvailability): Device => {
+    const why: string[] = [];
+    if (a.softwareRenderer !== undefined)
+      why.push(`${a.name} runs on a software rasterizer: ${a.softwareRenderer}`);
+    for (const d of deferred) {
+      if (d === a) continue;
+      why.push(
+        `${d.name} runs on a software rasterizer: ${d.softwareRenderer}, ranked below ${a.name}; ` +
+          `backend '${d.name}' or GRADKIT_BACKEND=${d.name} still uses it`,
+      );
+    }
+    why.push(...notes);
+    return new Device(
+      instantiate(a, options),
+      why.length ? `auto: best available (${why.join('; ')})` : 'auto: best available',
+    );
+  };
   for (const name of registeredBackends()) {
-    // probed in priority order, stopping at the first that starts
+    const priority = backendFactory(name)?.priority ?? 0;
+    if (deferred.length > 0 && priority < SOFTWARE_RENDERER_PRIORITY) return choose(deferred[0]);
     const a = availability(name);
     if (a.available) {
-      const why = skipped.length ? `auto: best available (${skipped.join('; ')})` : 'auto: best available';
-      return new Device(instantiate(a, options), source === 'auto' ? why : source);
+      if (a.softwareRenderer !== undefined && priority > SOFTWARE_RENDERER_PRIORITY) {
+        deferred.push(a);
+        continue;
+      }
+      return choose(a);
     }
-    skipped.push(`${a.name} unavailable: ${a.reason}`);
+    notes.push(`${a.name} unavailable: ${a.reason}`);
   }
+  if (deferred.length > 0) return choose(deferred[0]);
   throw new BackendError(
     'auto',
-    `no registered backend can start here (${skipped.join('; ') || 'none registered'})`,
+    `no registered backend can start here (${notes.join('; ') || 'none registered'})`,
   );
 }
 
@@ -168,7 +242,7 @@ export function setDevice(device: Device | BackendName): Device {
  * @example
  * ```ts
  * console.log(backendInfo());
- * // { name: 'gl', reason: 'auto: best available', gpuMode: 'headlessgl', renderer: '...llvmpipe...', ... }
+ * // { name: 'gl', reason: 'auto: best available', gpuMode: 'webgl2', renderer: 'ANGLE (NVIDIA, ...)', softwareRenderer: false, ... }
  * ```
  */
 export function backendInfo(): BackendInfo {

@@ -17,6 +17,7 @@ import { formatShape, sizeOf } from '../shape.js';
 import type { WindowPlan } from '../window.js';
 import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
 import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
+import { detectSoftwareRenderer } from './renderer.js';
 import type { StageLayout, StageOp } from './sources.js';
 import {
   emptyReduceValue,
@@ -120,10 +121,12 @@ export class GpuJsBackend implements KernelBackend {
       throw new BackendError(this.name, `gpu.js mode '${mode}' started without a WebGL context`);
     }
     const maxTextureSize = Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE));
+    const renderer = glRenderer(ctx);
     this.info = {
       name: this.name,
       gpuMode: mode,
-      renderer: glRenderer(ctx),
+      renderer,
+      softwareRenderer: detectSoftwareRenderer(renderer) !== null,
       precision: 'single',
       maxTextureSize,
       // gpu.js packs n floats into a near-square texture (closestSquareDimensions); every n up to

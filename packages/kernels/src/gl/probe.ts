@@ -1,7 +1,8 @@
 // gpu.js start-up: which GL mode can run here (and why not), the kernel compiler settings, and
 // the facts a started context reports. The only place besides ./backend.ts that talks to gpu.js.
-import type { IGPUKernelSettings, Texture } from 'gpu.js';
-import { GPU } from 'gpu.js';
+import type { GPU, IGPUKernelSettings, Texture } from 'gpu.js';
+import { gpuJs } from './gpujs.js';
+import { detectSoftwareRenderer } from './renderer.js';
 
 /**
  * The gpu.js modes of the `gl` backend: `'headlessgl'` (Node, through the `gl` package),
@@ -14,6 +15,13 @@ export type GpuJsProbe =
   | {
       /** The mode starts here. */
       ok: true;
+      /** The GL renderer of the context the probe started (see `glRenderer`). */
+      renderer: string;
+      /**
+       * The software rasterizer behind it (`'llvmpipe'`, `'SwiftShader'`, ...; see
+       * {@link detectSoftwareRenderer}), or `null` on a hardware GPU or an unrecognised renderer.
+       */
+      softwareRenderer: string | null;
     }
   | {
       /** The mode cannot start here. */
@@ -141,6 +149,7 @@ function warmHeadlessGl(): boolean {
 
 /** Why gpu.js cannot run `mode` here, before trying it; null when it claims support. */
 function staticReason(mode: GpuJsMode): string | null {
+  const { GPU } = gpuJs();
   switch (mode) {
     case 'headlessgl':
       // gpu.js tests one context once and caches the answer: make sure a context can be created
@@ -191,7 +200,7 @@ export function tryStart(mode: GpuJsMode): { gpu: GPU } | { reason: string } {
   if (pre !== null) return { reason: pre };
   let gpu: GPU;
   try {
-    gpu = new GPU({ mode });
+    gpu = new (gpuJs().GPU)({ mode });
   } catch (e) {
     return { reason: `gpu.js could not start mode '${mode}': ${firstLine(e)}` };
   }
@@ -236,20 +245,25 @@ export function destroyGpu(gpu: GPU): void {
  * Checks whether gpu.js can run `mode` here: creates the GPU, compiles and runs a tiny kernel and
  * compares its result with float32 arithmetic, then releases everything.
  *
- * @returns `{ ok: true }`, or `{ ok: false, reason }` with a human-readable reason: headless-gl not
- * installed or not built, no X display or GLX, WebGL missing outside a browser, float textures
+ * @returns `{ ok: true, renderer, softwareRenderer }` (the context's GL renderer, and the software
+ * rasterizer it names, if any), or `{ ok: false, reason }` with a human-readable reason: headless-gl
+ * not installed or not built, no X display or GLX, WebGL missing outside a browser, float textures
  * unsupported.
  * @example
  * ```ts
  * probeGpuJs('headlessgl');
  * // { ok: false, reason: 'headless-gl could not create a WebGL context: no X display (DISPLAY is unset); ...' }
+ * // under Xvfb: { ok: true, renderer: 'llvmpipe (LLVM 15.0.6, 256 bits) (...)', softwareRenderer: 'llvmpipe' }
  * ```
  */
 export function probeGpuJs(mode: GpuJsMode): GpuJsProbe {
   const r = tryStart(mode);
   if ('reason' in r) return { ok: false, reason: r.reason };
+  // gpu.js keeps the WebGL context of its first kernel on the GPU instance (typed `any`).
+  const ctx = (r.gpu as unknown as { context: WebGLRenderingContext | null }).context;
+  const renderer = ctx ? glRenderer(ctx) : 'unknown (gpu.js started without a WebGL context)';
   destroyGpu(r.gpu);
-  return { ok: true };
+  return { ok: true, renderer, softwareRenderer: detectSoftwareRenderer(renderer) };
 }
 
 /** Copies a gpu.js result (1-D) into a new Float32Array of exactly `size` elements. @internal */
@@ -261,7 +275,13 @@ export function toFloat32(values: unknown, size: number): Float32Array {
   return out;
 }
 
-/** The GL renderer: the unmasked renderer where the browser exposes it, else `RENDERER` and `VERSION`. @internal */
+/**
+ * The GL renderer: the unmasked renderer where the browser exposes it (`WEBGL_debug_renderer_info`),
+ * the native renderer under headless-gl (which reports `RENDERER` as just `'ANGLE'`; its
+ * `_getParameterDirect` asks ANGLE, which names the driver below it, e.g.
+ * `'ANGLE (Mesa/X.org llvmpipe (LLVM 15.0.6, 256 bits) OpenGL 4.5 core)'`), else `RENDERER`; with
+ * `VERSION` appended where there is one. @internal
+ */
 export function glRenderer(gl: WebGLRenderingContext): string {
   try {
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
@@ -272,7 +292,16 @@ export function glRenderer(gl: WebGLRenderingContext): string {
   } catch {
     // fall through to the masked renderer
   }
-  const renderer = String(gl.getParameter(gl.RENDERER));
+  let renderer = String(gl.getParameter(gl.RENDERER));
+  const direct = (gl as unknown as { _getParameterDirect?: (p: number) => unknown })._getParameterDirect;
+  if (typeof direct === 'function') {
+    try {
+      const native = direct.call(gl, gl.RENDERER);
+      if (typeof native === 'string' && native !== '') renderer = native;
+    } catch {
+      // keep the masked renderer
+    }
+  }
   const version = gl.getParameter(gl.VERSION);
   return typeof version === 'string' && version !== '' ? `${renderer} (${version})` : renderer;
 }
