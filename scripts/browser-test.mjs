@@ -6,7 +6,8 @@
 //     (workspace:^ becomes a real version, as on publish).
 //  2. Create a project OUTSIDE the workspace and `npm install` those tarballs there (a project
 //     .npmrc points the @gradkit scope at a dead address, so none can come from a registry;
-//     --ignore-scripts: a browser bundle never loads gpu.js's native `gl`, so it is not built).
+//     with gpu.js 2.24.1, the optional peer dependency the GL entry needs (--ignore-scripts: a
+//     browser bundle never loads gpu.js's native `gl`, so it is not built).
 //  3. Bundle scripts/browser/main.js (with cnn.js and its PyTorch fixture fixtures/cnn.json, so the
 //     page fetches nothing but the bundle) with esbuild (platform 'browser', the workspace's
 //     esbuild), and check that the bundle holds no Node-only module (`gl`, node built-ins).
@@ -15,7 +16,8 @@
 //     longest, runs beside the others, which run one after the other): the page trains a small
 //     MLP with Adam and reports its backend, the renderer string and the loss before/after on
 //     window.__result.
-//     Configurations: WebGL on SwiftShader (backend auto: must be gl, webgl2/webgl); WebGL off
+//     Configurations: WebGL on SwiftShader with `?backend=gl` (must be gl, webgl2/webgl), and with
+//     backend auto (must be wasm: SwiftShader is a software rasterizer, ranked below wasm); WebGL off
 //     (must fall back to wasm or cpu), also cross-origin isolated (SharedArrayBuffer available);
 //     WebGL off and V8 jitless, which removes WebAssembly (must fall back to cpu); and
 //     setDevice('cpu') from `?backend=cpu` (the plain-JS path). All must train the seeded problem
@@ -107,14 +109,24 @@ const NO_WEBGL = ['--disable-webgl', '--disable-3d-apis'];
 const CONFIGS = [
   {
     id: 'webgl',
-    title: 'WebGL (SwiftShader), backend auto',
+    title: "WebGL (SwiftShader), setDevice('gl')",
     args: SOFTWARE_GL,
-    query: '',
+    query: '?backend=gl',
     backends: ['gl'],
     gpuModes: ['webgl2', 'webgl'],
     webgl: true,
     // The longest page (SwiftShader compiles every kernel on the CPU): it runs beside the others.
     beside: true,
+  },
+  {
+    id: 'webgl-auto',
+    title: 'WebGL (SwiftShader), backend auto',
+    args: SOFTWARE_GL,
+    query: '',
+    // automatic selection ranks gl on a software rasterizer below wasm, and says why
+    backends: ['wasm'],
+    reason: /gl runs on a software rasterizer: SwiftShader, ranked below wasm/,
+    webgl: true,
   },
   {
     id: 'no-webgl',
@@ -320,7 +332,7 @@ async function setup() {
     mkdirSync(dirname(join(app, f)), { recursive: true });
     writeFileSync(join(app, f), readFileSync(join(pageSrc, f)));
   }
-  log(`npm install --ignore-scripts ${[...closure.keys()].join(' ')} (tarballs)`);
+  log(`npm install --ignore-scripts ${[...closure.keys()].join(' ')} (tarballs) gpu.js@2.24.1`);
   run(
     'npm',
     [
@@ -334,6 +346,7 @@ async function setup() {
       '--fetch-retry-maxtimeout=1000',
       '--ignore-scripts',
       ...tarballs,
+      'gpu.js@2.24.1',
     ],
     app,
   );
@@ -606,6 +619,8 @@ async function main() {
       });
       await check(c.id, backend, () => {
         assert(c.backends.includes(r.backend.name), `backend ${r.backend.name} (${r.backend.reason})`);
+        if (c.reason)
+          assert(c.reason.test(r.backend.reason), `reason '${r.backend.reason}' does not match ${c.reason}`);
         if (c.gpuModes)
           assert(
             c.gpuModes.includes(r.backend.gpuMode),

@@ -6,15 +6,22 @@
 #     real version, as on publish) and print each tarball's size.
 #  2. Create a project OUTSIDE the workspace (mktemp -d) and `npm install` only the
 #     @gradkit/optimizers tarball plus the tarballs of the @gradkit packages it depends on (read
-#     from the packed package.json files), and typescript 5.9. A project .npmrc points the
-#     @gradkit scope at a dead address, so no @gradkit package can come from a registry.
-#     Then run scripts/consumer/train.mjs (import) and train.cjs (require), which train a tiny
-#     model with Adam and check that the loss falls, and `tsc --noEmit` on check.mts/check.cts
-#     against the published .d.ts files. (gl's native build is made to fail fast here, as on a
-#     machine without build tools; CONSUMER_BUILD_GL=1 compiles it, which takes minutes.)
-#  3. The same install with `npm install --ignore-scripts` (the optional native `gl` of gpu.js is
-#     not built): with GRADKIT_BACKEND unset the runs must fall back to wasm or cpu, and
-#     GRADKIT_BACKEND=cpu must run.
+#     from the packed package.json files). A project .npmrc points the @gradkit scope at a dead
+#     address, so no @gradkit package can come from a registry. Checked and printed: no `gpu.js`,
+#     `webgpu` or `gl` installed, no installed package with an install script or a binding.gyp
+#     (npm runs no native build), and node_modules under 5 MB on disk. Then typescript 5.9 is
+#     added, and scripts/consumer/train.mjs (import) and train.cjs (require) train a tiny model
+#     with Adam and check that the loss falls on wasm or cpu, `tsc --noEmit` checks check.mts/
+#     check.cts against the published .d.ts files, and scripts/consumer/backends.mjs checks that
+#     gl is never registered and that `@gradkit/kernels/gl` (import and require) says what to
+#     install.
+#  3. gpu.js added to that project (`npm install gpu.js@2.24.1`): the first automatic selection
+#     finds it and registers gl by itself. headless-gl's native build takes many minutes, so by
+#     default gpu.js is installed with --ignore-scripts and the workspace's own build of the same
+#     gl version is copied in (CONSUMER_BUILD_GL=1 compiles it here instead); then, with an X
+#     display (DISPLAY, else xvfb-run when installed), gl must start, automatic selection must
+#     rank it by its renderer (wasm over a software rasterizer), and GRADKIT_BACKEND=gl must train
+#     on it. Without a display or a gl build that part is skipped with the reason printed.
 #  4. README examples (scripts/consumer/readme-examples.mjs): the README.md packed into every
 #     tarball must start with its install line (a ```sh block right after the `# @gradkit/<name>`
 #     title, first line `npm install @gradkit/<name> ...`), and its first ```ts block after that
@@ -24,7 +31,7 @@
 #     nodenext, skipLibCheck off) and run with node; it must exit 0 and print something. A
 #     failure names the package and the README line (compile error or innermost stack frame).
 # It builds nothing: run `pnpm build` first. Needs the npm registry for gpu.js, typescript and
-# @types/node only.
+# @types/node only. The bundle sizes are checked by scripts/bundle-budget.mjs.
 # Temporary folders are removed on exit. Set KEEP_CONSUMER_DIR=1 to keep them for debugging.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -137,47 +144,102 @@ run_node() {
   env -u GRADKIT_BACKEND -u GRADKIT_REQUIRE_BACKENDS -u NODE_PATH "$@"
 }
 
-# 2. Plain npm install: install scripts run, as for any user. Compiling headless-gl from source
-#    takes minutes, so by default node-gyp is pointed at a missing Node header folder and gl's
-#    build fails at once, as on a machine without build tools (npm then drops the optional gl;
-#    a prebuilt gl binary, where prebuild-install can download one, is still used).
-#    CONSUMER_BUILD_GL=1 lets gl compile for real.
+# 2. Plain npm install of the tarballs alone, install scripts allowed, as for any user: what it
+#    installs is measured before anything else is added to the project.
 app="$work/app"
 new_project "$app"
-gl_env=()
-[ "${CONSUMER_BUILD_GL:-}" = 1 ] || gl_env=("npm_config_nodedir=$work/no-node-headers")
-log "npm install ${names[*]} (tarballs) typescript@5.9.3"
-(cd "$app" && env "${gl_env[@]}" npm install "${npm_flags[@]}" "${tarballs[@]}" typescript@5.9.3 >/dev/null) ||
-  fail "npm install failed"
+cp "$src/backends.mjs" "$app/"
+log "npm install ${names[*]} (tarballs only)"
+(cd "$app" && npm install "${npm_flags[@]}" "${tarballs[@]}" >/dev/null) || fail "npm install failed"
 check_installed "$app"
-if (cd "$app" && node -e "require(require.resolve('gl', { paths: [require.resolve('gpu.js')] }))" 2>/dev/null); then
-  echo "headless-gl: built and loads (the runs still need an X display to use it)"
-elif [ "${CONSUMER_BUILD_GL:-}" = 1 ]; then
-  echo "headless-gl: did not build here (CONSUMER_BUILD_GL=1); the runs use wasm or cpu"
-else
-  echo "headless-gl: native build skipped (CONSUMER_BUILD_GL=1 builds it); the runs use wasm or cpu"
-fi
+node - "$app/node_modules" <<'EOF' || fail "the install of ${names[*]} is not light (see above)"
+// No gpu.js, webgpu or gl; no package that makes npm run a build (install scripts, binding.gyp);
+// under 5 MB on disk.
+const { execFileSync } = require('node:child_process');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const nm = process.argv[2];
+const packages = [];
+for (const e of readdirSync(nm)) {
+  if (e.startsWith('.')) continue;
+  if (e.startsWith('@')) for (const f of readdirSync(join(nm, e))) packages.push(`${e}/${f}`);
+  else packages.push(e);
+}
+const problems = [];
+for (const forbidden of ['gpu.js', 'webgpu', 'gl']) {
+  if (packages.includes(forbidden)) problems.push(`${forbidden} is installed`);
+}
+for (const name of packages) {
+  const dir = join(nm, name);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const scripts = ['preinstall', 'install', 'postinstall'].filter((s) => pkg.scripts?.[s]);
+  if (scripts.length) problems.push(`${name} has install scripts (${scripts.join(', ')})`);
+  if (existsSync(join(dir, 'binding.gyp'))) problems.push(`${name} has a binding.gyp (npm would run node-gyp)`);
+}
+const disk = Number(execFileSync('du', ['-sk', nm], { encoding: 'utf8' }).split(/\s/)[0]) * 1024;
+const bytes = Number(execFileSync('du', ['-sb', nm], { encoding: 'utf8' }).split(/\s/)[0]);
+const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+const LIMIT = 5 * 1024 * 1024;
+console.log(
+  `install: ${packages.length} packages (${packages.join(', ')}); node_modules ${mb(disk)} on disk ` +
+    `(${mb(bytes)} of files), limit ${mb(LIMIT)}; no gpu.js, webgpu or gl; no install scripts or binding.gyp`,
+);
+if (disk >= LIMIT) problems.push(`node_modules takes ${mb(disk)} on disk, more than ${mb(LIMIT)}`);
+for (const p of problems) console.error(`  ${p}`);
+process.exit(problems.length ? 1 : 0);
+EOF
+log "npm install typescript@5.9.3 (for the type checks)"
+(cd "$app" && npm install "${npm_flags[@]}" typescript@5.9.3 >/dev/null) || fail "npm install typescript failed"
 
 log "ESM (import), CJS (require) and TypeScript (tsc --noEmit, nodenext, skipLibCheck off)"
-(cd "$app" && run_node node train.mjs) || fail "the ESM program failed"
-(cd "$app" && run_node node train.cjs) || fail "the CJS program failed"
+(cd "$app" && run_node node train.mjs wasm,cpu) || fail "the ESM program failed"
+(cd "$app" && run_node node train.cjs wasm,cpu) || fail "the CJS program failed"
+(cd "$app" && run_node GRADKIT_BACKEND=cpu node train.mjs cpu) || fail "ESM with GRADKIT_BACKEND=cpu failed"
 (cd "$app" && ./node_modules/.bin/tsc -p tsconfig.json) || fail "tsc --noEmit failed against the published .d.ts"
 echo "tsc: check.mts (import types) and check.cts (require types) type-check"
+log "without gpu.js: gl is never registered, and @gradkit/kernels/gl says what to install"
+(cd "$app" && run_node node backends.mjs light) || fail "the GPU-less install misbehaves (see above)"
 
-# 3. npm install --ignore-scripts: gl is present but not built; the CPU path must still run.
-bare="$work/app-ignore-scripts"
-new_project "$bare"
-log "npm install --ignore-scripts ${names[*]} (tarballs)"
-(cd "$bare" && npm install "${npm_flags[@]}" --ignore-scripts "${tarballs[@]}" >/dev/null) ||
-  fail "npm install --ignore-scripts failed"
-check_installed "$bare"
-if (cd "$bare" && node -e "require(require.resolve('gl', { paths: [require.resolve('gpu.js')] }))" 2>/dev/null); then
-  fail "gl loads after --ignore-scripts: this run would not test the fallback"
+# 3. gpu.js added to the same project: gl is found by itself.
+ws_gl="$(node -e "const r = require.resolve('gl/package.json', { paths: [require.resolve('gpu.js', { paths: ['$root/packages/kernels'] })] }); console.log(require('path').dirname(r))" 2>/dev/null || true)"
+if [ "${CONSUMER_BUILD_GL:-}" = 1 ]; then
+  log "npm install gpu.js@2.24.1 (headless-gl compiled here: CONSUMER_BUILD_GL=1)"
+  (cd "$app" && npm install "${npm_flags[@]}" gpu.js@2.24.1 >/dev/null) || fail "npm install gpu.js failed"
+else
+  log "npm install --ignore-scripts gpu.js@2.24.1 (headless-gl: the workspace's build is copied in)"
+  (cd "$app" && npm install "${npm_flags[@]}" --ignore-scripts gpu.js@2.24.1 >/dev/null) || fail "npm install gpu.js failed"
+  gl_dir="$app/node_modules/gl"
+  if [ -n "$ws_gl" ] && [ -f "$ws_gl/build/Release/webgl.node" ] && [ -d "$gl_dir" ] &&
+    [ "$(node -p "require('$ws_gl/package.json').version")" = "$(node -p "require('$gl_dir/package.json').version")" ]; then
+    mkdir -p "$gl_dir/build/Release"
+    cp "$ws_gl/build/Release/webgl.node" "$gl_dir/build/Release/"
+    echo "headless-gl: copied webgl.node of gl $(node -p "require('$gl_dir/package.json').version") from the workspace ($ws_gl)"
+  else
+    echo "headless-gl: no workspace build of the same gl version to copy (CONSUMER_BUILD_GL=1 compiles it)"
+  fi
 fi
-log "GRADKIT_BACKEND unset (must fall back to wasm or cpu), then GRADKIT_BACKEND=cpu"
-(cd "$bare" && run_node node train.mjs wasm,cpu) || fail "ESM without gl failed"
-(cd "$bare" && run_node node train.cjs wasm,cpu) || fail "CJS without gl failed"
-(cd "$bare" && run_node GRADKIT_BACKEND=cpu node train.mjs cpu) || fail "ESM with GRADKIT_BACKEND=cpu failed"
+(cd "$app" && run_node env -u DISPLAY node backends.mjs found) || fail "gl was not found with gpu.js installed (see above)"
+gl_skip=""
+if ! (cd "$app" && node -e "require(require.resolve('gl', { paths: [require.resolve('gpu.js')] }))" 2>/dev/null); then
+  gl_skip="headless-gl does not load here (not built)"
+fi
+gl_run=()
+if [ -z "$gl_skip" ]; then
+  if [ -n "${DISPLAY:-}" ]; then
+    gl_run=()
+  elif command -v xvfb-run >/dev/null 2>&1; then
+    gl_run=(xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX")
+  else
+    gl_skip="no X display (DISPLAY unset, no xvfb-run)"
+  fi
+fi
+if [ -n "$gl_skip" ]; then
+  echo "SKIPPED: gl starting with gpu.js installed: $gl_skip"
+else
+  log "gpu.js installed, X display${gl_run[0]:+ (xvfb-run)}: gl starts, auto ranks it by its renderer, GRADKIT_BACKEND=gl trains on it"
+  (cd "$app" && run_node "${gl_run[@]}" node backends.mjs gl) || fail "gl did not start with gpu.js installed (see above)"
+  (cd "$app" && run_node GRADKIT_BACKEND=gl "${gl_run[@]}" node train.mjs gl) || fail "training on gl failed"
+fi
 
 # 4. Every package's README example, from a project that installed all the tarballs.
 readme="$work/readme"
@@ -185,7 +247,7 @@ printf '{ "name": "gradkit-readme-examples", "version": "0.0.0", "private": true
 printf '@gradkit:registry=http://127.0.0.1:9/\n' >"$readme/.npmrc"
 all_tarballs=("$work"/tarballs/*.tgz)
 log "npm install every tarball (${#all_tarballs[@]}) typescript@5.9.3 @types/node@20, then the README examples"
-(cd "$readme" && env "${gl_env[@]}" npm install "${npm_flags[@]}" "${all_tarballs[@]}" typescript@5.9.3 @types/node@20 >/dev/null) ||
+(cd "$readme" && npm install "${npm_flags[@]}" "${all_tarballs[@]}" typescript@5.9.3 @types/node@20 >/dev/null) ||
   fail "npm install of every tarball failed"
 (cd "$readme" && run_node node "$src/readme-examples.mjs" run examples) || fail "a README example failed (see above)"
 

@@ -4,6 +4,7 @@
 // exports map sends `@gradkit/kernels/gl` to ./node.ts instead, which loads gpu.js with `require`
 // and says what to install when it is missing. The core package never imports gpu.js.
 import { GPU } from 'gpu.js';
+import { registeredBackends } from '../registry.js';
 import { useGpuJs } from './gpujs.js';
 import { registerGlBackend } from './register.js';
 
@@ -15,4 +16,6 @@ export { registerGlBackend } from './register.js';
 export { detectSoftwareRenderer } from './renderer.js';
 
 useGpuJs({ GPU });
-registerGlBackend();
+// (a named import from the core's registry: a bundler then sees this entry use the shared chunk,
+// instead of a bare import of it that esbuild reports as dropped under "sideEffects")
+if (!registeredBackends().includes('gl')) registerGlBackend();

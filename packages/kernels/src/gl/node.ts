@@ -2,6 +2,7 @@
 // loaded with `require` from where @gradkit/kernels is installed, so that a missing gpu.js is a
 // BackendError saying exactly what to install instead of Node's "Cannot find package". Also
 // loaded by the core's Node entry (../node.ts) when it finds gpu.js installed.
+import { registeredBackends } from '../registry.js';
 import { useGpuJs } from './gpujs.js';
 import { registerGlBackend } from './register.js';
 import { requireGpuJs } from './require-gpujs.js';
@@ -14,4 +15,6 @@ export { registerGlBackend } from './register.js';
 export { detectSoftwareRenderer } from './renderer.js';
 
 useGpuJs(requireGpuJs());
-registerGlBackend();
+// (a named import from the core's registry: a bundler then sees this entry use the shared chunk,
+// instead of a bare import of it that esbuild reports as dropped under "sideEffects")
+if (!registeredBackends().includes('gl')) registerGlBackend();
