@@ -29,6 +29,7 @@ export const BACKEND_INDEPENDENT: Readonly<Record<string, readonly string[]>> = 
     'src/data/permutation.test.ts',
     'src/checkpoint/safetensors.test.ts',
     'src/callbacks/metrics-logger.test.ts',
+    'src/browser-bundle.test.ts',
   ],
   cli: ['src/**/*.test.ts'],
   bench: ['src/**/*.test.ts'],
@@ -58,6 +59,7 @@ export function packageTestConfig(pkg: string, _dir: string): ViteUserConfig {
   // Exact matches (a bare prefix would also rewrite subpaths such as @gradkit/kernels/gl).
   const alias = [
     { find: /^@gradkit\/kernels\/gl$/, replacement: resolve(packages, 'kernels', 'src/gl/index.ts') },
+    { find: /^@gradkit\/trainer\/node$/, replacement: resolve(packages, 'trainer', 'src/node.ts') },
     ...names.map((name) => ({
       find: new RegExp(`^@gradkit/${name}$`),
       replacement: resolve(packages, name, 'src/index.ts'),

@@ -3,7 +3,8 @@
 // feature names, and the feature statistics used to normalize them.
 import { Rng } from '@gradkit/tensor';
 import type { CsvTable } from '@gradkit/trainer';
-import { DataError, MNIST_MEAN, MNIST_STD, permutation, readCsv } from '@gradkit/trainer';
+import { DataError, MNIST_MEAN, MNIST_STD, permutation } from '@gradkit/trainer';
+import { readCsv } from '@gradkit/trainer/node';
 import { CliError } from './errors.js';
 
 /** How features are scaled: `standard` (z-scores), `unit` (min-max to [0, 1]) or `none`. */

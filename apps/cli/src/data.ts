@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Dataset } from '@gradkit/trainer';
-import { Dataset as DatasetClass, loadMnist, readCsv } from '@gradkit/trainer';
+import { Dataset as DatasetClass } from '@gradkit/trainer';
+import { loadMnist, readCsv } from '@gradkit/trainer/node';
 import type { TrainConfig } from './config.js';
 import type { CsvDataMeta, DataMeta, LabelType, Normalize } from './data-meta.js';
 import {

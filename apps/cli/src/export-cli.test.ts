@@ -12,7 +12,8 @@ import { buildModel } from '@gradkit/nn';
 import type { Tensor } from '@gradkit/tensor';
 import { Rng, randn, scope } from '@gradkit/tensor';
 import { expectClose } from '@gradkit/test-utils';
-import { loadCheckpoint, registerStandardLayers } from '@gradkit/trainer';
+import { registerStandardLayers } from '@gradkit/trainer';
+import { loadCheckpoint } from '@gradkit/trainer/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gradkit, type Result } from './testing/run-cli.js';
 

@@ -1,5 +1,5 @@
 import type { EpochRecord } from '@gradkit/trainer';
-import { writeFileAtomic } from '@gradkit/trainer';
+import { writeFileAtomic } from '@gradkit/trainer/node';
 import type { Panel, Series } from './plot.js';
 import { renderChart } from './plot.js';
 

@@ -1,3 +1,6 @@
+// @gradkit/trainer: the browser-safe core (nothing here imports a Node module; a test bundles
+// this entry for the browser). Everything that reads or writes files is in ./node.ts
+// (`@gradkit/trainer/node`).
 export type { Callback, Json, MonitorMode, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { EarlyStopping } from './callbacks/early-stopping.js';
@@ -7,29 +10,25 @@ export type {
   ReduceLROnPlateauCallbackOptions,
 } from './callbacks/lr-scheduler.js';
 export { LearningRateScheduler, ReduceLROnPlateauCallback } from './callbacks/lr-scheduler.js';
-export type { MetricsLoggerOptions } from './callbacks/metrics-logger.js';
-export { MetricsLogger } from './callbacks/metrics-logger.js';
-export type { ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
-export { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 export type { ProgressBarOptions, ProgressStream } from './callbacks/progress.js';
 export { formatLogs, ProgressBar } from './callbacks/progress.js';
-export { writeFileAtomic } from './checkpoint/atomic.js';
-export type { Checkpoint, LoadCheckpointOptions } from './checkpoint/checkpoint.js';
 export {
-  CHECKPOINT_FILES,
-  CHECKPOINT_VERSION,
-  CheckpointError,
-  loadCheckpoint,
-  saveCheckpoint,
-} from './checkpoint/checkpoint.js';
+  decodeCheckpoint,
+  encodeCheckpoint,
+  stateDictFromSafetensors,
+  stateDictToSafetensors,
+} from './checkpoint/bytes.js';
+export { CheckpointError } from './checkpoint/checkpoint-error.js';
 export { migrateStateDict } from './checkpoint/migrate.js';
 export type { NamedTensor, SafetensorsContents } from './checkpoint/safetensors.js';
 export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkpoint/safetensors.js';
+export type { Checkpoint } from './checkpoint/types.js';
+export { CHECKPOINT_VERSION } from './checkpoint/types.js';
 export * from './data/index.js';
-export type { ExportTorchOptions, TorchExport, TorchExportFiles } from './interop/torch-export.js';
-export { exportTorch, torchModelSource, writeTorchExport } from './interop/torch-export.js';
-export type { LoadTorchStateDictOptions, TorchStateDictOptions } from './interop/torch-import.js';
-export { loadTorchStateDict, readTorchStateDict } from './interop/torch-import.js';
+export type { ExportTorchOptions, TorchExport } from './interop/torch-export.js';
+export { exportTorch, torchModelSource } from './interop/torch-export.js';
+export type { TorchStateDictOptions } from './interop/torch-import.js';
+export { readTorchStateDict } from './interop/torch-import.js';
 export { torchLayerTypes } from './interop/torch-layers.js';
 export { registerStandardLayers } from './layers.js';
 export type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
@@ -38,6 +37,7 @@ export { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET } from './onnx/export-onnx.js';
 export type {
   CheckpointOptions,
   EvalResult,
+  EvaluateOptions,
   FitOptions,
   LossFn,
   Metric,

@@ -297,7 +297,7 @@ function fakeContext(model: Partial<Module> = {}) {
     history: [],
     epochs: 100,
     stop: (reason) => void stops.push(reason),
-    saveCheckpoint: (dir) => void saves.push(dir),
+    requestCheckpoint: (key) => void saves.push(key),
   };
   return { ctx, stops, saves };
 }

@@ -15,8 +15,7 @@ import {
   where,
 } from '@gradkit/tensor';
 import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
-import type { Checkpoint } from './checkpoint/checkpoint.js';
-import { saveCheckpoint } from './checkpoint/checkpoint.js';
+import type { Checkpoint } from './checkpoint/types.js';
 import { batchShape } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
 import { DataError } from './data/errors.js';
@@ -95,6 +94,32 @@ export interface FitOptions {
    * epoch, batch and step, after the updates in between.
    */
   readonly lossReadInterval?: number;
+  /**
+   * {@link Trainer.fitAsync} only: give the event loop a turn (one macrotask: a `MessageChannel`
+   * message, else `setTimeout(0)`) between batches once this many milliseconds have passed since
+   * the last one (default 16, about one frame: timers, input and rendering of the page keep
+   * running; 0 yields after every batch; `Infinity` never). `fit` is synchronous and never
+   * yields: in a page, use `fitAsync` or a Web Worker.
+   */
+  readonly yieldEveryMs?: number;
+  /**
+   * Stops training when aborted: checked before every batch (and every validation batch), it
+   * throws `signal.reason` (an `AbortError` `DOMException` unless `abort(reason)` gave one), as
+   * `fetch` does. With `fitAsync`, `controller.abort()` from a button or a message works between
+   * batches. The weights and optimizer state keep every completed step; the interrupted epoch is
+   * not added to the history (a later `fit` runs it again), and no tensor is left behind.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Trainer.evaluate} and {@link Trainer.evaluateAsync}. */
+export interface EvaluateOptions {
+  /** Rows per batch (default 256). */
+  readonly batchSize?: number;
+  /** {@link Trainer.evaluateAsync} only: as {@link FitOptions.yieldEveryMs} (default 16). */
+  readonly yieldEveryMs?: number;
+  /** Stops the evaluation when aborted (checked before every batch), as {@link FitOptions.signal}. */
+  readonly signal?: AbortSignal;
 }
 
 /** What {@link Trainer.evaluate} returns: `loss`, `accuracy` and the extra metrics. */
@@ -171,16 +196,26 @@ function describeNonFinite(found: { count: number; index: number; value: number 
   return `${found.count} of ${size} values ${found.count === 1 ? 'is' : 'are'} not finite (first: ${found.value} at index ${found.index})`;
 }
 
+/** A point between batches where {@link Trainer.fitAsync} may give the event loop a turn. */
+const PAUSE = Symbol('pause');
+
 /**
  * A computation that reads device values: it yields each tensor it needs on the host and gets its
- * values back. {@link Trainer.fit} answers synchronously, {@link Trainer.fitAsync} with `await`.
+ * values back, and {@link PAUSE} between batches. {@link Trainer.fit} answers synchronously (and
+ * ignores the pauses), {@link Trainer.fitAsync} with `await` (and yields to the event loop).
  */
-type Reads<T> = Generator<Tensor, T, Float32Array>;
+type Reads<T> = Generator<Tensor | typeof PAUSE, T, Float32Array>;
+
+const NO_VALUES = new Float32Array(0);
 
 /** Runs `g`, answering every read with `dataSync()`. */
 function runSync<T>(g: Reads<T>): T {
   let r = g.next();
   while (!r.done) {
+    if (r.value === PAUSE) {
+      r = g.next(NO_VALUES);
+      continue;
+    }
     let values: Float32Array;
     try {
       values = r.value.dataSync();
@@ -193,10 +228,46 @@ function runSync<T>(g: Reads<T>): T {
   return r.value;
 }
 
-/** Runs `g`, answering every read with `await data()` (no synchronous read). */
-async function runAsync<T>(g: Reads<T>): Promise<T> {
+/** One macrotask: a `MessageChannel` message (not clamped to 4 ms as nested timers are), else `setTimeout(0)`. */
+function nextMacrotask(): Promise<void> {
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Checks a `yieldEveryMs` option (a non-negative number, `Infinity` allowed). */
+function yieldInterval(op: string, ms: number | undefined): number {
+  const v = ms ?? 16;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+    throw new ValueError(op, `yieldEveryMs must be a non-negative number of milliseconds, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * Runs `g`, answering every read with `await data()` (no synchronous read), and giving the event
+ * loop a turn at a pause once `everyMs` milliseconds have passed since the last turn.
+ */
+async function runAsync<T>(g: Reads<T>, everyMs: number): Promise<T> {
+  let last = performance.now();
   let r = g.next();
   while (!r.done) {
+    if (r.value === PAUSE) {
+      if (performance.now() - last >= everyMs) {
+        await nextMacrotask();
+        last = performance.now();
+      }
+      r = g.next(NO_VALUES);
+      continue;
+    }
     let values: Float32Array;
     try {
       values = await r.value.data();
@@ -458,18 +529,31 @@ export class Trainer {
   }
 
   /**
-   * {@link Trainer.fit} for backends that read only asynchronously (`syncRead: 'none'`, as
-   * WebGPU) or for pages that must not block: every read-back is awaited. Same options, same
-   * history and guarantees; losses are always read after their update (see `lossReadInterval`).
-   * Checkpoints (`ModelCheckpoint`) still read the weights synchronously.
+   * {@link Trainer.fit} for pages that must not freeze and for backends that read only
+   * asynchronously (`syncRead: 'none'`, as WebGPU): every read-back is awaited, and between
+   * batches the event loop gets a turn every `yieldEveryMs` milliseconds (default 16), so timers,
+   * input, rendering and `postMessage` keep running while it trains. Same options, same history
+   * and guarantees (the weights are those of `fit`, step for step); losses are always read after
+   * their update (see `lossReadInterval`). Progress reaches callbacks as in `fit` (`onBatchEnd`,
+   * `onLossesRead`, `onEpochEnd`); `signal` cancels between batches. Checkpoints
+   * (`trainer.checkpoint()`, `requestCheckpoint`) still read the weights synchronously.
    *
+   * @throws as {@link Trainer.fit} (the promise rejects), and `signal.reason` when aborted.
    * @example
    * ```ts
-   * const history = await trainer.fitAsync(train, { epochs: 5, lossReadInterval: 50 });
+   * const controller = new AbortController();
+   * stopButton.onclick = () => controller.abort();
+   * const progress: Callback = { name: 'chart', onEpochEnd: (epoch, logs) => chart.add(epoch, logs.loss) };
+   * const history = await trainer.fitAsync(train, { epochs: 5, callbacks: [progress], signal: controller.signal });
    * ```
    */
   fitAsync(train: Dataset, options: FitOptions): Promise<History> {
-    return runAsync(this.fitSteps(train, options, true));
+    try {
+      const every = yieldInterval('fitAsync', options?.yieldEveryMs);
+      return runAsync(this.fitSteps(train, options, true), every);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The training loop, yielding every tensor it reads back (answered by fit or fitAsync). */
@@ -531,7 +615,7 @@ export class Trainer {
     }
     this.restoreCallbacks(callbacks);
     this.stopped = null;
-    const saves: string[] = [];
+    const saves = new Map<string, (ckpt: Checkpoint) => void>();
     const ctx: TrainingContext = {
       model: this.model,
       optimizer: this.optimizer,
@@ -540,8 +624,8 @@ export class Trainer {
       stop: (reason) => {
         this.stopped ??= reason;
       },
-      saveCheckpoint: (dir) => {
-        if (!saves.includes(dir)) saves.push(dir);
+      requestCheckpoint: (key, write) => {
+        if (!saves.has(key)) saves.set(key, write);
       },
     };
     for (const cb of callbacks) cb.onTrainBegin?.(ctx);
@@ -581,53 +665,61 @@ export class Trainer {
             }
           }
         };
-        for (const batch of iter.reusing()) {
-          let logitsHost: Tensor | null = null;
-          const known = scope(() => {
-            const x = tensor(batch.x, batchShape(batch));
-            const logits = this.model.forward(x) as Tensor;
-            let loss = this.loss(logits, batch.y);
-            const pen = this.penalty?.(this.model);
-            if (pen) loss = loss.add(pen);
-            let v: number | null = null;
-            if (exact) {
-              // read before the update, so a non-finite loss never reaches the weights
-              v = loss.item();
-              if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
-            } else losses.collect(loss);
-            loss.backward();
-            for (const hook of this.gradientHooks) hook(this.model);
-            this.optimizer.step();
-            this.optimizer.zeroGrad();
-            if (this.constraints.length) {
+        try {
+          for (const batch of iter.reusing()) {
+            options.signal?.throwIfAborted();
+            let logitsHost: Tensor | null = null;
+            const known = scope(() => {
+              const x = tensor(batch.x, batchShape(batch));
+              const logits = this.model.forward(x) as Tensor;
+              let loss = this.loss(logits, batch.y);
+              const pen = this.penalty?.(this.model);
+              if (pen) loss = loss.add(pen);
+              let v: number | null = null;
+              if (exact) {
+                // read before the update, so a non-finite loss never reaches the weights
+                v = loss.item();
+                if (nonFiniteCheck && !Number.isFinite(v)) this.raiseNonFinite(x, v, epoch, batch.index);
+              } else losses.collect(loss);
+              loss.backward();
+              for (const hook of this.gradientHooks) hook(this.model);
+              this.optimizer.step();
+              this.optimizer.zeroGrad();
+              if (this.constraints.length) {
+                noGrad(() => {
+                  for (const c of this.constraints) c(this.model);
+                });
+              }
               noGrad(() => {
-                for (const c of this.constraints) c(this.model);
+                const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
+                const next = correct ? correct.add(hits) : hits;
+                correct?.dispose();
+                correct = keep(next);
               });
-            }
-            noGrad(() => {
-              const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
-              const next = correct ? correct.add(hits) : hits;
-              correct?.dispose();
-              correct = keep(next);
+              if (Object.keys(extra).length) logitsHost = keep(logits.detach());
+              return v;
             });
-            if (Object.keys(extra).length) logitsHost = keep(logits.detach());
-            return v;
-          });
-          if (logitsHost !== null) yield* updateMetrics(extra, logitsHost, batch.y);
-          this.step++;
-          seen += batch.size;
-          const where = { epoch, batch: batch.index, step: this.step, size: batch.size };
-          if (known !== null) losses.known({ ...where, loss: known });
-          else losses.pending(where);
-          if (losses.full()) yield* losses.flush();
-          const info: BatchInfo = {
-            ...where,
-            numBatches: iter.numBatches,
-            get loss(): number {
-              return losses.lossOf(where.step, asyncReads);
-            },
-          };
-          for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
+            if (logitsHost !== null) yield* updateMetrics(extra, logitsHost, batch.y);
+            this.step++;
+            seen += batch.size;
+            const where = { epoch, batch: batch.index, step: this.step, size: batch.size };
+            if (known !== null) losses.known({ ...where, loss: known });
+            else losses.pending(where);
+            if (losses.full()) yield* losses.flush();
+            const info: BatchInfo = {
+              ...where,
+              numBatches: iter.numBatches,
+              get loss(): number {
+                return losses.lossOf(where.step, asyncReads);
+              },
+            };
+            for (const cb of callbacks) cb.onBatchEnd?.(info, ctx);
+            yield PAUSE;
+          }
+        } catch (e) {
+          // an abort or a non-finite loss mid-epoch: the epoch's device sum goes with it
+          (correct as Tensor | null)?.dispose();
+          throw e;
         }
         yield* losses.flush();
         const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
@@ -643,7 +735,7 @@ export class Trainer {
         for (const [k, m] of Object.entries(extra)) logs[k] = m.value();
         logs.lr = this.optimizer.getLr();
         if (valSet) {
-          const r = yield* this.evaluateSteps(valSet, valBatch);
+          const r = yield* this.evaluateSteps(valSet, valBatch, options.signal);
           for (const [k, v] of Object.entries(r)) logs[`val_${k}`] = v;
         }
         if (nonFiniteCheck) {
@@ -673,7 +765,8 @@ export class Trainer {
         for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs, ctx);
         // checkpoints requested during the epoch's callbacks are written after all of them ran,
         // so every callback's state is current
-        for (const dir of saves.splice(0)) saveCheckpoint(dir, this.checkpoint(callbacks));
+        for (const write of saves.values()) write(this.checkpoint(callbacks));
+        saves.clear();
       }
     } finally {
       losses.dispose();
@@ -695,20 +788,26 @@ export class Trainer {
    * trainer.evaluate(test); // { loss: 0.07, accuracy: 0.978 }
    * ```
    */
-  evaluate(data: Dataset, options: { readonly batchSize?: number } = {}): EvalResult {
-    return runSync(this.evaluateSteps(data, options.batchSize ?? 256));
+  evaluate(data: Dataset, options: EvaluateOptions = {}): EvalResult {
+    return runSync(this.evaluateSteps(data, options.batchSize ?? 256, options.signal));
   }
 
   /**
-   * {@link Trainer.evaluate} with awaited read-backs (for backends without synchronous reads).
+   * {@link Trainer.evaluate} with awaited read-backs (for backends without synchronous reads),
+   * giving the event loop a turn between batches every `yieldEveryMs` milliseconds (default 16).
    *
    * @example
    * ```ts
    * const { loss, accuracy } = await trainer.evaluateAsync(test);
    * ```
    */
-  evaluateAsync(data: Dataset, options: { readonly batchSize?: number } = {}): Promise<EvalResult> {
-    return runAsync(this.evaluateSteps(data, options.batchSize ?? 256));
+  evaluateAsync(data: Dataset, options: EvaluateOptions = {}): Promise<EvalResult> {
+    try {
+      const every = yieldInterval('evaluateAsync', options.yieldEveryMs);
+      return runAsync(this.evaluateSteps(data, options.batchSize ?? 256, options.signal), every);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -716,7 +815,7 @@ export class Trainer {
    * correct count into a device sum; two read-backs at the end (plus the logits of every batch
    * when extra metrics are configured). The loss is summed on the host in float64, as before.
    */
-  private *evaluateSteps(data: Dataset, batchSize: number): Reads<EvalResult> {
+  private *evaluateSteps(data: Dataset, batchSize: number, signal?: AbortSignal): Reads<EvalResult> {
     if (data.length === 0) {
       throw new DataError(data.name, 'evaluate: 0 rows; a loss over no rows is undefined, not 0');
     }
@@ -731,6 +830,7 @@ export class Trainer {
     try {
       slots = keep(arange(0, iter.numBatches));
       for (const batch of iter.reusing()) {
+        signal?.throwIfAborted();
         let logitsHost: Tensor | null = null;
         const j = sizes.length;
         scope(() =>
@@ -749,6 +849,7 @@ export class Trainer {
         );
         sizes.push(batch.size);
         if (logitsHost !== null) yield* updateMetrics(extra, logitsHost, batch.y);
+        yield PAUSE;
       }
       const perBatch = yield lossVec!;
       const hits = (yield correct!)[0];
@@ -830,7 +931,8 @@ export class Trainer {
 
   /**
    * Everything a checkpoint needs: weights, optimizer state, loop state, callback states (what
-   * `saveCheckpoint` writes; {@link Trainer.fit} uses it for the checkpoints callbacks request).
+   * {@link encodeCheckpoint} turns into bytes and `saveCheckpoint` of `@gradkit/trainer/node`
+   * writes as a directory; {@link Trainer.fit} uses it for the checkpoints callbacks request).
    *
    * Refuses non-finite weights: when a parameter or persistent buffer of the model, or a tensor a
    * callback saves (e.g. early stopping's best weights), holds NaN or an infinity, it throws a
@@ -841,7 +943,8 @@ export class Trainer {
    * @throws {NonFiniteError} for a non-finite weight, unless `allowNonFinite`.
    * @example
    * ```ts
-   * saveCheckpoint('runs/a/checkpoints/manual', trainer.checkpoint());
+   * const bytes = encodeCheckpoint(trainer.checkpoint()); // anywhere
+   * saveCheckpoint('runs/a/checkpoints/manual', trainer.checkpoint()); // Node: @gradkit/trainer/node
    * ```
    */
   checkpoint(callbacks: readonly Callback[] = [], options: CheckpointOptions = {}): Checkpoint {

@@ -18,7 +18,8 @@ import {
   tensor,
 } from '@gradkit/tensor';
 import type { BatchInfo, Callback } from '@gradkit/trainer';
-import { loadMnist, registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { loadMnist } from '@gradkit/trainer/node';
 import { describeLenet, LENET5, lenetInitialWeights, lenetParams } from '../cnn.js';
 import { convChecksum, convData, convShapes, pick } from '../conv.js';
 import { checksum, firstRows, initialWeights, trainOrder } from '../data.js';

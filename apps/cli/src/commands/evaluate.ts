@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { getDevice } from '@gradkit/kernels';
 import type { Dataset } from '@gradkit/trainer';
-import { loadMnist, readCsv } from '@gradkit/trainer';
+import { loadMnist, readCsv } from '@gradkit/trainer/node';
 import { parseCommand } from '../args.js';
 import { coerce } from '../config.js';
 import { datasetOf, mnistCsv } from '../data.js';

@@ -2,13 +2,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerSpec, ModelSpec } from '@gradkit/nn';
 import type { Checkpoint } from '@gradkit/trainer';
-import {
-  exportOnnx,
-  loadCheckpoint,
-  registerStandardLayers,
-  writeFileAtomic,
-  writeTorchExport,
-} from '@gradkit/trainer';
+import { exportOnnx, registerStandardLayers } from '@gradkit/trainer';
+import { loadCheckpoint, writeFileAtomic, writeTorchExport } from '@gradkit/trainer/node';
 import { parseCommand } from '../args.js';
 import { dataMetaOf, inputShapeOf } from '../data-meta.js';
 import { CliError } from '../errors.js';

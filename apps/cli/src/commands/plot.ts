@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '@gradkit/trainer';
+import { writeFileAtomic } from '@gradkit/trainer/node';
 import { parseCommand } from '../args.js';
 import { CliError } from '../errors.js';
 import type { Series } from '../plot.js';

@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DataError, readCsv, readIdx } from '@gradkit/trainer';
+import { DataError } from '@gradkit/trainer';
+import { readCsv, readIdx } from '@gradkit/trainer/node';
 import { parseCommand } from '../args.js';
 import { coerce } from '../config.js';
 import type { DataMeta, Normalize } from '../data-meta.js';

@@ -7,16 +7,8 @@ import { buildModel } from '@gradkit/nn';
 import { sgd } from '@gradkit/optimizers';
 import { manualSeed, Rng, scope, softmaxCrossEntropy, tensor } from '@gradkit/tensor';
 import type { Callback, Checkpoint, Dataset, History } from '@gradkit/trainer';
-import {
-  EarlyStopping,
-  loadCheckpoint,
-  MetricsLogger,
-  ModelCheckpoint,
-  ProgressBar,
-  registerStandardLayers,
-  Trainer,
-  writeFileAtomic,
-} from '@gradkit/trainer';
+import { EarlyStopping, ProgressBar, registerStandardLayers, Trainer } from '@gradkit/trainer';
+import { loadCheckpoint, MetricsLogger, ModelCheckpoint, writeFileAtomic } from '@gradkit/trainer/node';
 import { modelSpecFor, optimizerFor, tricksFor } from '../build.js';
 import type { TrainConfig } from '../config.js';
 import { CHOICES_OF_BACKEND, configFromRun, isCnn, storedConfig } from '../config.js';

@@ -1,4 +1,5 @@
 import type { Module, StateEntry } from '@gradkit/tensor';
+import type { Checkpoint } from '../checkpoint/types.js';
 import type { BatchInfo, BatchLoss, EpochLogs, EpochRecord } from '../logs.js';
 
 /** A JSON value (callback state in checkpoints). */
@@ -32,8 +33,17 @@ export interface TrainingContext {
   readonly epochs: number;
   /** Asks the loop to stop after the current epoch, with a reason for the history. */
   stop(reason: string): void;
-  /** Asks the loop to write a checkpoint to `dir` once every callback has seen the epoch's end. */
-  saveCheckpoint(dir: string): void;
+  /**
+   * Asks the loop for a checkpoint once every callback has seen the epoch's end (so every
+   * callback's state is current): the loop builds it ({@link Trainer.checkpoint} with the
+   * callbacks of this `fit`) and hands it to `write`. Requests with the same `key` in one epoch
+   * are served once (the first `write`). `ModelCheckpoint` of `@gradkit/trainer/node` writes
+   * directories this way; in a browser, `write` can keep `encodeCheckpoint(ckpt)` bytes.
+   *
+   * @param key what the checkpoint is for, e.g. the directory it goes to.
+   * @param write receives the checkpoint (synchronously, before the next epoch starts).
+   */
+  requestCheckpoint(key: string, write: (ckpt: Checkpoint) => void): void;
 }
 
 /**

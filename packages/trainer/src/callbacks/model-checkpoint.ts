@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ValueError } from '@gradkit/tensor';
+import { saveCheckpoint } from '../checkpoint/checkpoint.js';
 import type { EpochLogs } from '../logs.js';
 import type { Callback, Json, MonitorMode, TrainingContext } from './callback.js';
 import { resolveMode } from './callback.js';
@@ -21,7 +22,8 @@ export interface ModelCheckpointOptions {
 /**
  * Saves checkpoints during training: `dir/last` after every epoch (with everything needed to
  * resume bit for bit) and `dir/best` when the monitored value improves. Each save replaces the
- * previous one atomically.
+ * previous one atomically (`saveCheckpoint`). Node only (`@gradkit/trainer/node`): in a browser,
+ * write a callback that calls `ctx.requestCheckpoint(key, (ckpt) => ...encodeCheckpoint(ckpt))`.
  *
  * A monitored value that is not finite (NaN, an infinity) is never "best": `best/` is only
  * written for a finite improvement. (Within `Trainer.fit` with `nonFiniteCheck` on, an epoch
@@ -69,8 +71,13 @@ export class ModelCheckpoint implements Callback {
       this.best = value;
       this.bestEpoch = epoch;
     }
-    if (this.saveBest && improved) ctx.saveCheckpoint(join(this.dir, 'best'));
-    if (this.saveLast) ctx.saveCheckpoint(join(this.dir, 'last'));
+    if (this.saveBest && improved) this.request(ctx, join(this.dir, 'best'));
+    if (this.saveLast) this.request(ctx, join(this.dir, 'last'));
+  }
+
+  /** Asks the loop for a checkpoint written to `dir` once every callback has seen the epoch's end. */
+  private request(ctx: TrainingContext, dir: string): void {
+    ctx.requestCheckpoint(dir, (ckpt) => saveCheckpoint(dir, ckpt));
   }
 
   stateDict(): Json {

@@ -1,7 +1,7 @@
 import type { BatchInfo, BatchLoss, EpochLogs } from '../logs.js';
 import type { Callback, TrainingContext } from './callback.js';
 
-/** Where progress goes: a writable stream (default `process.stderr`). */
+/** Where progress goes: a writable stream (default `process.stderr` in Node, the console elsewhere). */
 export interface ProgressStream {
   /** Writes text (a line, or a `\r`-prefixed redraw of the live bar). */
   write(chunk: string): unknown;
@@ -13,12 +13,24 @@ export interface ProgressStream {
 
 /** Options of {@link ProgressBar}. */
 export interface ProgressBarOptions {
-  /** Where to draw (default `process.stderr`). */
+  /** Where to draw (default `process.stderr` in Node; in a browser or worker, one `console.log` per line). */
   readonly stream?: ProgressStream;
   /** Redraw at most this often, in milliseconds (default 100). */
   readonly intervalMs?: number;
   /** Draw the live bar (default: when the stream is a terminal); the per-epoch line is always printed. */
   readonly live?: boolean;
+}
+
+/** `process.stderr` where there is one (Node), else lines to `console.log` (no live bar). */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  if (stderr) return stderr;
+  return {
+    write(chunk: string) {
+      const line = chunk.replace(/^\r/, '').replace(/\n$/, '');
+      if (line !== '') console.log(line);
+    },
+  };
 }
 
 function fmtTime(s: number): string {
@@ -66,7 +78,7 @@ export class ProgressBar implements Callback {
   private seen = 0;
 
   constructor(options: ProgressBarOptions = {}) {
-    this.stream = options.stream ?? process.stderr;
+    this.stream = options.stream ?? defaultStream();
     this.interval = options.intervalMs ?? 100;
     this.live = options.live ?? Boolean(this.stream.isTTY);
   }

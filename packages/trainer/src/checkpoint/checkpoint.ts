@@ -2,24 +2,13 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { basename, dirname, join } from 'node:path';
 import type { StateDict } from '@gradkit/tensor';
 import type { Json } from '../callbacks/callback.js';
-import type { TrainerState } from '../trainer.js';
 import { fsyncDirectory, writeFileAtomic } from './atomic.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { migrateStateDict } from './migrate.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-
-/**
- * The version of the checkpoint format {@link saveCheckpoint} writes (`trainer.json`'s `version`):
- * 2 since state dicts use PyTorch's names and dtypes (`running_mean`, int64
- * `num_batches_tracked`); version 1 (camelCase BatchNorm buffers, float32 counts) is still read,
- * renamed by {@link migrateStateDict}.
- *
- * @example
- * ```ts
- * JSON.parse(readFileSync('runs/mnist/last/trainer.json', 'utf8')).version === CHECKPOINT_VERSION; // true
- * ```
- */
-export const CHECKPOINT_VERSION = 2;
+import type { Checkpoint } from './types.js';
+import { CHECKPOINT_VERSION } from './types.js';
+import { checkTrainerState, isObject } from './validate.js';
 
 /**
  * File names inside a checkpoint directory.
@@ -40,22 +29,7 @@ export const CHECKPOINT_FILES = {
   state: 'trainer.json',
 } as const;
 
-/** Everything a checkpoint holds. */
-export interface Checkpoint {
-  /** The model's parameters and persistent buffers. */
-  readonly model: StateDict;
-  /** The optimizer's state dict (JSON). */
-  readonly optimizer: unknown;
-  /** The training loop's state: epoch, step, history, generator states, callback states. */
-  readonly trainer: TrainerState;
-  /** Tensors of callback states (e.g. early stopping's best weights), by callback name. */
-  readonly callbackTensors: Record<string, StateDict>;
-  /** The model description (to rebuild the model), if the run had one. */
-  readonly modelSpec: Json | null;
-  /** The run's configuration, if given. */
-  readonly config: Json | null;
-}
-
+export type { Checkpoint };
 export { CheckpointError };
 
 /**
@@ -209,40 +183,6 @@ function parseJson(path: string, text: string): unknown {
   } catch (e) {
     throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isRngState = (v: unknown): boolean =>
-  Array.isArray(v) && v.length === 4 && v.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
-
-/** Checks the shape of trainer.json's `trainer` entry, naming the first bad field. */
-function checkTrainerState(path: string, t: unknown): TrainerState {
-  const bad = (what: string): never => {
-    throw new CheckpointError(`${path}: ${what}; the file is corrupt or not from this version of gradkit`);
-  };
-  if (!isObject(t)) return bad('"trainer" must be an object');
-  if (!isCount(t.epoch))
-    bad(`"trainer.epoch" must be a non-negative integer, got ${JSON.stringify(t.epoch)}`);
-  if (!isCount(t.step)) bad(`"trainer.step" must be a non-negative integer, got ${JSON.stringify(t.step)}`);
-  if (!Array.isArray(t.history)) return bad('"trainer.history" must be an array');
-  t.history.forEach((r: unknown, i: number) => {
-    if (
-      !isObject(r) ||
-      r.epoch !== i + 1 ||
-      !isCount(r.step) ||
-      typeof r.seconds !== 'number' ||
-      !isObject(r.logs) ||
-      !Object.values(r.logs).every((v) => typeof v === 'number' || v === null)
-    )
-      bad(`"trainer.history[${i}]" must be { epoch: ${i + 1}, step, seconds, logs: { name: number } }`);
-  });
-  if (!isRngState(t.dataRng)) bad('"trainer.dataRng" must be four unsigned 32-bit integers');
-  if (!isRngState(t.globalRng)) bad('"trainer.globalRng" must be four unsigned 32-bit integers');
-  if (!isObject(t.callbacks)) bad('"trainer.callbacks" must be an object');
-  if (t.stopped !== null && typeof t.stopped !== 'string') bad('"trainer.stopped" must be a string or null');
-  return t as unknown as TrainerState;
 }
 
 /** Options of {@link loadCheckpoint}. */

@@ -12,15 +12,10 @@ import { testBackends, useBackend } from '@gradkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { registerStandardLayers } from '../layers.js';
 import type { TrainerState } from '../trainer.js';
-import {
-  CHECKPOINT_FILES,
-  CHECKPOINT_VERSION,
-  CheckpointError,
-  loadCheckpoint,
-  saveCheckpoint,
-} from './checkpoint.js';
+import { CHECKPOINT_FILES, CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { migrateStateDict } from './migrate.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { CHECKPOINT_VERSION } from './types.js';
 
 registerStandardLayers();
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ValueError } from '@gradkit/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CsvOptions, parseCsv, readCsv } from './csv.js';
+import { type CsvOptions, parseCsv } from './csv.js';
+import { readCsv } from './csv-file.js';
 import { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 

@@ -1,6 +1,5 @@
 import { ValueError } from '@gradkit/tensor';
 import { DataError } from './errors.js';
-import { maybeGunzip, pathString, readBytes } from './files.js';
 
 /**
  * How the label column is read:
@@ -115,26 +114,6 @@ export interface CsvTable {
 }
 
 /**
- * Reads a CSV file of numbers with one label column (see {@link parseCsv} for the rules). A
- * gzip-compressed file (`1f 8b` magic bytes) is decompressed first. The text must be UTF-8.
- *
- * @throws {DataError} naming the file (and line and column) for a missing file, a ragged row, a
- * cell that is not a number, or a bad label; {@link parseCsv} lists them.
- * @throws {ValueError} for bad options.
- * @see https://www.rfc-editor.org/rfc/rfc4180 (CSV)
- * @example
- * ```ts
- * const iris = new Dataset(readCsv('iris.csv', { label: 'species' }));
- * const mnist = new Dataset(readCsv('mnist_train.csv', { label: 0 })); // label first, 784 pixels
- * ```
- */
-export function readCsv(path: string | URL, options: CsvOptions): CsvTable {
-  const p = pathString(path);
-  const bytes = maybeGunzip(readBytes(p), p);
-  return parseCsvText(new TextDecoder('utf-8').decode(bytes), options, p);
-}
-
-/**
  * Parses CSV text of numbers with one label column.
  *
  * Rules: lines end with `\n` or `\r\n`; blank lines are skipped; a leading byte-order mark is
@@ -164,7 +143,8 @@ export function parseCsv(text: string, options: CsvOptions): CsvTable {
   return parseCsvText(text, options, options.name ?? '<csv text>');
 }
 
-function parseCsvText(text: string, options: CsvOptions, source: string): CsvTable {
+/** @internal {@link parseCsv} with the source named in errors (a file path for `readCsv`). */
+export function parseCsvText(text: string, options: CsvOptions, source: string): CsvTable {
   const op = 'readCsv';
   const {
     label,

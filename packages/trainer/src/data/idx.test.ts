@@ -6,7 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { GradkitError, ShapeError, ValueError } from '@gradkit/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
-import { encodeIdx, type IdxDtype, readIdx, writeIdx } from './idx.js';
+import { decodeIdx, encodeIdx, type IdxDtype } from './idx.js';
+import { readIdx, writeIdx } from './idx-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gradkit-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +85,20 @@ describe('readIdx on hand-written bytes', () => {
   });
 });
 
+describe('decodeIdx (bytes only, browser-safe)', () => {
+  it('decodes raw bytes as readIdx does, and refuses gzip bytes with a DataError saying what to do', () => {
+    const raw = bytes(0, 0, 0x08, 1, 0, 0, 0, 4, 9, 8, 7, 6);
+    expect(decodeIdx(raw)).toEqual(readIdx(raw));
+    expectDataError(
+      () => decodeIdx(gzipSync(raw), { name: 'labels.gz' }),
+      "labels.gz: gzip-compressed bytes: decompress them first (DecompressionStream('gzip') in a browser), or use readIdx of @gradkit/trainer/node",
+    );
+    const f32 = encodeIdx({ shape: [2], dtype: 'float32', data: [1, Number.NaN] });
+    expect(() => decodeIdx(f32)).toThrow(DataError);
+    expect(Number.isNaN(decodeIdx(f32, { allowNonFinite: true }).data[1])).toBe(true);
+  });
+});
+
 describe('IDX round trips through files', () => {
   const cases: [IdxDtype, number[], number[]][] = [
     ['uint8', [2, 2, 3], [0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255]],
@@ -109,7 +124,7 @@ describe('IDX round trips through files', () => {
 
   it('reads a gzip file whatever its name, and a raw file named .gz', () => {
     const input = { shape: [3], dtype: 'uint8' as const, data: [1, 2, 3] };
-    writeFileSync(join(dir, 'zipped-no-suffix'), encodeIdx(input, { gzip: true }));
+    writeFileSync(join(dir, 'zipped-no-suffix'), gzipSync(encodeIdx(input)));
     writeFileSync(join(dir, 'raw-with-suffix.gz'), encodeIdx(input));
     expect(Array.from(readIdx(join(dir, 'zipped-no-suffix')).data)).toEqual([1, 2, 3]);
     expect(Array.from(readIdx(join(dir, 'raw-with-suffix.gz')).data)).toEqual([1, 2, 3]);
@@ -174,7 +189,7 @@ describe('readIdx errors name the file and what is wrong', () => {
 
   it('truncated gzip stream', () => {
     const path = join(dir, 'cut-idx1-ubyte.gz');
-    const gz = encodeIdx({ shape: [100], dtype: 'uint8', data: new Uint8Array(100).fill(7) }, { gzip: true });
+    const gz = gzipSync(encodeIdx({ shape: [100], dtype: 'uint8', data: new Uint8Array(100).fill(7) }));
     writeFileSync(path, gz.subarray(0, gz.length - 8));
     expectDataError(() => readIdx(path), `${path}: not a valid gzip stream (unexpected end of file)`);
   });

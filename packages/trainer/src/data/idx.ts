@@ -1,8 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { ShapeError, ValueError } from '@gradkit/tensor';
 import { DataError } from './errors.js';
-import { maybeGunzip, pathString, readBytes } from './files.js';
 
 /**
  * The element types of the IDX format, named for their typed arrays: `uint8` (code `0x08`,
@@ -47,7 +44,7 @@ export interface IdxArrayOf {
  *
  * @example
  * ```ts
- * const idx = readIdx('t10k-labels-idx1-ubyte');
+ * const idx = decodeIdx(bytes);
  * if (idx.dtype === 'uint8') idx.data; // Uint8Array
  * ```
  */
@@ -98,11 +95,11 @@ const formatShape = (shape: readonly number[]): string => `[${shape.join(',')}]`
 const SUPPORTED = '0x08 ubyte, 0x09 byte, 0x0b short, 0x0c int, 0x0d float, 0x0e double';
 
 /**
- * Options of {@link readIdx}.
+ * Options of {@link decodeIdx} (and of `readIdx` of `@gradkit/trainer/node`).
  *
  * @example
  * ```ts
- * readIdx(new Uint8Array(await blob.arrayBuffer()), { name: 'upload.idx' });
+ * decodeIdx(new Uint8Array(await blob.arrayBuffer()), { name: 'upload.idx' });
  * ```
  */
 export interface ReadIdxOptions {
@@ -119,8 +116,11 @@ export interface ReadIdxOptions {
 }
 
 /**
- * Reads an IDX file (the format of MNIST, Fashion-MNIST, EMNIST) from a path or from bytes,
- * raw or gzip-compressed (recognized by the gzip magic bytes `1f 8b`, whatever the file name).
+ * Decodes the bytes of an IDX file (the format of MNIST, Fashion-MNIST, EMNIST), in memory: no
+ * file system, so it works in a browser too. The bytes must be raw; gzip-compressed bytes
+ * (`1f 8b ...`, an `*.gz` file) are refused with a {@link DataError} saying so: decompress them
+ * first (`new Response(blob.stream().pipeThrough(new DecompressionStream('gzip')))` in a browser),
+ * or read the file with `readIdx` of `@gradkit/trainer/node`, which decompresses.
  *
  * Format: a 4-byte magic number `0x00 0x00 <type code> <number of dimensions>`, then each
  * dimension as a big-endian unsigned 32-bit integer, then the values, big-endian, row-major
@@ -128,24 +128,28 @@ export interface ReadIdxOptions {
  *
  * The returned typed array is a copy in the machine's byte order (never a view of the input).
  *
- * @param source a file path (string or `file:` URL), or the file's bytes (a `Buffer` or `Uint8Array`).
- * @throws {DataError} naming the file (or `options.name` for bytes) when the file is missing, is
- * not valid gzip, has a wrong magic number (the message shows the four bytes seen), has an
- * unsupported data type code, is truncated (expected N bytes of data, got M) or has trailing bytes,
- * or (unless `allowNonFinite`) holds a NaN or infinite float, named with its index and position.
+ * @param bytes the file's bytes (a `Uint8Array`, or a Node `Buffer`).
+ * @throws {DataError} naming `options.name` (default `'<idx bytes>'`) for gzip bytes, a wrong
+ * magic number (the message shows the four bytes seen), an unsupported data type code, a
+ * truncated file (expected N bytes of data, got M) or trailing bytes, or (unless
+ * `allowNonFinite`) a NaN or infinite float, named with its index and position.
  * @see http://yann.lecun.com/exdb/mnist/ (LeCun, Cortes & Burges: the MNIST database and the IDX format)
  * @example
  * ```ts
- * const images = readIdx('data/train-images-idx3-ubyte.gz');
- * images.shape; // [60000, 28, 28]
- * images.dtype; // 'uint8'
- * images.data.length; // 47040000
+ * const labels = decodeIdx(new Uint8Array(await (await fetch('t10k-labels-idx1-ubyte')).arrayBuffer()));
+ * labels.shape; // [10000]
+ * labels.dtype; // 'uint8'
  * ```
  */
-export function readIdx(source: string | URL | Uint8Array, options: ReadIdxOptions = {}): IdxData {
-  const path = source instanceof Uint8Array ? null : pathString(source);
-  const name = path ?? options.name ?? '<idx bytes>';
-  const idx = decodeIdx(path === null ? (source as Uint8Array) : readBytes(path), name);
+export function decodeIdx(bytes: Uint8Array, options: ReadIdxOptions = {}): IdxData {
+  const name = options.name ?? '<idx bytes>';
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new DataError(
+      name,
+      "gzip-compressed bytes: decompress them first (DecompressionStream('gzip') in a browser), or use readIdx of @gradkit/trainer/node",
+    );
+  }
+  const idx = decodeRaw(bytes, name);
   if (!options.allowNonFinite && (idx.dtype === 'float32' || idx.dtype === 'float64')) {
     const data = idx.data;
     for (let i = 0; i < data.length; i++) {
@@ -166,8 +170,7 @@ export function readIdx(source: string | URL | Uint8Array, options: ReadIdxOptio
   return idx;
 }
 
-function decodeIdx(raw: Uint8Array, name: string): IdxData {
-  const bytes = maybeGunzip(raw, name);
+function decodeRaw(bytes: Uint8Array, name: string): IdxData {
   if (bytes.length < 4) {
     throw new DataError(
       name,
@@ -246,7 +249,7 @@ function decodeIdx(raw: Uint8Array, name: string): IdxData {
 }
 
 /**
- * What {@link encodeIdx} and {@link writeIdx} write: a shape, a dtype and row-major values.
+ * What {@link encodeIdx} (and `writeIdx` of `@gradkit/trainer/node`) write: a shape, a dtype and row-major values.
  *
  * @example
  * ```ts
@@ -262,19 +265,6 @@ export interface IdxInput {
   readonly data: ArrayLike<number>;
 }
 
-/**
- * Options of {@link encodeIdx} and {@link writeIdx}.
- *
- * @example
- * ```ts
- * encodeIdx(input, { gzip: true });
- * ```
- */
-export interface EncodeIdxOptions {
-  /** Gzip the result (default false). */
-  readonly gzip?: boolean;
-}
-
 const INT_RANGE: Partial<Record<IdxDtype, readonly [number, number]>> = {
   uint8: [0, 255],
   int8: [-128, 127],
@@ -283,7 +273,8 @@ const INT_RANGE: Partial<Record<IdxDtype, readonly [number, number]>> = {
 };
 
 /**
- * Encodes values as an IDX file (big-endian, see {@link readIdx}), optionally gzipped.
+ * Encodes values as the bytes of an IDX file (big-endian, see {@link decodeIdx}), in memory.
+ * (`writeIdx` of `@gradkit/trainer/node` writes them to a file, gzipped on request.)
  *
  * @throws {ShapeError} when the shape is empty, has more than 255 dimensions, a dimension that
  * is not an integer in [0, 2^32), or a size different from the number of values.
@@ -292,10 +283,10 @@ const INT_RANGE: Partial<Record<IdxDtype, readonly [number, number]>> = {
  * @example
  * ```ts
  * const bytes = encodeIdx({ shape: [2, 2], dtype: 'uint8', data: [0, 64, 128, 255] });
- * readIdx(bytes).shape; // [2, 2]
+ * decodeIdx(bytes).shape; // [2, 2]
  * ```
  */
-export function encodeIdx(input: IdxInput, options: EncodeIdxOptions = {}): Uint8Array {
+export function encodeIdx(input: IdxInput): Uint8Array {
   const op = 'encodeIdx';
   const { shape, dtype, data } = input;
   const code = IDX_TYPE_CODES[dtype];
@@ -353,20 +344,5 @@ export function encodeIdx(input: IdxInput, options: EncodeIdxOptions = {}): Uint
         break;
     }
   }
-  return options.gzip ? new Uint8Array(gzipSync(out)) : out;
-}
-
-/**
- * Writes values as an IDX file (see {@link encodeIdx}); `{ gzip: true }` compresses it (name the
- * file `*.gz` by convention; {@link readIdx} detects gzip by content either way).
- *
- * @throws as {@link encodeIdx}, and the file system's error when the file cannot be written.
- * @see http://yann.lecun.com/exdb/mnist/
- * @example
- * ```ts
- * writeIdx('labels-idx1-ubyte.gz', { shape: [3], dtype: 'uint8', data: [5, 0, 4] }, { gzip: true });
- * ```
- */
-export function writeIdx(path: string | URL, input: IdxInput, options: EncodeIdxOptions = {}): void {
-  writeFileSync(pathString(path), encodeIdx(input, options));
+  return out;
 }

@@ -14,7 +14,8 @@ import { ValueError } from '@gradkit/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { encodeIdx } from './idx.js';
-import { loadMnist, MNIST_MEAN, MNIST_STD, mnistDataDir } from './mnist.js';
+import { loadMnist, mnistDataDir } from './mnist.js';
+import { MNIST_MEAN, MNIST_STD } from './mnist-constants.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradkit-mnist-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

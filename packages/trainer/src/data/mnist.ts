@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { ValueError } from '@gradkit/tensor';
 import { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { readIdx } from './idx.js';
+import { readIdx } from './idx-file.js';
+import { MNIST_MEAN, MNIST_STD } from './mnist-constants.js';
 
 /**
  * Which MNIST set: the 60,000 training images or the 10,000 test images.
@@ -45,26 +46,6 @@ export type MnistNormalization = 'unit' | 'standard' | 'none';
  * ```
  */
 export type MnistShape = 'flat' | 'image';
-
-/**
- * MNIST's training-set pixel mean in unit scale (PyTorch's example uses 0.1307).
- *
- * @example
- * ```ts
- * const z = (0.5 - MNIST_MEAN) / MNIST_STD;
- * ```
- */
-export const MNIST_MEAN = 0.1307;
-
-/**
- * MNIST's training-set pixel standard deviation in unit scale (PyTorch's example uses 0.3081).
- *
- * @example
- * ```ts
- * const z = (0.5 - MNIST_MEAN) / MNIST_STD;
- * ```
- */
-export const MNIST_STD = 0.3081;
 
 /**
  * Options of {@link loadMnist}.

@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LayerSpec, ModelSpec } from '@gradkit/nn';
 import type { StateDict } from '@gradkit/tensor';
 import { formatShape, ShapeError, shapesEqual, ValueError } from '@gradkit/tensor';
-import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { encodeSafetensors } from '../checkpoint/safetensors.js';
 import type { TorchHelper } from './torch-layers.js';
 import { torchLayer } from './torch-layers.js';
@@ -276,41 +273,4 @@ export function exportTorch(
   const source = torchModelSource(spec, options);
   const weights = encodeSafetensors(torchStateDict(layersOf(spec), stateDict), { format: 'pt' });
   return { source, weights };
-}
-
-/** The files {@link writeTorchExport} wrote. */
-export interface TorchExportFiles {
-  /** Path of `model.py`. */
-  readonly source: string;
-  /** Path of the weights (`model.safetensors`). */
-  readonly weights: string;
-}
-
-/**
- * {@link exportTorch} into directory `dir` (created if needed): `model.py` and
- * `model.safetensors` (or `options.weightsFile`), each written atomically (temporary file +
- * rename) after every check passed.
- *
- * @throws as {@link exportTorch}; file-system errors as thrown by Node.
- * @example
- * ```ts
- * writeTorchExport('export/torch', describeModel(model), model.stateDict());
- * // cd export/torch && python -c "import model; print(model.load())"
- * ```
- */
-export function writeTorchExport(
-  dir: string,
-  spec: ModelSpec | readonly LayerSpec[],
-  stateDict: StateDict,
-  options: ExportTorchOptions = {},
-): TorchExportFiles {
-  const { source, weights } = exportTorch(spec, stateDict, options);
-  mkdirSync(dir, { recursive: true });
-  const files = {
-    source: join(dir, 'model.py'),
-    weights: join(dir, options.weightsFile ?? 'model.safetensors'),
-  };
-  writeFileAtomic(files.weights, weights);
-  writeFileAtomic(files.source, source);
-  return files;
 }

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import type { LoadStateDictResult, Module, StateDict } from '@gradkit/tensor';
+import type { StateDict } from '@gradkit/tensor';
 import { ValueError } from '@gradkit/tensor';
 import { CheckpointError } from '../checkpoint/checkpoint-error.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 
-/** Options of {@link readTorchStateDict} and {@link loadTorchStateDict}. */
+/** Options of {@link readTorchStateDict} (and `loadTorchStateDict` of `@gradkit/trainer/node`). */
 export interface TorchStateDictOptions {
   /**
    * A prefix every key must have and that is removed, for a state dict saved from a wrapper:
@@ -12,12 +11,6 @@ export interface TorchStateDictOptions {
    * `self.net`. Default `''` (keys as they are).
    */
   readonly stripPrefix?: string;
-}
-
-/** Options of {@link loadTorchStateDict}. */
-export interface LoadTorchStateDictOptions extends TorchStateDictOptions {
-  /** Require exactly the model's keys (default true), as `load_state_dict(strict=True)`. */
-  readonly strict?: boolean;
 }
 
 /**
@@ -53,40 +46,4 @@ export function readTorchStateDict(
     out[k.slice(prefix.length)] = v;
   }
   return out;
-}
-
-/**
- * Loads a PyTorch state dict saved as safetensors into a gradkit model (usually built from the
- * same model description the PyTorch model was exported from): {@link readTorchStateDict} on the
- * file, then {@link Module.loadStateDict}, strict by default, which checks every key and shape
- * before anything is written.
- *
- * @param model the gradkit model (`buildModel(spec)`), whose state dict keys are PyTorch's.
- * @param path the `.safetensors` file.
- * @throws {CheckpointError} for a missing or malformed file; `ValueError` for missing or
- *   unexpected keys (strict); `ShapeError` naming a key whose shape differs.
- * @see https://pytorch.org/docs/1.13/generated/torch.nn.Module.html#torch.nn.Module.load_state_dict
- * @example
- * ```ts
- * // python: model.save(net, "trained.safetensors")   (or safetensors.torch.save_file(net.state_dict(), ...))
- * const model = buildModel(spec);
- * loadTorchStateDict(model, 'trained.safetensors');
- * model.eval();
- * ```
- */
-export function loadTorchStateDict(
-  model: Module<never, unknown>,
-  path: string,
-  options: LoadTorchStateDictOptions = {},
-): LoadStateDictResult {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new CheckpointError(
-      `${path}: cannot read the state dict (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-  const sd = readTorchStateDict(bytes, path, options);
-  return model.loadStateDict(sd, { strict: options.strict ?? true });
 }

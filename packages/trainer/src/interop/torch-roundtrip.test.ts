@@ -22,8 +22,7 @@ import { CHECKPOINT_FILES, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
 import { registerStandardLayers } from '../layers.js';
 import type { TrainerState } from '../trainer.js';
-import { writeTorchExport } from './torch-export.js';
-import { loadTorchStateDict } from './torch-import.js';
+import { loadTorchStateDict, writeTorchExport } from './torch-files.js';
 
 const LOGITS = { atol: 1e-5, rtol: 0 } as const;
 const PYTHON = process.env.GRADKIT_PYTHON ?? '/usr/bin/python3';
