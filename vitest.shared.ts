@@ -30,6 +30,7 @@ export const BACKEND_INDEPENDENT: Readonly<Record<string, readonly string[]>> = 
     'src/checkpoint/safetensors.test.ts',
     'src/callbacks/metrics-logger.test.ts',
     'src/browser-bundle.test.ts',
+    'src/worker-recipe.test.ts',
   ],
   cli: ['src/**/*.test.ts'],
   bench: ['src/**/*.test.ts'],
