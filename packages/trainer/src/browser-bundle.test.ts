@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ const packages = join(src, '..', '..');
  * With `withDependencies`, the other `@gradkit/*` packages are bundled from their sources (as a
  * user's bundler would from their builds), else left out.
  */
-async function nodeImports(entry: string, withDependencies: boolean): Promise<string[]> {
+async function nodeImports(entry: string, withDependencies: boolean, base = src): Promise<string[]> {
   const found: string[] = [];
   const spy: Plugin = {
     name: 'node-builtins',
@@ -40,7 +41,7 @@ async function nodeImports(entry: string, withDependencies: boolean): Promise<st
     },
   };
   await build({
-    entryPoints: [join(src, entry)],
+    entryPoints: [join(base, entry)],
     bundle: true,
     write: false,
     platform: 'browser',
@@ -59,6 +60,16 @@ describe('the main entry is browser-safe', () => {
   it('with its gradkit dependencies (tensor, nn, normalization, dropout, kernels) too', async () => {
     expect(await nodeImports('index.ts', true)).toEqual([]);
   });
+
+  // the build too (CI builds before it tests): tsup's shims or a shared chunk could bring a Node
+  // module into dist/index.js that the sources do not import
+  const dist = join(src, '..', 'dist');
+  it.skipIf(!existsSync(join(dist, 'index.js')))(
+    'the built dist/index.js as well (skipped before a build)',
+    async () => {
+      expect(await nodeImports('index.js', false, dist)).toEqual([]);
+    },
+  );
 
   it('the Node subpath is where fs, path and zlib are imported', async () => {
     const found = await nodeImports('node.ts', false);

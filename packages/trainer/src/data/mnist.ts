@@ -106,11 +106,14 @@ export function mnistDataDir(): string {
   );
 }
 
-/** This module's file (ESM: import.meta.url; the CJS build has __filename instead). */
+/**
+ * This module's URL (the CJS build gets import.meta.url from tsup's shim; no `__filename` here:
+ * referring to it would make tsup inject a path/url shim into the chunk the browser-safe entry
+ * shares).
+ */
 function moduleLocation(): string | undefined {
   const url = (import.meta as { url?: string }).url;
-  if (typeof url === 'string' && url !== '') return url;
-  return typeof __filename === 'string' ? __filename : undefined;
+  return typeof url === 'string' && url !== '' ? url : undefined;
 }
 
 function findFile(dir: string, stem: string, kind: 'images' | 'labels'): string {
