@@ -15,7 +15,7 @@ const RENAMES: readonly (readonly [string, string])[] = [
  * `<prefix>num_batches_tracked` marked `dtype: 'int64'`. A prefix is renamed only when all three
  * old keys are there (what every BatchNorm with running statistics wrote), so a custom module's
  * buffer that happens to be called `runningMean` keeps its name. Keys keep their order; every
- * other entry is returned as it is. {@link loadCheckpoint} applies it to version-1 checkpoints
+ * other entry is returned as it is. `loadCheckpoint` (`@gradkit/trainer/node`) applies it to version-1 checkpoints
  * (the model and the callbacks' tensors), so old runs still load with `strict` key matching.
  *
  * @throws {CheckpointError} when a renamed key already exists under its new name, or an old

@@ -16,7 +16,7 @@ import { DataError } from './errors.js';
 export type CsvLabelType = 'auto' | 'integer' | 'categorical';
 
 /**
- * Options of {@link readCsv} and {@link parseCsv}.
+ * Options of {@link parseCsv} (and of `readCsv` of `@gradkit/trainer/node`).
  *
  * @example
  * ```ts

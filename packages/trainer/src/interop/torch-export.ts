@@ -15,7 +15,7 @@ export interface TorchExport {
   readonly weights: Uint8Array;
 }
 
-/** Options of {@link exportTorch} and {@link writeTorchExport}. */
+/** Options of {@link exportTorch} (and of `writeTorchExport` of `@gradkit/trainer/node`). */
 export interface ExportTorchOptions {
   /** The weights file name `load()` opens by default (default `'model.safetensors'`). */
   readonly weightsFile?: string;
