@@ -26,6 +26,9 @@ gradkit <command> --help lists that command's flags and what they mean.
 Errors: one line starting with "gradkit:"; exit 2 for usage, 1 for data, checkpoints and failed runs
 (GRADKIT_DEBUG=1 adds the stack trace of an internal error).`;
 
+/** The packages whose scripts run gradkit from another folder than the user's (see the chdir below). */
+const OWN_SCRIPTS = ['@gradkit/cli', 'gradkit-monorepo'];
+
 const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'export', 'info'];
 /** The commands that run on a device, registering gl first (train does so once its flags parse). */
 const ON_A_DEVICE = ['eval', 'predict', 'resume', 'info'];
@@ -96,8 +99,17 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-// Run from a package script (`npm start -- ...`), paths are the user's: resolve them where they typed.
-if (process.env.INIT_CWD && process.env.INIT_CWD !== process.cwd()) process.chdir(process.env.INIT_CWD);
+// Run from this repository's own package scripts (`npm start -- ...`, `pnpm gradkit ...`, which run
+// in the package's folder), paths are the user's: resolve them where they typed. Only there: an
+// installed gradkit run from a user's script (`"train": "cd exp && gradkit train --config
+// run.json"`) resolves paths in the script's folder, as any command does.
+if (
+  process.env.INIT_CWD &&
+  process.env.INIT_CWD !== process.cwd() &&
+  OWN_SCRIPTS.includes(process.env.npm_package_name ?? '')
+) {
+  process.chdir(process.env.INIT_CWD);
+}
 
 function fail(e: unknown): void {
   abandonRunDirectory();
