@@ -1,4 +1,5 @@
-// `pnpm check:packages`: lints what every publishable package under packages/ would publish.
+// `pnpm check:packages`: lints what every publishable package under packages/ would publish, and
+// the published apps (apps/* not private: @gradkit/cli, the `gradkit` command).
 //
 // For each package this packs the tarball exactly as a release does (`pnpm pack`, which rewrites
 // `workspace:^` to real versions, as `pnpm publish` / `changeset publish` do), then checks it with
@@ -7,9 +8,13 @@
 //     included, because the packages ship `main` / `types` for it at no cost),
 //   - a few rules of our own: only dist/, README.md, LICENSE and package.json in the tarball (no
 //     tests, fixtures, sources or test maps), no `workspace:` specifier left, and the metadata
-//     every package must carry (see REQUIRED below).
+//     every package must carry (see metadataProblems below).
+// A command package (a `bin` and no `exports`: nothing to import, no types) gets the same packing,
+// publint and metadata checks, without are-the-types-wrong and the library rules (exports,
+// sideEffects, types); instead every `bin` target must be a built file under dist/ whose first
+// line is `#!/usr/bin/env node`, in the tarball too.
 // It builds nothing: run `pnpm build` first (a missing dist/ is reported as such).
-// Usage: node scripts/check-packages.mjs [name-or-dir ...]   (default: all of packages/*)
+// Usage: node scripts/check-packages.mjs [name-or-dir ...]   (default: packages/* and published apps/*)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,8 +41,8 @@ const FORBIDDEN = [
 ];
 
 const pick = process.argv.slice(2);
-const pkgDirs = readdirSync(join(root, 'packages'))
-  .map((d) => join(root, 'packages', d))
+const pkgDirs = ['packages', 'apps']
+  .flatMap((group) => readdirSync(join(root, group)).map((d) => join(root, group, d)))
   .filter((d) => existsSync(join(d, 'package.json')))
   .filter((d) => {
     const { name, private: priv } = readJson(join(d, 'package.json'));
@@ -52,9 +57,19 @@ function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
+/** A command package: executables in `bin`, nothing to import (no `exports`). */
+const isCommand = (pkg) => pkg.bin !== undefined && pkg.exports === undefined;
+
+/** `bin` as { command: file } (a string `bin` is one command named after the package). */
+function binEntries(pkg) {
+  if (typeof pkg.bin === 'string') return [[pkg.name.replace(/^@[^/]+\//, ''), pkg.bin]];
+  return pkg.bin && typeof pkg.bin === 'object' ? Object.entries(pkg.bin) : [];
+}
+const SHEBANG = '#!/usr/bin/env node';
+
 /** The metadata rules on the source package.json; each returns a problem or null. */
 function metadataProblems(pkg, dir) {
-  const rel = `packages/${basename(dir)}`;
+  const rel = `${basename(dirname(dir))}/${basename(dir)}`;
   const p = [];
   const need = (cond, msg) => cond || p.push(msg);
   need(/^@gradkit\/[a-z0-9-]+$/.test(pkg.name ?? ''), `name must be @gradkit/<name> (is ${pkg.name})`);
@@ -69,6 +84,15 @@ function metadataProblems(pkg, dir) {
   need(typeof pkg.homepage === 'string', 'homepage is missing');
   need(typeof pkg.bugs?.url === 'string', 'bugs.url is missing');
   need(typeof pkg.engines?.node === 'string', 'engines.node is missing');
+  need(pkg.publishConfig?.access === 'public', 'publishConfig.access must be "public"');
+  for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+    for (const [dep, spec] of Object.entries(pkg[field] ?? {})) {
+      if (dep.startsWith('@gradkit/')) {
+        need(spec === 'workspace:^', `${field}.${dep} must be "workspace:^" (is "${spec}")`);
+      }
+    }
+  }
+  if (isCommand(pkg)) return [...p, ...commandProblems(pkg, dir)];
   // false, or the list of entry points that register something on import (e.g. @gradkit/kernels/gl
   // registers the gl backend: a bundler must not drop `import '@gradkit/kernels/gl'`)
   const registering = Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && k !== './package.json');
@@ -85,7 +109,6 @@ function metadataProblems(pkg, dir) {
       (Array.isArray(pkg.sideEffects) && pkg.sideEffects.every((f) => allowedEffects.includes(f))),
     `sideEffects must be false, or list only the dist files of subpath entries (${allowedEffects.join(', ') || 'none'})`,
   );
-  need(pkg.publishConfig?.access === 'public', 'publishConfig.access must be "public"');
   // a subpath entry ships a proxy directory (e.g. gl/package.json) for node10-style resolution
   const proxies = registering.map((k) => k.slice(2));
   need(
@@ -99,13 +122,6 @@ function metadataProblems(pkg, dir) {
       `exports["."].${cond} must have "types" and "default"`,
     );
   }
-  for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
-    for (const [dep, spec] of Object.entries(pkg[field] ?? {})) {
-      if (dep.startsWith('@gradkit/')) {
-        need(spec === 'workspace:^', `${field}.${dep} must be "workspace:^" (is "${spec}")`);
-      }
-    }
-  }
   for (const target of [
     dot?.import?.default,
     dot?.require?.default,
@@ -114,6 +130,26 @@ function metadataProblems(pkg, dir) {
   ]) {
     if (typeof target === 'string' && !existsSync(join(dir, target))) {
       p.push(`${target} does not exist: run \`pnpm build\` first`);
+    }
+  }
+  return p;
+}
+
+/** The rules of a command package's source package.json (see the top of this file). */
+function commandProblems(pkg, dir) {
+  const p = [];
+  const bins = binEntries(pkg);
+  if (bins.length === 0) p.push('bin must name at least one command');
+  if (JSON.stringify(pkg.files) !== JSON.stringify(['dist', 'README.md'])) {
+    p.push(`files must be ["dist","README.md"] (is ${JSON.stringify(pkg.files)})`);
+  }
+  for (const [command, file] of bins) {
+    if (!/^(\.\/)?dist\//.test(file)) {
+      p.push(`bin.${command} must be a built file under dist/ (is "${file}")`);
+    } else if (!existsSync(join(dir, file))) {
+      p.push(`bin.${command}: ${file} does not exist: run \`pnpm build\` first`);
+    } else if (!readFileSync(join(dir, file), 'utf8').startsWith(`${SHEBANG}\n`)) {
+      p.push(`bin.${command}: ${file} must start with "${SHEBANG}"`);
     }
   }
   return p;
@@ -163,6 +199,12 @@ function tarballProblems(tarball, files) {
   }
   if (!files.includes('README.md')) p.push('tarball has no README.md');
   const packed = JSON.parse(fromTarball(tarball, 'package.json'));
+  for (const [command, file] of binEntries(packed)) {
+    const path = file.replace(/^\.\//, '');
+    if (!files.includes(path)) p.push(`bin.${command}: ${path} is not in the tarball`);
+    else if (!fromTarball(tarball, path).startsWith(`${SHEBANG}\n`))
+      p.push(`bin.${command}: the packed ${path} does not start with "${SHEBANG}"`);
+  }
   for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const [dep, spec] of Object.entries(packed[field] ?? {})) {
       if (String(spec).startsWith('workspace:')) p.push(`packed ${field}.${dep} is still "${spec}"`);
@@ -244,9 +286,10 @@ try {
       row.files = String(files.length);
       const pl = await runPublint(tarball);
       notes = pl.note;
-      const at = runAttw(tarball);
+      // a command has no types to resolve: are-the-types-wrong has nothing to check
+      const at = isCommand(pkg) ? [] : runAttw(tarball);
       row.publint = pl.fail.length ? `FAIL (${pl.fail.length})` : pl.note.length ? 'ok (notes)' : 'ok';
-      row.attw = at.length ? `FAIL (${at.length})` : 'ok';
+      row.attw = isCommand(pkg) ? 'n/a (bin)' : at.length ? `FAIL (${at.length})` : 'ok';
       row.own = problems.length ? `FAIL (${problems.length})` : 'ok';
       problems.push(...pl.fail.map((x) => `publint ${x}`), ...at.map((x) => `attw ${x}`));
     }
@@ -277,6 +320,6 @@ for (const r of rows) console.log(line(r));
 console.log(
   failed
     ? `\ncheck:packages: ${failed} of ${rows.length} packages have problems (listed above)`
-    : `\ncheck:packages: ${rows.length} packages pass publint, attw --profile strict and the file/metadata rules`,
+    : `\ncheck:packages: ${rows.length} packages pass publint, attw --profile strict (commands: n/a) and the file/metadata rules`,
 );
 process.exit(failed ? 1 : 0);
