@@ -14,8 +14,13 @@ export class LiveChart {
   private test: Point[] = [];
   private totalSteps = 1;
   private frame = 0;
+  /** Training points in the last drawing. */
+  drawnPoints = 0;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly onDraw: (points: number) => void = () => {},
+  ) {
     this.draw();
   }
 
@@ -62,7 +67,9 @@ export class LiveChart {
       canvas.width = Math.round(cssW * dpr);
       canvas.height = Math.round(cssH * dpr);
     }
-    const ctx = canvas.getContext('2d')!;
+    // A small chart drawn on the CPU: reading its pixels back (a script, a test) never waits for a
+    // GPU readback on the page's thread.
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cssW, cssH);
     const pad = { left: 46, right: 46, top: 30, bottom: 30 };
@@ -126,5 +133,7 @@ export class LiveChart {
       ctx.fillText(label, lx + 14, 15);
       lx += ctx.measureText(label).width + 30;
     }
+    this.drawnPoints = this.loss.length;
+    this.onDraw(this.drawnPoints);
   }
 }

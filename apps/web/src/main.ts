@@ -17,10 +17,14 @@ interface DemoState {
   backendRequest: BackendRequest;
   engine: Engine['info'] | null;
   auto: Engine['auto'];
-  /** Chart points plotted in the current run, progress events received, the last one. */
+  /** Chart points received in the current run, and drawn on the canvas so far. */
   points: number;
+  drawnPoints: number;
+  /** Progress events received, and the last one. */
   events: number;
   lastEvent: TrainEvent | null;
+  /** performance.now() when the current run's first progress event arrived. */
+  firstEventAt: number | null;
   /** Test accuracy after each epoch of the current run. */
   epochs: number[];
   result: (TrainResult & { options: TrainOptions }) | null;
@@ -37,8 +41,10 @@ const state: DemoState = {
   engine: null,
   auto: null,
   points: 0,
+  drawnPoints: 0,
   events: 0,
   lastEvent: null,
+  firstEventAt: null,
   epochs: [],
   result: null,
   prediction: null,
@@ -75,7 +81,9 @@ const ui = {
   footer: $('footer'),
   runs: $<HTMLTableElement>('runs'),
 };
-const chart = new LiveChart($<HTMLCanvasElement>('chart'));
+const chart = new LiveChart($<HTMLCanvasElement>('chart'), (n) => {
+  state.drawnPoints = n;
+});
 const base = new URL('./', location.href).href;
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -206,6 +214,7 @@ async function train(): Promise<void> {
   state.points = 0;
   state.events = 0;
   state.lastEvent = null;
+  state.firstEventAt = null;
   state.epochs = [];
   state.result = null;
   state.error = null;
@@ -218,6 +227,7 @@ async function train(): Promise<void> {
   const onEvent = (ev: TrainEvent) => {
     state.events++;
     state.lastEvent = ev;
+    state.firstEventAt ??= performance.now();
     if (ev.type === 'progress') {
       chart.add(ev.totalStep, ev.loss, ev.accuracy);
       state.points = chart.points;

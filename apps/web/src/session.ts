@@ -65,10 +65,18 @@ export const MODELS: Record<ModelName, { readonly title: string; readonly layers
   },
 };
 
-/** Test images per evaluation batch. */
-const EVAL_BATCH = 200;
 /** About this many chart points per epoch (one read-back of the losses each). */
 const POINTS_PER_EPOCH = 40;
+
+/** Runs `fn` in a scope and reads its result back (one read), freeing everything. */
+function read(fn: () => Tensor): Float32Array {
+  const t = scope(fn);
+  try {
+    return t.dataSync();
+  } finally {
+    t.dispose();
+  }
+}
 
 const inputShape = (model: ModelName, n: number): number[] =>
   model === 'mlp' ? [n, PIXELS] : [n, 1, 28, 28];
@@ -215,12 +223,12 @@ export class Session {
 
     const flush = (epoch: number, step: number) => {
       if (pending.length === 0) return;
-      const values = scope(() =>
+      const values = read(() =>
         concat(
           pending.map((t) => reshape(t, [1])),
           0,
         ),
-      ).dataSync();
+      );
       for (const t of pending) t.dispose();
       const n = pending.length / 2;
       pending = [];
@@ -276,7 +284,7 @@ export class Session {
           break;
         }
       }
-      test = this.evaluate();
+      test = await this.evaluate(B, pause);
       model.train();
       if (!stopped)
         emit({
@@ -298,31 +306,45 @@ export class Session {
     };
   }
 
-  /** Accuracy and mean loss on the test images (eval mode, no gradients). */
-  private evaluate(): { accuracy: number; loss: number } {
+  /**
+   * Accuracy and mean loss on the test images (eval mode, no gradients), in batches of the
+   * training batch size, the last one padded, so that no new shapes (on gl: no new kernel
+   * compiles) appear; awaits `pause()` between batches.
+   */
+  private async evaluate(
+    batch: number,
+    pause: () => Promise<void>,
+  ): Promise<{ accuracy: number; loss: number }> {
     const model = this.model!;
     const { images, labels, count } = this.data.test;
+    const shape = inputShape(this.modelName, batch);
+    const x = new Float32Array(batch * PIXELS);
+    const y = new Int32Array(batch);
+    const yf = new Float32Array(batch);
+    const real = new Float32Array(batch); // 1 for an image, 0 for padding
     model.eval();
     let hits = 0;
     let loss = 0;
-    for (let start = 0; start < count; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, count - start);
-      const x = new Float32Array(n * PIXELS);
-      const y = new Int32Array(n);
-      for (let b = 0; b < n; b++) {
-        normalizeInto(images, start + b, x, b * PIXELS);
-        y[b] = labels[start + b];
+    for (let start = 0; start < count; start += batch) {
+      const n = Math.min(batch, count - start);
+      x.fill(0);
+      for (let b = 0; b < batch; b++) {
+        if (b < n) normalizeInto(images, start + b, x, b * PIXELS);
+        y[b] = b < n ? labels[start + b] : 0;
+        yf[b] = b < n ? labels[start + b] : -1; // never equal to a predicted class
+        real[b] = b < n ? 1 : 0;
       }
-      const [l, h] = scope(() =>
+      const [l, h] = read(() =>
         noGrad(() => {
-          const logits = model.forward(tensor(x, inputShape(this.modelName, n)));
-          const sum = softmaxCrossEntropy(logits, y, { reduction: 'sum' });
-          const right = equal(argmax(logits, 1), tensor(Float32Array.from(y))).sum();
-          return concat([reshape(sum, [1]), reshape(right, [1])], 0);
+          const logits = model.forward(tensor(x, shape));
+          const perImage = softmaxCrossEntropy(logits, y, { reduction: 'none' }).mul(tensor(real)).sum();
+          const right = equal(argmax(logits, 1), tensor(yf)).sum();
+          return concat([reshape(perImage, [1]), reshape(right, [1])], 0);
         }),
-      ).dataSync();
+      );
       loss += l;
       hits += h;
+      await pause();
     }
     return { accuracy: hits / count, loss: loss / count };
   }
@@ -339,12 +361,9 @@ export class Session {
     normalizeInto(bytes, 0, x, 0);
     model.eval();
     try {
-      const probs = scope(() =>
-        noGrad(() => softmax(model.forward(tensor(x, inputShape(this.modelName, 1))), 1)),
+      return Array.from(
+        read(() => noGrad(() => softmax(model.forward(tensor(x, inputShape(this.modelName, 1))), 1))),
       );
-      const values = probs.dataSync();
-      probs.dispose();
-      return Array.from(values);
     } finally {
       if (this.training) model.train();
     }
