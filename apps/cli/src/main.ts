@@ -14,7 +14,7 @@ import { abandonRunDirectory } from './run-dir.js';
 const USAGE = `usage: gradkit <command> [flags]
 
 commands:
-  train     train a model (MNIST by default): gradkit train [--config FILE] [--model mlp|lenet5|cnn] [--epochs 5] ...
+  train     train a model (MNIST by default): gradkit train [--config FILE] [--model mlp|lenet5|cnn] [--epochs 6] ...
   eval      evaluate a checkpoint:            gradkit eval --checkpoint RUN_DIR [--data mnist-test|FILE.csv]
   predict   predict with a checkpoint:        gradkit predict --checkpoint RUN_DIR --input FILE (IDX, CSV, PNG, PGM)
   resume    continue an interrupted run:      gradkit resume RUN_DIR [--epochs N]
