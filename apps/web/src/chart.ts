@@ -14,6 +14,7 @@ export class LiveChart {
   private test: Point[] = [];
   private totalSteps = 1;
   private frame = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   /** Training points in the last drawing. */
   drawnPoints = 0;
 
@@ -48,13 +49,20 @@ export class LiveChart {
     this.schedule();
   }
 
-  /** Redraws at the next animation frame (points arriving together are drawn once). */
+  /**
+   * Redraws at the next animation frame, or after 50 ms if no frame comes first (a busy or
+   * headless compositor can space frames out); points arriving together are drawn once.
+   */
   private schedule(): void {
     if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
+    const draw = () => {
+      cancelAnimationFrame(this.frame);
+      clearTimeout(this.timer);
       this.frame = 0;
       this.draw();
-    });
+    };
+    this.frame = requestAnimationFrame(draw);
+    this.timer = setTimeout(draw, 50);
   }
 
   /** Draws now. */

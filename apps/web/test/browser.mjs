@@ -88,6 +88,8 @@ const CONFIGS = [
     isolation: false,
     backend: 'wasm',
     expect: { name: 'wasm', thread: 'worker', isolated: false },
+    // then: Stop in the middle of a run, and backend cpu from the menu
+    extras: true,
     runs: [
       { model: 'mlp', images: '6000', live: true, draw: true, shot: 'wasm' },
       { model: 'lenet5', images: '1000', live: true, draw: true, shot: 'wasm-lenet5' },
@@ -199,42 +201,26 @@ async function trainRun(page, run) {
     }, 10);
     window.__heartbeat = hb;
   });
-  // The page's state and a hash of the chart's pixels, read together.
-  const sample = () =>
-    page.evaluate(() => {
+  // A watcher in the page (no round trips to this process, which a short run would outpace):
+  // every 20 ms while the training runs, when the chart has drawn new points, it records the
+  // number drawn and a hash of the canvas's pixels.
+  await page.evaluate(() => {
+    const w = { samples: [], last: -1, timer: 0 };
+    w.timer = setInterval(() => {
+      const s = window.__demo;
+      if (!s.training || s.drawnPoints === w.last) return;
+      w.last = s.drawnPoints;
       const c = document.getElementById('chart');
       const px = c.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, c.width, c.height).data;
       let h = 0x811c9dc5;
       for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 0x01000193);
-      const s = window.__demo;
-      return { points: s.drawnPoints, training: s.training, pixels: h >>> 0 };
-    });
+      w.samples.push({ points: s.drawnPoints, pixels: h >>> 0 });
+    }, 20);
+    window.__chartWatch = w;
+  });
   const t0 = Date.now();
   await page.click('#train');
-  // Two samples of the chart while the training runs: after the first points, and a bit later.
-  const samples = [];
   try {
-    await page.waitForFunction(
-      () => window.__demo.drawnPoints >= 2 || window.__demo.result || window.__demo.error,
-      null,
-      {
-        timeout: TRAIN_TIMEOUT_MS,
-        polling: 20,
-      },
-    );
-    for (let k = 0; k < 2; k++) {
-      const s = await sample();
-      samples.push(s);
-      if (!s.training) break;
-      await page.waitForFunction(
-        (n) => window.__demo.drawnPoints > n + 2 || !window.__demo.training,
-        s.points,
-        {
-          timeout: TRAIN_TIMEOUT_MS,
-          polling: 20,
-        },
-      );
-    }
     await page.waitForFunction(() => window.__demo.result || window.__demo.error, null, {
       timeout: TRAIN_TIMEOUT_MS,
       polling: 100,
@@ -243,13 +229,24 @@ async function trainRun(page, run) {
     const s = await demo(page).catch(() => null);
     throw new Error(`${e.message}; page state: ${JSON.stringify(s?.lastEvent ?? null)} ${s?.error ?? ''}`);
   }
+  const samples = await page.evaluate(() => {
+    clearInterval(window.__chartWatch.timer);
+    return window.__chartWatch.samples;
+  });
+  // the chart draws at the next animation frame: every point, eventually
+  const allDrawn = await page
+    .waitForFunction(() => window.__demo.drawnPoints === window.__demo.points, null, { timeout: 5000 })
+    .then(
+      () => true,
+      () => false,
+    );
   const hb = await page.evaluate(() => {
     const h = window.__heartbeat;
     clearInterval(h.timer);
     return { gaps: h.gaps, ticks: h.ticks };
   });
   const s = await demo(page);
-  return { state: s, samples, hb, ms: Date.now() - t0, options: o };
+  return { state: s, samples, allDrawn, hb, ms: Date.now() - t0, options: o };
 }
 
 /** Draws a "1" on the pad with the mouse (a slightly slanted vertical stroke) and waits for the prediction. */
@@ -275,6 +272,64 @@ async function drawOne(page) {
   const s = await demo(page);
   const shown = await page.textContent('#predicted');
   return { prediction: s.prediction, shown: shown?.trim() };
+}
+
+/** Stop in the middle of a LeNet-5 run; then backend cpu from the menu, checked against wasm. */
+async function extraChecks(page, c) {
+  await check(c.id, 'Stop ends a run early, and the page can train again', async () => {
+    await page.selectOption('#model', 'lenet5');
+    await page.selectOption('#images', '6000');
+    await page.click('#train');
+    await page.waitForFunction(() => window.__demo.drawnPoints >= 3 || !window.__demo.training, null, {
+      timeout: TRAIN_TIMEOUT_MS,
+    });
+    await page.click('#stop');
+    await page.waitForFunction(() => window.__demo.result || window.__demo.error, null, {
+      timeout: TRAIN_TIMEOUT_MS,
+    });
+    const s = await demo(page);
+    assert(!s.error, s.error);
+    const total = Math.floor(6000 / Number(DEFAULTS.batch));
+    assert(
+      s.result.stopped === true && s.result.steps < total,
+      `stopped ${s.result.stopped} after ${s.result.steps} of ${total} steps`,
+    );
+    assert(!s.training && (await page.isEnabled('#train')), 'the Train button is not enabled again');
+    console.log(`  stopped after ${s.result.steps} of ${total} steps`);
+  });
+  await check(
+    c.id,
+    `backend cpu from the menu: MLP, 1 epoch on 1000 images, the same test accuracy as wasm (within ${AGREE})`,
+    async () => {
+      await page.selectOption('#backend', 'cpu');
+      await page.waitForFunction(() => window.__demo.backendRequest === 'cpu');
+      const ready = await waitReady(page);
+      assert(
+        ready.engine.backend.name === 'cpu' && ready.engine.thread === 'worker',
+        `engine ${JSON.stringify(ready.engine.backend)}`,
+      );
+      const r = await trainRun(page, { model: 'mlp', images: '1000' });
+      const res = r.state.result;
+      assert(res && !res.stopped, `result ${JSON.stringify(res)}`);
+      console.log(
+        `  MLP, 1 epoch on 1000 images on cpu: test accuracy ${(100 * res.testAccuracy).toFixed(1)}% in ${(res.ms / 1000).toFixed(1)} s`,
+      );
+      summary.push({
+        config: c.id,
+        backend: 'cpu',
+        run: 'MLP, 1 epoch on 1000 images',
+        accuracy: res.testAccuracy,
+        ms: res.ms,
+        gap: longest(r.hb.gaps),
+      });
+      const ref = (accuracies.get('mlp 1000') ?? []).find((x) => x.config !== c.id);
+      assert(ref, "no reference run of 'mlp 1000' on wasm");
+      assert(
+        Math.abs(res.testAccuracy - ref.accuracy) <= AGREE,
+        `${res.testAccuracy} on cpu, ${ref.accuracy} on ${ref.config}`,
+      );
+    },
+  );
 }
 
 const longest = (gaps) => Math.max(...gaps.map(([, len]) => len));
@@ -382,17 +437,23 @@ async function runConfig(chromium, servers, c) {
       if (!trained || !r) continue;
       if (run.live)
         await check(c.id, `${name}: the chart updates while training (points grow, pixels change)`, () => {
-          const [a, b] = r.samples;
+          // drawings with points seen while training: at least two, each with more points and other pixels
+          const seen = r.samples.filter((x) => x.points > 0);
+          const pts = seen.map((x) => x.points).join(' ');
           assert(
-            a && b,
-            `only ${r.samples.length} sample(s) taken while training (points ${r.samples.map((s) => s.points)})`,
+            seen.length >= 2,
+            `${seen.length} drawing(s) with points seen while training (${r.state.points} points)`,
           );
-          assert(a.training && b.training, `training: ${a.training}, ${b.training} at the samples`);
-          assert(a.points >= 2 && b.points > a.points, `points drawn ${a.points} -> ${b.points}`);
-          assert(b.pixels !== a.pixels, 'the chart canvas did not change between the samples');
-          assert(
-            r.state.drawnPoints === r.state.points,
-            `${r.state.points} points, ${r.state.drawnPoints} drawn`,
+          for (let k = 1; k < seen.length; k++) {
+            assert(seen[k].points > seen[k - 1].points, `points drawn: ${pts}`);
+            assert(
+              seen[k].pixels !== seen[k - 1].pixels,
+              `the canvas did not change from ${seen[k - 1].points} to ${seen[k].points} points`,
+            );
+          }
+          assert(r.allDrawn, `${r.state.points} points, ${r.state.drawnPoints} drawn 5 s after the end`);
+          console.log(
+            `  chart: ${seen.length} drawings seen while training (points ${pts}), all ${r.state.points} drawn`,
           );
         });
       const gl = e.backend.name === 'gl';
@@ -455,6 +516,7 @@ async function runConfig(chromium, servers, c) {
         console.log(`  screenshot: ${file}`);
       }
     }
+    if (c.extras) await extraChecks(page, c);
     const same = liveAfter.filter((x) => x.model === liveAfter[0]?.model);
     if (same.length > 1)
       await check(
