@@ -10,12 +10,13 @@
 //    the MLP for 1 epoch on the 6,000 training images; then the MLP on 1,000 images, the reference
 //    for the gl run.
 //  - wasm: not cross-origin isolated, backend wasm chosen in the menu (one thread). The MLP for 1
-//    epoch on the 6,000 images, then LeNet-5 for 1 epoch on 1,000 images.
+//    epoch on the 6,000 images, then LeNet-5 for 1 epoch on 1,000 images; then Stop in the middle
+//    of a LeNet-5 run, and backend cpu from the menu (the MLP on 1,000 images, as on wasm).
 //  - webgl: backend gl chosen in the menu (WebGL2 on SwiftShader, trained on the page's thread). The
 //    MLP for 1 epoch on 1,000 images (SwiftShader is slow): the same seed as the wasm reference, so
 //    the test accuracy must agree with it.
-// Checks per run: the stated test accuracy (ACCURACY), the chart gains points and its pixels
-// change while the training runs, a timer in the page keeps firing (its longest gap below
+// Checks per run: the stated test accuracy (ACCURACY), the chart draws more points with other
+// pixels while the training runs (recorded by a watcher in the page), a timer in the page keeps firing (its longest gap below
 // MAX_GAP_MS in a Web Worker; on gl, after the first step, whose kernel compiles block the page,
 // below MAX_GAP_GL_MS), and per page: a "1" drawn with the mouse gets a prediction (10
 // probabilities summing to 1, the shown digit their argmax, and it is a 1), nothing is requested
