@@ -563,7 +563,9 @@ async function main() {
     plain: await startServer({ dir: dist, isolation: false }),
   };
   try {
-    for (const c of CONFIGS) {
+    // WEB_CONFIGS=wasm,webgl runs only those (debugging; CI runs them all)
+    const only = process.env.WEB_CONFIGS?.split(',').map((x) => x.trim());
+    for (const c of CONFIGS.filter((x) => !only || only.includes(x.id))) {
       log(`${c.id}: ${c.title}`);
       try {
         await runConfig(chromium, servers, c);
