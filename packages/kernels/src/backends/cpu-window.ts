@@ -35,9 +35,12 @@ const SCATTER = 1;
  * loop; across blocks the input offset and the count of input axes out of range are kept up to
  * date as the outer output coordinates advance (an odometer). A row thus costs O(1) bookkeeping
  * however many axes there are, which matters for the short rows of im2col layouts (KW elements).
+ * A plan that reads no padding (`padded: false`) copies whole rows without bounds arithmetic.
  */
 function walk(
-  plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets' | 'padValue'>,
+  plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets' | 'padValue'> & {
+    readonly padded?: boolean;
+  },
   mode: typeof READ | typeof SCATTER,
   src: Float32Array,
   dst: Float32Array | Float64Array,
@@ -89,32 +92,43 @@ function walk(
   const len = outShape.slice(0, nb);
   const idx = new Array<number>(nb).fill(0);
   const blocks = sizeOf(len);
+  const full = plan.padded === false; // every read is inside the input: whole rows, no bounds
   for (let blk = 0, o = 0; blk < blocks; blk++) {
-    const c2 = a2 >= 0 ? coord[a2] : 0;
-    const cl = la >= 0 ? coord[la] : 0;
-    for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
-      let lo = 0;
-      let hi = 0;
-      if (bad === 0 && (!check2 || (c2 + j * s2 >= 0 && c2 + j * s2 < a2Len))) {
-        if (la < 0) hi = n;
-        else {
-          const c = a2 === la ? cl + j * s2 : cl;
-          if (ls === 1) {
-            lo = c >= 0 ? 0 : Math.min(-c, n);
-            hi = Math.max(lo, Math.min(n, laLen - c));
-          } else [lo, hi] = validRange(c, ls, laLen, n);
-        }
+    if (full) {
+      for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
+        if (mode === READ) {
+          if (d === 1) for (let t = 0; t < n; t++) dst[o + t] = src[b + t];
+          else for (let t = 0, q = b; t < n; t++, q += d) dst[o + t] = src[q];
+        } else if (d === 1) for (let t = 0; t < n; t++) dst[b + t] += src[o + t];
+        else for (let t = 0, q = b; t < n; t++, q += d) dst[q] += src[o + t];
       }
-      if (mode === READ) {
-        const out = dst;
-        for (let t = 0; t < lo; t++) out[o + t] = pad;
-        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
-        else for (let t = lo; t < hi; t++) out[o + t] = src[b + t * d];
-        for (let t = hi; t < n; t++) out[o + t] = pad;
-      } else {
-        const acc = dst;
-        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[o + t];
-        else for (let t = lo; t < hi; t++) acc[b + t * d] += src[o + t];
+    } else {
+      const c2 = a2 >= 0 ? coord[a2] : 0;
+      const cl = la >= 0 ? coord[la] : 0;
+      for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
+        let lo = 0;
+        let hi = 0;
+        if (bad === 0 && (!check2 || (c2 + j * s2 >= 0 && c2 + j * s2 < a2Len))) {
+          if (la < 0) hi = n;
+          else {
+            const c = a2 === la ? cl + j * s2 : cl;
+            if (ls === 1) {
+              lo = c >= 0 ? 0 : Math.min(-c, n);
+              hi = Math.max(lo, Math.min(n, laLen - c));
+            } else [lo, hi] = validRange(c, ls, laLen, n);
+          }
+        }
+        if (mode === READ) {
+          const out = dst;
+          for (let t = 0; t < lo; t++) out[o + t] = pad;
+          if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
+          else for (let t = lo; t < hi; t++) out[o + t] = src[b + t * d];
+          for (let t = hi; t < n; t++) out[o + t] = pad;
+        } else {
+          const acc = dst;
+          if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[o + t];
+          else for (let t = lo; t < hi; t++) acc[b + t * d] += src[o + t];
+        }
       }
     }
     // advance the odometer over the outer output axes, keeping base and bad current
@@ -162,6 +176,7 @@ export function permuteRead(
     steps: perm.map(() => 1),
     offsets: shape.map(() => 0),
     padValue: 0,
+    padded: false,
   };
   walk(plan, READ, xs, out);
 }
