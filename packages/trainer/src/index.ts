@@ -30,6 +30,22 @@ export { exportTorch, torchModelSource } from './interop/torch-export.js';
 export type { TorchStateDictOptions } from './interop/torch-import.js';
 export { readTorchStateDict } from './interop/torch-import.js';
 export { torchLayerTypes } from './interop/torch-layers.js';
+export type {
+  TorchHyperparam,
+  TorchOptimizerFiles,
+  TorchOptimizerJson,
+  TorchOptimizerName,
+  TorchOptimizerState,
+  TorchParamGroup,
+} from './interop/torch-optim.js';
+export {
+  decodeTorchOptimizer,
+  encodeTorchOptimizer,
+  fromTorchOptimizerState,
+  TORCH_OPTIMIZERS,
+  TorchOptimizerMappingError,
+  toTorchOptimizerState,
+} from './interop/torch-optim.js';
 export { registerStandardLayers } from './layers.js';
 export type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
 export type { ExportOnnxOptions } from './onnx/export-onnx.js';

@@ -12,5 +12,9 @@ export type { EncodeIdxOptions } from './data/idx-file.js';
 export { readIdx, writeIdx } from './data/idx-file.js';
 export type { MnistNormalization, MnistOptions, MnistShape, MnistSplit } from './data/mnist.js';
 export { loadMnist, mnistDataDir } from './data/mnist.js';
-export type { LoadTorchStateDictOptions, TorchExportFiles } from './interop/torch-files.js';
-export { loadTorchStateDict, writeTorchExport } from './interop/torch-files.js';
+export type {
+  LoadTorchStateDictOptions,
+  TorchExportFiles,
+  WriteTorchExportOptions,
+} from './interop/torch-files.js';
+export { loadTorchOptimizer, loadTorchStateDict, writeTorchExport } from './interop/torch-files.js';

@@ -118,6 +118,73 @@ def load(path=None, device="cpu"):
 def save(model, path):
     """Writes model.state_dict() as safetensors (float32, int64 counts) for gradkit to load back."""
     write_safetensors(model.state_dict(), path, {"format": "pt"})
+
+
+def load_optimizer(model, path=None):
+    """torch.optim.SGD/Adam/AdamW over model's parameters with gradkit's exported state.
+
+    path: the files' stem (default "optimizer" beside this module: optimizer.json with the param
+    groups and steps, optimizer.safetensors with the tensors "state.<index>.<name>"). Parameter i
+    is model.named_parameters()'s entry named paramNames[i]; build it before wrapping the model
+    in DistributedDataParallel.
+    """
+    stem = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizer")
+    with open(stem + ".json") as f:
+        meta = json.load(f)
+    assert meta.get("format") == "gradkit.torch-optimizer", stem + ".json: not a gradkit optimizer export"
+    tensors = read_safetensors(stem + ".safetensors")
+    named = dict(model.named_parameters())
+    names = meta["paramNames"]
+    missing = [n for n in names if n not in named]
+    if missing:
+        raise KeyError("the model has no parameters " + ", ".join(missing))
+    saved = meta["stateDict"]
+    groups = []
+    for g in saved["param_groups"]:
+        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in g.items() if k != "params"}
+        groups.append(dict(hp, params=[named[names[i]] for i in g["params"]]))
+    optimizer = getattr(torch.optim, meta["optimizer"])(groups)
+    state = {}
+    for key, entry in saved["state"].items():
+        i, s = int(key), {}
+        if "step" in entry:
+            s["step"] = torch.tensor(float(entry["step"]))
+        prefix = "state.%d." % i
+        for name, t in tensors.items():
+            if name.startswith(prefix):
+                s[name[len(prefix) :]] = t
+        state[i] = s
+    full = optimizer.state_dict()
+    full["state"] = state
+    optimizer.load_state_dict(full)
+    return optimizer
+
+
+def save_optimizer(optimizer, model, path):
+    """Writes optimizer.state_dict() as path.json + path.safetensors, for gradkit's decodeTorchOptimizer."""
+    ids = {id(p): n for n, p in model.named_parameters()}
+    names = [ids[id(p)] for g in optimizer.param_groups for p in g["params"]]
+    sd = optimizer.state_dict()
+    tensors, state = {}, {}
+    for i, entry in sd["state"].items():
+        s = {}
+        for k, v in entry.items():
+            if k == "step":
+                s["step"] = int(float(v))
+            elif torch.is_tensor(v):
+                tensors["state.%d.%s" % (i, k)] = v.float()
+        state[str(i)] = s
+    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in sd["param_groups"]]
+    meta = {
+        "format": "gradkit.torch-optimizer",
+        "version": 1,
+        "optimizer": type(optimizer).__name__,
+        "paramNames": names,
+        "stateDict": {"state": state, "param_groups": groups},
+    }
+    write_safetensors(tensors, path + ".safetensors", {"format": "pt"})
+    with open(path + ".json", "w") as f:
+        json.dump(meta, f, indent=1)
 `;
 
 function layersOf(spec: ModelSpec | readonly LayerSpec[]): readonly LayerSpec[] {
@@ -139,6 +206,9 @@ function layersOf(spec: ModelSpec | readonly LayerSpec[]): readonly LayerSpec[] 
  * `load_state_dict(strict=True)` in eval mode, `save(model, path)` writes a state dict back as
  * safetensors, and `read_safetensors`/`write_safetensors` do so with `struct` and `json` only (no
  * pickle, no `safetensors` package; `save` needs numpy, which PyTorch's `Tensor.numpy` uses).
+ * `load_optimizer(model)` builds `torch.optim.SGD`/`Adam`/`AdamW` over the model's parameters
+ * with an exported optimizer state (`optimizer.json` + `optimizer.safetensors`, see
+ * `encodeTorchOptimizer`) and `save_optimizer(opt, model, stem)` writes one back.
  * Layers PyTorch 1.13 lacks are small classes in the file: `RMSNorm`, `GaussianDropout`, and
  * `PaddedConv2d` for asymmetric `[top, bottom, left, right]` padding.
  *
@@ -181,6 +251,8 @@ export function torchModelSource(
     net = model.load()                       # nn.Sequential, weights of ${weightsFile}, strict=True, eval mode
     logits = net(x)                          # x: float32, the shape the gradkit model took
     model.save(net, "trained.safetensors")   # back to gradkit: loadTorchStateDict(model, path)
+    opt = model.load_optimizer(net)          # when exported with one: torch.optim.SGD/Adam/AdamW, gradkit's state
+    model.save_optimizer(opt, net, "trained-optimizer")  # back to gradkit: decodeTorchOptimizer
 
 Self-contained: PyTorch (and numpy for save) only; the weights are read without pickle.
 """
