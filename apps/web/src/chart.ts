@@ -35,7 +35,11 @@ export class LiveChart {
     this.accuracy = [];
     this.test = [];
     this.totalSteps = Math.max(1, totalSteps);
-    this.schedule();
+    // cleared at once (a drawing still pending would show the previous run's points)
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.timer);
+    this.frame = 0;
+    this.draw();
   }
 
   add(step: number, loss: number, accuracy: number): void {

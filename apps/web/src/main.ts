@@ -177,7 +177,7 @@ function open(backend: BackendRequest): Promise<void> {
       setStatus(`Ready on ${e.info.backend.name}. Press Train.`);
     } catch (err) {
       ui.engineBackend.textContent = `${backend}: cannot start`;
-      fail(`backend ${backend}`, err);
+      fail('The backend could not start', err);
     }
   })();
 }
