@@ -76,13 +76,6 @@ export type {
   StateEntry,
 } from './module.js';
 export { Module, ModuleList } from './module.js';
-export type {
-  StateDictJson,
-  StateDictToJsonOptions,
-  StateEntryJson,
-  StateValueJson,
-} from './state-dict-json.js';
-export { stateDictFromJSON, stateDictToJSON } from './state-dict-json.js';
 export type { MseLossOptions } from './mse-loss.js';
 export { mseLoss } from './mse-loss.js';
 export type { Labels } from './operands.js';
@@ -102,6 +95,13 @@ export { pad, slice } from './slice.js';
 export { logSoftmax, softmax } from './softmax.js';
 export type { SoftmaxCrossEntropyOptions } from './softmax-cross-entropy.js';
 export { softmaxCrossEntropy } from './softmax-cross-entropy.js';
+export type {
+  StateDictJson,
+  StateDictToJsonOptions,
+  StateEntryJson,
+  StateValueJson,
+} from './state-dict-json.js';
+export { stateDictFromJSON, stateDictToJSON } from './state-dict-json.js';
 export type { Axes, NestedArray, NestedNumbers, TensorLike } from './tensor.js';
 export { Tensor } from './tensor.js';
 export type { Im2colOptions } from './window.js';
