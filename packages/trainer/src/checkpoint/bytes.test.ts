@@ -169,5 +169,11 @@ describe('decodeCheckpoint refuses what is not a gradkit checkpoint', () => {
         model: { 'a/b': { shape: [], data: new Float32Array(1) } },
       }),
     ).toThrow("encodeCheckpoint: model tensor 'a/b' has a '/' in its name");
+    // a callback or a callback tensor named '__proto__' would vanish into a record's prototype
+    const best = tensors['callbacks/es/best'];
+    for (const bad of ['callbacks/__proto__/best', 'callbacks/es/__proto__']) {
+      const bytes = encodeSafetensors({ w: tensors.w, [bad]: best }, metadata);
+      expect(() => decodeCheckpoint(bytes), bad).toThrow(/cannot be named '__proto__'/);
+    }
   });
 });

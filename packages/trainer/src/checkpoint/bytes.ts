@@ -181,9 +181,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint bytes')
     if (slash <= 0)
       throw new CheckpointError(`${source}: tensor '${key}' is not named 'callbacks/<callback>/<name>'`);
     const cb = rest.slice(0, slash);
-    if (cb === '__proto__') throw new CheckpointError(`${source}: a callback cannot be named '__proto__'`);
+    const name = rest.slice(slash + 1);
+    if (cb === '__proto__' || name === '__proto__')
+      throw new CheckpointError(
+        `${source}: tensor '${key}': a callback or tensor cannot be named '__proto__'`,
+      );
     if (!Object.hasOwn(callbackTensors, cb)) callbackTensors[cb] = {};
-    callbackTensors[cb][rest.slice(slash + 1)] = t;
+    callbackTensors[cb][name] = t;
   }
   return {
     model,

@@ -272,8 +272,14 @@ export function loadCheckpoint(dir: string, options: LoadCheckpointOptions = {})
         if (slash <= 0)
           throw new CheckpointError(`${cbPath}: tensor '${key}' is not named '<callback>/<name>'`);
         const cb = key.slice(0, slash);
+        const name = key.slice(slash + 1);
+        // a plain-object record would take '__proto__' as its prototype and drop the tensors
+        if (cb === '__proto__' || name === '__proto__')
+          throw new CheckpointError(
+            `${cbPath}: tensor '${key}': a callback or tensor cannot be named '__proto__'`,
+          );
         if (!Object.hasOwn(callbackTensors, cb)) callbackTensors[cb] = {};
-        callbackTensors[cb][key.slice(slash + 1)] = t;
+        callbackTensors[cb][name] = t;
       }
     }
   }

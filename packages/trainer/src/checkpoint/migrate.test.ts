@@ -157,6 +157,15 @@ describe.each(testBackends)('a version-1 checkpoint on %s', (backend) => {
     expect(written['1.num_batches_tracked'].dtype).toBe('int64');
     expect(loadCheckpoint(dir).model['1.running_mean'].data).toEqual(sd['1.running_mean'].data);
 
+    // a callback or tensor named '__proto__' would vanish into a record's prototype: refused
+    for (const bad of ['__proto__/w', 'EarlyStopping/__proto__']) {
+      writeFileSync(
+        join(dir, CHECKPOINT_FILES.callbacks),
+        encodeSafetensors({ [bad]: sd['0.weight'] }, meta),
+      );
+      expect(() => loadCheckpoint(dir), bad).toThrow(CheckpointError);
+      expect(() => loadCheckpoint(dir), bad).toThrow(/cannot be named '__proto__'/);
+    }
     const future = JSON.parse(readFileSync(join(dir, CHECKPOINT_FILES.state), 'utf8'));
     writeFileSync(join(dir, CHECKPOINT_FILES.state), JSON.stringify({ ...future, version: 3 }));
     expect(() => loadCheckpoint(dir)).toThrow(/unsupported checkpoint format "gradkit.checkpoint" version 3/);
