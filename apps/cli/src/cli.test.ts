@@ -62,7 +62,7 @@ describe('gradkit CLI', () => {
     expectOneLineError(
       gradkit('frobnicate'),
       2,
-      /unknown command 'frobnicate' \(commands: train, eval, predict, resume, plot, export, info; see gradkit --help\)/,
+      /unknown command 'frobnicate' \(commands: train, eval, predict, resume, plot, export, import, info; see gradkit --help\)/,
     );
   });
 

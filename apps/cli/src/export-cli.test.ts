@@ -88,7 +88,16 @@ describe('gradkit export --format torch', () => {
       expect(r.code, r.err).toBe(0);
       expect(r.err).toBe('');
       expect(r.out).toMatch(/format\s+\| torch/);
-      expect(readdirSync(out).sort()).toEqual(['gradkit-model.json', 'model.py', 'model.safetensors']);
+      // the model, the run's optimizer state in PyTorch's format, the torchrun script and its data
+      expect(readdirSync(out).sort()).toEqual([
+        'data.json',
+        'gradkit-model.json',
+        'model.py',
+        'model.safetensors',
+        'optimizer.json',
+        'optimizer.safetensors',
+        'train_ddp.py',
+      ]);
       const desc = JSON.parse(readFileSync(join(out, 'gradkit-model.json'), 'utf8'));
       expect(desc.source).toBe(join(root, name, 'checkpoints', 'best'));
       expect(desc.inputShape).toEqual(RUNS[name].shape);

@@ -158,13 +158,28 @@ export const COMMAND_HELP: Readonly<
   export: {
     usage: 'gradkit export RUN_DIR --format torch|onnx --out DIR',
     about:
-      "Writes a trained model for another runtime. RUN_DIR is a run directory (its best checkpoint, else its last) or a checkpoint directory. torch: model.py (the model as an nn.Sequential; load() reads the weights with load_state_dict(strict=True), no pickle; save() writes them back for gradkit) and model.safetensors (PyTorch's names and dtypes). onnx: model.onnx (opset 17, any batch size). Both: gradkit-model.json (the model description, the input shape of one sample and the run's data description: class names, feature scaling).",
+      "Writes a trained model for another runtime. RUN_DIR is a run directory (its best checkpoint, else its last) or a checkpoint directory. torch: model.py (the model as an nn.Sequential; load() reads the weights with load_state_dict(strict=True), no pickle; save() writes them back for gradkit; load_optimizer() builds torch.optim with the run's state), model.safetensors (PyTorch's names and dtypes), optimizer.json + optimizer.safetensors (SGD, Adam, AdamW: PyTorch's optimizer.state_dict()), train_ddp.py (continues the run under torchrun, DDP on CPU) and, for an MNIST run, data.json (the IDX files, the rows, the next epoch's order). onnx: model.onnx (opset 17, any batch size). Both: gradkit-model.json (the model description, the input shape of one sample and the run's data description: class names, feature scaling).",
     flags: [
       ['--format F', "'torch' (model.py + model.safetensors) or 'onnx' (model.onnx); required"],
       [
         '--out DIR',
         'the directory to write into (created if missing; files of the same names are replaced); required',
       ],
+    ],
+  },
+  import: {
+    usage:
+      'gradkit import EXPORT_DIR --out RUN_DIR [--weights FILE] [--data mnist-test|FILE.csv|none] [--backend B]',
+    about:
+      "Brings a model trained in PyTorch back into gradkit. EXPORT_DIR is a 'gradkit export --format torch' directory (its gradkit-model.json describes the model and the run); the weights are --weights FILE or the trained.safetensors that train_ddp.py saved there (loaded strictly: every name and shape of the model), with the optimizer state saved beside them (trained-optimizer.json/.safetensors) when it maps. Writes the gradkit checkpoint RUN_DIR/checkpoints/last (for eval, predict, export), then evaluates it as gradkit eval does.",
+    flags: [
+      ['--out DIR', 'the run directory to create (must not hold checkpoints yet); required'],
+      [
+        '--weights FILE',
+        'a safetensors state dict with PyTorch names (default EXPORT_DIR/trained.safetensors)',
+      ],
+      ['--data D', "what to evaluate on, as gradkit eval's --data; 'none' skips the evaluation"],
+      ['--backend B', 'auto, gl, wasm or cpu for the evaluation (default auto)'],
     ],
   },
   info: {

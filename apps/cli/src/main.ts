@@ -1,7 +1,8 @@
-// The gradkit command: train, eval, predict, resume, plot, export, info.
+// The gradkit command: train, eval, predict, resume, plot, export, import, info.
 import { parseCommand, parseTrainArgs } from './args.js';
 import { evalCommand } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { infoCommand } from './commands/info.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
@@ -20,6 +21,7 @@ commands:
   resume    continue an interrupted run:      gradkit resume RUN_DIR [--epochs N]
   plot      overlay the curves of runs:       gradkit plot RUN_DIR... [--out FILE.svg] [--x step|epoch]
   export    a model for PyTorch or ONNX:      gradkit export RUN_DIR --format torch|onnx --out DIR
+  import    PyTorch-trained weights back:     gradkit import EXPORT_DIR --out RUN_DIR [--weights FILE]
   info      backends available here, the one chosen and why
 
 gradkit <command> --help lists that command's flags and what they mean.
@@ -29,9 +31,9 @@ Errors: one line starting with "gradkit:"; exit 2 for usage, 1 for data, checkpo
 /** The packages whose scripts run gradkit from another folder than the user's (see the chdir below). */
 const OWN_SCRIPTS = ['@gradkit/cli', 'gradkit-monorepo'];
 
-const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'export', 'info'];
+const COMMANDS = ['train', 'eval', 'predict', 'resume', 'plot', 'export', 'import', 'info'];
 /** The commands that run on a device, registering gl first (train does so once its flags parse). */
-const ON_A_DEVICE = ['eval', 'predict', 'resume', 'info'];
+const ON_A_DEVICE = ['eval', 'predict', 'resume', 'import', 'info'];
 
 function unknownCommand(command: string): CliError {
   return new CliError(`unknown command '${command}' (commands: ${COMMANDS.join(', ')}; see gradkit --help)`);
@@ -93,6 +95,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'export': // host-side files (ONNX builds the model once on the default device): no GPU needed
       exportCommand(rest);
+      return;
+    case 'import':
+      importCommand(rest);
       return;
     default:
       throw unknownCommand(command);

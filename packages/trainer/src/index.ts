@@ -25,6 +25,7 @@ export { decodeSafetensors, encodeSafetensors, SafetensorsError } from './checkp
 export type { Checkpoint } from './checkpoint/types.js';
 export { CHECKPOINT_VERSION } from './checkpoint/types.js';
 export * from './data/index.js';
+export { TORCH_DDP_SCRIPT } from './interop/torch-ddp.js';
 export type { ExportTorchOptions, TorchExport } from './interop/torch-export.js';
 export { exportTorch, torchModelSource } from './interop/torch-export.js';
 export type { TorchStateDictOptions } from './interop/torch-import.js';
