@@ -64,7 +64,17 @@ export interface TorchOptimizerJson {
    * on `load_state_dict`); `param_groups` as PyTorch's, keys in snake_case.
    */
   readonly stateDict: {
-    readonly state: Readonly<Record<string, { readonly step?: number }>>;
+    /** Per-parameter entries by index (`'0'`, `'1'`, ...); a parameter never updated has none. */
+    readonly state: Readonly<
+      Record<
+        string,
+        {
+          /** Adam/AdamW: updates so far (absent for SGD, which keeps no count). */
+          readonly step?: number;
+        }
+      >
+    >;
+    /** The param groups in order, hyperparameters with PyTorch's names. */
     readonly param_groups: readonly TorchParamGroup[];
   };
 }
