@@ -286,6 +286,215 @@ function sumLead() {
 }
 
 /**
+ * Statements computing e^x in f32x4 for the v128 in local `$<v>` into `$<v>` (Cephes' expf, the
+ * same constants and steps as the JIT's `exp` in src/backends/wasm/jit.ts, so both round alike):
+ * x clamped to [-104, 89], x = n ln 2 + r, a degree-6 polynomial, times 2^(n >> 1) 2^(n - (n >> 1)).
+ * Uses the v128 locals `$en $er $eni $en1`.
+ */
+function exp4(v) {
+  const sp = (c) => `(f32x4.splat (f32.const ${c}))`;
+  const g = (l) => `(local.get $${l})`;
+  let poly = sp('1.98756915e-4');
+  for (const c of [
+    '1.3981999507e-3',
+    '8.3334519073e-3',
+    '4.1665795894e-2',
+    '1.6666665459e-1',
+    '5.0000001201e-1',
+  ])
+    poly = `(f32x4.add (f32x4.mul ${poly} ${g('er')}) ${sp(c)})`;
+  const pow2 = (k) => `(i32x4.shl (i32x4.add ${k} (i32x4.splat (i32.const 127))) (i32.const 23))`;
+  return `(local.set $${v} (f32x4.min (f32x4.max ${g(v)} ${sp('-104')}) ${sp('89')}))
+      (local.set $en (f32x4.nearest (f32x4.mul ${g(v)} ${sp('1.4426950408889634')})))
+      (local.set $er (f32x4.sub (f32x4.sub ${g(v)} (f32x4.mul ${g('en')} ${sp('0.693359375')})) (f32x4.mul ${g('en')} ${sp('-2.1219444e-4')})))
+      (local.set $${v} (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul ${poly} ${g('er')}) ${g('er')}) ${g('er')}) ${sp('1')}))
+      (local.set $eni (i32x4.trunc_sat_f32x4_s ${g('en')}))
+      (local.set $en1 (i32x4.shr_s ${g('eni')} (i32.const 1)))
+      (local.set $${v} (f32x4.mul (f32x4.mul ${g(v)} ${pow2(g('en1'))}) ${pow2(`(i32x4.sub ${g('eni')} ${g('en1')})`)}))`;
+}
+
+/**
+ * Statements folding the row [$p, $end) into the f32 `$m` with `f32x4.${op}` / `f32.${op}` (NaN
+ * propagating; the sign of a zero result is not the JavaScript path's, callers rescan for it).
+ * Leaves `$q` at `$end`.
+ */
+function foldRow(op) {
+  const id = op === 'max' ? '-inf' : 'inf';
+  return `(local.set $a (f32x4.splat (f32.const ${id})))
+      (local.set $b (local.get $a))
+      (local.set $q (local.get $p))
+      (block $B8 (loop $L8
+        (br_if $B8 (i32.gt_u (i32.add (local.get $q) (i32.const 32)) (local.get $end)))
+        (local.set $a (f32x4.${op} (local.get $a) (v128.load (local.get $q))))
+        (local.set $b (f32x4.${op} (local.get $b) (v128.load offset=16 (local.get $q))))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
+        (br $L8)))
+      (if (i32.le_u (i32.add (local.get $q) (i32.const 16)) (local.get $end))
+        (then
+          (local.set $a (f32x4.${op} (local.get $a) (v128.load (local.get $q))))
+          (local.set $q (i32.add (local.get $q) (i32.const 16)))))
+      (local.set $a (f32x4.${op} (local.get $a) (local.get $b)))
+      (local.set $m (f32.${op}
+        (f32.${op} (f32x4.extract_lane 0 (local.get $a)) (f32x4.extract_lane 1 (local.get $a)))
+        (f32.${op} (f32x4.extract_lane 2 (local.get $a)) (f32x4.extract_lane 3 (local.get $a)))))
+      (block $BT (loop $LT
+        (br_if $BT (i32.ge_u (local.get $q) (local.get $end)))
+        (local.set $m (f32.${op} (local.get $m) (f32.load (local.get $q))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $LT)))`;
+}
+
+/** The row loop shared by the row kernels: `$p` walks the rows of `$n` floats, `$o` the outputs. */
+function perRow(name, params, locals, body) {
+  return `
+  (func $${name} (export "${name}") (param $x i32) (param $out i32) (param $rows i32) (param $n i32) ${params}
+    (local $p i32) (local $end i32) (local $o i32) (local $q i32) ${locals}
+    (local.set $p (local.get $x))
+    (local.set $o (local.get $out))
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $R
+      ${body}
+      (local.set $p (local.get $end))
+      (local.set $end (i32.add (local.get $end) (i32.shl (local.get $n) (i32.const 2))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br_if $R (i32.lt_u (local.get $o) (i32.add (local.get $out) (i32.shl (local.get $rows) (i32.const 2))))))
+  )`;
+}
+
+/**
+ * Row reductions over the last axis of a contiguous [rows, n] array (n >= 1, rows >= 1), each
+ * giving the JavaScript path's result (CpuBackend's reduceRow):
+ * - `row_max` / `row_min` (`$arg` 0: the value, 1: its first index as a float): SIMD fold; when it
+ *   is NaN or a zero (the only cases where equal-comparing values differ in bits or the first one
+ *   matters), or for the index, a SIMD search finds the first element equal to it (or the first NaN).
+ * - `row_sum`: float64 sums. The SIMD pass adds in f64x2 lanes and also finds max |x| and the
+ *   smallest nonzero |x|; when n max|x| < 2^29 min|x|, every partial sum in any order is a
+ *   multiple of min|x|'s last bit below 2^53 of them, hence exact, so the lane order gives the
+ *   sequential sum bit for bit. Otherwise (a wide range, Inf, NaN) the row is summed again in
+ *   order, as JavaScript does.
+ * - `row_lse_parts`: per row the max m (to out) and s = sum exp(x - m) in float64 (to the f64 array
+ *   at $acc; 1 when m is not finite), exp in f32x4 as the JIT's; the caller finishes m + log(s).
+ */
+function rowKernels() {
+  const ext = (op) =>
+    perRow(
+      `row_${op}`,
+      '(param $arg i32)',
+      '(local $a v128) (local $b v128) (local $m f32) (local $ms v128) (local $v v128)',
+      `${foldRow(op)}
+      (if (i32.or (local.get $arg) (i32.or (f32.ne (local.get $m) (local.get $m)) (f32.eq (local.get $m) (f32.const 0))))
+        (then
+          ;; the first element equal to m, or the first NaN (there is one exactly when m is NaN)
+          (local.set $ms (f32x4.splat (local.get $m)))
+          (local.set $q (local.get $p))
+          (block $F (loop $LF
+            (br_if $F (i32.gt_u (i32.add (local.get $q) (i32.const 16)) (local.get $end)))
+            (local.set $v (v128.load (local.get $q)))
+            (br_if $F (v128.any_true (v128.or (f32x4.eq (local.get $v) (local.get $ms)) (f32x4.ne (local.get $v) (local.get $v)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br $LF)))
+          (block $G (loop $LG
+            (local.set $m (f32.load (local.get $q)))
+            (br_if $G (i32.or (f32.eq (local.get $m) (f32x4.extract_lane 0 (local.get $ms))) (f32.ne (local.get $m) (local.get $m))))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br $LG)))
+          (if (local.get $arg)
+            (then (local.set $m (f32.convert_i32_u (i32.shr_u (i32.sub (local.get $q) (local.get $p)) (i32.const 2))))))))
+      (f32.store (local.get $o) (local.get $m))`,
+    );
+  const sum = perRow(
+    'row_sum',
+    '',
+    '(local $v v128) (local $av v128) (local $s0 v128) (local $s1 v128) (local $mx v128) (local $mn v128) (local $s f64) (local $t f32) (local $at f32) (local $hi f32) (local $lo f32)',
+    `(local.set $s0 (v128.const i64x2 0 0))
+      (local.set $s1 (v128.const i64x2 0 0))
+      (local.set $mx (v128.const i64x2 0 0))
+      (local.set $mn (f32x4.splat (f32.const inf)))
+      (local.set $q (local.get $p))
+      (block $B (loop $L
+        (br_if $B (i32.gt_u (i32.add (local.get $q) (i32.const 16)) (local.get $end)))
+        (local.set $v (v128.load (local.get $q)))
+        (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $s1 (f64x2.add (local.get $s1)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+        (local.set $av (f32x4.abs (local.get $v)))
+        (local.set $mx (f32x4.max (local.get $mx) (local.get $av)))
+        (local.set $mn (f32x4.min (local.get $mn)
+          (v128.bitselect (f32x4.splat (f32.const inf)) (local.get $av) (f32x4.eq (local.get $av) (v128.const i64x2 0 0)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $L)))
+      (local.set $s (f64.add
+        (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+        (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))
+      (local.set $hi (f32.max
+        (f32.max (f32x4.extract_lane 0 (local.get $mx)) (f32x4.extract_lane 1 (local.get $mx)))
+        (f32.max (f32x4.extract_lane 2 (local.get $mx)) (f32x4.extract_lane 3 (local.get $mx)))))
+      (local.set $lo (f32.min
+        (f32.min (f32x4.extract_lane 0 (local.get $mn)) (f32x4.extract_lane 1 (local.get $mn)))
+        (f32.min (f32x4.extract_lane 2 (local.get $mn)) (f32x4.extract_lane 3 (local.get $mn)))))
+      (block $BT (loop $LT
+        (br_if $BT (i32.ge_u (local.get $q) (local.get $end)))
+        (local.set $t (f32.load (local.get $q)))
+        (local.set $s (f64.add (local.get $s) (f64.promote_f32 (local.get $t))))
+        (local.set $at (f32.abs (local.get $t)))
+        (local.set $hi (f32.max (local.get $hi) (local.get $at)))
+        (if (f32.ne (local.get $at) (f32.const 0)) (then (local.set $lo (f32.min (local.get $lo) (local.get $at)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $LT)))
+      (if (i32.eqz (f64.lt (f64.mul (f64.convert_i32_u (local.get $n)) (f64.promote_f32 (local.get $hi)))
+                           (f64.mul (f64.const 0x1p29) (f64.promote_f32 (local.get $lo)))))
+        (then
+          ;; not provably exact in any order: add in order, as JavaScript does
+          (local.set $s (f64.const 0))
+          (local.set $q (local.get $p))
+          (loop $S
+            (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (local.get $q)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br_if $S (i32.lt_u (local.get $q) (local.get $end))))))
+      (f32.store (local.get $o) (f32.demote_f64 (local.get $s)))`,
+  );
+  const lse = perRow(
+    'row_lse_parts',
+    '(param $acc i32)',
+    '(local $a v128) (local $b v128) (local $m f32) (local $ms v128) (local $v v128) (local $s0 v128) (local $s1 v128) (local $s f64) (local $en v128) (local $er v128) (local $eni v128) (local $en1 v128) (local $k i32)',
+    `${foldRow('max')}
+      (f32.store (local.get $o) (local.get $m))
+      (local.set $s (f64.const 1))
+      (if (f32.lt (f32.abs (local.get $m)) (f32.const inf))
+        (then
+          (local.set $ms (f32x4.splat (local.get $m)))
+          (local.set $s0 (v128.const i64x2 0 0))
+          (local.set $s1 (v128.const i64x2 0 0))
+          (local.set $q (local.get $p))
+          ;; four lanes at a time; the last step reads only what is left and masks the other lanes
+          (loop $L
+            (local.set $k (i32.shr_s (i32.sub (local.get $end) (local.get $q)) (i32.const 2)))
+            (if (i32.ge_s (local.get $k) (i32.const 4))
+              (then (local.set $v (v128.load (local.get $q))))
+              (else
+                (local.set $v (local.get $ms))
+                (local.set $v (f32x4.replace_lane 0 (local.get $v) (f32.load (local.get $q))))
+                (if (i32.gt_s (local.get $k) (i32.const 1))
+                  (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $q))))))
+                (if (i32.gt_s (local.get $k) (i32.const 2))
+                  (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $q))))))))
+            (local.set $v (f32x4.sub (local.get $v) (local.get $ms)))
+            ${exp4('v')}
+            (local.set $v (v128.and (local.get $v) (i32x4.gt_s (i32x4.splat (local.get $k)) (v128.const i32x4 0 1 2 3))))
+            (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $v))))
+            (local.set $s1 (f64x2.add (local.get $s1)
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br_if $L (i32.lt_u (local.get $q) (local.get $end))))
+          (local.set $s (f64.add
+            (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+            (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))))
+      (f64.store (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $o) (local.get $out)) (i32.const 1))) (local.get $s))`,
+  );
+  return [ext('max'), ext('min'), sum, lse].join('\n');
+}
+
+/**
  * The whole module. `shared` selects a shared memory import (needed for worker threads; a
  * memory's shared flag must match its import exactly, so both variants are built).
  */
@@ -298,6 +507,7 @@ export function kernelsWat({ shared }, g = GEMM) {
   ${packA(g)}
   ${gemm(g)}
   ${sumLead()}
+  ${rowKernels()}
 )
 `;
 }

@@ -1,5 +1,5 @@
 import type { BackendBuffer, BackendInfo, BackendName, ElementwiseSpec, ReduceOp } from '../../backend.js';
-import { isLeadingSum, mapKey, planBroadcast, planReduce } from '../../codegen.js';
+import { isLeadingSum, mapKey, planBroadcast, planReduce, reduceBlock } from '../../codegen.js';
 import { BackendError } from '../../errors.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
@@ -63,6 +63,18 @@ export type WasmProbe =
       /** Why not (no WebAssembly, or no 128-bit SIMD). */
       reason: string;
     };
+
+/** The module's reductions over the last axis of contiguous `[rows, n]` arrays (scripts/wasm-gen.mjs). */
+interface RowKernels {
+  /** max (`arg` 0) or argmax (`arg` 1) of each row, as the JavaScript path gives them. */
+  row_max(x: number, out: number, rows: number, n: number, arg: number): void;
+  /** min (`arg` 0) or argmin (`arg` 1) of each row, as the JavaScript path gives them. */
+  row_min(x: number, out: number, rows: number, n: number, arg: number): void;
+  /** float64 sum of each row, bit-identical to the JavaScript path's sum in order. */
+  row_sum(x: number, out: number, rows: number, n: number): void;
+  /** Each row's max m into `out` and sum(exp(x - m)) in float64 into `acc` (1 if m is not finite). */
+  row_lse_parts(x: number, out: number, rows: number, n: number, acc: number): void;
+}
 
 /** What {@link WasmBackend.memoryStats} reports. */
 export interface WasmMemoryStats {
@@ -149,8 +161,10 @@ export class WasmBuffer implements BackendBuffer {
  * (pooled by size, so a training step allocates nothing new in steady state), matrix products run
  * a 128-bit SIMD GEMM (packed panels, 4 x 8 register block, cache-blocked over depth and rows;
  * the transposed variants only change how panels are packed) split over worker threads on
- * shared memory, and element-wise kernels and reductions run as JavaScript generated per op and
- * broadcast layout (the CPU backend's), reading and writing the WebAssembly memory directly.
+ * shared memory, element-wise kernels are compiled to SIMD at run time, sums over leading axes and
+ * max, min, argmax, argmin, sum and logsumexp over the last axis run as SIMD loops (bit-identical
+ * to the JavaScript path, logsumexp within float32 rounding of it), and other reductions run as
+ * the CPU backend's JavaScript on the WebAssembly memory directly.
  *
  * @example
  * ```ts
@@ -166,6 +180,7 @@ export class WasmBackend extends CpuBackend {
   private readonly gemmFn: (...args: number[]) => void;
   private readonly workspaceFn: (n: number) => number;
   private readonly sumLeadFn: (x: number, out: number, rows: number, n: number, acc: number) => void;
+  private readonly rowFns: RowKernels;
   private readonly threads: GemmThreads | null;
   private readonly shared: boolean;
   /** Compiled element-wise kernels per (spec, layout); `null` = runs as JavaScript. */
@@ -188,12 +203,13 @@ export class WasmBackend extends CpuBackend {
     const threaded = wanted > 1 && support.ok && mods.shared !== null;
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: threaded });
     const mod = threaded ? mods.shared! : mods.plain;
-    const exports = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
+    const exports = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as unknown as {
       gemm: (...args: number[]) => void;
       gemm_workspace: (n: number) => number;
       sum_lead: (x: number, out: number, rows: number, n: number, acc: number) => void;
-    };
+    } & RowKernels;
     this.sumLeadFn = exports.sum_lead;
+    this.rowFns = exports;
     this.gemmFn = exports.gemm;
     this.workspaceFn = exports.gemm_workspace;
     this.heap = this.memory.buffer;
@@ -349,7 +365,10 @@ export class WasmBackend extends CpuBackend {
     const plan = planReduce(shape, axes);
     const n = plan.outSize;
     const rows = plan.reduceSize;
-    if (!isLeadingSum(op, plan) || n === 0 || rows === 0) return super.reduce(op, x, shape, axes);
+    if (n === 0 || rows === 0 || op === 'prod') return super.reduce(op, x, shape, axes);
+    const block = isLeadingSum(op, plan) ? null : reduceBlock(plan);
+    if (block !== null && block.post === 1) return this.reduceRows(op, x as WasmBuffer, block.pre, block.r);
+    if (!isLeadingSum(op, plan)) return super.reduce(op, x, shape, axes);
     // Leading axes summed (bias gradients, batch statistics): SIMD over columns, float64 sums in
     // row order, the same result as the JavaScript path.
     const [out] = this.alloc(n);
@@ -361,6 +380,44 @@ export class WasmBackend extends CpuBackend {
       this.release(acc, bytes);
     }
     return out;
+  }
+
+  /**
+   * `op` over each contiguous row of `x` viewed as `[rows, n]` (the last axis), in WebAssembly
+   * SIMD: max, min, argmax, argmin and sum give the JavaScript path's results bit for bit (see
+   * `rowKernels` in scripts/wasm-gen.mjs); logsumexp is m + log(sum(exp(x - m))) with exp in
+   * float32 (the JIT's), the sum in float64 and the log in JavaScript.
+   */
+  private reduceRows(op: Exclude<ReduceOp, 'prod'>, x: WasmBuffer, rows: number, n: number): BackendBuffer {
+    const [out] = this.alloc(rows);
+    const po = (out as WasmBuffer).ptr;
+    const f = this.rowFns;
+    switch (op) {
+      case 'max':
+      case 'argmax':
+        f.row_max(x.ptr, po, rows, n, op === 'argmax' ? 1 : 0);
+        return out;
+      case 'min':
+      case 'argmin':
+        f.row_min(x.ptr, po, rows, n, op === 'argmin' ? 1 : 0);
+        return out;
+      case 'sum':
+        f.row_sum(x.ptr, po, rows, n);
+        return out;
+      case 'logsumexp': {
+        const bytes = blockBytes(8 * rows);
+        const acc = this.malloc(bytes);
+        try {
+          f.row_lse_parts(x.ptr, po, rows, n, acc);
+          const m = this.view(po, rows);
+          const s = new Float64Array(this.memory.buffer, acc, rows);
+          for (let i = 0; i < rows; i++) m[i] += Math.log(s[i]);
+        } finally {
+          this.release(acc, bytes);
+        }
+        return out;
+      }
+    }
   }
 
   override matmul(
