@@ -35,6 +35,9 @@ export const Op = {
   i32_or: 0x72,
   i32_shl: 0x74,
   i32_shr_s: 0x75,
+  i32_shr_u: 0x76,
+  f32_convert_i32_s: 0xb2,
+  i32_reinterpret_f32: 0xbc,
   f32_reinterpret_i32: 0xbe,
   /** Prefix of the saturating truncations (`0xFC n`). */
   prefix_fc: 0xfc,
@@ -100,6 +103,7 @@ export const SimdOp = {
   f32x4_nearest: 0x6a,
   i32x4_shl: 0xab,
   i32x4_shr_s: 0xac,
+  i32x4_shr_u: 0xad,
   i32x4_add: 0xae,
   i32x4_sub: 0xb1,
   f32x4_abs: 0xe0,
@@ -112,6 +116,7 @@ export const SimdOp = {
   f32x4_min: 0xe8,
   f32x4_max: 0xe9,
   i32x4_trunc_sat_f32x4_s: 0xf8,
+  f32x4_convert_i32x4_s: 0xfa,
 } as const;
 
 /** The f32x4 instruction of each {@link FloatOp}. */

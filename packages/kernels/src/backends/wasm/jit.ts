@@ -1,7 +1,7 @@
 // Compiles element-wise kernel specs to WebAssembly SIMD at run time: an emitter from the parsed
 // kernel (spec/, parsed once by defineKernel) to f32x4 code (four elements per step) and f32 code
-// (the tail), encoded by encode.ts. Specs that use what f32x4 has no instruction for (log, sin,
-// pow, ...) or layouts other than "contiguous rows, inputs full or broadcast" return null and run
+// (the tail), encoded by encode.ts. Specs that use what f32x4 has no instruction for (sin,
+// pow, ..., and log(1 + x), which float32 would round away) or layouts other than "contiguous rows, inputs full or broadcast" return null and run
 // as generated JavaScript instead. Arithmetic is float32 per operation (as on a GPU), where the
 // JavaScript path computes in float64 and rounds once on store.
 
@@ -209,6 +209,137 @@ class Emitter {
     this.fop('mul');
   }
 
+  /**
+   * ln x for the value on the stack, float32 within 1 ulp of `Math.fround(Math.log(x))` on a
+   * sample of every 997th bit pattern (Cephes' logf): subnormals scaled by 2^23 first, x = 2^e m
+   * from the bits with m in [sqrt(1/2), sqrt(2)), then m - 1 + a degree-9 polynomial and e ln 2
+   * (ln 2 split in two constants). Special values as `Math.log`: log(±0) = -Infinity, log(x < 0)
+   * = NaN, log(+Infinity) = +Infinity, NaN stays NaN.
+   */
+  private log(): void {
+    const F = this.floatType();
+    const I = this.vec ? ValType.v128 : ValType.i32;
+    const w = this.w;
+    const vec = this.vec;
+    const x0 = this.newLocal(F);
+    const small = this.newLocal(I);
+    const bits = this.newLocal(I);
+    const e = this.newLocal(F);
+    const m = this.newLocal(F);
+    const lt = this.newLocal(I);
+    const z = this.newLocal(F);
+    const r = this.newLocal(F);
+    const iop = (v: number, s: number) => (vec ? w.simd(v) : w.op(s));
+    w.localSet(x0);
+    // subnormals: x 2^23, and 23 off the exponent
+    w.localGet(x0);
+    this.num(1.1754943508222875e-38);
+    this.fop('lt');
+    w.localSet(small);
+    w.localGet(x0);
+    this.num(8388608);
+    this.fop('mul');
+    w.localGet(x0);
+    w.localGet(small);
+    this.select();
+    if (!vec) w.op(Op.i32_reinterpret_f32);
+    w.localSet(bits);
+    // e = (bits >> 23) - 126 - (small ? 23 : 0)
+    w.localGet(bits);
+    w.i32Const(23);
+    iop(SimdOp.i32x4_shr_u, Op.i32_shr_u);
+    iop(SimdOp.f32x4_convert_i32x4_s, Op.f32_convert_i32_s);
+    this.num(149);
+    this.num(126);
+    w.localGet(small);
+    this.select();
+    this.fop('sub');
+    w.localSet(e);
+    // m = mantissa with exponent -1: [0.5, 1)
+    w.localGet(bits);
+    this.int(0x007fffff);
+    iop(SimdOp.v128_and, Op.i32_and);
+    this.int(0x3f000000);
+    iop(SimdOp.v128_or, Op.i32_or);
+    if (!vec) w.op(Op.f32_reinterpret_i32);
+    w.localSet(m);
+    w.localGet(m);
+    this.num(0.707106781186547524);
+    this.fop('lt');
+    w.localSet(lt);
+    // e -= 1 and m = 2m - 1 below sqrt(1/2), else m = m - 1
+    w.localGet(e);
+    this.num(1);
+    this.fop('sub');
+    w.localGet(e);
+    w.localGet(lt);
+    this.select();
+    w.localSet(e);
+    w.localGet(m);
+    w.localGet(m);
+    this.fop('add');
+    w.localGet(m);
+    w.localGet(lt);
+    this.select();
+    this.num(1);
+    this.fop('sub');
+    w.localSet(m);
+    w.localGet(m);
+    w.localGet(m);
+    this.fop('mul');
+    w.localSet(z);
+    this.num(7.0376836292e-2);
+    for (const c of [
+      -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1,
+      -2.4999993993e-1, 3.3333331174e-1,
+    ]) {
+      w.localGet(m);
+      this.fop('mul');
+      this.num(c);
+      this.fop('add');
+    }
+    w.localGet(m);
+    this.fop('mul');
+    w.localGet(z);
+    this.fop('mul');
+    w.localGet(e);
+    this.num(-2.1219444e-4);
+    this.fop('mul');
+    this.fop('add');
+    w.localGet(z);
+    this.num(-0.5);
+    this.fop('mul');
+    this.fop('add');
+    w.localGet(m);
+    this.fop('add');
+    w.localGet(e);
+    this.num(0.693359375);
+    this.fop('mul');
+    this.fop('add');
+    w.localSet(r);
+    // +Infinity and NaN give themselves, x < 0 NaN, ±0 -Infinity
+    w.localGet(r);
+    w.localGet(x0);
+    w.localGet(x0);
+    this.num(Number.POSITIVE_INFINITY);
+    this.fop('lt');
+    this.select();
+    w.localSet(r);
+    this.num(Number.NaN);
+    w.localGet(r);
+    w.localGet(x0);
+    this.num(0);
+    this.fop('lt');
+    this.select();
+    w.localSet(r);
+    this.num(Number.NEGATIVE_INFINITY);
+    w.localGet(r);
+    w.localGet(x0);
+    this.num(0);
+    this.fop('eq');
+    this.select();
+  }
+
   /** 2^k as a float, for the integer k on the stack (-126 <= k <= 127): exponent bits k + 127. */
   private pow2(): void {
     const w = this.w;
@@ -245,6 +376,20 @@ class Emitter {
         this.float(args[0]);
         this.exp();
         return 'f';
+      case 'log': {
+        // log(1 + x) (softplus and the like) stays in JavaScript: in float32, 1 + x drops x below
+        // 2^-24 where the float64 path keeps it
+        const a = args[0];
+        if (
+          a.kind === 'arith' &&
+          a.op === '+' &&
+          [a.left, a.right].some((t) => t.kind === 'num' && t.value === 1)
+        )
+          throw new Unsupported('Math.log(1 + x)');
+        this.float(a);
+        this.log();
+        return 'f';
+      }
       case 'sign': {
         // x > 0 ? 1 : (x < 0 ? -1 : x): keeps NaN, 0 and -0 as Math.sign does.
         const t = this.newLocal(this.floatType());

@@ -229,7 +229,7 @@ export class WasmBackend extends CpuBackend {
       renderer:
         `WebAssembly SIMD128 GEMM (${GEMM_BLOCKING.MR}x${GEMM_BLOCKING.NR} micro-kernel), ` +
         `${threaded ? `${wanted} threads (${wanted - 1} workers on shared memory)` : `1 thread${why}`}; ` +
-        'element-wise kernels compiled to WebAssembly SIMD (JavaScript for log, sin, pow and the like)',
+        'element-wise kernels compiled to WebAssembly SIMD (JavaScript for sin, pow and the like)',
       precision: 'single',
       maxTextureSize: null,
       maxElements: 2 ** 28,
