@@ -264,7 +264,7 @@ class Emitter {
     if (!vec) w.op(Op.f32_reinterpret_i32);
     w.localSet(m);
     w.localGet(m);
-    this.num(0.707106781186547524);
+    this.num(Math.SQRT1_2); // sqrt(1/2), Cephes logf's split point
     this.fop('lt');
     w.localSet(lt);
     // e -= 1 and m = 2m - 1 below sqrt(1/2), else m = m - 1
