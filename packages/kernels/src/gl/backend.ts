@@ -17,6 +17,8 @@ import { formatShape, sizeOf } from '../shape.js';
 import type { WindowPlan } from '../window.js';
 import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
 import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
+import type { GlProfile, GlProfileOptions } from './profile.js';
+import { GlProfiler } from './profile.js';
 import { detectSoftwareRenderer } from './renderer.js';
 import type { StageLayout, StageOp } from './sources.js';
 import {
@@ -102,6 +104,8 @@ export class GpuJsBackend implements KernelBackend {
   private compileMax = 0;
   private readonly fallbackList: string[] = [];
   private destroyed = false;
+  /** The running profile, or null (the usual case: then launches pay one null check). */
+  private profiler: GlProfiler | null = null;
 
   /**
    * Starts gpu.js in `mode`.
@@ -148,9 +152,59 @@ export class GpuJsBackend implements KernelBackend {
     };
   }
 
+  /**
+   * Starts recording a profile: per-kernel launches and times, program links and switches, texture
+   * allocations and reuses, uploads and read-backs (see {@link GlProfile}). Off by default, and
+   * free when off. While it runs, every launch is waited for (a 1-pixel read by default, see
+   * {@link GlProfileSync}) so that its time is its own: a profiled step runs slower than an
+   * unprofiled one. {@link GpuJsBackend.stopProfile} ends it. Or use {@link profileGl} with a device.
+   *
+   * @throws {BackendError} when a profile is already running or the backend was destroyed.
+   * @example
+   * ```ts
+   * const b = new GpuJsBackend('headlessgl');
+   * b.startProfile();
+   * const x = b.upload(new Float32Array([1, 2, 3]));
+   * b.read(b.map(UNARY.square, [x], [[3]], [3], []));
+   * const p = b.stopProfile(); // p.launches === 2, p.uploads === 1, p.reads === 1
+   * ```
+   */
+  startProfile(options: GlProfileOptions = {}): void {
+    if (this.destroyed) throw new BackendError(this.name, 'startProfile: the backend was destroyed');
+    if (this.profiler !== null)
+      throw new BackendError(this.name, 'startProfile: a profile is already running');
+    const sync = options.sync ?? 'read';
+    if (sync !== 'read' && sync !== 'finish' && sync !== 'none') {
+      throw new BackendError(
+        this.name,
+        `startProfile: sync must be 'read', 'finish' or 'none', got '${String(sync)}'`,
+      );
+    }
+    const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
+    this.profiler = new GlProfiler(ctx, sync);
+  }
+
+  /**
+   * Ends the profile that {@link GpuJsBackend.startProfile} began and returns what it recorded.
+   *
+   * @throws {BackendError} when no profile is running.
+   */
+  stopProfile(): GlProfile {
+    const p = this.profiler;
+    if (p === null) throw new BackendError(this.name, 'stopProfile: no profile is running');
+    this.profiler = null;
+    return p.stop();
+  }
+
+  /** True while a profile is being recorded. */
+  get profiling(): boolean {
+    return this.profiler !== null;
+  }
+
   upload(values: Float32Array): BackendBuffer {
     const n = values.length;
     this.checkSize('upload', n);
+    this.profiler?.noteUpload(n);
     if (n === 0) return new GpuJsBuffer(0, null);
     // An identity kernel per size turns the array into a texture like every kernel output, so a
     // kernel's argument types never change between calls (a change would make gpu.js recompile).
@@ -159,6 +213,7 @@ export class GpuJsBackend implements KernelBackend {
 
   read(buf: BackendBuffer): Float32Array {
     const b = this.own('read', buf);
+    this.profiler?.noteRead(b.size);
     if (b.size === 0 || b.data === null) return new Float32Array(0);
     return toFloat32(b.data.toArray(), b.size);
   }
@@ -333,6 +388,7 @@ export class GpuJsBackend implements KernelBackend {
 
   destroy(): void {
     if (this.destroyed) return;
+    if (this.profiler !== null) this.stopProfile();
     this.destroyed = true;
     for (const k of this.kernels.values()) {
       try {
@@ -445,9 +501,12 @@ export class GpuJsBackend implements KernelBackend {
       this.kernels.set(key, k);
     }
     const t0 = first ? performance.now() : 0;
+    const prof = this.profiler;
+    if (prof !== null) prof.begin(op, first);
     let out: unknown;
     try {
       out = k(...args);
+      if (prof !== null) prof.end();
     } catch (e) {
       if (first) {
         this.kernels.delete(key);

@@ -11,6 +11,8 @@ export type { GpuJsBuffer, GpuJsStats } from './backend.js';
 export { GpuJsBackend } from './backend.js';
 export type { GpuJsMode, GpuJsProbe } from './probe.js';
 export { probeGpuJs } from './probe.js';
+export type { GlKernelProfile, GlProfile, GlProfileOptions, GlProfileSync } from './profile.js';
+export { profileGl } from './profile-device.js';
 export { registerGlBackend } from './register.js';
 export { detectSoftwareRenderer } from './renderer.js';
 
