@@ -55,6 +55,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCheckLog } from './check-log.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pageSrc = join(root, 'scripts/browser');
@@ -165,36 +166,20 @@ const CONFIGS = [
   },
 ];
 
-const started = Date.now();
+const {
+  started,
+  results,
+  record,
+  check,
+  failed,
+  writeReport: writeReportTo,
+} = createCheckLog({
+  testFile: join(root, 'scripts/browser-test.mjs'),
+  reportFile: 'vitest-browser.json',
+});
 const log = (msg) =>
   console.log(`\n[browser ${String(Math.round((Date.now() - started) / 1000)).padStart(3)}s] ${msg}`);
 
-// ---- test bookkeeping, reported in vitest's JSON shape ----------------------------------------
-const results = [];
-function record(ancestor, title, failure, duration) {
-  results.push({
-    ancestorTitles: [ancestor],
-    fullName: `${ancestor} > ${title}`,
-    title,
-    status: failure === null ? 'passed' : 'failed',
-    duration,
-    failureMessages: failure === null ? [] : [failure],
-  });
-  const mark = failure === null ? 'ok  ' : 'FAIL';
-  console.log(`${mark} ${ancestor} > ${title}${failure === null ? '' : `\n     ${failure}`}`);
-}
-/** Runs one check: `fn` throws (or rejects) to fail it. */
-async function check(ancestor, title, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    record(ancestor, title, null, Date.now() - t);
-    return true;
-  } catch (e) {
-    record(ancestor, title, e instanceof Error ? e.message : String(e), Date.now() - t);
-    return false;
-  }
-}
 /** The checks of one configuration (the first one opens the page). */
 const checkTitles = (c) => [
   'the page loads and trains',
@@ -209,36 +194,7 @@ const checkTitles = (c) => [
 function notRun(c, why, from = 0) {
   for (const title of checkTitles(c).slice(from)) record(c.id, title, `not run: ${why}`, 0);
 }
-function writeReport() {
-  const dir = GRADKIT_TEST_REPORT_DIR;
-  if (!dir) return;
-  const failed = results.filter((r) => r.status === 'failed').length;
-  const report = {
-    numTotalTestSuites: 1,
-    numPassedTestSuites: failed ? 0 : 1,
-    numFailedTestSuites: failed ? 1 : 0,
-    numPendingTestSuites: 0,
-    numTotalTests: results.length,
-    numPassedTests: results.length - failed,
-    numFailedTests: failed,
-    numPendingTests: 0,
-    numTodoTests: 0,
-    startTime: started,
-    success: failed === 0 && results.length > 0,
-    testResults: [
-      {
-        assertionResults: results,
-        startTime: started,
-        endTime: Date.now(),
-        status: failed ? 'failed' : 'passed',
-        message: '',
-        name: join(root, 'scripts/browser-test.mjs'),
-      },
-    ],
-  };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'vitest-browser.json'), `${JSON.stringify(report, null, 2)}\n`);
-}
+const writeReport = () => writeReportTo(GRADKIT_TEST_REPORT_DIR);
 
 // ---- 1-3: pack, install, bundle ---------------------------------------------------------------
 const work = mkdtempSync(join(tmpdir(), 'gradkit-browser-'));
@@ -709,7 +665,7 @@ try {
   cleanup();
 }
 writeReport();
-const failed = results.filter((r) => r.status === 'failed').length;
+const nFailed = failed();
 if (seen.length) {
   console.log(
     '\nconfiguration       backend gpuMode    loss before -> after   train ms  CNN: backend  ' +
@@ -730,5 +686,5 @@ if (seen.length) {
     );
   }
 }
-log(`${results.length - failed} passed, ${failed} failed`);
-process.exit(failed > 0 || results.length === 0 ? 1 : 0);
+log(`${results.length - nFailed} passed, ${nFailed} failed`);
+process.exit(nFailed > 0 || results.length === 0 ? 1 : 0);

@@ -26,10 +26,11 @@
 // Each check counts as a test: with GRADKIT_TEST_REPORT_DIR set (CI) a report in the shape of
 // vitest's JSON reporter is written there (vitest-web.json), which scripts/test-totals.mjs adds up.
 // Exits non-zero when a check failed. Needs Chromium (CHROMIUM_PATH overrides /usr/bin/chromium).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCheckLog } from '../../../scripts/check-log.mjs';
 import { startServer } from '../scripts/serve.mjs';
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,69 +107,24 @@ const CONFIGS = [
   },
 ];
 
-const started = Date.now();
+const {
+  started,
+  results,
+  record,
+  check,
+  failed,
+  writeReport: writeReportTo,
+} = createCheckLog({
+  testFile: join(appDir, 'test/browser.mjs'),
+  reportFile: 'vitest-web.json',
+});
 const log = (msg) =>
   console.log(`\n[web ${String(Math.round((Date.now() - started) / 1000)).padStart(3)}s] ${msg}`);
 
-// ---- test bookkeeping, reported in vitest's JSON shape ----------------------------------------
-const results = [];
-function record(ancestor, title, failure, duration) {
-  results.push({
-    ancestorTitles: [ancestor],
-    fullName: `${ancestor} > ${title}`,
-    title,
-    status: failure === null ? 'passed' : 'failed',
-    duration,
-    failureMessages: failure === null ? [] : [failure],
-  });
-  console.log(
-    `${failure === null ? 'ok  ' : 'FAIL'} ${ancestor} > ${title}${failure === null ? '' : `\n     ${failure}`}`,
-  );
-}
-async function check(ancestor, title, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    record(ancestor, title, null, Date.now() - t);
-    return true;
-  } catch (e) {
-    record(ancestor, title, e instanceof Error ? e.message : String(e), Date.now() - t);
-    return false;
-  }
-}
 function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
-function writeReport() {
-  const dir = GRADKIT_TEST_REPORT_DIR;
-  if (!dir) return;
-  const failed = results.filter((r) => r.status === 'failed').length;
-  const report = {
-    numTotalTestSuites: 1,
-    numPassedTestSuites: failed ? 0 : 1,
-    numFailedTestSuites: failed ? 1 : 0,
-    numPendingTestSuites: 0,
-    numTotalTests: results.length,
-    numPassedTests: results.length - failed,
-    numFailedTests: failed,
-    numPendingTests: 0,
-    numTodoTests: 0,
-    startTime: started,
-    success: failed === 0 && results.length > 0,
-    testResults: [
-      {
-        assertionResults: results,
-        startTime: started,
-        endTime: Date.now(),
-        status: failed ? 'failed' : 'passed',
-        message: '',
-        name: join(appDir, 'test/browser.mjs'),
-      },
-    ],
-  };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'vitest-web.json'), `${JSON.stringify(report, null, 2)}\n`);
-}
+const writeReport = () => writeReportTo(GRADKIT_TEST_REPORT_DIR);
 
 // ---- the page ----------------------------------------------------------------------------------
 const demo = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.__demo)));
@@ -603,6 +559,6 @@ if (summary.length) {
     );
 }
 console.log(`\nscreenshots: ${shotDir}`);
-const failed = results.filter((r) => r.status === 'failed').length;
-log(`web demo: ${results.length - failed} passed, ${failed} failed`);
-process.exit(failed > 0 || results.length === 0 ? 1 : 0);
+const nFailed = failed();
+log(`web demo: ${results.length - nFailed} passed, ${nFailed} failed`);
+process.exit(nFailed > 0 || results.length === 0 ? 1 : 0);
