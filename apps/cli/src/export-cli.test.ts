@@ -202,3 +202,49 @@ describe('gradkit export usage errors', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('gradkit import refuses bad input', () => {
+  it('usage errors exit 2 (a directory without gradkit-model.json 1); empty, truncated and NaN weights exit 1 with one line; nothing is written', () => {
+    const exp = join(root, 'import-src');
+    expect(gradkit(['export', join(root, 'mlp'), '--format', 'torch', '--out', exp]).code).toBe(0);
+    const out = join(root, 'imported');
+    expectUsageLine(
+      gradkit(['import']),
+      2,
+      'import: expected an export directory: gradkit import EXPORT_DIR --out RUN_DIR [--weights FILE]',
+    );
+    expectUsageLine(gradkit(['import', exp]), 2, 'import: --out RUN_DIR is required');
+    expectUsageLine(
+      gradkit(['import', join(root, 'nope'), '--out', out]),
+      2,
+      `import: no such directory: ${join(root, 'nope')}`,
+    );
+    expectUsageLine(
+      gradkit(['import', join(root, 'mlp'), '--out', out]),
+      1,
+      `import: ${join(root, 'mlp')} has no gradkit-model.json (made by gradkit export --format torch)`,
+    );
+    expectUsageLine(
+      gradkit(['import', exp, '--out', join(root, 'mlp'), '--weights', join(exp, 'model.safetensors')]),
+      2,
+      `import: --out ${join(root, 'mlp')} already holds checkpoints: choose a new directory`,
+    );
+    // the weights PyTorch would have saved: empty, cut short, holding a NaN
+    const good = readFileSync(join(exp, 'model.safetensors'));
+    const headerEnd = 8 + Number(good.readBigUInt64LE(0));
+    const nan = Buffer.from(good);
+    nan.writeFloatLE(Number.NaN, headerEnd);
+    const bad: [string, Uint8Array, RegExp][] = [
+      ['empty', new Uint8Array(0), /truncated \(0 bytes, no header length\)/],
+      ['truncated', good.subarray(0, headerEnd - 20), /header length \d+ exceeds the file/],
+      ['nan', nan, /tensor '[^']+' holds a non-finite value \(NaN at index 0\)/],
+    ];
+    for (const [name, bytes, message] of bad) {
+      const file = join(root, `${name}.safetensors`);
+      writeFileSync(file, bytes);
+      const r = gradkit(['import', exp, '--out', out, '--weights', file]);
+      expectUsageLine(r, 1, message);
+      expect(existsSync(join(out, 'checkpoints')), name).toBe(false);
+    }
+  });
+});

@@ -194,6 +194,17 @@ describe('readTorchStateDict / loadTorchStateDict', () => {
     );
     writeFileSync(join(dir, 'bad.safetensors'), 'garbage!');
     expect(() => loadTorchStateDict(other, join(dir, 'bad.safetensors'))).toThrow(CheckpointError);
+    // NaN or Infinity in PyTorch's weights: refused, the model untouched
+    const before = Array.from(other.stateDict()['0.weight'].data);
+    for (const v of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+      const data = Float32Array.from(sd['0.bias'].data);
+      data[1] = v;
+      writeFileSync(path, encodeSafetensors({ ...sd, '0.bias': { shape: sd['0.bias'].shape, data } }));
+      expect(() => loadTorchStateDict(other, path)).toThrow(
+        new CheckpointError(`${path}: tensor '0.bias' holds a non-finite value (${v} at index 1)`),
+      );
+      expect(Array.from(other.stateDict()['0.weight'].data)).toEqual(before);
+    }
     model.dispose();
     other.dispose();
   });

@@ -21,7 +21,8 @@ export interface TorchStateDictOptions {
  * `source` names the data in error messages.
  *
  * @throws {SafetensorsError} (a {@link CheckpointError}) for a malformed file;
- *   {@link CheckpointError} when a key lacks `stripPrefix`.
+ *   {@link CheckpointError} when a key lacks `stripPrefix` or a tensor holds NaN or ±Infinity
+ *   (as `exportTorch` refuses them on the way out).
  * @see https://huggingface.co/docs/safetensors/api/torch
  * @example
  * ```ts
@@ -38,6 +39,14 @@ export function readTorchStateDict(
   if (typeof prefix !== 'string')
     throw new ValueError('readTorchStateDict', `stripPrefix must be a string, got ${JSON.stringify(prefix)}`);
   const { tensors } = decodeSafetensors(bytes, source);
+  // weights with NaN or ±Infinity would go on into a checkpoint (which never holds one)
+  for (const [k, v] of Object.entries(tensors)) {
+    const bad = v.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0)
+      throw new CheckpointError(
+        `${source}: tensor '${k}' holds a non-finite value (${v.data[bad]} at index ${bad})`,
+      );
+  }
   if (prefix === '') return tensors;
   const out: StateDict = {};
   for (const [k, v] of Object.entries(tensors)) {
