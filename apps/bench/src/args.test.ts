@@ -58,6 +58,17 @@ describe('parseArgs', () => {
   });
 });
 
+describe('parseArgs --browser', () => {
+  it('is off by default and on with --browser, beside --quick, --contenders and --out', () => {
+    expect(parseArgs([]).browser).toBe(false);
+    const o = parseArgs(['--', '--browser', '--quick', '--contenders', 'gradkit-wasm,tfjs-webgl', '--out=x']);
+    expect(o.browser).toBe(true);
+    expect(o.quick).toBe(true);
+    expect(o.contenders).toEqual(['gradkit-wasm', 'tfjs-webgl']);
+    expect(o.out).toBe('x');
+  });
+});
+
 describe('selects', () => {
   it('matches ids exactly or by family prefix', () => {
     expect(selects(null, 'tfjs-wasm')).toBe(true);

@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly list: boolean;
   /** brain.js' activation (every layer, its output too). */
   readonly brainActivation: string;
+  /** `--browser`: the browser benchmark page in headless Chromium instead of the Node contenders. */
+  readonly browser: boolean;
 }
 
 export const USAGE = `usage: pnpm bench [-- options]      (or: node apps/bench/dist/main.js [options])
@@ -46,6 +48,9 @@ options:
   --verbose               show every line the contender processes print
   --strict                exit 1 when a contender that was available failed
   --list                  list the contenders and whether they can run here, then exit
+  --browser               the browser page instead: matmul n=512 and the MLP step for gradkit
+                          gl/wasm/cpu and TF.js webgl/wasm/cpu in headless Chromium (--quick,
+                          --contenders, --out and --strict apply; see README.md "In the browser")
   -h, --help              this text
 
 output: a terminal table per workload, the target ratios of the issue, and in the results
@@ -82,6 +87,7 @@ export function parseArgs(
   let help = false;
   let listOnly = false;
   let brainActivation = 'relu';
+  let browser = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] =
@@ -151,6 +157,9 @@ export function parseArgs(
       case '--list':
         listOnly = true;
         break;
+      case '--browser':
+        browser = true;
+        break;
       case '-h':
       case '--help':
         help = true;
@@ -180,6 +189,7 @@ export function parseArgs(
     help,
     list: listOnly,
     brainActivation,
+    browser,
   };
 }
 

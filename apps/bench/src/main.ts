@@ -12,6 +12,7 @@ import { availableBackends } from '@gradkit/kernels';
 import '@gradkit/kernels/gl';
 import type { BenchOptions } from './args.js';
 import { ArgError, parseArgs, selects, USAGE } from './args.js';
+import { runBrowserBench } from './browser/run.js';
 import {
   describeLenet,
   LENET5,
@@ -430,6 +431,10 @@ async function main(): Promise<void> {
     const o = parseArgs(argv, process.env);
     if (o.help) {
       say(USAGE);
+      return;
+    }
+    if (o.browser) {
+      await runBrowserBench(argv, o);
       return;
     }
     if (await reexecUnderXvfb(argv, o)) return;
