@@ -494,20 +494,26 @@ function rowKernels() {
   return [ext('max'), ext('min'), sum, lse].join('\n');
 }
 
-/**
- * The whole module. `shared` selects a shared memory import (needed for worker threads; a
- * memory's shared flag must match its import exactly, so both variants are built).
- */
-export function kernelsWat({ shared }, g = GEMM) {
+/** The GEMM module's functions: `gemm` and `gemm_workspace` (see `gemm` above). */
+export function gemmWat(g = GEMM) {
   if (g.NR % 4 !== 0) throw new Error('NR must be a multiple of 4');
+  return [microKernel(g), packB(g), packA(g), gemm(g)].join('\n');
+}
+
+/** The row module's functions: `sum_lead`, `row_max`, `row_min`, `row_sum`, `row_lse_parts`. */
+export function rowsWat() {
+  return [sumLead(), rowKernels()].join('\n');
+}
+
+/**
+ * A whole module from the functions `body` returns: it imports the one memory every module of
+ * the backend shares, `env.memory`, `shared` or not (a memory's shared flag must match its import
+ * exactly, so each module is built in both variants).
+ */
+export function moduleWat(body, { shared }) {
   return `(module
   (import "env" "memory" (memory 1 65536${shared ? ' shared' : ''}))
-  ${microKernel(g)}
-  ${packB(g)}
-  ${packA(g)}
-  ${gemm(g)}
-  ${sumLead()}
-  ${rowKernels()}
+  ${body}
 )
 `;
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../errors.js';
 import { testData } from '../../testing/reference.js';
 import { CpuBackend } from '../cpu.js';
-import { GEMM_BLOCKING, WASM_PLAIN, WASM_SHARED } from './module.generated.js';
+import { GEMM_BLOCKING, MAX_MODULE_BYTES, WASM_MODULES } from './module.generated.js';
 import { threadSupport } from './threads.js';
 import { probeWasm, WasmBackend, type WasmBuffer } from './wasm.js';
 
@@ -61,9 +61,51 @@ describe.runIf(probe.ok)('WasmBackend', () => {
     const committed = readFileSync(new URL('./module.generated.ts', import.meta.url), 'utf8');
     expect(committed).toBe(await generatedSource());
     // Chromium refuses synchronous compilation of modules above 4 KB on its main thread.
-    expect(atob(WASM_PLAIN).length).toBeLessThan(4096);
-    expect(atob(WASM_SHARED).length).toBeLessThan(4096);
+    expect(MAX_MODULE_BYTES).toBe(4096);
+    expect(WASM_MODULES.length).toBeGreaterThanOrEqual(2);
+    for (const m of WASM_MODULES) {
+      expect(atob(m.plain).length, m.name).toBe(m.plainBytes);
+      expect(atob(m.shared).length, m.name).toBe(m.sharedBytes);
+      expect(m.plainBytes, m.name).toBeLessThanOrEqual(4096);
+      expect(m.sharedBytes, m.name).toBeLessThanOrEqual(4096);
+    }
+    // the names the backend calls, each exported by exactly one ordinary module
+    const names = WASM_MODULES.filter((m) => m.variantOf === null).flatMap((m) => m.exports);
+    expect(new Set(names).size).toBe(names.length);
+    for (const f of ['gemm', 'gemm_workspace', 'sum_lead', 'row_max', 'row_min', 'row_sum', 'row_lse_parts'])
+      expect(names).toContain(f);
     expect(GEMM_BLOCKING.NR % 4).toBe(0);
+  });
+
+  it('the build refuses a module over 4,096 bytes, two modules exporting one name, and a variant with other exports', async () => {
+    // @ts-expect-error: a build script without type declarations
+    const { assembleModules } = await import('../../../scripts/build-wasm.mjs');
+    const fn = (name: string, body = '') => `(func (export "${name}") ${body})`;
+    // 600 distinct 8-byte functions with their export entries: well over 4 KB
+    const big = Array.from({ length: 600 }, (_, i) => fn(`f${i}`, '(drop (i32.const 1))')).join('\n');
+    await expect(assembleModules([{ name: 'big', wat: () => big }])).rejects.toThrow(
+      /wasm module 'big' is \d+ bytes, more than 4096/,
+    );
+    await expect(
+      assembleModules([
+        { name: 'a', wat: () => fn('f') },
+        { name: 'b', wat: () => fn('f') },
+      ]),
+    ).rejects.toThrow("wasm modules 'a' and 'b' both export 'f'");
+    await expect(
+      assembleModules([
+        { name: 'a', wat: () => fn('f') },
+        { name: 'a2', variantOf: 'a', wat: () => fn('g') },
+      ]),
+    ).rejects.toThrow("wasm module 'a2' must export what 'a' exports (f)");
+    const ok = await assembleModules([
+      { name: 'a', wat: () => fn('f') },
+      { name: 'b', wat: () => fn('g') },
+    ]);
+    expect(ok.map((m: { name: string; exports: string[] }) => [m.name, m.exports])).toEqual([
+      ['a', ['f']],
+      ['b', ['g']],
+    ]);
   });
 
   it('reports what it runs on', () => {
@@ -241,7 +283,9 @@ describe('probeWasm', () => {
     else expect(probe.reason).toMatch(/WebAssembly/);
     expect(probe.ok).toBe(
       typeof WebAssembly === 'object' &&
-        WebAssembly.validate(Uint8Array.from(atob(WASM_PLAIN), (c) => c.charCodeAt(0))),
+        WASM_MODULES.filter((m) => m.variantOf === null).every((m) =>
+          WebAssembly.validate(Uint8Array.from(atob(m.plain), (c) => c.charCodeAt(0))),
+        ),
     );
   });
 });

@@ -5,7 +5,7 @@ import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
 import { CpuBackend } from '../cpu.js';
 import { compileElementwise } from './jit.js';
-import { GEMM_BLOCKING, WASM_PLAIN, WASM_SHARED } from './module.generated.js';
+import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
 import { GemmThreads, threadSupport } from './threads.js';
 
 const PAGE = 65536;
@@ -25,25 +25,64 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-let modules: { shared: WebAssembly.Module | null; plain: WebAssembly.Module } | null = null;
+/** One module of {@link WASM_MODULES}, compiled in its memory variants. */
+interface CompiledModule {
+  readonly source: WasmModuleSource;
+  readonly plain: WebAssembly.Module;
+  /** null when this engine has no shared memory for WebAssembly (threads off). */
+  readonly shared: WebAssembly.Module | null;
+}
+
+/**
+ * Every module the backend runs, compiled once per process: the ordinary ones (which every engine
+ * with SIMD128 must accept) and the variants this engine validates (e.g. relaxed SIMD).
+ */
+interface CompiledModules {
+  readonly base: readonly CompiledModule[];
+  /** Variants this engine accepts, by the name of the module they replace. */
+  readonly variants: ReadonlyMap<string, CompiledModule>;
+  /** Whether every ordinary module compiled in its shared-memory variant. */
+  readonly shared: boolean;
+}
+
+let modules: CompiledModules | null = null;
 let probeError: string | null = null;
 
-function compiled(): { shared: WebAssembly.Module | null; plain: WebAssembly.Module } {
+function compileModule(source: WasmModuleSource, wantShared: boolean): CompiledModule {
+  const plain = new WebAssembly.Module(decode(source.plain));
+  let shared: WebAssembly.Module | null = null;
+  try {
+    if (wantShared) shared = new WebAssembly.Module(decode(source.shared));
+  } catch {
+    shared = null; // threads unsupported: the plain module still runs on one thread
+  }
+  return { source, plain, shared };
+}
+
+function compiled(): CompiledModules {
   if (modules) return modules;
   if (probeError) throw new BackendError('wasm', probeError);
   try {
     if (typeof WebAssembly !== 'object') throw new Error('this JavaScript engine has no WebAssembly');
-    const plainBytes = decode(WASM_PLAIN);
-    if (!WebAssembly.validate(plainBytes))
-      throw new Error('this engine cannot run WebAssembly SIMD (128-bit) modules');
-    const plain = new WebAssembly.Module(plainBytes);
-    let shared: WebAssembly.Module | null = null;
-    try {
-      if (typeof SharedArrayBuffer !== 'undefined') shared = new WebAssembly.Module(decode(WASM_SHARED));
-    } catch {
-      shared = null; // threads unsupported: the plain module still runs on one thread
+    const wantShared = typeof SharedArrayBuffer !== 'undefined';
+    const base: CompiledModule[] = [];
+    const variants = new Map<string, CompiledModule>();
+    for (const source of WASM_MODULES) {
+      const plainBytes = decode(source.plain);
+      if (source.variantOf !== null) {
+        // compiled only where the engine has its features (relaxed SIMD: Chrome 114+, Node 21+)
+        if (WebAssembly.validate(plainBytes)) {
+          try {
+            variants.set(source.variantOf, compileModule(source, wantShared));
+          } catch {}
+        }
+        continue;
+      }
+      if (!WebAssembly.validate(plainBytes))
+        throw new Error('this engine cannot run WebAssembly SIMD (128-bit) modules');
+      base.push(compileModule(source, wantShared));
     }
-    modules = { shared, plain };
+    modules = { base, variants, shared: wantShared && base.every((m) => m.shared !== null) };
     return modules;
   } catch (e) {
     probeError = (e as Error).message;
@@ -181,6 +220,11 @@ export class WasmBackend extends CpuBackend {
   private readonly workspaceFn: (n: number) => number;
   private readonly sumLeadFn: (x: number, out: number, rows: number, n: number, acc: number) => void;
   private readonly rowFns: RowKernels;
+  /**
+   * @internal The functions every WebAssembly module of the backend exports (scripts/wasm-modules.mjs),
+   * by name, all instantiated on the backend's memory.
+   */
+  readonly exports: Readonly<Record<string, unknown>>;
   private readonly threads: GemmThreads | null;
   private readonly shared: boolean;
   /** Compiled element-wise kernels per (spec, layout); `null` = runs as JavaScript. */
@@ -200,22 +244,30 @@ export class WasmBackend extends CpuBackend {
     if (!Number.isInteger(wanted) || wanted < 1)
       throw new BackendError('wasm', `threads must be a positive integer, got ${wanted}`);
     const support = threadSupport();
-    const threaded = wanted > 1 && support.ok && mods.shared !== null;
+    const threaded = wanted > 1 && support.ok && mods.shared;
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: threaded });
-    const mod = threaded ? mods.shared! : mods.plain;
-    const exports = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as unknown as {
+    // Every module on the one memory; their exports in one object.
+    const exports: Record<string, unknown> = {};
+    let gemmModule: WebAssembly.Module | null = null;
+    for (const m of mods.base) {
+      const mod = threaded ? m.shared! : m.plain;
+      Object.assign(exports, new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports);
+      if (m.source.exports.includes('gemm')) gemmModule = mod;
+    }
+    this.exports = exports;
+    const k = exports as unknown as {
       gemm: (...args: number[]) => void;
       gemm_workspace: (n: number) => number;
       sum_lead: (x: number, out: number, rows: number, n: number, acc: number) => void;
     } & RowKernels;
-    this.sumLeadFn = exports.sum_lead;
-    this.rowFns = exports;
-    this.gemmFn = exports.gemm;
-    this.workspaceFn = exports.gemm_workspace;
+    this.sumLeadFn = k.sum_lead;
+    this.rowFns = k;
+    this.gemmFn = k.gemm;
+    this.workspaceFn = k.gemm_workspace;
     this.heap = this.memory.buffer;
     this.shared = threaded;
     this.threads = threaded
-      ? new GemmThreads(mod, this.memory, wanted - 1, (support as { kind: 'node' | 'browser' }).kind)
+      ? new GemmThreads(gemmModule!, this.memory, wanted - 1, (support as { kind: 'node' | 'browser' }).kind)
       : null;
     this.registry = new FinalizationRegistry(({ ptr, bytes }) => this.reclaim(ptr, bytes));
     const why = threaded
