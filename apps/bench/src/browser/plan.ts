@@ -128,7 +128,7 @@ export const BROWSER_FULL: BrowserSizes = {
   stepWarmup: 5,
   steps: 60,
   stepBudgetMs: 25_000,
-  threadNs: [64, 128, 256, 512],
+  threadNs: [64, 128, 256, 512, 1024],
   threadRounds: 3,
   threadReps: 15,
   threadSteps: 20,

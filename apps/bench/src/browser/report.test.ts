@@ -93,7 +93,7 @@ describe('the contenders', () => {
       expect(s.lr).toBe(1e-3);
     }
     expect(BROWSER_FULL.matmulReps).toBe(21);
-    expect(BROWSER_FULL.threadNs).toEqual([64, 128, 256, 512]);
+    expect(BROWSER_FULL.threadNs).toEqual([64, 128, 256, 512, 1024]);
   });
 });
 
@@ -221,6 +221,7 @@ describe('the result file', () => {
     argv: ['--browser', '--quick'],
     seconds: 60,
     machine: MACHINE,
+    workspace: { commit: '0123456789abcdef', dirtyPackages: true },
     browser: { version: '156.0', userAgent: 'test' },
     renderer: 'ANGLE (SwiftShader)',
     load: { start: 1, end: 2 },
@@ -238,6 +239,7 @@ describe('the result file', () => {
         'argv',
         'seconds',
         'machine',
+        'workspace',
         'browser',
         'renderer',
         'load',
@@ -267,6 +269,9 @@ describe('the result file', () => {
   it('prints the renderer, every contender, the ratios and the targets', () => {
     const text = formatBrowserReport(report);
     expect(text).toContain('WebGL renderer: ANGLE (SwiftShader)');
+    expect(text).toContain(
+      'workspace 0123456789 with uncommitted changes in packages/; load average 1.00 at the start, 2.00 at the end',
+    );
     expect(text).toMatch(/^tfjs-cpu +FAILED/m);
     expect(text).toContain(
       'MLP step, gradkit best / TF.js best: 5.17x (gradkit-wasm-1t 6.00 ms vs tfjs-wasm-1t 31.0 ms)',

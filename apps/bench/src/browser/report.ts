@@ -114,6 +114,11 @@ export interface BrowserReport {
   readonly argv: readonly string[];
   readonly seconds: number;
   readonly machine: Machine;
+  /**
+   * The checkout the page was bundled from: its commit, and whether `packages/` had uncommitted
+   * changes (the page bundles the packages' dist as it was at the start of the run).
+   */
+  readonly workspace: { readonly commit: string | null; readonly dirtyPackages: boolean | null };
   readonly browser: { readonly version: string; readonly userAgent: string | null };
   /** WebGL's renderer in the pages (SwiftShader without a GPU). */
   readonly renderer: string | null;
@@ -357,6 +362,9 @@ export function formatBrowserReport(r: BrowserReport): string {
   const out: string[] = [];
   out.push(
     `== browser: Chromium ${r.browser.version}; WebGL renderer: ${r.renderer ?? 'none'}${r.quick ? ' (quick: few repetitions, indicative only)' : ''}`,
+  );
+  out.push(
+    `   workspace ${r.workspace.commit?.slice(0, 10) ?? 'unknown'}${r.workspace.dirtyPackages ? ' with uncommitted changes in packages/' : ''}; load average ${r.load.start.toFixed(2)} at the start, ${r.load.end.toFixed(2)} at the end`,
   );
   out.push(
     `   matmul n=${r.sizes.matmulN} (GFLOP/s = 2n^3 / median; each rep awaits sum(C)); MLP ${r.sizes.layers.join('-')} ` +

@@ -3,6 +3,7 @@
 // shared starting weights, and opens it in headless Chromium (playwright-core) once per contender,
 // one after the other, each in a fresh browser context; then once more for the thread sweep.
 // Prints the tables and writes the result file next to the Node bench's.
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -202,6 +203,18 @@ async function openJob<T>(
   }
 }
 
+/** The checkout's commit and whether `packages/` has uncommitted changes (null: no git). */
+function workspaceState(root: string): { commit: string | null; dirtyPackages: boolean | null } {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  if (head.status !== 0) return { commit: null, dirtyPackages: null };
+  const status = git('status', '--porcelain', '--', '../../packages');
+  return {
+    commit: head.stdout.trim(),
+    dirtyPackages: status.status === 0 ? status.stdout.trim() !== '' : null,
+  };
+}
+
 /** Runs the browser benchmark with the parsed options; writes the result file. */
 export async function runBrowserBench(argv: readonly string[], o: BenchOptions): Promise<void> {
   const started = performance.now();
@@ -226,6 +239,9 @@ export async function runBrowserBench(argv: readonly string[], o: BenchOptions):
     );
 
   const root = benchRoot();
+  const workspace = workspaceState(root);
+  if (workspace.dirtyPackages)
+    say('note: packages/ has uncommitted changes: the page bundles their dist as built now');
   const require = createRequire(join(root, 'package.json'));
   const tfWasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   const dir = mkdtempSync(join(tmpdir(), 'gradkit-bench-browser-'));
@@ -296,6 +312,7 @@ export async function runBrowserBench(argv: readonly string[], o: BenchOptions):
       argv,
       seconds: (performance.now() - started) / 1000,
       machine,
+      workspace,
       browser: { version, userAgent },
       renderer,
       load: { start: loadStart, end: loadavg()[0] },
