@@ -15,6 +15,15 @@ import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf } from '../shape.js';
 import type { WindowPlan } from '../window.js';
+import type { GlPackedStats } from './packed.js';
+import { RawGl } from './packed.js';
+import {
+  matmulBlockedSource,
+  matmulPackedSource,
+  packSource,
+  unpackBlockedSource,
+  unpackSource,
+} from './packed-sources.js';
 import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
 import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
 import type { GlProfile, GlProfileOptions } from './profile.js';
@@ -67,6 +76,28 @@ export interface GpuJsStats {
   readonly fallbacks: readonly string[];
 }
 
+/** What the backend reads and writes on a gpu.js texture (the library's typings omit these). */
+interface GpuJsTextureInternals {
+  readonly texture: WebGLTexture;
+  readonly size: ArrayLike<number>;
+  readonly kernel: unknown;
+  readonly internalFormat: number;
+  readonly textureFormat: number;
+  readonly constructor: new (settings: object) => Texture;
+}
+
+/** gpu.js's texture size for `n` values: its `closestSquareDimensions` (near-square, `w * h >= n`). */
+export function textureSizeFor(n: number): [number, number] {
+  const sqrt = Math.sqrt(n);
+  let high = Math.ceil(sqrt);
+  let low = Math.floor(sqrt);
+  while (high * low < n) {
+    high--;
+    low = Math.ceil(n / high);
+  }
+  return [low, Math.ceil(n / low)];
+}
+
 /** A reduction stage's input: the layout and the buffer it reads. */
 interface StageInput extends StageLayout {
   readonly x: GpuJsBuffer;
@@ -106,6 +137,47 @@ export class GpuJsBackend implements KernelBackend {
   private destroyed = false;
   /** The running profile, or null (the usual case: then launches pay one null check). */
   private profiler: GlProfiler | null = null;
+  /** gradkit's own passes on gpu.js's context (packed matmul), created on first use. */
+  private rawGl: RawGl | null = null;
+  /**
+   * Whether {@link GpuJsBackend.matmul} uses the packed passes (default `true`): both operands
+   * packed four values per RGBA texel, four outputs per fragment with vec4 arithmetic, the product
+   * unpacked into a buffer like every other (four draws). It applies where the packed textures fit
+   * the texture size limit (`m`, `4 ceil(k / 4)` and `ceil(n / 4)` at most
+   * {@link BackendInfo.maxTextureSize}); other shapes, or `false`, run one gpu.js kernel with
+   * one output per thread.
+   *
+   * @example
+   * ```ts
+   * const b = new GpuJsBackend('headlessgl');
+   * b.packedMatmul = false; // compare with the one-output kernel
+   * ```
+   */
+  packedMatmul = true;
+  /**
+   * Whether the packed matmul computes a 4 x 4 block of outputs per fragment into four render
+   * targets (default `true`; where the context has them: WebGL2, or WebGL1 with
+   * `WEBGL_draw_buffers`), else a 1 x 4 block into one.
+   *
+   * @example
+   * ```ts
+   * backend.blockedMatmul = false; // one render target, four outputs per fragment
+   * ```
+   */
+  blockedMatmul = true;
+  /**
+   * Whether freed textures are kept in a pool (per size and format, at most 16 each) and reused
+   * by later kernels instead of gpu.js allocating new ones (default `true`): a training step in
+   * steady state then allocates no textures.
+   *
+   * @example
+   * ```ts
+   * backend.texturePool = false; // gpu.js allocates and deletes as it does by itself
+   * ```
+   */
+  texturePool = true;
+  /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
+  packedMatmulCalls = 0;
 
   /**
    * Starts gpu.js in `mode`.
@@ -140,6 +212,19 @@ export class GpuJsBackend implements KernelBackend {
       pipeline: true,
       syncRead: 'stalls',
     };
+  }
+
+  /**
+   * Statistics of the backend's own WebGL passes (the packed matmul): programs linked, textures
+   * created, and textures taken from its pool instead (steady-state training creates none).
+   *
+   * @example
+   * ```ts
+   * const { textureAllocations, textureReuses } = backend.packedStats;
+   * ```
+   */
+  get packedStats(): GlPackedStats {
+    return this.rawGl?.stats ?? { programs: 0, textureAllocations: 0, textureReuses: 0, multiTargetDraws: 0 };
   }
 
   /** Kernel compile statistics since construction. */
@@ -232,7 +317,16 @@ export class GpuJsBackend implements KernelBackend {
     b.freed = true;
     const d = b.data;
     b.data = null;
-    if (d !== null && !this.destroyed) d.delete();
+    if (d === null || this.destroyed) return;
+    const t = d as unknown as GpuJsTextureInternals & { _deleted: boolean };
+    const tex = t.texture as { _refs?: number };
+    // a texture nothing else references (no kernel renders into it, no other clone) goes to the
+    // pool that kernel runs and the packed passes take their outputs from
+    if (this.texturePool && tex._refs === 1 && !t._deleted) {
+      t._deleted = true;
+      tex._refs = 0;
+      this.raw().recycle(t.texture, t.size[0], t.size[1], t.internalFormat, t.textureFormat);
+    } else d.delete();
   }
 
   map(
@@ -300,6 +394,8 @@ export class GpuJsBackend implements KernelBackend {
     this.checkSize(op, mn, ab.size, bb.size);
     if (mn === 0) return new GpuJsBuffer(0, null);
     if (k === 0) return this.upload(new Float32Array(mn));
+    if (this.packedMatmul && this.packedFits(m, k, n))
+      return this.matmulPacked(op, ab, bb, m, k, n, transA, transB);
     const { source, slices, steps } = matmulSource(m, k, n, transA, transB);
     if (slices > 1) this.checkSize(op, slices * mn);
     const out = this.run(
@@ -390,6 +486,8 @@ export class GpuJsBackend implements KernelBackend {
     if (this.destroyed) return;
     if (this.profiler !== null) this.stopProfile();
     this.destroyed = true;
+    this.rawGl?.destroy();
+    this.rawGl = null;
     for (const k of this.kernels.values()) {
       try {
         k.destroy(true);
@@ -402,6 +500,141 @@ export class GpuJsBackend implements KernelBackend {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Whether the packed matmul's textures fit: `op(A)` packed `ceil(k/4) x 4 ceil(m/4)`, `B`
+   * `ceil(n/4) x 4 ceil(k/4)`.
+   */
+  private packedFits(m: number, k: number, n: number): boolean {
+    const t = this.info.maxTextureSize ?? 0;
+    return 4 * Math.ceil(m / 4) <= t && 4 * Math.ceil(k / 4) <= t && Math.ceil(n / 4) <= t;
+  }
+
+  private raw(): RawGl {
+    if (this.rawGl === null) {
+      const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
+      this.rawGl = new RawGl(ctx, this.mode === 'webgl2');
+    }
+    return this.rawGl;
+  }
+
+  /** One of gradkit's own passes, timed as a launch named `op` when a profile runs. */
+  private pass(
+    op: string,
+    source: string,
+    inputs: Readonly<Record<string, WebGLTexture>>,
+    out: WebGLTexture | readonly WebGLTexture[],
+    w: number,
+    h: number,
+  ): void {
+    const prof = this.profiler;
+    if (prof !== null) prof.begin(op, false);
+    this.raw().draw(source, inputs, out, w, h);
+    if (prof !== null) prof.end();
+  }
+
+  /**
+   * The packed matmul: packs `op(A)` (m x k) and `B` (k x n, transposed by strides) into RGBA
+   * textures of four values per texel, multiplies them four outputs per fragment, and unpacks the
+   * product into a gpu.js texture (see ./packed-sources.ts).
+   */
+  private matmulPacked(
+    op: string,
+    ab: GpuJsBuffer,
+    bb: GpuJsBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): GpuJsBuffer {
+    const raw = this.raw();
+    const at = this.storage(ab) as unknown as GpuJsTextureInternals;
+    const bt = this.storage(bb) as unknown as GpuJsTextureInternals;
+    const k4 = Math.ceil(k / 4);
+    const nq = Math.ceil(n / 4);
+    const blocked = raw.multipleTargets && this.blockedMatmul;
+    const mq = Math.ceil(m / 4);
+    const pa = raw.texture(k4, blocked ? 4 * mq : m);
+    const pb = raw.texture(nq, 4 * k4);
+    const pc = blocked ? [0, 1, 2, 3].map(() => raw.texture(nq, mq)) : [raw.texture(nq, m)];
+    try {
+      const srcA: [number, number] = [at.size[0], at.size[1]];
+      const srcB: [number, number] = [bt.size[0], bt.size[1]];
+      this.pass(
+        `pack(${m}x${k}${transA ? ', trans' : ''})`,
+        packSource({
+          rows: m,
+          cols: k,
+          rowStride: transA ? 1 : k,
+          colStride: transA ? m : 1,
+          srcSize: srcA,
+          outRows: pa.height,
+        }),
+        { src: at.texture },
+        pa.texture,
+        k4,
+        pa.height,
+      );
+      this.pass(
+        `pack(${k}x${n}${transB ? ', trans' : ''})`,
+        packSource({
+          rows: k,
+          cols: n,
+          rowStride: transB ? 1 : n,
+          colStride: transB ? k : 1,
+          srcSize: srcB,
+          outRows: 4 * k4,
+        }),
+        { src: bt.texture },
+        pb.texture,
+        nq,
+        4 * k4,
+      );
+      if (blocked) {
+        const src = matmulBlockedSource(m, k, n, this.mode === 'webgl2');
+        this.pass(
+          op,
+          src,
+          { A: pa.texture, B: pb.texture },
+          pc.map((t) => t.texture),
+          nq,
+          mq,
+        );
+      } else
+        this.pass(op, matmulPackedSource(m, k, n), { A: pa.texture, B: pb.texture }, pc[0].texture, nq, m);
+      const mn = m * n;
+      const [w, h] = textureSizeFor(mn);
+      const outTex = raw.outputTexture(w, h, at.internalFormat, at.textureFormat);
+      let out: Texture | null = null;
+      try {
+        if (blocked) {
+          const ins = { C0: pc[0].texture, C1: pc[1].texture, C2: pc[2].texture, C3: pc[3].texture };
+          this.pass(`unpack(${m}x${n})`, unpackBlockedSource(m, n, [w, h]), ins, outTex, w, h);
+        } else
+          this.pass(`unpack(${m}x${n})`, unpackSource(m, n, [w, h]), { src: pc[0].texture }, outTex, w, h);
+        const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
+        out = new at.constructor({
+          texture: outTex,
+          size: new Int32Array([w, h]),
+          dimensions: [mn, 1, 1],
+          output: [mn],
+          context: ctx,
+          kernel: at.kernel,
+          internalFormat: at.internalFormat,
+          textureFormat: at.textureFormat,
+        });
+      } finally {
+        if (out === null) raw.recycle(outTex, w, h, at.internalFormat, at.textureFormat);
+      }
+      this.packedMatmulCalls++;
+      return new GpuJsBuffer(mn, out);
+    } finally {
+      raw.release(pa);
+      raw.release(pb);
+      for (const t of pc) raw.release(t);
+    }
+  }
 
   private own(op: string, buf: BackendBuffer): GpuJsBuffer {
     if (this.destroyed) throw new BackendError(this.name, `${op}: the backend was destroyed`);
@@ -501,6 +734,7 @@ export class GpuJsBackend implements KernelBackend {
       this.kernels.set(key, k);
     }
     const t0 = first ? performance.now() : 0;
+    if (!first && this.texturePool) this.reuseOutput(k);
     const prof = this.profiler;
     if (prof !== null) prof.begin(op, first);
     let out: unknown;
@@ -533,6 +767,27 @@ export class GpuJsBackend implements KernelBackend {
       throw new BackendError(this.name, `${op}: gpu.js returned ${typeof out} instead of a texture`);
     }
     return new GpuJsBuffer(n, out as Texture);
+  }
+
+  /**
+   * When kernel `k`'s output texture is still referenced by an earlier result (gpu.js would
+   * allocate a new one for this run), gives it a pooled texture of the same size and format instead.
+   */
+  private reuseOutput(k: GpuKernel): void {
+    const inner = k.kernel as unknown as
+      | {
+          texture?: GpuJsTextureInternals & { texture: WebGLTexture & { _refs?: number } };
+          _textureSwitched?: boolean;
+        }
+      | undefined;
+    const out = inner?.texture;
+    if (!out || (out.texture._refs ?? 0) <= 1) return;
+    const t = this.raw().pooledOutput(out.size[0], out.size[1], out.internalFormat, out.textureFormat);
+    if (t === null) return;
+    out.texture._refs = (out.texture._refs ?? 1) - 1;
+    (t as { _refs?: number })._refs = 1;
+    (out as unknown as { texture: WebGLTexture }).texture = t;
+    inner!._textureSwitched = true;
   }
 
   /**

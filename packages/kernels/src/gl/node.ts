@@ -9,6 +9,7 @@ import { requireGpuJs } from './require-gpujs.js';
 
 export type { GpuJsBuffer, GpuJsStats } from './backend.js';
 export { GpuJsBackend } from './backend.js';
+export type { GlPackedStats } from './packed.js';
 export type { GpuJsMode, GpuJsProbe } from './probe.js';
 export { probeGpuJs } from './probe.js';
 export type { GlKernelProfile, GlProfile, GlProfileOptions, GlProfileSync } from './profile.js';

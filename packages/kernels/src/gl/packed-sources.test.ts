@@ -1,0 +1,105 @@
+import * as gpujs from 'gpu.js';
+import { describe, expect, it } from 'vitest';
+import { textureSizeFor } from './backend.js';
+import {
+  MATMUL_BLOCK,
+  matmulBlockedSource,
+  matmulPackedSource,
+  packSource,
+  unpackBlockedSource,
+  unpackSource,
+} from './packed-sources.js';
+
+// The packed matmul's GLSL sources as text (no GPU; their results are checked on the GPU in
+// packed.test.ts), and the texture size the packed passes give their product, which must be the
+// one gpu.js gives every other buffer of that length.
+
+describe('textureSizeFor', () => {
+  it("equals gpu.js's closestSquareDimensions for every length up to 5000 and near the limits", () => {
+    const lengths = [
+      ...Array.from({ length: 5000 }, (_, i) => i + 1),
+      65_536,
+      65_537,
+      1_000_003,
+      2 ** 23 - 1,
+      2 ** 23,
+    ];
+    for (const n of lengths) {
+      const [w, h] = textureSizeFor(n);
+      expect([w, h], `n = ${n}`).toEqual(
+        Array.from(
+          (
+            gpujs.utils as unknown as { closestSquareDimensions(n: number): Int32Array }
+          ).closestSquareDimensions(n),
+        ),
+      );
+      expect(w * h).toBeGreaterThanOrEqual(n);
+    }
+  });
+});
+
+describe('matmulPackedSource', () => {
+  it('loops over ceil(k / 4) texel steps: whole blocks of MATMUL_BLOCK, then the tail', () => {
+    // k = 1031: 258 steps = 8 blocks of 32 and a tail of 2
+    const src = matmulPackedSource(17, 1031, 11);
+    expect(MATMUL_BLOCK).toBe(32);
+    expect(src).toContain('for (int ob = 0; ob < 8; ob++)');
+    expect(src).toContain('for (int ib = 0; ib < 2; ib++)');
+    expect(src).toContain('float(256 + ib)');
+    // texture coordinates: A is 258 texels wide, B 4 * 258 = 1032 rows high, C 3 texels wide and 17 rows
+    expect(src).toContain(`* ${1 / 258}, av)`);
+    expect(src).toContain(`* ${1 / 1032};`);
+    expect(src).toContain('gl_FragCoord.x / 3.0');
+    expect(src).toContain('gl_FragCoord.y / 17.0');
+  });
+
+  it('has no block loop when k fits in one tail, and no tail when k is a multiple of 256', () => {
+    expect(matmulPackedSource(2, 9, 2)).not.toContain('int ob');
+    expect(matmulPackedSource(2, 9, 2)).toContain('ib < 3;');
+    expect(matmulPackedSource(2, 512, 2)).toContain('ob < 4;');
+    expect(matmulPackedSource(2, 512, 2)).not.toContain('float(512 + ib)');
+  });
+});
+
+describe('matmulBlockedSource', () => {
+  it('WebGL1: four gl_FragData outputs under GL_EXT_draw_buffers, A rows padded to a multiple of 4', () => {
+    const src = matmulBlockedSource(5, 9, 6, false);
+    expect(src.startsWith('#extension GL_EXT_draw_buffers : require')).toBe(true);
+    expect(src).toContain('gl_FragData[3] = s3;');
+    expect(src).toContain('float av3 = (4.0 * ib + 3.5) / 8.0;');
+    expect(src).toContain('ii < 3;');
+    expect(src).toContain('texture2D(B');
+  });
+
+  it('WebGL2: GLSL ES 3.00 with four located outputs and texture()', () => {
+    const src = matmulBlockedSource(5, 9, 6, true);
+    expect(src.startsWith('#version 300 es')).toBe(true);
+    expect(src).toContain('layout(location = 3) out vec4 o3;');
+    expect(src).toContain('o0 = s0;');
+    expect(src).not.toContain('texture2D');
+    expect(src).not.toContain('gl_FragData');
+  });
+
+  it('unpackBlockedSource picks output r = row mod 4 at row block floor(row / 4)', () => {
+    const src = unpackBlockedSource(5, 6, [6, 5]);
+    expect(src).toContain('(q + 0.5) / 2.0, (ib + 0.5) / 2.0');
+    expect(src).toContain('if (f < 30.0)');
+  });
+});
+
+describe('packSource and unpackSource', () => {
+  it('pack reads r * rowStride + c * colStride, one guarded lane per column past the last', () => {
+    const src = packSource({ rows: 5, cols: 7, rowStride: 1, colStride: 5, srcSize: [6, 6], outRows: 8 });
+    expect(src).toContain('float f = r * 1.0 + c * 5.0;');
+    expect(src).toContain('if (c + 3.0 < 7.0) v.w = at(f + 15.0);');
+    expect(src).toContain('if (r < 5.0)');
+    expect(src).toContain('floor((f + 0.5) / 6.0)');
+  });
+
+  it('unpack writes rows * cols values into the gpu.js texture and zero past them', () => {
+    const src = unpackSource(3, 5, [4, 4]);
+    expect(src).toContain('if (f < 15.0)');
+    expect(src).toContain('(q + 0.5) / 2.0, (r + 0.5) / 3.0');
+    expect(src).toContain('gl_FragColor = vec4(v, 0.0, 0.0, 0.0);');
+  });
+});

@@ -1,0 +1,267 @@
+// GLSL sources of the gl backend's packed matmul (issue 16): pure functions from shapes to shader
+// text (no GL), unit-tested without a GPU in packed-sources.test.ts and run by ./packed.ts.
+//
+// The packed layout of an R x C matrix is an RGBA float texture of width ceil(C / 4) and height R
+// (or more: extra rows are zero): texel (q, r) holds the row's elements 4q..4q+3, zero past C.
+// The gl backend's buffers use gpu.js's layout instead: flat element f of a buffer is the red
+// channel of texel (f mod w, floor(f / w)) of a near-square w x h texture. A matmul packs both
+// operands (transposes are strides of the pack, no copy), multiplies packed by packed into a
+// packed product (each fragment computes four outputs of a row with vec4 arithmetic), and unpacks
+// the product into gpu.js's layout, so every other kernel reads it as before.
+import { flt } from '../codegen.js';
+
+/** The vertex shader of every packed pass: one quad over the viewport; fragments use gl_FragCoord. */
+export const PACKED_VERTEX_SOURCE = [
+  'attribute vec2 aPos;',
+  'void main() {',
+  '  gl_Position = vec4(aPos, 0.0, 1.0);',
+  '}',
+].join('\n');
+
+/**
+ * Inner loop length of the packed matmul: each block of this many k/4 steps is summed into its
+ * own accumulators before it is added to the total (a two-level sum: float32 rounding grows with
+ * the block length plus the number of blocks, not with k).
+ */
+export const MATMUL_BLOCK = 32;
+
+/** Where a pack pass reads: element (r, c) of the logical R x C matrix is flat `r * rowStride + c * colStride`. */
+export interface PackLayout {
+  /** Rows of the logical matrix. */
+  readonly rows: number;
+  /** Columns of the logical matrix. */
+  readonly cols: number;
+  /** Flat distance between consecutive rows in the source buffer. */
+  readonly rowStride: number;
+  /** Flat distance between consecutive columns in the source buffer. */
+  readonly colStride: number;
+  /** Texture size `[w, h]` of the source buffer (gpu.js's layout). */
+  readonly srcSize: readonly [number, number];
+  /** Rows of the packed texture (at least `rows`; the extra rows are zero). */
+  readonly outRows: number;
+}
+
+const header = (samplers: readonly string[]): string[] => [
+  'precision highp float;',
+  ...samplers.map((s) => `uniform sampler2D ${s};`),
+];
+
+/**
+ * A pass that packs a matrix read from a buffer in gpu.js's layout (see the file header) into the
+ * packed layout: output texture `ceil(cols / 4) x outRows`, sampler `src`. Flat indices are split
+ * into texel coordinates with a float division and a correction step, so they stay exact for every
+ * index below 2^23.
+ */
+export function packSource(p: PackLayout): string {
+  const [sw, sh] = p.srcSize;
+  const lanes = ['x', 'y', 'z', 'w'];
+  const body = [
+    ...header(['src']),
+    'float at(float f) {',
+    `  float y = floor((f + 0.5) / ${flt(sw)});`,
+    `  float x = f - y * ${flt(sw)};`,
+    `  if (x < 0.0) { y -= 1.0; x += ${flt(sw)}; }`,
+    `  if (x >= ${flt(sw)}) { y += 1.0; x -= ${flt(sw)}; }`,
+    `  return texture2D(src, vec2((x + 0.5) / ${flt(sw)}, (y + 0.5) / ${flt(sh)})).r;`,
+    '}',
+    'void main() {',
+    '  float q = floor(gl_FragCoord.x);',
+    '  float r = floor(gl_FragCoord.y);',
+    '  vec4 v = vec4(0.0);',
+    `  if (r < ${flt(p.rows)}) {`,
+    '    float c = 4.0 * q;',
+    `    float f = r * ${flt(p.rowStride)} + c * ${flt(p.colStride)};`,
+  ];
+  for (let l = 0; l < 4; l++) {
+    const f = l === 0 ? 'f' : `f + ${flt(l * p.colStride)}`;
+    body.push(`    if (c + ${flt(l)} < ${flt(p.cols)}) v.${lanes[l]} = at(${f});`);
+  }
+  body.push('  }', '  gl_FragColor = v;', '}');
+  return body.join('\n');
+}
+
+/**
+ * The packed product `C = A B` for packed `A` (m x k: texture `k4 x m`, `k4 = ceil(k / 4)`) and
+ * packed `B` (k x n, padded to `4 k4` rows: texture `ceil(n / 4) x 4 k4`), into packed `C`
+ * (texture `ceil(n / 4) x m`), samplers `A` and `B`. Fragment `(q, i)` computes
+ * `C[i, 4q..4q+3] = sum_t A4[i, t].x * B4[4t, q] + .y * B4[4t+1, q] + .z * B4[4t+2, q] + .w * B4[4t+3, q]`:
+ * five texture reads per sixteen multiply-adds, four vec4 accumulators (one per lane of the `A`
+ * texel), summed per block of {@link MATMUL_BLOCK} steps.
+ */
+export function matmulPackedSource(m: number, k: number, n: number): string {
+  const k4 = Math.ceil(k / 4);
+  const nq = Math.ceil(n / 4);
+  const kp = 4 * k4;
+  const blocks = Math.floor(k4 / MATMUL_BLOCK);
+  const tail = k4 - blocks * MATMUL_BLOCK;
+  const step = (t: string): string[] => [
+    `      vec4 a = texture2D(A, vec2((${t} + 0.5) * ${flt(1 / k4)}, av));`,
+    `      float bv = (4.0 * ${t} + 0.5) * ${flt(1 / kp)};`,
+    '      p0 += a.x * texture2D(B, vec2(bu, bv));',
+    `      p1 += a.y * texture2D(B, vec2(bu, bv + ${flt(1 / kp)}));`,
+    `      p2 += a.z * texture2D(B, vec2(bu, bv + ${flt(2 / kp)}));`,
+    `      p3 += a.w * texture2D(B, vec2(bu, bv + ${flt(3 / kp)}));`,
+  ];
+  const body = [
+    ...header(['A', 'B']),
+    'void main() {',
+    `  float bu = gl_FragCoord.x / ${flt(nq)};`,
+    `  float av = gl_FragCoord.y / ${flt(m)};`,
+    '  vec4 s = vec4(0.0);',
+  ];
+  if (blocks > 0) {
+    body.push(
+      `  for (int ob = 0; ob < ${blocks}; ob++) {`,
+      '    vec4 p0 = vec4(0.0); vec4 p1 = vec4(0.0); vec4 p2 = vec4(0.0); vec4 p3 = vec4(0.0);',
+      `    for (int ib = 0; ib < ${MATMUL_BLOCK}; ib++) {`,
+      `      float t = float(ob * ${MATMUL_BLOCK} + ib);`,
+      ...step('t'),
+      '    }',
+      '    s += (p0 + p1) + (p2 + p3);',
+      '  }',
+    );
+  }
+  if (tail > 0) {
+    body.push(
+      '  {',
+      '    vec4 p0 = vec4(0.0); vec4 p1 = vec4(0.0); vec4 p2 = vec4(0.0); vec4 p3 = vec4(0.0);',
+      `    for (int ib = 0; ib < ${tail}; ib++) {`,
+      `      float t = float(${blocks * MATMUL_BLOCK} + ib);`,
+      ...step('t'),
+      '    }',
+      '    s += (p0 + p1) + (p2 + p3);',
+      '  }',
+    );
+  }
+  body.push('  gl_FragColor = s;', '}');
+  return body.join('\n');
+}
+
+/**
+ * The 4 x 4 blocked product for contexts that draw into four textures at once (WebGL2, or WebGL1
+ * with `WEBGL_draw_buffers`): `A` packed with `4 ceil(m / 4)` rows (zero past `m`), `B` as in
+ * {@link matmulPackedSource}; fragment `(q, ib)` writes `C[4 ib + r, 4q..4q+3]` into output `r`
+ * (texture `ceil(n / 4) x ceil(m / 4)`), reading four `A` texels and four `B` texels per 64
+ * multiply-adds. `glsl3` gives the GLSL ES 3.00 form WebGL2 needs for several outputs.
+ */
+export function matmulBlockedSource(m: number, k: number, n: number, glsl3: boolean): string {
+  const k4 = Math.ceil(k / 4);
+  const nq = Math.ceil(n / 4);
+  const mp = 4 * Math.ceil(m / 4);
+  const kp = 4 * k4;
+  const blocks = Math.floor(k4 / MATMUL_BLOCK);
+  const tail = k4 - blocks * MATMUL_BLOCK;
+  const tex = glsl3 ? 'texture' : 'texture2D';
+  const rows = [0, 1, 2, 3];
+  const step = (t: string): string[] => [
+    `      float au = (${t} + 0.5) * ${flt(1 / k4)};`,
+    `      float bv = (4.0 * ${t} + 0.5) * ${flt(1 / kp)};`,
+    `      vec4 b0 = ${tex}(B, vec2(bu, bv));`,
+    ...[1, 2, 3].map((r) => `      vec4 b${r} = ${tex}(B, vec2(bu, bv + ${flt(r / kp)}));`),
+    ...rows.map((r) => `      vec4 a${r} = ${tex}(A, vec2(au, av${r}));`),
+    ...rows.map((r) => `      p${r} += a${r}.x * b0 + a${r}.y * b1 + a${r}.z * b2 + a${r}.w * b3;`),
+  ];
+  const partials = '    vec4 p0 = vec4(0.0); vec4 p1 = vec4(0.0); vec4 p2 = vec4(0.0); vec4 p3 = vec4(0.0);';
+  const body = glsl3
+    ? [
+        '#version 300 es',
+        'precision highp float;',
+        'uniform sampler2D A;',
+        'uniform sampler2D B;',
+        ...rows.map((r) => `layout(location = ${r}) out vec4 o${r};`),
+      ]
+    : ['#extension GL_EXT_draw_buffers : require', ...header(['A', 'B'])];
+  body.push(
+    'void main() {',
+    `  float bu = gl_FragCoord.x / ${flt(nq)};`,
+    '  float ib = floor(gl_FragCoord.y);',
+    ...rows.map((r) => `  float av${r} = (4.0 * ib + ${flt(r + 0.5)}) / ${flt(mp)};`),
+    '  vec4 s0 = vec4(0.0); vec4 s1 = vec4(0.0); vec4 s2 = vec4(0.0); vec4 s3 = vec4(0.0);',
+  );
+  const sum = rows.map((r) => `    s${r} += p${r};`);
+  if (blocks > 0) {
+    body.push(
+      `  for (int ob = 0; ob < ${blocks}; ob++) {`,
+      partials,
+      `    for (int ii = 0; ii < ${MATMUL_BLOCK}; ii++) {`,
+      `      float t = float(ob * ${MATMUL_BLOCK} + ii);`,
+      ...step('t'),
+      '    }',
+      ...sum,
+      '  }',
+    );
+  }
+  if (tail > 0) {
+    body.push(
+      '  {',
+      partials,
+      `    for (int ii = 0; ii < ${tail}; ii++) {`,
+      `      float t = float(${blocks * MATMUL_BLOCK} + ii);`,
+      ...step('t'),
+      '    }',
+      ...sum,
+      '  }',
+    );
+  }
+  body.push(...rows.map((r) => (glsl3 ? `  o${r} = s${r};` : `  gl_FragData[${r}] = s${r};`)), '}');
+  return body.join('\n');
+}
+
+/**
+ * Unpacks the four outputs of {@link matmulBlockedSource} (samplers `C0`..`C3`, output `r` holding
+ * rows `4 ib + r`) into gpu.js's layout, as {@link unpackSource} does for one packed texture.
+ */
+export function unpackBlockedSource(rows: number, cols: number, outSize: readonly [number, number]): string {
+  const [w] = outSize;
+  const nq = Math.ceil(cols / 4);
+  const mq = Math.ceil(rows / 4);
+  return [
+    ...header(['C0', 'C1', 'C2', 'C3']),
+    'void main() {',
+    `  float f = floor(gl_FragCoord.y) * ${flt(w)} + floor(gl_FragCoord.x);`,
+    '  float v = 0.0;',
+    `  if (f < ${flt(rows * cols)}) {`,
+    `    float r = floor((f + 0.5) / ${flt(cols)});`,
+    `    float c = f - r * ${flt(cols)};`,
+    `    if (c < 0.0) { r -= 1.0; c += ${flt(cols)}; }`,
+    `    if (c >= ${flt(cols)}) { r += 1.0; c -= ${flt(cols)}; }`,
+    '    float q = floor((c + 0.5) / 4.0);',
+    '    float l = c - 4.0 * q;',
+    '    float ib = floor((r + 0.5) / 4.0);',
+    '    float lr = r - 4.0 * ib;',
+    `    vec2 uv = vec2((q + 0.5) / ${flt(nq)}, (ib + 0.5) / ${flt(mq)});`,
+    '    vec4 t = lr < 0.5 ? texture2D(C0, uv) : lr < 1.5 ? texture2D(C1, uv) : lr < 2.5 ? texture2D(C2, uv) : texture2D(C3, uv);',
+    '    v = l < 0.5 ? t.x : l < 1.5 ? t.y : l < 2.5 ? t.z : t.w;',
+    '  }',
+    '  gl_FragColor = vec4(v, 0.0, 0.0, 0.0);',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * Unpacks a packed `rows x cols` matrix (sampler `src`, texture `ceil(cols / 4) x rows`) into
+ * gpu.js's layout: output texture `outSize`, flat element `f = r * cols + c` in the red channel of
+ * texel `(f mod w, floor(f / w))`; texels past `rows * cols` hold 0.
+ */
+export function unpackSource(rows: number, cols: number, outSize: readonly [number, number]): string {
+  const [w] = outSize;
+  const nq = Math.ceil(cols / 4);
+  return [
+    ...header(['src']),
+    'void main() {',
+    `  float f = floor(gl_FragCoord.y) * ${flt(w)} + floor(gl_FragCoord.x);`,
+    '  float v = 0.0;',
+    `  if (f < ${flt(rows * cols)}) {`,
+    `    float r = floor((f + 0.5) / ${flt(cols)});`,
+    `    float c = f - r * ${flt(cols)};`,
+    `    if (c < 0.0) { r -= 1.0; c += ${flt(cols)}; }`,
+    `    if (c >= ${flt(cols)}) { r += 1.0; c -= ${flt(cols)}; }`,
+    '    float q = floor((c + 0.5) / 4.0);',
+    '    float l = c - 4.0 * q;',
+    `    vec4 t = texture2D(src, vec2((q + 0.5) / ${flt(nq)}, (r + 0.5) / ${flt(rows)}));`,
+    '    v = l < 0.5 ? t.x : l < 1.5 ? t.y : l < 2.5 ? t.z : t.w;',
+    '  }',
+    '  gl_FragColor = vec4(v, 0.0, 0.0, 0.0);',
+    '}',
+  ].join('\n');
+}

@@ -1,0 +1,300 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendBuffer } from '../backend.js';
+import { CpuBackend } from '../backends/cpu.js';
+import { BINARY, SCALAR, UNARY } from '../elementwise.js';
+import { closeTo, matmul64, testData } from '../testing/reference.js';
+import { GpuJsBackend } from './backend.js';
+import { probeGpuJs } from './probe.js';
+
+// The gl backend's packed matmul (RGBA textures of four values per texel, four outputs per
+// fragment; ./packed.ts, ./packed-sources.ts) against float64 and the CPU backend, and against the
+// one-output gpu.js kernel it replaces (packedMatmul = false). Tolerance as for every matmul of
+// the gl backend: |C - C64| <= 1e-6 + 1e-5 * sum_p |A_ip B_pj|. Needs an X server:
+// xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX" npx vitest run src/gl/packed.test.ts
+
+const ATOL = 1e-6;
+const RTOL = 1e-5;
+const active = probeGpuJs('headlessgl').ok ? (['headlessgl'] as const) : [];
+
+function expectWithin(
+  got: ArrayLike<number>,
+  want: readonly number[],
+  scale: readonly number[],
+  what: string,
+) {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const tol = ATOL + RTOL * scale[i];
+    if (!(Math.abs(got[i] - want[i]) <= tol)) {
+      expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+describe.each(active)('packed matmul on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+  const cpu = new CpuBackend();
+  const up = (x: Float32Array): BackendBuffer => be.upload(x);
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  /** The product on the gl backend with the packed path on or off, and the float64 reference. */
+  function product(
+    a: Float32Array,
+    b: Float32Array,
+    shape: [number, number, number],
+    tA: boolean,
+    tB: boolean,
+    packed = true,
+    blocked = true,
+  ) {
+    const [m, k, n] = shape;
+    be.packedMatmul = packed;
+    be.blockedMatmul = blocked;
+    try {
+      const ab = up(a);
+      const bb = up(b);
+      const c = be.matmul(ab, bb, m, k, n, tA, tB);
+      const got = be.read(c);
+      for (const x of [ab, bb, c]) be.free(x);
+      return got;
+    } finally {
+      be.packedMatmul = true;
+      be.blockedMatmul = true;
+    }
+  }
+
+  // shapes with every size not a multiple of 4, ones, and k long enough for several blocks of 64
+  // texel steps (256 values) plus a tail
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [1, 3, 1],
+    [5, 7, 9],
+    [3, 4, 4],
+    [13, 1, 6],
+    [2, 257, 3],
+    [17, 1031, 11],
+    [64, 64, 64],
+  ];
+  const flags: [boolean, boolean, boolean][] = [
+    [false, false, true],
+    [true, false, true],
+    [false, true, true],
+    [true, true, true],
+    [false, false, false],
+    [true, false, false],
+    [false, true, false],
+    [true, true, false],
+  ];
+  it.each(flags)(
+    'transA=%s transB=%s blocked=%s: float64 and the CPU backend, odd shapes',
+    (tA, tB, blocked) => {
+      const before = be.packedMatmulCalls;
+      const draws = be.packedStats.multiTargetDraws;
+      for (const [m, k, n] of shapes) {
+        const a = testData(m * k, 11 * m + k);
+        const b = testData(k * n, 13 * n + k);
+        const got = product(a, b, [m, k, n], tA, tB, true, blocked);
+        const { out: want, bound } = matmul64(a, b, m, k, n, tA, tB);
+        const what = `packed matmul ${m}x${k}x${n} tA=${tA} tB=${tB} blocked=${blocked}`;
+        expectWithin(got, want, bound, what);
+        const c = cpu.read(cpu.matmul(cpu.upload(a), cpu.upload(b), m, k, n, tA, tB));
+        expectWithin(got, Array.from(c), bound, `${what} vs cpu`);
+      }
+      // every shape above took the packed path; the blocked one draws into four targets (headless-gl
+      // has WEBGL_draw_buffers)
+      expect(be.packedMatmulCalls - before).toBe(shapes.length);
+      expect(be.packedStats.multiTargetDraws - draws).toBe(blocked ? shapes.length : 0);
+    },
+  );
+
+  it('agrees with the one-output gpu.js kernel it replaces', () => {
+    const [m, k, n] = [37, 301, 23];
+    const a = testData(m * k, 5);
+    const b = testData(k * n, 6);
+    const packed = product(a, b, [m, k, n], false, true, true);
+    const oneTarget = product(a, b, [m, k, n], false, true, true, false);
+    const plain = product(a, b, [m, k, n], false, true, false);
+    const { bound } = matmul64(a, b, m, k, n, false, true);
+    expectWithin(packed, Array.from(plain), bound, 'packed vs plain');
+    expectWithin(oneTarget, Array.from(plain), bound, 'packed one-target vs plain');
+  });
+
+  it('exact small products: integers give exact float32 results', () => {
+    // A = [[1, 2, 3], [4, 5, 6]] (2x3), B = [[7, 8], [9, 10], [11, 12]] (3x2)
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const b = new Float32Array([7, 8, 9, 10, 11, 12]);
+    expect(Array.from(product(a, b, [2, 3, 2], false, false))).toEqual([58, 64, 139, 154]);
+    // A^T B with A stored 3x2 (the same numbers read column-wise)
+    expect(Array.from(product(a, b, [2, 3, 2], true, false))).toEqual([
+      1 * 7 + 3 * 9 + 5 * 11,
+      1 * 8 + 3 * 10 + 5 * 12,
+      2 * 7 + 4 * 9 + 6 * 11,
+      2 * 8 + 4 * 10 + 6 * 12,
+    ]);
+  });
+
+  it('infinities and NaN propagate as on the CPU; the zero padding of odd sizes adds no NaN', () => {
+    // k = 5 and n = 5: the last texel of every packed row has padding lanes; B holds +inf in
+    // column 4 and a NaN at (2, 1): 0 * inf in a padding lane would turn column 4 into NaN.
+    const [m, k, n] = [3, 5, 5];
+    const a = Float32Array.from({ length: m * k }, (_, i) => 1 + (i % 3));
+    const b = Float32Array.from({ length: k * n }, (_, i) =>
+      i % n === 4 ? Number.POSITIVE_INFINITY : i * 0.5,
+    );
+    b[2 * n + 1] = Number.NaN;
+    const want = cpu.read(cpu.matmul(cpu.upload(a), cpu.upload(b), m, k, n, false, false));
+    for (const blocked of [true, false]) {
+      const got = product(a, b, [m, k, n], false, false, true, blocked);
+      expect(closeTo(got, want, 1e-6, 1e-6)).toBeNull();
+      for (let i = 0; i < m; i++) {
+        expect(got[i * n + 4]).toBe(Number.POSITIVE_INFINITY);
+        expect(got[i * n + 1]).toBeNaN();
+        expect(Number.isFinite(got[i * n + 0])).toBe(true);
+      }
+    }
+  });
+
+  it('sizes at the texture limit use the packed path; one past it falls back to the gpu.js kernel', () => {
+    const t = be.info.maxTextureSize!;
+    const cases: { shape: [number, number, number]; packed: boolean }[] = [
+      { shape: [t, 1, 1], packed: true }, // 4 ceil(m / 4) = maxTextureSize rows
+      { shape: [t - 3, 3, 1], packed: true },
+      { shape: [t + 1, 1, 1], packed: false },
+      { shape: [1, t, 2], packed: true }, // B packed with 4 ceil(k / 4) = maxTextureSize rows
+      { shape: [1, t + 1, 2], packed: false },
+      { shape: [1, 2, 4 * t], packed: true }, // ceil(n / 4) = maxTextureSize texels per row
+      { shape: [1, 2, 4 * t + 1], packed: false },
+    ];
+    for (const { shape, packed } of cases) {
+      const [m, k, n] = shape;
+      const a = testData(m * k, m + k);
+      const b = testData(k * n, n + 3 * k);
+      const before = be.packedMatmulCalls;
+      const got = product(a, b, shape, false, false);
+      expect(be.packedMatmulCalls - before, `packed path taken for ${shape.join('x')}`).toBe(packed ? 1 : 0);
+      const { out: want, bound } = matmul64(a, b, m, k, n, false, false);
+      expectWithin(got, want, bound, `matmul ${shape.join('x')}`);
+    }
+  });
+
+  it('leaves gpu.js state intact: kernels before and after a packed matmul compute correctly', () => {
+    // a gpu.js kernel over a texture larger than any the matmul draws into, built first
+    const big = testData(300_000, 3);
+    const x = up(big);
+    const y1 = be.map(SCALAR.affine, [x], [[big.length]], [big.length], [2, 1]);
+    const a = testData(9 * 10, 1);
+    const b = testData(10 * 7, 2);
+    const ab = up(a);
+    const bb = up(b);
+    const c = be.matmul(ab, bb, 9, 10, 7, false, false);
+    // the same kernel again (its viewport and vertex state must be as gpu.js left them), and a new one
+    const y2 = be.map(SCALAR.affine, [x], [[big.length]], [big.length], [2, 1]);
+    const z = be.map(UNARY.neg, [c], [[63]], [63], []);
+    const want = Array.from(big, (v) => Math.fround(Math.fround(2 * v) + 1));
+    expect(closeTo(be.read(y1), want, 0, 0)).toBeNull();
+    expect(closeTo(be.read(y2), want, 0, 0)).toBeNull();
+    const { out, bound } = matmul64(a, b, 9, 10, 7, false, false);
+    expectWithin(be.read(c), out, bound, 'matmul between gpu.js kernels');
+    expectWithin(
+      be.read(z),
+      out.map((v) => -v),
+      bound,
+      'gpu.js kernel on the packed product',
+    );
+    for (const t of [x, y1, ab, bb, c, y2, z]) be.free(t);
+  });
+
+  it('reuses its packed textures: repeated products allocate no new textures', () => {
+    const [m, k, n] = [33, 65, 17];
+    const a = up(testData(m * k, 8));
+    const b = up(testData(k * n, 9));
+    const first = be.matmul(a, b, m, k, n, false, true);
+    be.free(first);
+    const allocs = be.packedStats.textureAllocations;
+    for (let r = 0; r < 5; r++) be.free(be.matmul(a, b, m, k, n, false, true));
+    expect(be.packedStats.textureAllocations - allocs).toBe(0);
+    be.free(a);
+    be.free(b);
+  });
+});
+
+describe.each(active)('texture pool on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+  const cpu = new CpuBackend();
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  /**
+   * An optimizer-like loop: m <- 0.9 m + g, p <- p - 0.1 m, the old m and p freed after each step.
+   * Compared with the CPU backend within 1e-6 + 1e-6 |x| (GL may fuse the multiply-add).
+   */
+  function run(b: GpuJsBackend | CpuBackend, steps: number, onStep?: (s: number) => void) {
+    const n = 1000;
+    let m = b.upload(new Float32Array(n));
+    let p = b.upload(testData(n, 1));
+    const g = b.upload(testData(n, 2));
+    const shape = [[n], [n]];
+    for (let s = 0; s < steps; s++) {
+      onStep?.(s);
+      const m2 = b.map(SCALAR.affine, [m], [[n]], [n], [0.9, 0]);
+      const m3 = b.map(BINARY.add, [m2, g], shape, [n], []);
+      b.free(m2);
+      const d = b.map(SCALAR.affine, [m3], [[n]], [n], [-0.1, 0]);
+      const p2 = b.map(BINARY.add, [p, d], shape, [n], []);
+      b.free(d);
+      b.free(m);
+      b.free(p);
+      m = m3;
+      p = p2;
+    }
+    const out = [b.read(m), b.read(p)];
+    for (const x of [m, p, g]) b.free(x);
+    return out;
+  }
+
+  it('steady-state steps allocate no textures and compute what the CPU backend computes', () => {
+    let allocs = -1;
+    let from = 0;
+    const got = run(be, 12, (s) => {
+      if (s === 4) {
+        be.startProfile({ sync: 'none' });
+        from = be.packedStats.textureAllocations;
+      }
+    });
+    const profile = be.stopProfile();
+    allocs = profile.textureAllocations;
+    const want = run(cpu, 12);
+    expect(closeTo(got[0], want[0], 1e-6, 1e-6)).toBeNull();
+    expect(closeTo(got[1], want[1], 1e-6, 1e-6)).toBeNull();
+    // steps 4..11: every output comes from a texture freed by an earlier step
+    expect(allocs).toBe(0);
+    expect(be.packedStats.textureAllocations - from).toBe(0);
+    expect(profile.launches).toBeGreaterThanOrEqual(8 * 4);
+  });
+
+  it('with texturePool = false gpu.js allocates a texture for every output a kept result still holds', () => {
+    be.texturePool = false;
+    try {
+      run(be, 3);
+      be.startProfile({ sync: 'none' });
+      const got = run(be, 6);
+      const p = be.stopProfile();
+      expect(p.textureAllocations).toBeGreaterThan(0);
+      const want = run(cpu, 6);
+      expect(closeTo(got[1], want[1], 1e-6, 1e-6)).toBeNull();
+    } finally {
+      be.texturePool = true;
+    }
+  });
+});

@@ -1,0 +1,325 @@
+// The gl backend's own WebGL passes (issue 16): where gpu.js cannot express a kernel (packed RGBA
+// storage, four outputs per fragment with vec4 arithmetic), the backend draws with its own shader
+// programs on gpu.js's WebGL context and textures. gpu.js keeps GL state between its kernel runs
+// (the viewport it set when it built a kernel, its vertex attribute pointers): every draw here
+// saves that state and puts it back. The sources are in ./packed-sources.ts.
+import { BackendError } from '../errors.js';
+import { PACKED_VERTEX_SOURCE } from './packed-sources.js';
+
+/** GL enums not on WebGLRenderingContext's type (WebGL2 values). */
+const RGBA32F = 0x8814;
+
+/** Free textures kept per size and format; more are deleted. */
+const POOL_PER_SIZE = 16;
+
+/** A texture of this module: GL name and size. @internal */
+export interface RawTexture {
+  readonly texture: WebGLTexture;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Counts of the gl backend's own WebGL passes (the packed matmul) and of its texture pool, from
+ * `GpuJsBackend.packedStats`.
+ */
+export interface GlPackedStats {
+  /** Programs compiled and linked. */
+  readonly programs: number;
+  /** Textures created (pooled textures are reused, not created again). */
+  readonly textureAllocations: number;
+  /** Textures taken from the pool. */
+  readonly textureReuses: number;
+  /** Draws into four render targets at once (the 4 x 4 blocked matmul). */
+  readonly multiTargetDraws: number;
+}
+
+/**
+ * Draws full-viewport passes with gradkit's own fragment shaders on a WebGL context that gpu.js
+ * also uses, restoring the state gpu.js relies on after each pass. Programs are cached by source;
+ * RGBA float textures for intermediate results come from a pool keyed by size, so steady-state
+ * training allocates none. @internal
+ */
+export class RawGl {
+  private readonly programs = new Map<string, WebGLProgram>();
+  private readonly uniforms = new Map<WebGLProgram, Map<string, WebGLUniformLocation | null>>();
+  private readonly pool = new Map<string, WebGLTexture[]>();
+  private readonly quad: WebGLBuffer;
+  private readonly framebuffer: WebGLFramebuffer;
+  private mrtFramebuffer: WebGLFramebuffer | null = null;
+  private readonly packedFormat: number;
+  /** Four render targets per draw: WebGL2's drawBuffers, or WebGL1's WEBGL_draw_buffers; null if neither. */
+  readonly multipleTargets: boolean;
+  private readonly drawBuffers: ((targets: number[]) => void) | null;
+  private counts = { programs: 0, textureAllocations: 0, textureReuses: 0, multiTargetDraws: 0 };
+  private destroyed = false;
+
+  /**
+   * @param gl the context gpu.js runs on.
+   * @param webgl2 whether it is a WebGL2 context (RGBA32F textures) or WebGL1 (RGBA + FLOAT).
+   */
+  constructor(
+    private readonly gl: WebGLRenderingContext,
+    webgl2: boolean,
+  ) {
+    this.packedFormat = webgl2 ? RGBA32F : gl.RGBA;
+    const gl2 = gl as unknown as { drawBuffers?: (b: number[]) => void; MAX_DRAW_BUFFERS?: number };
+    if (webgl2 && typeof gl2.drawBuffers === 'function') {
+      const f = gl2.drawBuffers;
+      this.drawBuffers = (b) => f.call(gl, b);
+    } else {
+      const ext = gl.getExtension('WEBGL_draw_buffers');
+      this.drawBuffers = ext ? (b) => ext.drawBuffersWEBGL(b) : null;
+      if (ext && Number(gl.getParameter(ext.MAX_DRAW_BUFFERS_WEBGL)) < 4) this.drawBuffers = null;
+    }
+    this.multipleTargets = this.drawBuffers !== null;
+    const quad = gl.createBuffer();
+    const fb = gl.createFramebuffer();
+    if (!quad || !fb) throw new BackendError('gl', 'could not create a GL buffer or framebuffer');
+    this.quad = quad;
+    this.framebuffer = fb;
+    const prev = gl.getParameter(gl.ARRAY_BUFFER_BINDING) as WebGLBuffer | null;
+    gl.bindBuffer(gl.ARRAY_BUFFER, quad);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+    gl.bindBuffer(gl.ARRAY_BUFFER, prev);
+  }
+
+  /** Programs, textures created and textures reused so far. */
+  get stats(): GlPackedStats {
+    return { ...this.counts };
+  }
+
+  /** A packed RGBA float texture of `width x height` texels, from the pool when one is free. */
+  texture(width: number, height: number): RawTexture {
+    const free = this.pool.get(`${width}x${height}`);
+    const reused = free?.pop();
+    if (reused) {
+      this.counts.textureReuses++;
+      return { texture: reused, width, height };
+    }
+    return { texture: this.createTexture(width, height, this.packedFormat, this.gl.RGBA), width, height };
+  }
+
+  /**
+   * A pooled texture in gpu.js's layout of `width x height` and this format, or null when the pool
+   * has none (the caller then lets gpu.js allocate one).
+   */
+  pooledOutput(width: number, height: number, internalFormat: number, format: number): WebGLTexture | null {
+    const reused = this.pool.get(`${width}x${height}:${internalFormat}:${format}`)?.pop();
+    if (!reused) return null;
+    this.counts.textureReuses++;
+    return reused;
+  }
+
+  /**
+   * A float texture for a result in gpu.js's layout (`internalFormat`/`format` as gpu.js's own
+   * outputs), from the pool of such textures when one of this size and format is free.
+   */
+  outputTexture(width: number, height: number, internalFormat: number, format: number): WebGLTexture {
+    const reused = this.pool.get(`${width}x${height}:${internalFormat}:${format}`)?.pop();
+    if (reused) {
+      this.counts.textureReuses++;
+      return reused;
+    }
+    return this.createTexture(width, height, internalFormat, format);
+  }
+
+  /**
+   * Puts a texture in gpu.js's layout (one of {@link RawGl.outputTexture}'s, or one gpu.js made)
+   * that nothing uses any more into the pool.
+   */
+  recycle(t: WebGLTexture, width: number, height: number, internalFormat: number, format: number): void {
+    this.put(`${width}x${height}:${internalFormat}:${format}`, t);
+  }
+
+  private put(key: string, t: WebGLTexture): void {
+    let free = this.pool.get(key);
+    if (!free) {
+      free = [];
+      this.pool.set(key, free);
+    }
+    // a bounded pool: textures of a size that is no longer used are not kept forever
+    if (this.destroyed || free.length >= POOL_PER_SIZE) {
+      this.gl.deleteTexture(t);
+      return;
+    }
+    free.push(t);
+  }
+
+  /** Gives a texture from {@link RawGl.texture} back to the pool. */
+  release(t: RawTexture): void {
+    this.put(`${t.width}x${t.height}`, t.texture);
+  }
+
+  /**
+   * Creates a float texture of `width x height` with the given internal format and format (nearest
+   * sampling, clamped edges), as gpu.js creates its own.
+   */
+  createTexture(width: number, height: number, internalFormat: number, format: number): WebGLTexture {
+    const gl = this.gl;
+    const t = gl.createTexture();
+    if (!t) throw new BackendError('gl', 'could not create a GL texture');
+    this.counts.textureAllocations++;
+    const unit = gl.getParameter(gl.ACTIVE_TEXTURE) as number;
+    gl.activeTexture(gl.TEXTURE0);
+    const prev = gl.getParameter(gl.TEXTURE_BINDING_2D) as WebGLTexture | null;
+    gl.bindTexture(gl.TEXTURE_2D, t);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texImage2D(gl.TEXTURE_2D, 0, internalFormat, width, height, 0, format, gl.FLOAT, null);
+    gl.bindTexture(gl.TEXTURE_2D, prev);
+    gl.activeTexture(unit);
+    return t;
+  }
+
+  /**
+   * Runs the fragment shader `source` once per texel of `out` (`width x height`), with the
+   * textures `inputs` bound to the shader's samplers of the same names. With four textures in `out`
+   * (only where {@link RawGl.multipleTargets}), the shader writes output `r` into `out[r]`.
+   *
+   * @throws {BackendError} when the shader does not compile or link (the message has the log).
+   */
+  draw(
+    source: string,
+    inputs: Readonly<Record<string, WebGLTexture>>,
+    out: WebGLTexture | readonly WebGLTexture[],
+    width: number,
+    height: number,
+  ): void {
+    const gl = this.gl;
+    const program = this.program(source);
+    const outs = Array.isArray(out) ? (out as readonly WebGLTexture[]) : [out as WebGLTexture];
+    // the state gpu.js expects to find again
+    const viewport = gl.getParameter(gl.VIEWPORT) as Int32Array;
+    const scissor = gl.getParameter(gl.SCISSOR_BOX) as Int32Array;
+    const fb = gl.getParameter(gl.FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+    const arrayBuffer = gl.getParameter(gl.ARRAY_BUFFER_BINDING) as WebGLBuffer | null;
+    const unit = gl.getParameter(gl.ACTIVE_TEXTURE) as number;
+    const attrBuffer = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_BUFFER_BINDING) as WebGLBuffer | null;
+    const attrEnabled = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_ENABLED) as boolean;
+    const attrSize = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_SIZE) as number;
+    const attrType = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_TYPE) as number;
+    const attrNorm = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_NORMALIZED) as boolean;
+    const attrStride = gl.getVertexAttrib(0, gl.VERTEX_ATTRIB_ARRAY_STRIDE) as number;
+    const attrOffset = gl.getVertexAttribOffset(0, gl.VERTEX_ATTRIB_ARRAY_POINTER);
+    const names = Object.keys(inputs);
+    const bound: (WebGLTexture | null)[] = [];
+    try {
+      gl.useProgram(program);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, outs.length === 1 ? this.framebuffer : this.mrt());
+      for (let r = 0; r < outs.length; r++)
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + r, gl.TEXTURE_2D, outs[r], 0);
+      gl.viewport(0, 0, width, height);
+      gl.scissor(0, 0, width, height);
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.quad);
+      gl.enableVertexAttribArray(0);
+      gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+      for (let u = 0; u < names.length; u++) {
+        gl.activeTexture(gl.TEXTURE0 + u);
+        bound.push(gl.getParameter(gl.TEXTURE_BINDING_2D) as WebGLTexture | null);
+        gl.bindTexture(gl.TEXTURE_2D, inputs[names[u]]);
+        gl.uniform1i(this.uniform(program, names[u]), u);
+      }
+      gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+      if (outs.length > 1) this.counts.multiTargetDraws++;
+    } finally {
+      for (let u = 0; u < bound.length; u++) {
+        gl.activeTexture(gl.TEXTURE0 + u);
+        gl.bindTexture(gl.TEXTURE_2D, bound[u]);
+      }
+      gl.activeTexture(unit);
+      gl.bindBuffer(gl.ARRAY_BUFFER, attrBuffer);
+      gl.vertexAttribPointer(0, attrSize, attrType, attrNorm, attrStride, attrOffset);
+      if (!attrEnabled) gl.disableVertexAttribArray(0);
+      gl.bindBuffer(gl.ARRAY_BUFFER, arrayBuffer);
+      gl.viewport(viewport[0], viewport[1], viewport[2], viewport[3]);
+      gl.scissor(scissor[0], scissor[1], scissor[2], scissor[3]);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    }
+  }
+
+  /** The framebuffer of four-target draws (its draw buffers set once). */
+  private mrt(): WebGLFramebuffer {
+    if (this.mrtFramebuffer === null) {
+      if (this.drawBuffers === null)
+        throw new BackendError('gl', 'internal: four render targets are not available');
+      const fb = this.gl.createFramebuffer();
+      if (!fb) throw new BackendError('gl', 'could not create a GL framebuffer');
+      this.gl.bindFramebuffer(this.gl.FRAMEBUFFER, fb);
+      const a0 = this.gl.COLOR_ATTACHMENT0;
+      this.drawBuffers([a0, a0 + 1, a0 + 2, a0 + 3]);
+      this.mrtFramebuffer = fb;
+    }
+    return this.mrtFramebuffer;
+  }
+
+  /** Deletes every program, pooled texture, the quad and the framebuffers. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const gl = this.gl;
+    try {
+      for (const p of this.programs.values()) gl.deleteProgram(p);
+      for (const list of this.pool.values()) for (const t of list) gl.deleteTexture(t);
+      gl.deleteBuffer(this.quad);
+      gl.deleteFramebuffer(this.framebuffer);
+      if (this.mrtFramebuffer) gl.deleteFramebuffer(this.mrtFramebuffer);
+    } catch {
+      // the context may already be gone
+    }
+    this.programs.clear();
+    this.pool.clear();
+  }
+
+  private uniform(program: WebGLProgram, name: string): WebGLUniformLocation | null {
+    let m = this.uniforms.get(program);
+    if (!m) {
+      m = new Map();
+      this.uniforms.set(program, m);
+    }
+    let loc = m.get(name);
+    if (loc === undefined) {
+      loc = this.gl.getUniformLocation(program, name);
+      m.set(name, loc);
+    }
+    return loc;
+  }
+
+  private program(source: string): WebGLProgram {
+    const cached = this.programs.get(source);
+    if (cached) return cached;
+    const gl = this.gl;
+    const shader = (type: number, src: string): WebGLShader => {
+      const s = gl.createShader(type);
+      if (!s) throw new BackendError('gl', 'could not create a shader');
+      gl.shaderSource(s, src);
+      gl.compileShader(s);
+      if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) {
+        const log = gl.getShaderInfoLog(s);
+        gl.deleteShader(s);
+        throw new BackendError('gl', `a packed-pass shader did not compile: ${log}\n${src}`);
+      }
+      return s;
+    };
+    const vs = shader(gl.VERTEX_SHADER, PACKED_VERTEX_SOURCE);
+    const fs = shader(gl.FRAGMENT_SHADER, source);
+    const p = gl.createProgram();
+    if (!p) throw new BackendError('gl', 'could not create a program');
+    gl.attachShader(p, vs);
+    gl.attachShader(p, fs);
+    gl.bindAttribLocation(p, 0, 'aPos');
+    gl.linkProgram(p);
+    gl.deleteShader(vs);
+    gl.deleteShader(fs);
+    if (!gl.getProgramParameter(p, gl.LINK_STATUS)) {
+      const log = gl.getProgramInfoLog(p);
+      gl.deleteProgram(p);
+      throw new BackendError('gl', `a packed-pass program did not link: ${log}`);
+    }
+    this.counts.programs++;
+    this.programs.set(source, p);
+    return p;
+  }
+}
