@@ -23,31 +23,42 @@ function validRange(c: number, s: number, len: number, n: number): [number, numb
   return [lo, hi];
 }
 
-const READ = 0;
-const SCATTER = 1;
+/**
+ * One block of a window walk: `m` rows of `n` output elements, row `j` starting at output offset
+ * `o + j n`, whose element `t` reads input offset `base + j d2 + t d`. For rows `jlo <= j < jhi`
+ * that read is inside the input exactly for `lo <= t < hi`; every other row is wholly outside
+ * (padding). Offsets are element offsets; `base` itself may be outside the input (only the reads
+ * inside are made).
+ */
+export type WindowBlock = (
+  o: number,
+  base: number,
+  m: number,
+  n: number,
+  d2: number,
+  d: number,
+  lo: number,
+  hi: number,
+  jlo: number,
+  jhi: number,
+) => void;
 
 /**
- * Walks the output of a window plan row by row (the last output axis) in row-major order, and
- * per row either reads (`mode` READ: `out[o + t] = xs[base + t d]` inside the input, `pad`
- * outside) or scatters (`mode` SCATTER: `acc[base + t d] += dy[o + t]` inside). Element `t` of
- * the row starting at output offset `o` reads input offset `base + t d`, valid exactly for
- * `lo <= t < hi`. The rows of one block (the second-to-last output axis) are walked by a plain
- * loop; across blocks the input offset and the count of input axes out of range are kept up to
- * date as the outer output coordinates advance (an odometer). A row thus costs O(1) bookkeeping
- * however many axes there are, which matters for the short rows of im2col layouts (KW elements).
- * A plan that reads no padding (`padded: false`) copies whole rows without bounds arithmetic.
+ * Walks the output of a window plan in row-major order as blocks of rows (the last output axis
+ * is the row, the second-to-last the block; see {@link WindowBlock}) and calls `visit` once per
+ * block. Across blocks the input offset and the count of input axes out of range are kept up to
+ * date as the outer output coordinates advance (an odometer), so a block costs O(1) bookkeeping
+ * however many axes there are, which matters for im2col layouts (many blocks of short rows). A
+ * plan that reads no padding (`padded: false`) gives every block whole rows.
  */
-function walk(
-  plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets' | 'padValue'> & {
+export function forEachBlock(
+  plan: Pick<WindowPlan, 'inShape' | 'outShape' | 'axes' | 'steps' | 'offsets'> & {
     readonly padded?: boolean;
   },
-  mode: typeof READ | typeof SCATTER,
-  src: Float32Array,
-  dst: Float32Array | Float64Array,
+  visit: WindowBlock,
 ): void {
   const { inShape, outShape, axes, steps, offsets } = plan;
   if (sizeOf(outShape) === 0) return;
-  const pad = plan.padValue;
   const R = outShape.length;
   const r = inShape.length;
   const inStr = stridesOf(inShape);
@@ -59,8 +70,7 @@ function walk(
       base += coord[a] * inStr[a];
       if (!(coord[a] >= 0 && coord[a] < inShape[a])) ok = false;
     }
-    if (mode === READ) dst[0] = ok ? src[base] : pad;
-    else if (ok) dst[base] += src[0];
+    visit(0, base, 1, 1, 0, 0, 0, ok ? 1 : 0, 0, 1);
     return;
   }
   // the row: the last output axis
@@ -78,6 +88,7 @@ function walk(
   const d2 = a2 >= 0 ? s2 * inStr[a2] : 0;
   const a2Len = a2 >= 0 ? inShape[a2] : 0;
   const check2 = a2 >= 0 && a2 !== la; // the block axis's coordinate decides a row's validity
+  const sameAxis = a2 >= 0 && a2 === la; // each row's valid range differs: one row at a time
   const tracked = (a: number) => a !== la && !(check2 && a === a2);
   // input axes out of range other than the row's and the block's, and the input offset
   let bad = 0;
@@ -93,43 +104,24 @@ function walk(
   const idx = new Array<number>(nb).fill(0);
   const blocks = sizeOf(len);
   const full = plan.padded === false; // every read is inside the input: whole rows, no bounds
-  for (let blk = 0, o = 0; blk < blocks; blk++) {
-    if (full) {
-      for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
-        if (mode === READ) {
-          if (d === 1) for (let t = 0; t < n; t++) dst[o + t] = src[b + t];
-          else for (let t = 0, q = b; t < n; t++, q += d) dst[o + t] = src[q];
-        } else if (d === 1) for (let t = 0; t < n; t++) dst[b + t] += src[o + t];
-        else for (let t = 0, q = b; t < n; t++, q += d) dst[q] += src[o + t];
+  const rowRange = (c: number): [number, number] => {
+    if (la < 0) return [0, n];
+    if (ls !== 1) return validRange(c, ls, laLen, n);
+    const lo = c >= 0 ? 0 : Math.min(-c, n);
+    return [lo, Math.max(lo, Math.min(n, laLen - c))];
+  };
+  for (let blk = 0, o = 0; blk < blocks; blk++, o += m * n) {
+    if (full) visit(o, base, m, n, d2, d, 0, n, 0, m);
+    else if (bad !== 0) visit(o, base, m, n, d2, d, 0, 0, 0, 0);
+    else if (sameAxis) {
+      for (let j = 0; j < m; j++) {
+        const [lo, hi] = rowRange(coord[la] + j * s2);
+        visit(o + j * n, base + j * d2, 1, n, d2, d, lo, hi, 0, 1);
       }
     } else {
-      const c2 = a2 >= 0 ? coord[a2] : 0;
-      const cl = la >= 0 ? coord[la] : 0;
-      for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
-        let lo = 0;
-        let hi = 0;
-        if (bad === 0 && (!check2 || (c2 + j * s2 >= 0 && c2 + j * s2 < a2Len))) {
-          if (la < 0) hi = n;
-          else {
-            const c = a2 === la ? cl + j * s2 : cl;
-            if (ls === 1) {
-              lo = c >= 0 ? 0 : Math.min(-c, n);
-              hi = Math.max(lo, Math.min(n, laLen - c));
-            } else [lo, hi] = validRange(c, ls, laLen, n);
-          }
-        }
-        if (mode === READ) {
-          const out = dst;
-          for (let t = 0; t < lo; t++) out[o + t] = pad;
-          if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
-          else for (let t = lo; t < hi; t++) out[o + t] = src[b + t * d];
-          for (let t = hi; t < n; t++) out[o + t] = pad;
-        } else {
-          const acc = dst;
-          if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[o + t];
-          else for (let t = lo; t < hi; t++) acc[b + t * d] += src[o + t];
-        }
-      }
+      const [lo, hi] = rowRange(la >= 0 ? coord[la] : 0);
+      const [jlo, jhi] = check2 ? validRange(coord[a2], s2, a2Len, m) : [0, m];
+      visit(o, base, m, n, d2, d, lo, hi, jlo, jhi);
     }
     // advance the odometer over the outer output axes, keeping base and bad current
     for (let k = nb - 1; k >= 0; k--) {
@@ -154,9 +146,35 @@ function walk(
   }
 }
 
+/** The JavaScript block of a window read: copies the valid elements, writes `pad` elsewhere. */
+function readBlock(src: Float32Array, out: Float32Array, pad: number): WindowBlock {
+  return (o, base, m, n, d2, d, lo, hi, jlo, jhi) => {
+    for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
+      if (j < jlo || j >= jhi) {
+        for (let t = 0; t < n; t++) out[o + t] = pad;
+        continue;
+      }
+      for (let t = 0; t < lo; t++) out[o + t] = pad;
+      if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
+      else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) out[o + t] = src[q];
+      for (let t = hi; t < n; t++) out[o + t] = pad;
+    }
+  };
+}
+
+/** The JavaScript block of a window scatter: adds the valid elements into the float64 sums. */
+function scatterBlock(src: Float32Array, acc: Float64Array): WindowBlock {
+  return (o, base, _m, n, d2, d, lo, hi, jlo, jhi) => {
+    for (let j = jlo, p = o + jlo * n, b = base + jlo * d2; j < jhi; j++, p += n, b += d2) {
+      if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[p + t];
+      else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) acc[q] += src[p + t];
+    }
+  };
+}
+
 /** `out[o] = x[c(o)]` inside the input, `plan.padValue` outside (see `WindowSpec`). */
 export function windowRead(xs: Float32Array, out: Float32Array, plan: WindowPlan): void {
-  walk(plan, READ, xs, out);
+  forEachBlock(plan, readBlock(xs, out, plan.padValue));
 }
 
 /**
@@ -178,7 +196,7 @@ export function permuteRead(
     padValue: 0,
     padded: false,
   };
-  walk(plan, READ, xs, out);
+  forEachBlock(plan, readBlock(xs, out, 0));
 }
 
 /**
@@ -187,7 +205,7 @@ export function permuteRead(
  * contributions in ascending output order). `acc` (float64, the input's size) must start at 0.
  */
 export function windowScatter(dy: Float32Array, acc: Float64Array, plan: WindowPlan): void {
-  walk(plan, SCATTER, dy, acc);
+  forEachBlock(plan, scatterBlock(dy, acc));
 }
 
 /**
@@ -223,7 +241,7 @@ export function indexScatter(
  * tap 0) and each next window of the row is `rowStep` further. Null for a plan that may read
  * padding.
  */
-function tapWalk(
+export function tapWalk(
   plan: WindowPlan,
   first: number,
   count: number,
