@@ -5,6 +5,8 @@ import {
   MATMUL_BLOCK,
   matmulBlockedSource,
   matmulPackedSource,
+  PACKED_VERTEX_SOURCE,
+  PACKED_VERTEX_SOURCE_300,
   packSource,
   unpackBlockedSource,
   unpackSource,
@@ -69,6 +71,13 @@ describe('matmulBlockedSource', () => {
     expect(src).toContain('float av3 = (4.0 * ib + 3.5) / 8.0;');
     expect(src).toContain('ii < 3;');
     expect(src).toContain('texture2D(B');
+  });
+
+  it('WebGL2: a GLSL ES 3.00 vertex shader to link with (versions must match; Chromium refuses a mix)', () => {
+    expect(PACKED_VERTEX_SOURCE_300.startsWith('#version 300 es')).toBe(true);
+    expect(PACKED_VERTEX_SOURCE_300).toContain('in vec2 aPos;');
+    expect(PACKED_VERTEX_SOURCE).not.toContain('#version');
+    expect(PACKED_VERTEX_SOURCE).toContain('attribute vec2 aPos;');
   });
 
   it('WebGL2: GLSL ES 3.00 with four located outputs and texture()', () => {

@@ -18,6 +18,15 @@ export const PACKED_VERTEX_SOURCE = [
   '}',
 ].join('\n');
 
+/** The vertex shader of GLSL ES 3.00 passes (a program's shaders must share their version). */
+export const PACKED_VERTEX_SOURCE_300 = [
+  '#version 300 es',
+  'in vec2 aPos;',
+  'void main() {',
+  '  gl_Position = vec4(aPos, 0.0, 1.0);',
+  '}',
+].join('\n');
+
 /**
  * Inner loop length of the packed matmul: each block of this many k/4 steps is summed into its
  * own accumulators before it is added to the total (a two-level sum: float32 rounding grows with

@@ -4,7 +4,7 @@
 // (the viewport it set when it built a kernel, its vertex attribute pointers): every draw here
 // saves that state and puts it back. The sources are in ./packed-sources.ts.
 import { BackendError } from '../errors.js';
-import { PACKED_VERTEX_SOURCE } from './packed-sources.js';
+import { PACKED_VERTEX_SOURCE, PACKED_VERTEX_SOURCE_300 } from './packed-sources.js';
 
 /** GL enums not on WebGLRenderingContext's type (WebGL2 values). */
 const RGBA32F = 0x8814;
@@ -303,7 +303,8 @@ export class RawGl {
       }
       return s;
     };
-    const vs = shader(gl.VERTEX_SHADER, PACKED_VERTEX_SOURCE);
+    const glsl3 = source.startsWith('#version 300 es');
+    const vs = shader(gl.VERTEX_SHADER, glsl3 ? PACKED_VERTEX_SOURCE_300 : PACKED_VERTEX_SOURCE);
     const fs = shader(gl.FRAGMENT_SHADER, source);
     const p = gl.createProgram();
     if (!p) throw new BackendError('gl', 'could not create a program');

@@ -3,10 +3,13 @@ import { isLeadingSum, mapKey, planBroadcast, planReduce, reduceBlock } from '..
 import { BackendError } from '../../errors.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
+import type { WindowPlan } from '../../window.js';
 import { CpuBackend } from '../cpu.js';
 import { compileElementwise } from './jit.js';
 import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
 import { GemmThreads, threadSupport } from './threads.js';
+import type { WindowHost, WindowKernels } from './window.js';
+import { maxWindows, pickScatter, readWindow, scatterWindow } from './window.js';
 
 const PAGE = 65536;
 /** 4 GiB: the most a 32-bit WebAssembly memory can address. */
@@ -121,6 +124,11 @@ export interface WasmMemoryStats {
   readonly liveBytes: number;
   /** Size of the WebAssembly memory, pooled blocks and headroom included. */
   readonly heapBytes: number;
+  /**
+   * Bytes of the memory ever handed out: live buffers, pooled free blocks and scratch. It grows
+   * only when no pooled block fits, so it stays constant over repeated steady-state work.
+   */
+  readonly usedBytes: number;
 }
 
 /** What {@link WasmBackend.jitStats} reports. */
@@ -304,7 +312,7 @@ export class WasmBackend extends CpuBackend {
 
   /** Bytes of WebAssembly memory held by live buffers, and the memory's size. */
   memoryStats(): WasmMemoryStats {
-    return { liveBytes: this.reserved, heapBytes: this.memory.buffer.byteLength };
+    return { liveBytes: this.reserved, heapBytes: this.memory.buffer.byteLength, usedBytes: this.top };
   }
 
   /** @internal A view of `size` floats at byte address `ptr`. */
@@ -537,6 +545,120 @@ export class WasmBackend extends CpuBackend {
       for (const [ws, bytes] of workspaces) this.release(ws, bytes);
     }
     return out;
+  }
+
+  /** The window kernels (scripts/wasm-window-gen.mjs) with this backend's scratch memory. */
+  private get windows(): WindowHost {
+    if (this.windowHost) return this.windowHost;
+    this.windowHost = {
+      kernels: this.exports as unknown as WindowKernels,
+      scratch: (bytes) => this.malloc(blockBytes(bytes)),
+      release: (ptr, bytes) => this.release(ptr, blockBytes(bytes)),
+      int32: (ptr, n) => new Int32Array(this.memory.buffer, ptr, n),
+    };
+    return this.windowHost;
+  }
+  private windowHost: WindowHost | null = null;
+
+  /**
+   * `f(acc)` on zeroed float64 sums of `n` elements in scratch memory, then the sums rounded to a
+   * new float32 buffer (one rounding per element, as the JavaScript path).
+   */
+  private withSums(n: number, f: (acc: number) => void): BackendBuffer {
+    const [out] = this.alloc(n);
+    if (n === 0) return out;
+    const bytes = blockBytes(8 * n);
+    const acc = this.malloc(bytes);
+    try {
+      new Uint8Array(this.memory.buffer, acc, 8 * n).fill(0);
+      f(acc);
+      (this.exports as unknown as WindowKernels).f64_to_f32(acc, (out as WasmBuffer).ptr, n);
+    } finally {
+      this.release(acc, bytes);
+    }
+    return out;
+  }
+
+  override window(x: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    const [out] = this.alloc(sizeOf(plan.outShape));
+    if (out.size > 0)
+      readWindow(this.windows.kernels, (x as WasmBuffer).ptr, (out as WasmBuffer).ptr, plan, plan.padValue);
+    return out;
+  }
+
+  override transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
+    const [out] = this.alloc(sizeOf(shape));
+    if (out.size === 0) return out;
+    const plan = {
+      inShape: shape,
+      outShape: perm.map((p) => shape[p]),
+      axes: perm,
+      steps: perm.map(() => 1),
+      offsets: shape.map(() => 0),
+      padded: false,
+    };
+    readWindow(this.windows.kernels, (x as WasmBuffer).ptr, (out as WasmBuffer).ptr, plan, 0);
+    return out;
+  }
+
+  override windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
+    return this.withSums(sizeOf(plan.inShape), (acc) =>
+      scatterWindow(this.windows.kernels, (dy as WasmBuffer).ptr, acc, plan),
+    );
+  }
+
+  override windowMax(
+    x: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): [BackendBuffer, BackendBuffer] | null {
+    if (plan.padded) return null;
+    const n = sizeOf(plan.outShape.slice(0, first)) * sizeOf(plan.outShape.slice(first + count));
+    const [mb] = this.alloc(n);
+    const [ib] = this.alloc(n);
+    if (n === 0) return [mb, ib];
+    if (
+      !maxWindows(
+        this.windows,
+        (x as WasmBuffer).ptr,
+        (mb as WasmBuffer).ptr,
+        (ib as WasmBuffer).ptr,
+        plan,
+        first,
+        count,
+      )
+    ) {
+      this.free(mb);
+      this.free(ib);
+      return null;
+    }
+    return [mb, ib];
+  }
+
+  override windowScatterAt(
+    dy: BackendBuffer,
+    index: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): BackendBuffer | null {
+    if (plan.padded) return null;
+    let ok = true;
+    const out = this.withSums(sizeOf(plan.inShape), (acc) => {
+      ok = pickScatter(
+        this.windows,
+        (dy as WasmBuffer).ptr,
+        (index as WasmBuffer).ptr,
+        acc,
+        plan,
+        first,
+        count,
+      );
+    });
+    if (ok) return out;
+    this.free(out);
+    return null;
   }
 
   override destroy(): void {

@@ -10,6 +10,7 @@ import { createDevice } from '../../select.js';
 import { testData } from '../../testing/reference.js';
 import type { WindowSpec } from '../../window.js';
 import { planWindow, windowSpec2d } from '../../window.js';
+import type { WasmBackend } from './wasm.js';
 import { probeWasm } from './wasm.js';
 
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
@@ -223,11 +224,15 @@ describe.skipIf(!wasmOk)('wasm window kernels = the JavaScript path, bit for bit
       for (const a of [m, ix, g, col, back]) a.dispose();
     };
     round();
+    const heap = () => (w.backend as WasmBackend).memoryStats();
     const before = w.memory();
+    const used = heap().usedBytes;
     for (let i = 0; i < 20; i++) round();
     const after = w.memory();
     expect(after.arrays).toBe(before.arrays);
     expect(after.bytes).toBe(before.bytes);
+    // scratch (pooling tables, float64 sums) comes back to the pool: nothing new is handed out
+    expect(heap().usedBytes).toBe(used);
     x.dispose();
   });
 });
