@@ -41,20 +41,29 @@ export function profileMlp({ device, features, labels, steps, warmup, rounds, sy
   };
   fit(warm);
   const unprofiled = [];
+  const cpuMs = [];
   const profiles = [];
+  // CPU time of the whole process (JS and, on llvmpipe, the rasterizer's threads): less sensitive
+  // than wall time to other work on a shared machine; absent in a browser
+  const cpuUsage = globalThis.process?.cpuUsage;
   for (let r = 0; r < rounds; r++) {
+    const c0 = cpuUsage?.();
     const t0 = performance.now();
     fit(data);
     unprofiled.push((performance.now() - t0) / steps);
+    if (c0) {
+      const c = cpuUsage(c0);
+      cpuMs.push((c.user + c.system) / 1000 / steps);
+    }
     profiles.push(profileGl(device, () => fit(data), { sync }).profile);
   }
   model.dispose();
-  return { info: device.info(), steps, warmup, rounds, sync, unprofiled, profiles, lastLoss: loss };
+  return { info: device.info(), steps, warmup, rounds, sync, unprofiled, cpuMs, profiles, lastLoss: loss };
 }
 
 /** The per-kernel table (Markdown) and the per-step summary of a profileMlp result. */
 export function formatProfile(res) {
-  const { profiles, rounds, unprofiled, info, sync } = res;
+  const { profiles, rounds, unprofiled, info, sync, cpuMs = [] } = res;
   const steps = res.steps * rounds;
   const kernels = new Map();
   const total = {};
@@ -95,6 +104,12 @@ export function formatProfile(res) {
       `${profiles.map((p) => f(p.wallMs / res.steps, 1)).join(', ')} (in kernels ${f(per(total.kernelMs), 1)}, ` +
       `outside (JS, autograd, read-backs) ${f(per(total.wallMs - total.kernelMs), 1)})`,
   );
+  if (cpuMs.length > 0) {
+    out.push(
+      `CPU ms/step unprofiled (process user + system, per round): ${cpuMs.map((x) => f(x, 1)).join(', ')}; ` +
+        `min wall ${f(Math.min(...unprofiled), 1)}, min CPU ${f(Math.min(...cpuMs), 1)}`,
+    );
+  }
   out.push('');
   const head = [
     'kernel',

@@ -1,6 +1,7 @@
 // Per-kernel profile of one MNIST MLP training step on the gl backend (issue 16, "measure first"):
 // launches, milliseconds and share per kernel, program switches, texture allocations, uploads and
-// read-backs per step, from profileGl of @gradkit/kernels/gl.
+// read-backs per step, from profileGl of @gradkit/kernels/gl; in Node also the process CPU time per
+// unprofiled step (user + system, llvmpipe's threads included), steadier than wall time on a busy machine.
 //
 //   pnpm build   # the script runs the built dist of kernels, tensor, nn, optimizers, trainer
 //   xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX" node apps/bench/scripts/profile-gl.mjs
