@@ -52,6 +52,13 @@ export interface BackendInfo {
    * synchronous `read`, else `'none'`; {@link Device.info} always reports it.
    */
   readonly syncRead?: SyncRead;
+  /**
+   * Whether `readAsync` lets other work run while the device finishes: `'non-blocking'` (the gl
+   * backend on WebGL2: a fence and a pixel-pack buffer, polled), `'blocking'` (a synchronous read
+   * wrapped in a Promise: the gl backend on WebGL1 and headless-gl). Absent where reads are in host
+   * memory (cpu, wasm).
+   */
+  readonly asyncRead?: 'non-blocking' | 'blocking';
 }
 
 /**

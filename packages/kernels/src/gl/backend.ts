@@ -211,6 +211,8 @@ export class GpuJsBackend implements KernelBackend {
       maxElements: Math.min(maxTextureSize * (maxTextureSize - 1), FLOAT_EXACT),
       pipeline: true,
       syncRead: 'stalls',
+      // WebGL2 has fences and pixel-pack buffers; WebGL1 (headless-gl too) reads synchronously only
+      asyncRead: mode === 'webgl2' ? 'non-blocking' : 'blocking',
     };
   }
 
@@ -303,9 +305,27 @@ export class GpuJsBackend implements KernelBackend {
     return toFloat32(b.data.toArray(), b.size);
   }
 
+  /**
+   * Reads a buffer back without blocking where the context allows it (WebGL2, see
+   * {@link BackendInfo.asyncRead}): the texture is copied into a pixel-pack buffer behind a fence,
+   * the fence is polled from timers, and the values are fetched once it has signalled, so a page
+   * keeps running while the GPU finishes. On WebGL1 and headless-gl it is {@link GpuJsBackend.read}
+   * wrapped in a Promise. The values are those of the buffer when `readAsync` was called, even if
+   * it is freed before the Promise settles.
+   *
+   * @example
+   * ```ts
+   * const values = await backend.readAsync(buf); // Float32Array
+   * ```
+   */
   readAsync(buf: BackendBuffer): Promise<Float32Array> {
     try {
-      return Promise.resolve(this.read(buf));
+      const b = this.own('readAsync', buf);
+      if (this.info.asyncRead !== 'non-blocking' || b.size === 0 || b.data === null)
+        return Promise.resolve(this.read(buf));
+      this.profiler?.noteRead(b.size);
+      const t = b.data as unknown as GpuJsTextureInternals;
+      return this.raw().readAsync(t.texture, t.size[0], t.size[1], b.size);
     } catch (e) {
       return Promise.reject(e);
     }

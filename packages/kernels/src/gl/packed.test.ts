@@ -298,3 +298,43 @@ describe.each(active)('texture pool on GpuJsBackend(%s)', (mode) => {
     }
   });
 });
+
+describe.each(active)('readAsync on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  it('headless-gl (WebGL1) says its awaitable read blocks, and it returns what read returns', async () => {
+    expect(be.info.asyncRead).toBe('blocking');
+    const x = testData(70_001, 4);
+    const b = be.upload(x);
+    const y = be.map(UNARY.neg, [b], [[x.length]], [x.length], []);
+    const got = await be.readAsync(y);
+    expect(got).toBeInstanceOf(Float32Array);
+    expect(
+      closeTo(
+        got,
+        Array.from(x, (v) => -v),
+        0,
+        0,
+      ),
+    ).toBeNull();
+    expect(Array.from(await be.readAsync(y))).toEqual(Array.from(be.read(y)));
+    be.free(b);
+    be.free(y);
+  });
+
+  it('rejects with a BackendError for a freed buffer and for another backend’s buffer', async () => {
+    const b = be.upload(new Float32Array([1, 2]));
+    be.free(b);
+    await expect(be.readAsync(b)).rejects.toThrow(/readAsync: the buffer was freed/);
+    await expect(be.readAsync(new CpuBackend().upload(new Float32Array([1])))).rejects.toThrow(
+      /readAsync: not a gpu.js buffer/,
+    );
+  });
+});

@@ -240,6 +240,77 @@ export class RawGl {
     }
   }
 
+  /**
+   * WebGL2 only: copies the red channel of the first `n` texels of `texture` (`width x height`,
+   * row by row) into a pixel-pack buffer behind a fence, and resolves with them once the fence
+   * has signalled, polling it from timers instead of waiting.
+   */
+  readAsync(texture: WebGLTexture, width: number, height: number, n: number): Promise<Float32Array> {
+    const gl = this.gl as unknown as WebGL2RenderingContext;
+    const fb = gl.getParameter(gl.FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+    const packPrev = gl.getParameter(gl.PIXEL_PACK_BUFFER_BINDING) as WebGLBuffer | null;
+    const pbo = gl.createBuffer();
+    if (!pbo)
+      return Promise.reject(new BackendError('gl', 'readAsync: could not create a pixel-pack buffer'));
+    const bytes = width * height * 16;
+    try {
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, pbo);
+      gl.bufferData(gl.PIXEL_PACK_BUFFER, bytes, gl.STREAM_READ);
+      // RGBA/FLOAT is the combination every float color buffer can be read with
+      gl.readPixels(0, 0, width, height, gl.RGBA, gl.FLOAT, 0);
+    } finally {
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, packPrev);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    }
+    const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    return new Promise((resolve, reject) => {
+      const done = (e: unknown, v?: Float32Array) => {
+        try {
+          if (sync) gl.deleteSync(sync);
+          gl.deleteBuffer(pbo);
+        } catch {
+          // the context may be gone
+        }
+        if (e) reject(e instanceof BackendError ? e : new BackendError('gl', `readAsync: ${String(e)}`));
+        else resolve(v!);
+      };
+      const poll = () => {
+        try {
+          step();
+        } catch (e) {
+          done(e);
+        }
+      };
+      const step = () => {
+        if (this.destroyed) {
+          done(new BackendError('gl', 'readAsync: the backend was destroyed before the read finished'));
+          return;
+        }
+        const st = sync ? gl.clientWaitSync(sync, 0, 0) : gl.ALREADY_SIGNALED;
+        if (st === gl.TIMEOUT_EXPIRED) {
+          setTimeout(poll, 1);
+          return;
+        }
+        if (st === gl.WAIT_FAILED) {
+          done(new BackendError('gl', 'readAsync: waiting for the GPU failed (WAIT_FAILED)'));
+          return;
+        }
+        const all = new Float32Array(bytes / 4);
+        const prev = gl.getParameter(gl.PIXEL_PACK_BUFFER_BINDING) as WebGLBuffer | null;
+        gl.bindBuffer(gl.PIXEL_PACK_BUFFER, pbo);
+        gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, all);
+        gl.bindBuffer(gl.PIXEL_PACK_BUFFER, prev);
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) out[i] = all[4 * i];
+        done(null, out);
+      };
+      setTimeout(poll, 0);
+    });
+  }
+
   /** The framebuffer of four-target draws (its draw buffers set once). */
   private mrt(): WebGLFramebuffer {
     if (this.mrtFramebuffer === null) {
