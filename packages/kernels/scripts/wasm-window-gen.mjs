@@ -19,9 +19,9 @@ const whileLoop = (name, cond, body) => `(block $B${name} (loop $L${name}
         (br $L${name})))`;
 
 /**
- * `win_read(src, dst, m, n, d2, d, lo, hi, jlo, jhi, pad)`: a block of `m` rows of `n` floats
- * written to `dst` (byte address, contiguous). Row `j` reads the input from byte address
- * `src + 4 j d2` with element step `d`: for `jlo <= j < jhi`, element `t` is `pad` below `lo`,
+ * `win_read(src, dst, m, n, d2, d, lo, hi, jlo, jhi, pad, m3, d3)`: `m3` blocks of `m` rows of
+ * `n` floats written to `dst` (byte address, contiguous). Row `j` of block `i` reads the input
+ * from byte address `src + 4 (i d3 + j d2)` with element step `d`: for `jlo <= j < jhi`, element `t` is `pad` below `lo`,
  * the input at `t d` for `lo <= t < hi`, and `pad` from `hi`; every other row is all `pad`.
  * Steps are in elements and may be negative (addresses wrap as i32, only valid reads happen).
  */
@@ -37,13 +37,20 @@ function winRead() {
     )})
   (func $win_read (export "win_read") (param $src i32) (param $dst i32) (param $m i32) (param $n i32)
     (param $d2 i32) (param $d i32) (param $lo i32) (param $hi i32) (param $jlo i32) (param $jhi i32) (param $pad f32)
-    (local $j i32) (local $q i32) (local $w i32) (local $e i32)
+    (param $m3 i32) (param $d3 i32)
+    (local $j i32) (local $q i32) (local $w i32) (local $e i32) (local $i3 i32) (local $blk i32)
+    ${set('blk', get('src'))}
+    ${whileLoop(
+      'K',
+      `(i32.lt_s ${get('i3')} ${get('m3')})`,
+      `${set('src', get('blk'))}
+    ${set('j', '(i32.const 0)')}
     ${whileLoop(
       'J',
       `(i32.lt_s ${get('j')} ${get('m')})`,
       `(if (i32.and (i32.ge_s ${get('j')} ${get('jlo')}) (i32.lt_s ${get('j')} ${get('jhi')}))
           (then
-            (call $fill ${get('dst')} ${get('lo')} ${get('pad')})
+            (if (i32.gt_s ${get('lo')} (i32.const 0)) (then (call $fill ${get('dst')} ${get('lo')} ${get('pad')})))
             ${set('q', add(get('src'), shl(mul(get('lo'), get('d')), 2)))}
             ${set('w', add(get('dst'), shl(get('lo'), 2)))}
             ${set('e', add(get('dst'), shl(get('hi'), 2)))}
@@ -54,7 +61,13 @@ function winRead() {
                 `(v128.store ${get('w')} (v128.load ${get('q')}))
                 ${inc('q', 16)}
                 ${inc('w', 16)}`,
-              )}))
+              )}
+              ;; a tail of 1-3 floats in a run of at least 4: one last vector overlapping the one before
+              (if (i32.and (i32.lt_u ${get('w')} ${get('e')}) (i32.ge_s (i32.sub ${get('hi')} ${get('lo')}) (i32.const 4)))
+                (then
+                  (v128.store (i32.sub ${get('e')} (i32.const 16))
+                    (v128.load (i32.sub ${add(get('q'), `(i32.sub ${get('e')} ${get('w')})`)} (i32.const 16))))
+                  ${set('w', get('e'))}))))
             (if (i32.eq ${get('d')} (i32.const 2))
               (then ${whileLoop(
                 'V2',
@@ -71,18 +84,22 @@ function winRead() {
                 ${inc('q', shl(get('d'), 2))}
                 ${inc('w', 4)}`,
             )}
-            (call $fill ${get('e')} (i32.sub ${get('n')} ${get('hi')}) ${get('pad')}))
+            (if (i32.lt_s ${get('hi')} ${get('n')}) (then (call $fill ${get('e')} (i32.sub ${get('n')} ${get('hi')}) ${get('pad')}))))
           (else (call $fill ${get('dst')} ${get('n')} ${get('pad')})))
         ${inc('dst', shl(get('n'), 2))}
         ${inc('src', shl(get('d2'), 2))}
         ${inc('j', 1)}`,
+    )}
+    ${inc('blk', shl(get('d3'), 2))}
+    ${inc('i3', 1)}`,
     )})`;
 }
 
 /**
- * `win_scatter(dy, acc, m, n, d2, d, lo, hi, jlo, jhi)`: the adjoint of `win_read` on float64
- * sums: for `jlo <= j < jhi` and `lo <= t < hi`, `acc[j d2 + t d] += dy[j n + t]` (`acc` the
- * block's float64 base address, `dy` the block's float32 address), in row-major order.
+ * `win_scatter(dy, acc, m, n, d2, d, lo, hi, jlo, jhi, m3, d3)`: the adjoint of `win_read` on
+ * float64 sums: for each block `i < m3`, `jlo <= j < jhi` and `lo <= t < hi`,
+ * `acc[i d3 + j d2 + t d] += dy[(i m + j) n + t]` (`acc` the first block's float64 base address,
+ * `dy` its float32 address), in row-major order.
  */
 function winScatter() {
   const addPair = (w, off, v) =>
@@ -90,10 +107,16 @@ function winScatter() {
   return `
   (func $win_scatter (export "win_scatter") (param $dy i32) (param $acc i32) (param $m i32) (param $n i32)
     (param $d2 i32) (param $d i32) (param $lo i32) (param $hi i32) (param $jlo i32) (param $jhi i32)
-    (local $j i32) (local $q i32) (local $w i32) (local $e i32) (local $v v128)
-    ${set('j', get('jlo'))}
-    ${inc('dy', shl(mul(get('jlo'), get('n')), 2))}
-    ${inc('acc', shl(mul(get('jlo'), get('d2')), 3))}
+    (param $m3 i32) (param $d3 i32)
+    (local $j i32) (local $q i32) (local $w i32) (local $e i32) (local $v v128) (local $i3 i32) (local $bdy i32) (local $bacc i32)
+    ${set('bdy', get('dy'))}
+    ${set('bacc', get('acc'))}
+    ${whileLoop(
+      'K',
+      `(i32.lt_s ${get('i3')} ${get('m3')})`,
+      `${set('j', get('jlo'))}
+    ${set('dy', add(get('bdy'), shl(mul(get('jlo'), get('n')), 2)))}
+    ${set('acc', add(get('bacc'), shl(mul(get('jlo'), get('d2')), 3)))}
     ${whileLoop(
       'J',
       `(i32.lt_s ${get('j')} ${get('jhi')})`,
@@ -120,6 +143,10 @@ function winScatter() {
         ${inc('dy', shl(get('n'), 2))}
         ${inc('acc', shl(get('d2'), 3))}
         ${inc('j', 1)}`,
+    )}
+    ${inc('bdy', shl(mul(get('m'), get('n')), 2))}
+    ${inc('bacc', shl(get('d3'), 3))}
+    ${inc('i3', 1)}`,
     )})
   ;; out[i] = acc[i] rounded to float32, for i < n
   (func $f64_to_f32 (export "f64_to_f32") (param $acc i32) (param $out i32) (param $n i32)
@@ -150,7 +177,8 @@ function winScatter() {
  * a float), contiguous in row-major order. Taps are compared in order: a later tap replaces the
  * best when it is greater, or when it is NaN and the best is not (so the first NaN wins, and of
  * equal values, zeros of either sign included, the first). Four windows at a time in SIMD when
- * `step` is 1 or 2, else one at a time; both branch-free.
+ * `step` is 1 or 2 and a row has at least 4 windows (the last group of a row overlapping the one
+ * before), else one at a time; both branch-free.
  */
 function winMax() {
   const tapAddr = (t) => add(get('b'), shl(`(i32.load ${add(get('taps'), shl(t, 2))})`, 2));
@@ -164,8 +192,16 @@ function winMax() {
   const vectorLoop = (s) => `(if (i32.eq ${get('step')} (i32.const ${s}))
           (then ${whileLoop(
             `V${s}`,
-            `(i32.le_s (i32.add ${get('j')} (i32.const 4)) ${get('row')})`,
-            `${set('best', load[s](tapAddr('(i32.const 0)')))}
+            `(i32.and (i32.lt_s ${get('j')} ${get('row')}) (i32.ge_s ${get('row')} (i32.const 4)))`,
+            `(if (i32.gt_s (i32.add ${get('j')} (i32.const 4)) ${get('row')})
+              (then
+                ;; the last group overlaps the one before: windows recomputed, the same values
+                ${set('t', `(i32.sub (i32.sub ${get('row')} (i32.const 4)) ${get('j')})`)}
+                ${inc('b', shl(get('t'), 2 + (s === 2 ? 1 : 0)))}
+                ${inc('mx', shl(get('t'), 2))}
+                ${inc('ix', shl(get('t'), 2))}
+                ${inc('j', get('t'))}))
+            ${set('best', load[s](tapAddr('(i32.const 0)')))}
             ${set('bi', '(v128.const i32x4 0 0 0 0)')}
             ${set('t', '(i32.const 1)')}
             ${whileLoop(
@@ -206,8 +242,9 @@ function winMax() {
             'U',
             `(i32.lt_s ${get('t')} ${get('K')})`,
             `${set('sv', `(f32.load ${tapAddr(get('t'))})`)}
-            (if (i32.or (f32.gt ${get('sv')} ${get('sb')}) (i32.and (f32.ne ${get('sv')} ${get('sv')}) (f32.eq ${get('sb')} ${get('sb')})))
-              (then ${set('sb', get('sv'))} ${set('si', get('t'))}))
+            ${set('c', `(i32x4.splat (i32.or (f32.gt ${get('sv')} ${get('sb')}) (i32.and (f32.ne ${get('sv')} ${get('sv')}) (f32.eq ${get('sb')} ${get('sb')}))))`)}
+            ${set('sb', `(select ${get('sv')} ${get('sb')} (i32x4.extract_lane 0 ${get('c')}))`)}
+            ${set('si', `(select ${get('t')} ${get('si')} (i32x4.extract_lane 0 ${get('c')}))`)}
             ${inc('t', 1)}`,
           )}
           (f32.store ${get('mx')} ${get('sb')})

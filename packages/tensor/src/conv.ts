@@ -274,9 +274,21 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
   let y2: DeviceArray | null = null;
   try {
     y2 = d.matmul(w2, A);
+    if (b) {
+      // the bias added to the GEMM's [Cout, N L] rows (a broadcast along the contiguous axis,
+      // which every backend runs as a fast loop), before the swap to [N, Cout, L]
+      const bv = view(b.array, [Cout, 1]);
+      try {
+        const yb = d.binary('add', y2, bv);
+        y2.dispose();
+        y2 = yb;
+      } finally {
+        bv.dispose();
+      }
+    }
     const y3 = view(y2, [Cout, N, L]);
     try {
-      y = finish(d.transpose(y3, [1, 0, 2]), b, outShape);
+      y = finish(d.transpose(y3, [1, 0, 2]), null, outShape);
     } finally {
       y3.dispose();
     }

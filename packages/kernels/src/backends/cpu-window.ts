@@ -24,11 +24,11 @@ function validRange(c: number, s: number, len: number, n: number): [number, numb
 }
 
 /**
- * One block of a window walk: `m` rows of `n` output elements, row `j` starting at output offset
- * `o + j n`, whose element `t` reads input offset `base + j d2 + t d`. For rows `jlo <= j < jhi`
- * that read is inside the input exactly for `lo <= t < hi`; every other row is wholly outside
- * (padding). Offsets are element offsets; `base` itself may be outside the input (only the reads
- * inside are made).
+ * `m3` blocks of a window walk, each of `m` rows of `n` output elements: row `j` of block `i`
+ * starts at output offset `o + (i m + j) n`, and its element `t` reads input offset
+ * `base + i d3 + j d2 + t d`. For rows `jlo <= j < jhi` that read is inside the input exactly for
+ * `lo <= t < hi` (the same in every block); every other row is wholly outside (padding). Offsets
+ * are element offsets; `base` itself may be outside the input (only the reads inside are made).
  */
 export type WindowBlock = (
   o: number,
@@ -41,12 +41,15 @@ export type WindowBlock = (
   hi: number,
   jlo: number,
   jhi: number,
+  m3: number,
+  d3: number,
 ) => void;
 
 /**
  * Walks the output of a window plan in row-major order as blocks of rows (the last output axis
  * is the row, the second-to-last the block; see {@link WindowBlock}) and calls `visit` once per
- * block. Across blocks the input offset and the count of input axes out of range are kept up to
+ * block (or once per run of blocks along the third-to-last output axis when that axis changes no
+ * valid range). Across blocks the input offset and the count of input axes out of range are kept up to
  * date as the outer output coordinates advance (an odometer), so a block costs O(1) bookkeeping
  * however many axes there are, which matters for im2col layouts (many blocks of short rows). A
  * plan that reads no padding (`padded: false`) gives every block whole rows.
@@ -70,7 +73,7 @@ export function forEachBlock(
       base += coord[a] * inStr[a];
       if (!(coord[a] >= 0 && coord[a] < inShape[a])) ok = false;
     }
-    visit(0, base, 1, 1, 0, 0, 0, ok ? 1 : 0, 0, 1);
+    visit(0, base, 1, 1, 0, 0, 0, ok ? 1 : 0, 0, 1, 1, 0);
     return;
   }
   // the row: the last output axis
@@ -110,20 +113,8 @@ export function forEachBlock(
     const lo = c >= 0 ? 0 : Math.min(-c, n);
     return [lo, Math.max(lo, Math.min(n, laLen - c))];
   };
-  for (let blk = 0, o = 0; blk < blocks; blk++, o += m * n) {
-    if (full) visit(o, base, m, n, d2, d, 0, n, 0, m);
-    else if (bad !== 0) visit(o, base, m, n, d2, d, 0, 0, 0, 0);
-    else if (sameAxis) {
-      for (let j = 0; j < m; j++) {
-        const [lo, hi] = rowRange(coord[la] + j * s2);
-        visit(o + j * n, base + j * d2, 1, n, d2, d, lo, hi, 0, 1);
-      }
-    } else {
-      const [lo, hi] = rowRange(la >= 0 ? coord[la] : 0);
-      const [jlo, jhi] = check2 ? validRange(coord[a2], s2, a2Len, m) : [0, m];
-      visit(o, base, m, n, d2, d, lo, hi, jlo, jhi);
-    }
-    // advance the odometer over the outer output axes, keeping base and bad current
+  // advance the odometer over the outer output axes by one block, keeping base and bad current
+  const advance = () => {
     for (let k = nb - 1; k >= 0; k--) {
       const a = ax[k];
       const wrap = ++idx[k] === len[k];
@@ -143,31 +134,66 @@ export function forEachBlock(
       }
       if (!wrap) break;
     }
+  };
+  // The third-to-last output axis folds into one visit (m3 blocks, d3 apart) when it moves neither
+  // the row's nor the block's input coordinate and every one of its positions reads inside.
+  const k3 = nb - 1;
+  const a3 = k3 >= 0 ? ax[k3] : -1;
+  const m3 = k3 >= 0 ? len[k3] : 1;
+  const d3 = k3 >= 0 ? dOff[k3] : 0;
+  const foldable = k3 >= 0 && m3 > 1 && !sameAxis && (a3 < 0 || (a3 !== la && a3 !== a2));
+  const inside3 = (): boolean => {
+    if (a3 < 0) return true;
+    const end = coord[a3] + st[k3] * (m3 - 1);
+    return end >= 0 && end < inShape[a3];
+  };
+  for (let blk = 0, o = 0; blk < blocks; ) {
+    const fold = foldable && idx[k3] === 0 && (full || (bad === 0 && inside3()));
+    const reps = fold ? m3 : 1;
+    if (full) visit(o, base, m, n, d2, d, 0, n, 0, m, reps, d3);
+    else if (bad !== 0) visit(o, base, m, n, d2, d, 0, 0, 0, 0, 1, 0);
+    else if (sameAxis) {
+      for (let j = 0; j < m; j++) {
+        const [lo, hi] = rowRange(coord[la] + j * s2);
+        visit(o + j * n, base + j * d2, 1, n, d2, d, lo, hi, 0, 1, 1, 0);
+      }
+    } else {
+      const [lo, hi] = rowRange(la >= 0 ? coord[la] : 0);
+      const [jlo, jhi] = check2 ? validRange(coord[a2], s2, a2Len, m) : [0, m];
+      visit(o, base, m, n, d2, d, lo, hi, jlo, jhi, reps, d3);
+    }
+    for (let i = 0; i < reps; i++) advance();
+    blk += reps;
+    o += reps * m * n;
   }
 }
 
 /** The JavaScript block of a window read: copies the valid elements, writes `pad` elsewhere. */
 function readBlock(src: Float32Array, out: Float32Array, pad: number): WindowBlock {
-  return (o, base, m, n, d2, d, lo, hi, jlo, jhi) => {
-    for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
-      if (j < jlo || j >= jhi) {
-        for (let t = 0; t < n; t++) out[o + t] = pad;
-        continue;
+  return (o, base, m, n, d2, d, lo, hi, jlo, jhi, m3, d3) => {
+    for (let i = 0; i < m3; i++, base += d3) {
+      for (let j = 0, b = base; j < m; j++, o += n, b += d2) {
+        if (j < jlo || j >= jhi) {
+          for (let t = 0; t < n; t++) out[o + t] = pad;
+          continue;
+        }
+        for (let t = 0; t < lo; t++) out[o + t] = pad;
+        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
+        else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) out[o + t] = src[q];
+        for (let t = hi; t < n; t++) out[o + t] = pad;
       }
-      for (let t = 0; t < lo; t++) out[o + t] = pad;
-      if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) out[o + t] = src[q];
-      else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) out[o + t] = src[q];
-      for (let t = hi; t < n; t++) out[o + t] = pad;
     }
   };
 }
 
 /** The JavaScript block of a window scatter: adds the valid elements into the float64 sums. */
 function scatterBlock(src: Float32Array, acc: Float64Array): WindowBlock {
-  return (o, base, _m, n, d2, d, lo, hi, jlo, jhi) => {
-    for (let j = jlo, p = o + jlo * n, b = base + jlo * d2; j < jhi; j++, p += n, b += d2) {
-      if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[p + t];
-      else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) acc[q] += src[p + t];
+  return (o, base, m, n, d2, d, lo, hi, jlo, jhi, m3, d3) => {
+    for (let i = 0; i < m3; i++, o += m * n, base += d3) {
+      for (let j = jlo, p = o + jlo * n, b = base + jlo * d2; j < jhi; j++, p += n, b += d2) {
+        if (d === 1) for (let t = lo, q = b + lo; t < hi; t++, q++) acc[q] += src[p + t];
+        else for (let t = lo, q = b + lo * d; t < hi; t++, q += d) acc[q] += src[p + t];
+      }
     }
   };
 }

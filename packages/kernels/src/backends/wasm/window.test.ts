@@ -74,6 +74,23 @@ function awkward(n: number, seed: number): Float32Array {
   return v;
 }
 
+/** Where output element `i` reads (flat input offset), or -1 for padding: from the definition. */
+function source(spec: WindowSpec, inShape: readonly number[], i: number): number {
+  const o: number[] = [];
+  for (let k = spec.outShape.length - 1, r = i; k >= 0; k--) {
+    o[k] = r % spec.outShape[k];
+    r = Math.floor(r / spec.outShape[k]);
+  }
+  let off = 0;
+  for (let a = 0; a < inShape.length; a++) {
+    let c = spec.offsets[a];
+    for (let k = 0; k < o.length; k++) if (spec.axes[k] === a) c += spec.steps[k] * o[k];
+    if (c < 0 || c >= inShape[a]) return -1;
+    off = off * inShape[a] + c;
+  }
+  return off;
+}
+
 const wasmOk = probeWasm().ok;
 if (!wasmOk) console.log(`skipping the wasm window kernel tests: ${JSON.stringify(probeWasm())}`);
 
@@ -105,6 +122,13 @@ describe.skipIf(!wasmOk)('wasm window kernels = the JavaScript path, bit for bit
         x.dispose();
         return read(y);
       });
+      // the cpu result against the definition (the block walk is shared, so check it directly)
+      const want = Float32Array.from({ length: size(spec.outShape) }, (_, o) => {
+        const src = source(spec, inShape, o);
+        return src < 0 ? (spec.padValue ?? Number.NaN) : xs[src];
+      });
+      const ad = firstDiff(gc, want);
+      expect(ad, `cpu window ${JSON.stringify({ inShape, spec })} at [${ad}]`).toBe(-1);
       const at = firstDiff(gw, gc);
       expect(at, `window ${JSON.stringify({ inShape, spec })} at [${at}]: ${gw[at]} vs ${gc[at]}`).toBe(-1);
       const dys = testData(size(spec.outShape), i + 7);
@@ -114,6 +138,13 @@ describe.skipIf(!wasmOk)('wasm window kernels = the JavaScript path, bit for bit
         dy.dispose();
         return read(g);
       });
+      const sums = new Float64Array(size(inShape));
+      dys.forEach((v, o) => {
+        const src = source(spec, inShape, o);
+        if (src >= 0) sums[src] += v;
+      });
+      const ds = firstDiff(sc, Float32Array.from(sums));
+      expect(ds, `cpu scatter ${JSON.stringify({ inShape, spec })} at [${ds}]`).toBe(-1);
       const as = firstDiff(sw, sc);
       expect(as, `scatter ${JSON.stringify({ inShape, spec })} at [${as}]: ${sw[as]} vs ${sc[as]}`).toBe(-1);
     }

@@ -18,6 +18,8 @@ export interface WindowKernels {
     jlo: number,
     jhi: number,
     pad: number,
+    m3: number,
+    d3: number,
   ): void;
   win_scatter(
     dy: number,
@@ -30,6 +32,8 @@ export interface WindowKernels {
     hi: number,
     jlo: number,
     jhi: number,
+    m3: number,
+    d3: number,
   ): void;
   f64_to_f32(acc: number, out: number, n: number): void;
   win_max(
@@ -76,8 +80,8 @@ type BlockPlan = Parameters<typeof forEachBlock>[0];
  * address arithmetic does, so a block base outside the input (padding) is harmless.
  */
 export function readWindow(k: WindowKernels, x: number, out: number, plan: BlockPlan, pad: number): void {
-  forEachBlock(plan, (o, base, m, n, d2, d, lo, hi, jlo, jhi) =>
-    k.win_read(x + 4 * base, out + 4 * o, m, n, d2, d, lo, hi, jlo, jhi, pad),
+  forEachBlock(plan, (o, base, m, n, d2, d, lo, hi, jlo, jhi, m3, d3) =>
+    k.win_read(x + 4 * base, out + 4 * o, m, n, d2, d, lo, hi, jlo, jhi, pad, m3, d3),
   );
 }
 
@@ -86,8 +90,8 @@ export function readWindow(k: WindowKernels, x: number, out: number, plan: Block
  * `windowScatter` in cpu-window.ts (`acc` the byte address of float64 sums, zero on entry).
  */
 export function scatterWindow(k: WindowKernels, dy: number, acc: number, plan: BlockPlan): void {
-  forEachBlock(plan, (o, base, m, n, d2, d, lo, hi, jlo, jhi) =>
-    k.win_scatter(dy + 4 * o, acc + 8 * base, m, n, d2, d, lo, hi, jlo, jhi),
+  forEachBlock(plan, (o, base, m, n, d2, d, lo, hi, jlo, jhi, m3, d3) =>
+    k.win_scatter(dy + 4 * o, acc + 8 * base, m, n, d2, d, lo, hi, jlo, jhi, m3, d3),
   );
 }
 
