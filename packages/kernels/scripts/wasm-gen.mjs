@@ -506,6 +506,71 @@ export function rowsWat() {
 }
 
 /**
+ * The softmax cross-entropy module: `sce_grad`, the gradient of softmax cross-entropy per row of a
+ * contiguous [rows, n] array x, in one pass:
+ * out[i, j] = s_i * (exp(x[i, j] - lse[i]) - q) with s_i = scale * dy[i * dyStep] (float32),
+ * q = $q1 where j is the row's label (labels[i] an integer in [0, n)), else $q0. Each step rounds
+ * to float32 in the order of the composed kernels (exp as the JIT's, then the difference, then the
+ * product), so it gives their values bit for bit. The last partial vector of a row is read and
+ * written lane by lane.
+ */
+export function softmaxWat() {
+  const lane = (k, body) => `(if (i32.gt_s (local.get $k) (i32.const ${k})) (then ${body}))`;
+  return `
+  (func $sce_grad (export "sce_grad") (param $x i32) (param $lse i32) (param $labels i32) (param $dy i32)
+                  (param $out i32) (param $rows i32) (param $n i32) (param $dyStep i32)
+                  (param $scale f32) (param $q0 f32) (param $q1 f32)
+    (local $i i32) (local $p i32) (local $o i32) (local $end i32) (local $k i32) (local $y f32) (local $j i32)
+    (local $ls v128) (local $ss v128) (local $qs v128) (local $v v128) (local $s f32)
+    (local $en v128) (local $er v128) (local $eni v128) (local $en1 v128)
+    (local.set $qs (f32x4.splat (local.get $q0)))
+    (local.set $p (local.get $x))
+    (local.set $o (local.get $out))
+    (local.set $i (i32.const 0))
+    (loop $R
+      (local.set $ls (f32x4.splat (f32.load (i32.add (local.get $lse) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $s (f32.mul (local.get $scale)
+        (f32.load (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $i) (local.get $dyStep)) (i32.const 2))))))
+      (local.set $ss (f32x4.splat (local.get $s)))
+      (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+      (block $B (loop $L
+        (local.set $k (i32.shr_s (i32.sub (local.get $end) (local.get $p)) (i32.const 2)))
+        (br_if $B (i32.le_s (local.get $k) (i32.const 0)))
+        (if (i32.ge_s (local.get $k) (i32.const 4))
+          (then (local.set $v (v128.load (local.get $p))))
+          (else
+            (local.set $v (f32x4.replace_lane 0 (local.get $ls) (f32.load (local.get $p))))
+            ${lane(1, '(local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $p))))')}
+            ${lane(2, '(local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $p))))')}))
+        (local.set $v (f32x4.sub (local.get $v) (local.get $ls)))
+        ${exp4('v')}
+        (local.set $v (f32x4.mul (local.get $ss) (f32x4.sub (local.get $v) (local.get $qs))))
+        (if (i32.ge_s (local.get $k) (i32.const 4))
+          (then (v128.store (local.get $o) (local.get $v)))
+          (else
+            (f32.store (local.get $o) (f32x4.extract_lane 0 (local.get $v)))
+            ${lane(1, '(f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $v)))')}
+            ${lane(2, '(f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $v)))')}))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $L)))
+      ;; the label's element: the same steps with q1
+      (local.set $y (f32.load (i32.add (local.get $labels) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (i32.and (i32.and (f32.ge (local.get $y) (f32.const 0)) (f32.lt (local.get $y) (f32.convert_i32_u (local.get $n))))
+                   (f32.eq (local.get $y) (f32.trunc (local.get $y))))
+        (then
+          (local.set $j (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (i32.trunc_f32_u (local.get $y))) (i32.const 2)))
+          (local.set $v (f32x4.sub (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $j)))) (local.get $ls)))
+          ${exp4('v')}
+          (f32.store (i32.add (local.get $out) (local.get $j))
+            (f32.mul (local.get $s) (f32.sub (f32x4.extract_lane 0 (local.get $v)) (local.get $q1))))))
+      (local.set $p (local.get $end))
+      (local.set $o (i32.add (local.get $out) (i32.sub (local.get $end) (local.get $x))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $R (i32.lt_u (local.get $i) (local.get $rows)))))`;
+}
+
+/**
  * A whole module from the functions `body` returns: it imports the one memory every module of
  * the backend shares, `env.memory`, `shared` or not (a memory's shared flag must match its import
  * exactly, so each module is built in both variants).

@@ -15,11 +15,12 @@
 // - variantOf: the name of an earlier module this one can replace (same exports and behaviour
 //   within a stated tolerance); the backend uses it instead of that module only where the engine
 //   validates it. Absent for an ordinary module, which every engine with SIMD must accept.
-import { gemmWat, rowsWat } from './wasm-gen.mjs';
+import { gemmWat, rowsWat, softmaxWat } from './wasm-gen.mjs';
 import { windowWat } from './wasm-window-gen.mjs';
 
 export const WASM_MODULES = [
   { name: 'gemm', wat: () => gemmWat() },
   { name: 'rows', wat: () => rowsWat() },
+  { name: 'softmax', wat: () => softmaxWat() },
   { name: 'window', wat: () => windowWat() },
 ];

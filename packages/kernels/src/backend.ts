@@ -198,6 +198,35 @@ export interface KernelBackend {
     count: number,
   ): BackendBuffer | null;
   /**
+   * Optional fused form of `Device.softmaxCrossEntropy` for `x` `[rows, classes]` and `labels`
+   * `[rows]` (class indices as floats; others match no class): `[loss [rows], lse [rows]]`.
+   * Return null to let the device compose it.
+   */
+  softmaxCrossEntropy?(
+    x: BackendBuffer,
+    labels: BackendBuffer,
+    rows: number,
+    classes: number,
+    smoothing: number,
+  ): [BackendBuffer, BackendBuffer] | null;
+  /**
+   * Optional fused form of `Device.softmaxCrossEntropyGrad`: `out[i, j] = (scale dy_i) (exp(x[i, j]
+   * - lse[i]) - q)` with `q = q1` at the row's label and `q0` elsewhere, `dy_i = dy[dyPerRow ? i :
+   * 0]`, rounded to float32 as the composed kernels round. Return null to let the device compose it.
+   */
+  softmaxCrossEntropyGrad?(
+    x: BackendBuffer,
+    lse: BackendBuffer,
+    labels: BackendBuffer,
+    dy: BackendBuffer,
+    dyPerRow: boolean,
+    rows: number,
+    classes: number,
+    scale: number,
+    q0: number,
+    q1: number,
+  ): BackendBuffer | null;
+  /**
    * The adjoint of {@link KernelBackend.gather}: `out` of `shape` (zero-initialised) receives
    * `out[pre, indices[j], post] += updates[pre, j, post]` for `updates` of shape
    * `[pre, count, post]`; indices outside `[0, shape[axis])` contribute nothing.

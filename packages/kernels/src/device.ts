@@ -487,6 +487,163 @@ export class Device {
     }
   }
 
+  /**
+   * Softmax cross-entropy of each row of `x` `[N, C]` against class indices `labels` `[N]`
+   * (integers stored as floats) with label smoothing `smoothing` = eps in [0, 1] (default 0), as
+   * PyTorch's `F.cross_entropy(x, y, reduction='none', label_smoothing=eps)`:
+   *
+   * `loss_n = (1 - eps) (lse_n - x_{n,y_n}) + eps (lse_n - mean_c x_{n,c})` with
+   * `lse_n = log sum_c exp(x_{n,c})` (computed as {@link Device.logsumexp}), NaN for a row holding
+   * +Infinity (as PyTorch's log_softmax there: the row's loss and gradient are NaN).
+   *
+   * That is `sum_c q_{n,c} (lse_n - x_{n,c})` with `q = (1 - eps) onehot(y_n) + eps / C`, summing
+   * only the terms whose `q` is nonzero (so with eps = 0 a -Infinity logit off the label gives a
+   * finite loss, and a +Infinity one makes it Infinity or NaN, as in PyTorch). A label that is
+   * not an integer in `[0, C)` matches no class (its first term vanishes). Returns
+   * `[loss [N], lse [N, 1]]`; `lse` is what {@link Device.softmaxCrossEntropyGrad} needs.
+   *
+   * `wasm` fuses it (one SIMD pass per row for lse, the label's logit and the row sum picked per
+   * row); other backends compose logsumexp, oneHot, an element-wise map and a row sum.
+   *
+   * @throws {ShapeError} when `x` is not `[N, C]` with C >= 1 or `labels` is not `[N]`.
+   * @throws {ValueError} when `smoothing` is not in [0, 1].
+   * @see https://pytorch.org/docs/stable/generated/torch.nn.functional.cross_entropy.html
+   * @example
+   * ```ts
+   * const [loss, lse] = d.softmaxCrossEntropy(d.array([2, 0, 0, 0, 3, 0], [2, 3]), d.array([0, 1]));
+   * loss.read(); // [0.2395447, 0.0948677]
+   * ```
+   */
+  softmaxCrossEntropy(x: DeviceArray, labels: DeviceArray, smoothing = 0): [DeviceArray, DeviceArray] {
+    const op = 'softmaxCrossEntropy';
+    const sx = this.own(op, x);
+    const sl = this.own(op, labels);
+    const [n, c] = checkCrossEntropyShapes(op, x, labels);
+    checkSmoothing(op, smoothing);
+    if (n > 0) {
+      const fused = this.backend.softmaxCrossEntropy?.(sx.buf, sl.buf, n, c, smoothing);
+      if (fused) return [this.launch([n], () => fused[0]), this.launch([n, 1], () => fused[1])];
+    }
+    const m = this.logsumexp(x, 1, true);
+    let lse: DeviceArray;
+    try {
+      lse = this.map(CE_LSE, [m]);
+    } finally {
+      m.dispose();
+    }
+    const made: DeviceArray[] = [];
+    try {
+      const q = this.crossEntropyTargets(labels, c, smoothing, made);
+      const terms = this.map(CE_TERMS, [x, lse, q]);
+      made.push(terms);
+      return [this.sum(terms, 1), lse];
+    } catch (e) {
+      lse.dispose();
+      throw e;
+    } finally {
+      for (const t of made) t.dispose();
+    }
+  }
+
+  /**
+   * The gradient of {@link Device.softmaxCrossEntropy} with respect to `x`, times `scale` and the
+   * output gradient `dy` (`[N]`, or one value for every row, shape `[]` or `[1]`):
+   *
+   * `dx_{n,c} = (scale dy_n) (exp(x_{n,c} - lse_n) - q_{n,c})`, `q = (1 - eps) onehot(y_n) + eps / C`,
+   *
+   * each step rounded to float32 (the product `scale dy_n` first). `scale` is 1/N for a mean loss.
+   * `wasm` runs it as one SIMD pass per row; other backends compose oneHot and an element-wise map;
+   * on `wasm` both give the same values bit for bit.
+   *
+   * @throws {ShapeError} when the shapes do not fit `x` `[N, C]`.
+   * @throws {ValueError} when `smoothing` is not in [0, 1] or `scale` is not a number.
+   * @example
+   * ```ts
+   * const [loss, lse] = d.softmaxCrossEntropy(x, labels);
+   * const dx = d.softmaxCrossEntropyGrad(x, lse, labels, d.array([1]), 0, 1 / x.shape[0]); // mean
+   * ```
+   */
+  softmaxCrossEntropyGrad(
+    x: DeviceArray,
+    lse: DeviceArray,
+    labels: DeviceArray,
+    dy: DeviceArray,
+    smoothing: number,
+    scale: number,
+  ): DeviceArray {
+    const op = 'softmaxCrossEntropyGrad';
+    const sx = this.own(op, x);
+    const ss = this.own(op, lse);
+    const sl = this.own(op, labels);
+    const sd = this.own(op, dy);
+    const [n, c] = checkCrossEntropyShapes(op, x, labels);
+    checkSmoothing(op, smoothing);
+    if (typeof scale !== 'number') throw new ValueError(op, `scale must be a number, got ${String(scale)}`);
+    if (lse.size !== n || !(lse.rank === 1 || (lse.rank === 2 && lse.shape[1] === 1)))
+      throw new ShapeError(
+        op,
+        `lse ${formatShape(lse.shape)} must be ${formatShape([n, 1])} or ${formatShape([n])}`,
+        [lse.shape],
+      );
+    const perRow =
+      dy.size === n &&
+      dy.rank >= 1 &&
+      dy.shape[0] === n &&
+      dy.rank <= 2 &&
+      (dy.rank === 1 || dy.shape[1] === 1);
+    if (!perRow && !(dy.size === 1 && dy.rank <= 1))
+      throw new ShapeError(
+        op,
+        `dy ${formatShape(dy.shape)} must be ${formatShape([n])} or one value ([] or [1])`,
+        [dy.shape],
+      );
+    if (n > 0) {
+      // q as the composed path computes it: affine(onehot, 1 - eps, eps / C) with float32 parameters
+      const f = Math.fround;
+      const [q0, q1] = smoothing > 0 ? [f(smoothing / c), f(f(1 - smoothing) + f(smoothing / c))] : [0, 1];
+      const fused = this.backend.softmaxCrossEntropyGrad?.(
+        sx.buf,
+        ss.buf,
+        sl.buf,
+        sd.buf,
+        perRow,
+        n,
+        c,
+        scale,
+        q0,
+        q1,
+      );
+      if (fused) return this.launch([n, c], () => fused);
+    }
+    const made: DeviceArray[] = [];
+    try {
+      const q = this.crossEntropyTargets(labels, c, smoothing, made);
+      const lcol = this.reshape(lse, [n, 1]);
+      made.push(lcol);
+      const dcol = this.reshape(dy, perRow ? [n, 1] : []);
+      made.push(dcol);
+      return this.map(CE_GRAD, [x, lcol, q, dcol], [scale]);
+    } finally {
+      for (const t of made) t.dispose();
+    }
+  }
+
+  /** q = (1 - eps) onehot(labels) + eps / C, the arrays it makes pushed to `made`. */
+  private crossEntropyTargets(
+    labels: DeviceArray,
+    c: number,
+    smoothing: number,
+    made: DeviceArray[],
+  ): DeviceArray {
+    let q = this.oneHot(labels, c);
+    made.push(q);
+    if (smoothing > 0) {
+      q = this.scalar('affine', q, 1 - smoothing, smoothing / c);
+      made.push(q);
+    }
+    return q;
+  }
+
   // ---------------------------------------------------------------- linear algebra and layout
 
   /**
@@ -988,4 +1145,44 @@ const LOG_SOFTMAX = defineKernel({
   params: 0,
   expr: '(a - b) - Math.log(c)',
 });
+/** lse for cross-entropy: NaN where it is not finite (a +Infinity logit), as PyTorch's log_softmax gives. */
+const CE_LSE = defineKernel({
+  name: 'crossEntropyLse',
+  arity: 1,
+  params: 0,
+  expr: 'a - a == 0.0 ? a : a - a',
+});
+/** Cross-entropy terms, inputs (x, lse, q): q (lse - x), 0 where q is 0 (as PyTorch sums only those). */
+const CE_TERMS = defineKernel({
+  name: 'crossEntropyTerms',
+  arity: 3,
+  params: 0,
+  expr: 'c == 0.0 ? 0.0 : c * (b - a)',
+});
+/** Cross-entropy gradient, inputs (x, lse, q, dy), p0 = scale: p0 dy (e^(x - lse) - q). */
+const CE_GRAD = defineKernel({
+  name: 'crossEntropyGrad',
+  arity: 4,
+  params: 1,
+  expr: 'p0 * d * (Math.exp(a - b) - c)',
+});
+
+function checkCrossEntropyShapes(op: string, x: DeviceArray, labels: DeviceArray): [number, number] {
+  if (x.rank !== 2 || x.shape[1] === 0)
+    throw new ShapeError(op, `x must be [N, C] with C >= 1, got ${formatShape(x.shape)}`, [x.shape]);
+  const [n, c] = x.shape;
+  if (labels.rank !== 1 || labels.shape[0] !== n)
+    throw new ShapeError(
+      op,
+      `labels ${formatShape(labels.shape)} must be ${formatShape([n])} for x ${formatShape(x.shape)}`,
+      [labels.shape, x.shape],
+    );
+  return [n, c];
+}
+
+function checkSmoothing(op: string, smoothing: number): void {
+  if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing <= 1))
+    throw new ValueError(op, `smoothing must be in [0, 1], got ${String(smoothing)}`);
+}
+
 const BROADCAST_TO = defineKernel({ name: 'broadcastTo', arity: 1, params: 0, expr: 'a' });

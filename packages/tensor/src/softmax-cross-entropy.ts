@@ -5,7 +5,6 @@ import type { Reduction } from './loss-reduction.js';
 import { checkReduction, reduceLoss } from './loss-reduction.js';
 import type { Labels } from './operands.js';
 import { deviceOf, labelsArray } from './operands.js';
-import { S } from './specs.js';
 import type { Tensor } from './tensor.js';
 import { disposeAll, view } from './util.js';
 
@@ -60,22 +59,15 @@ export function softmaxCrossEntropy(
   const { array: lab, owned } = labelsArray(op, labels, c, d, [n]);
   const x = logits.array;
   const made: DeviceArray[] = [];
+  let ownedLab: DeviceArray | null = owned ? lab : null; // disposed here unless the graph takes it
   try {
-    const lse = d.logsumexp(x, 1, true); // [N, 1]
+    // fused on backends that have it (wasm), composed of logsumexp, oneHot and maps elsewhere
+    const [rows, lse] = d.softmaxCrossEntropy(x, lab, labelSmoothing); // [N], [N, 1]
     made.push(lse);
-    let q = d.oneHot(lab, c); // [N, C]
-    made.push(q);
-    if (labelSmoothing > 0) {
-      q = d.scalar('affine', q, 1 - labelSmoothing, labelSmoothing / c);
-      made.push(q);
-    }
-    const terms = d.map(S.crossEntropyTerms, [x, lse, q]);
-    made.push(terms);
-    const rows = d.sum(terms, 1); // [N]
     const { out, scale } = reduceLoss(rows, reduction);
-    const keep = [lse, q];
-    disposeAll(...made.filter((a) => !keep.includes(a)));
     made.length = 0;
+    const keepLab = owned ? lab : view(lab);
+    ownedLab = null;
     return fromOp(
       op,
       out,
@@ -83,22 +75,15 @@ export function softmaxCrossEntropy(
       (ctx) => {
         const sx = ctx.save(x);
         const sl = ctx.own(lse);
-        const sq = ctx.own(q);
-        return (dy) => {
-          const dcol = reduction === 'none' ? view(dy, [n, 1]) : view(dy);
-          try {
-            return [d.map(S.crossEntropyGrad, [sx, sl, sq, dcol], [scale])];
-          } finally {
-            dcol.dispose();
-          }
-        };
+        const sy = ctx.own(keepLab);
+        return (dy) => [d.softmaxCrossEntropyGrad(sx, sl, sy, dy, labelSmoothing, scale)];
       },
-      keep,
+      [lse, keepLab],
     );
   } catch (e) {
     disposeAll(...made);
     throw e;
   } finally {
-    if (owned) lab.dispose();
+    ownedLab?.dispose();
   }
 }

@@ -74,10 +74,6 @@ export const S = {
   softmaxGrad: spec('softmaxGrad', 3, 0, 'a * (b - c)'),
   /** log-softmax backward, inputs (log y, dy, sum(dy)): dy - e^(log y) s. */
   logSoftmaxGrad: spec('logSoftmaxGrad', 3, 0, 'b - Math.exp(a) * c'),
-  /** Cross-entropy terms, inputs (x, lse, q): q (lse - x) = -q log softmax(x). */
-  crossEntropyTerms: spec('crossEntropyTerms', 3, 0, 'c * (b - a)'),
-  /** Cross-entropy backward, inputs (x, lse, q, dy): p0 dy (softmax(x) - q). */
-  crossEntropyGrad: spec('crossEntropyGrad', 4, 1, 'p0 * d * (Math.exp(a - b) - c)'),
   /** MSE backward, inputs (pred, target, dy): p0 (pred - target) dy. */
   mseGrad: spec('mseGrad', 3, 1, 'p0 * (a - b) * c'),
   /** BCE with logits, inputs (x, t), p0 = pos_weight: (1 - t) x + (1 + (pw - 1) t) softplus(-x). */

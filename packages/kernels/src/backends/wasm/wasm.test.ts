@@ -72,7 +72,16 @@ describe.runIf(probe.ok)('WasmBackend', () => {
     // the names the backend calls, each exported by exactly one ordinary module
     const names = WASM_MODULES.filter((m) => m.variantOf === null).flatMap((m) => m.exports);
     expect(new Set(names).size).toBe(names.length);
-    for (const f of ['gemm', 'gemm_workspace', 'sum_lead', 'row_max', 'row_min', 'row_sum', 'row_lse_parts'])
+    for (const f of [
+      'gemm',
+      'gemm_workspace',
+      'sum_lead',
+      'row_max',
+      'row_min',
+      'row_sum',
+      'row_lse_parts',
+      'sce_grad',
+    ])
       expect(names).toContain(f);
     expect(GEMM_BLOCKING.NR % 4).toBe(0);
   });

@@ -480,6 +480,87 @@ export class WasmBackend extends CpuBackend {
     }
   }
 
+  /**
+   * Fused softmax cross-entropy forward (see `Device.softmaxCrossEntropy`): lse as
+   * {@link WasmBackend.reduce}'s logsumexp (the SIMD pass per row, its log in JavaScript), then per
+   * row in float64 `(1 - eps) (lse - x[label]) + eps (lse - rowSum / C)` (the row sum the SIMD
+   * row sum, only when eps > 0; the first term only for a label that is an integer in [0, C)); lse
+   * is NaN for a row holding +Infinity, as PyTorch's log_softmax.
+   *
+   * @example
+   * ```ts
+   * const d = createDevice({ backend: 'wasm' });
+   * const [loss, lse] = d.softmaxCrossEntropy(d.array([2, 0, 0], [1, 3]), d.array([0])); // runs this
+   * loss.read(); // [0.2395447]
+   * ```
+   */
+  softmaxCrossEntropy(
+    x: BackendBuffer,
+    labels: BackendBuffer,
+    rows: number,
+    classes: number,
+    smoothing: number,
+  ): [BackendBuffer, BackendBuffer] {
+    const lse = this.reduceRows('logsumexp', x as WasmBuffer, rows, classes);
+    const [loss] = this.alloc(rows);
+    const px = (x as WasmBuffer).ptr;
+    if (smoothing > 0) this.rowFns.row_sum(px, (loss as WasmBuffer).ptr, rows, classes);
+    const xs = this.view(px, rows * classes);
+    const l = this.view((lse as WasmBuffer).ptr, rows);
+    const y = this.view((labels as WasmBuffer).ptr, rows);
+    const out = this.view((loss as WasmBuffer).ptr, rows);
+    for (let i = 0; i < rows; i++) {
+      if (l[i] === Number.POSITIVE_INFINITY) l[i] = Number.NaN; // a +Infinity logit: NaN, as PyTorch
+      const yi = y[i];
+      let v = 0;
+      if (Number.isInteger(yi) && yi >= 0 && yi < classes)
+        v = (1 - smoothing) * (l[i] - xs[i * classes + yi]);
+      if (smoothing > 0) v += smoothing * (l[i] - out[i] / classes);
+      out[i] = v;
+    }
+    return [loss, lse];
+  }
+
+  /**
+   * Fused softmax cross-entropy gradient (see `Device.softmaxCrossEntropyGrad`): one SIMD pass per
+   * row (`sce_grad` in scripts/wasm-gen.mjs), `(scale dy_i) (exp(x - lse_i) - q)` with `q1` at the
+   * row's label and `q0` elsewhere, each step rounded to float32 as the composed kernels round.
+   *
+   * @example
+   * ```ts
+   * const dx = d.softmaxCrossEntropyGrad(x, lse, labels, d.array([1]), 0, 1 / x.shape[0]); // runs this
+   * ```
+   */
+  softmaxCrossEntropyGrad(
+    x: BackendBuffer,
+    lse: BackendBuffer,
+    labels: BackendBuffer,
+    dy: BackendBuffer,
+    dyPerRow: boolean,
+    rows: number,
+    classes: number,
+    scale: number,
+    q0: number,
+    q1: number,
+  ): BackendBuffer {
+    const [out] = this.alloc(rows * classes);
+    const p = (b: BackendBuffer) => (b as WasmBuffer).ptr;
+    (this.exports.sce_grad as (...args: number[]) => void)(
+      p(x),
+      p(lse),
+      p(labels),
+      p(dy),
+      p(out),
+      rows,
+      classes,
+      dyPerRow ? 1 : 0,
+      scale,
+      q0,
+      q1,
+    );
+    return out;
+  }
+
   override matmul(
     a: BackendBuffer,
     b: BackendBuffer,
