@@ -12,7 +12,7 @@ export const GEMM = { MR: 4, NR: 8, KC: 256, MC: 64 };
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
-function microKernel({ MR, NR }) {
+function microKernel({ MR, NR }, fma = false) {
   const NV = NR / 4;
   const accs = range(MR).flatMap((r) => range(NV).map((v) => `$c${r}_${v}`));
   const locals = [
@@ -20,15 +20,28 @@ function microKernel({ MR, NR }) {
     ...range(NV).map((v) => `(local $b${v} v128)`),
     '(local $a v128) (local $aend i32) (local $row i32) (local $r i32) (local $j i32) (local $t f32) (local $ldc4 i32)',
   ].join(' ');
-  const body = [];
-  for (let v = 0; v < NV; v++) body.push(`(local.set $b${v} (v128.load offset=${16 * v} (local.get $bp)))`);
-  for (let r = 0; r < MR; r++) {
-    body.push(`(local.set $a (v128.load32_splat offset=${4 * r} (local.get $ap)))`);
+  // one depth step u of the loop body (B panel offset NR * 4 * u, A panel offset MR * 4 * u)
+  const step = (u) => {
+    const body = [];
     for (let v = 0; v < NV; v++)
-      body.push(
-        `(local.set $c${r}_${v} (f32x4.add (local.get $c${r}_${v}) (f32x4.mul (local.get $a) (local.get $b${v}))))`,
-      );
-  }
+      body.push(`(local.set $b${v} (v128.load offset=${16 * v + NR * 4 * u} (local.get $bp)))`);
+    for (let r = 0; r < MR; r++) {
+      body.push(`(local.set $a (v128.load32_splat offset=${4 * r + MR * 4 * u} (local.get $ap)))`);
+      for (let v = 0; v < NV; v++)
+        body.push(
+          fma
+            ? // a * b + c, fused (one rounding) where the hardware has FMA; the engine picks one form and keeps it
+              `(local.set $c${r}_${v} (f32x4.relaxed_madd (local.get $a) (local.get $b${v}) (local.get $c${r}_${v})))`
+            : `(local.set $c${r}_${v} (f32x4.add (local.get $c${r}_${v}) (f32x4.mul (local.get $a) (local.get $b${v}))))`,
+        );
+    }
+    return body.join('\n      ');
+  };
+  const loop = `(loop $L
+      ${step(0)}
+      (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * 4})))
+      (local.set $bp (i32.add (local.get $bp) (i32.const ${NR * 4})))
+      (br_if $L (i32.lt_u (local.get $ap) (local.get $aend))))`;
   const fullStore = [];
   for (let r = 0; r < MR; r++) {
     for (let v = 0; v < NV; v++) {
@@ -52,11 +65,7 @@ function microKernel({ MR, NR }) {
     ${locals}
     (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
     (local.set $aend (i32.add (local.get $ap) (i32.mul (local.get $kc) (i32.const ${MR * 4}))))
-    (loop $L
-      ${body.join('\n      ')}
-      (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * 4})))
-      (local.set $bp (i32.add (local.get $bp) (i32.const ${NR * 4})))
-      (br_if $L (i32.lt_u (local.get $ap) (local.get $aend))))
+    ${loop}
     (local.set $row (local.get $c))
     (if (i32.and (i32.eq (local.get $mr) (i32.const ${MR})) (i32.eq (local.get $nr) (i32.const ${NR})))
       (then
@@ -494,10 +503,14 @@ function rowKernels() {
   return [ext('max'), ext('min'), sum, lse].join('\n');
 }
 
-/** The GEMM module's functions: `gemm` and `gemm_workspace` (see `gemm` above). */
-export function gemmWat(g = GEMM) {
+/**
+ * The GEMM module's functions: `gemm` and `gemm_workspace` (see `gemm` above). With `fma` the
+ * micro-kernel multiplies and adds with relaxed SIMD's `f32x4.relaxed_madd` (needs the
+ * relaxed_simd feature; same packing and blocking, so the same workspace and slabs).
+ */
+export function gemmWat(g = GEMM, { fma = false } = {}) {
   if (g.NR % 4 !== 0) throw new Error('NR must be a multiple of 4');
-  return [microKernel(g), packB(g), packA(g), gemm(g)].join('\n');
+  return [microKernel(g, fma), packB(g), packA(g), gemm(g)].join('\n');
 }
 
 /** The row module's functions: `sum_lead`, `row_max`, `row_min`, `row_sum`, `row_lse_parts`. */

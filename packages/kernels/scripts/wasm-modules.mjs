@@ -22,5 +22,12 @@ export const WASM_MODULES = [
   { name: 'gemm', wat: () => gemmWat() },
   { name: 'rows', wat: () => rowsWat() },
   { name: 'softmax', wat: () => softmaxWat() },
+  // the GEMM with fused multiply-adds (relaxed SIMD), used instead of 'gemm' where the engine validates it
+  {
+    name: 'gemm_relaxed',
+    variantOf: 'gemm',
+    features: { relaxed_simd: true },
+    wat: () => gemmWat(undefined, { fma: true }),
+  },
   { name: 'window', wat: () => windowWat() },
 ];

@@ -10,7 +10,13 @@ export type {
 } from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
-export type { WasmBackendOptions, WasmJitStats, WasmMemoryStats, WasmProbe } from './backends/wasm/wasm.js';
+export type {
+  WasmBackendOptions,
+  WasmGemmKernel,
+  WasmJitStats,
+  WasmMemoryStats,
+  WasmProbe,
+} from './backends/wasm/wasm.js';
 export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
 export type { DeviceMemory, MatmulOptions } from './device.js';
 export { Device, DeviceArray } from './device.js';

@@ -164,7 +164,22 @@ export interface WasmBackendOptions {
    * disables workers. Threads need shared memory: Node, or a cross-origin isolated page.
    */
   readonly threads?: number;
+  /**
+   * Use the GEMM built with relaxed SIMD's `f32x4.relaxed_madd` (a fused multiply-add where the
+   * hardware has FMA) when the engine validates relaxed SIMD (Chrome 114+, Node 21+, Node 20 with
+   * `--experimental-wasm-relaxed-simd`); default true. Its products differ from the SIMD128
+   * GEMM's by at most the float32 accumulation error (one rounding fewer per step) and are
+   * deterministic for a given engine, machine and thread count. `false` keeps the SIMD128 GEMM.
+   */
+  readonly relaxedSimd?: boolean;
 }
+
+/** Which GEMM micro-kernel a {@link WasmBackend} runs. */
+export type WasmGemmKernel =
+  /** f32x4 multiply, then add (WebAssembly SIMD128). */
+  | 'simd128'
+  /** f32x4.relaxed_madd (relaxed SIMD): fused where the hardware has FMA. */
+  | 'relaxed-simd';
 
 const hostCpus = (): number => {
   const g = globalThis as {
@@ -216,7 +231,7 @@ export class WasmBuffer implements BackendBuffer {
  * @example
  * ```ts
  * const d = createDevice({ backend: 'wasm' });
- * d.info().renderer; // 'WebAssembly SIMD128 GEMM (4x8 micro-kernel), 2 threads ...'
+ * d.info().renderer; // 'WebAssembly SIMD128 GEMM (4x8 micro-kernel, multiply then add: ...), 2 threads ...'
  * ```
  */
 export class WasmBackend extends CpuBackend {
@@ -228,6 +243,17 @@ export class WasmBackend extends CpuBackend {
   private readonly workspaceFn: (n: number) => number;
   private readonly sumLeadFn: (x: number, out: number, rows: number, n: number, acc: number) => void;
   private readonly rowFns: RowKernels;
+  /**
+   * Which GEMM micro-kernel runs: `'relaxed-simd'` (f32x4.relaxed_madd) where the engine validates
+   * relaxed SIMD and {@link WasmBackendOptions.relaxedSimd} is not false, else `'simd128'`. Chosen
+   * once, when the backend starts; `info.renderer` says it too.
+   *
+   * @example
+   * ```ts
+   * new WasmBackend({ threads: 1 }).gemmKernel; // 'simd128' on Node 20, 'relaxed-simd' on Node 21+
+   * ```
+   */
+  readonly gemmKernel: WasmGemmKernel;
   /**
    * @internal The functions every WebAssembly module of the backend exports (scripts/wasm-modules.mjs),
    * by name, all instantiated on the backend's memory.
@@ -257,11 +283,24 @@ export class WasmBackend extends CpuBackend {
     // Every module on the one memory; their exports in one object.
     const exports: Record<string, unknown> = {};
     let gemmModule: WebAssembly.Module | null = null;
-    for (const m of mods.base) {
+    let relaxedNote = 'no relaxed SIMD in this engine';
+    let gemmKernel: WasmGemmKernel = 'simd128';
+    for (const base of mods.base) {
+      // a variant (relaxed SIMD) replaces its module where the engine accepts it and it is wanted
+      const variant = mods.variants.get(base.source.name);
+      let m = base;
+      if (variant && (!threaded || variant.shared)) {
+        if (options.relaxedSimd === false) relaxedNote = 'relaxed SIMD off by option';
+        else m = variant;
+      }
       const mod = threaded ? m.shared! : m.plain;
       Object.assign(exports, new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports);
-      if (m.source.exports.includes('gemm')) gemmModule = mod;
+      if (m.source.exports.includes('gemm')) {
+        gemmModule = mod;
+        if (m !== base) gemmKernel = 'relaxed-simd';
+      }
     }
+    this.gemmKernel = gemmKernel;
     this.exports = exports;
     const k = exports as unknown as {
       gemm: (...args: number[]) => void;
@@ -287,7 +326,8 @@ export class WasmBackend extends CpuBackend {
       name: 'wasm',
       gpuMode: 'wasm-simd',
       renderer:
-        `WebAssembly SIMD128 GEMM (${GEMM_BLOCKING.MR}x${GEMM_BLOCKING.NR} micro-kernel), ` +
+        `WebAssembly SIMD128 GEMM (${GEMM_BLOCKING.MR}x${GEMM_BLOCKING.NR} micro-kernel, ` +
+        `${gemmKernel === 'relaxed-simd' ? 'fused multiply-add by relaxed SIMD f32x4.relaxed_madd' : `multiply then add: ${relaxedNote}`}), ` +
         `${threaded ? `${wanted} threads (${wanted - 1} workers on shared memory)` : `1 thread${why}`}; ` +
         'element-wise kernels compiled to WebAssembly SIMD (JavaScript for sin, pow and the like)',
       precision: 'single',
