@@ -16,6 +16,7 @@
 //   within a stated tolerance); the backend uses it instead of that module only where the engine
 //   validates it. Absent for an ordinary module, which every engine with SIMD must accept.
 import { gemmWat, rowsWat, softmaxWat } from './wasm-gen.mjs';
+import { dotWat, smallWat } from './wasm-skinny-gen.mjs';
 import { windowWat } from './wasm-window-gen.mjs';
 
 export const WASM_MODULES = [
@@ -30,4 +31,6 @@ export const WASM_MODULES = [
     wat: () => gemmWat(undefined, { fma: true }),
   },
   { name: 'window', wat: () => windowWat() },
+  { name: 'dot', wat: () => dotWat() },
+  { name: 'small', wat: () => smallWat() },
 ];

@@ -7,6 +7,8 @@ import type { WindowPlan } from '../../window.js';
 import { CpuBackend } from '../cpu.js';
 import { compileElementwise } from './jit.js';
 import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
+import type { SkinnyKernels } from './skinny.js';
+import { skinnyPlan } from './skinny.js';
 import { GemmThreads, threadSupport } from './threads.js';
 import type { WindowHost, WindowKernels } from './window.js';
 import { maxWindows, pickScatter, readWindow, scatterWindow } from './window.js';
@@ -619,6 +621,16 @@ export class WasmBackend extends CpuBackend {
     const pa = (a as WasmBuffer).ptr;
     const pb = (b as WasmBuffer).ptr;
     const pc = (out as WasmBuffer).ptr;
+    // convolution shapes: the skinny kernels, no packing (see skinnyPlan)
+    const skinny = skinnyPlan(m, k, n, transA, transB, 1 + (this.threads?.ready().length ?? 0));
+    if (skinny !== null) {
+      const sk = this.exports as unknown as SkinnyKernels;
+      if (skinny === 'dot') {
+        view.fill(0);
+        sk.dot_nt(pa, pb, pc, m, n, k);
+      } else sk.gemm_small(pa, pb, pc, m, n, k, transA ? 1 : k, transA ? m : 1);
+      return out;
+    }
     const rsA = transA ? 1 : k;
     const csA = transA ? m : 1;
     const rsB = transB ? 1 : n;
