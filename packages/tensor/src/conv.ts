@@ -229,9 +229,29 @@ function convCore(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d, groups:
   return groups === 1 ? convGemm(x, w, b, g) : convGrouped(x, w, b, g, groups);
 }
 
-/** dy of [N, Cout, OH, OW] summed to the bias [Cout]. */
+/**
+ * dy of [N, Cout, OH, OW] summed to the bias [Cout]: over the batch first (a sum over the leading
+ * axis, a SIMD loop on wasm), then over the positions of each channel (short rows). One sum over
+ * axes [0, 2, 3] visits the same terms, but its rows, as long as the batch times the image, ran
+ * as a scalar loop.
+ */
 function biasGrad(dy: DeviceArray): DeviceArray {
-  return dy.device.sum(dy, [0, 2, 3]);
+  const d = dy.device;
+  const [N, C, H, W] = dy.shape;
+  const rows = view(dy, [N, C * H * W]);
+  let perPosition: DeviceArray | null = null;
+  try {
+    perPosition = d.sum(rows, 0);
+    const grid = view(perPosition, [C, H * W]);
+    try {
+      return d.sum(grid, 1);
+    } finally {
+      grid.dispose();
+    }
+  } finally {
+    rows.dispose();
+    perPosition?.dispose();
+  }
 }
 
 /** y [N, Cout, L] (owned) plus bias, as [N, Cout, OH, OW]. */
@@ -315,10 +335,9 @@ function convGemm(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry2d): Tensor
         const dY = view(dyt, [Cout, N * L]);
         disposeAll(dy3, dyt);
         let dx: DeviceArray | null = null;
-        // the bias gradient from the channel-major dy: contiguous rows, the same (n, l) order of terms
         let db: DeviceArray | null = null;
         try {
-          if (ctx.needs[2]) db = d.sum(dY, 1);
+          if (ctx.needs[2]) db = biasGrad(dy);
           if (sw) {
             const sw2 = view(sw, [Cout, CK]);
             const dA = d.matmul(sw2, dY, { transA: true });
