@@ -519,66 +519,124 @@ export function rowsWat() {
 }
 
 /**
- * The softmax cross-entropy module: `sce_grad`, the gradient of softmax cross-entropy per row of a
- * contiguous [rows, n] array x, in one pass:
- * out[i, j] = s_i * (exp(x[i, j] - lse[i]) - q) with s_i = scale * dy[i * dyStep] (float32),
- * q = $q1 where j is the row's label (labels[i] an integer in [0, n)), else $q0. Each step rounds
- * to float32 in the order of the composed kernels (exp as the JIT's, then the difference, then the
- * product), so it gives their values bit for bit. The last partial vector of a row is read and
- * written lane by lane.
+ * The softmax cross-entropy module, per row of a contiguous [rows, n] array:
+ * - `sce_probs` (the forward pass, as `perRow`: x, out, rows, n, then probs, acc): the row's max m
+ *   into `out`, e = exp(x - m) (f32x4, the JIT's exp), its float64 sum s into the f64 array `acc`
+ *   (the same lanes and order as `row_lse_parts`, so the caller's m + log(s) is logsumexp's value
+ *   bit for bit), and the probabilities e * f32(1 / s) into `probs`; a row whose m is not finite
+ *   (a NaN, +Infinity, or only -Infinity) gets s = 1 and NaN probabilities.
+ * - `sce_grad` (the backward pass): out[i, j] = s_i * (p[i, j] - q) with s_i = scale * dy[i * dyStep]
+ *   (float32), q = $q1 at the row's label (labels[i] an integer in [0, n)), else $q0; each step
+ *   rounded to float32 in the order of the composed kernels, so it gives their values bit for bit.
+ * The last partial vector of a row is read and written lane by lane.
  */
 export function softmaxWat() {
   const lane = (k, body) => `(if (i32.gt_s (local.get $k) (i32.const ${k})) (then ${body}))`;
-  return `
-  (func $sce_grad (export "sce_grad") (param $x i32) (param $lse i32) (param $labels i32) (param $dy i32)
+  /** Reads the 1-3 floats at `$${ptr}` into `$v` (other lanes from `fill`), `$k` = how many. */
+  const loadTail = (
+    ptr,
+    fill,
+  ) => `(local.set $v (f32x4.replace_lane 0 ${fill} (f32.load (local.get $${ptr}))))
+          ${lane(1, `(local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $${ptr}))))`)}
+          ${lane(2, `(local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $${ptr}))))`)}`;
+  const storeTail = (ptr) => `(f32.store (local.get $${ptr}) (f32x4.extract_lane 0 (local.get $v)))
+          ${lane(1, `(f32.store offset=4 (local.get $${ptr}) (f32x4.extract_lane 1 (local.get $v)))`)}
+          ${lane(2, `(f32.store offset=8 (local.get $${ptr}) (f32x4.extract_lane 2 (local.get $v)))`)}`;
+  /** Applies `body` (computing `$v` from `$v`) to the row [$p, $end) into [$w, ...). */
+  const rowMap = (body) => `(local.set $q (local.get $p))
+      (local.set $w (i32.add (local.get $probs) (i32.sub (local.get $p) (local.get $x))))
+      (block $MB (loop $ML
+        (br_if $MB (i32.gt_u (i32.add (local.get $q) (i32.const 16)) (local.get $end)))
+        (local.set $v (v128.load (local.get $q)))
+        ${body}
+        (v128.store (local.get $w) (local.get $v))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $w (i32.add (local.get $w) (i32.const 16)))
+        (br $ML)))
+      (local.set $k (i32.shr_s (i32.sub (local.get $end) (local.get $q)) (i32.const 2)))
+      (if (i32.gt_s (local.get $k) (i32.const 0))
+        (then
+          ${loadTail('q', '(local.get $ms)')}
+          ${body}
+          ${storeTail('w')}))`;
+  const probs = perRow(
+    'sce_probs',
+    '(param $probs i32) (param $acc i32)',
+    '(local $a v128) (local $b v128) (local $m f32) (local $ms v128) (local $v v128) (local $s0 v128) (local $s1 v128) (local $s f64) (local $en v128) (local $er v128) (local $eni v128) (local $en1 v128) (local $k i32) (local $w i32)',
+    `${foldRow('max')}
+      (f32.store (local.get $o) (local.get $m))
+      (local.set $s (f64.const 1))
+      (if (f32.lt (f32.abs (local.get $m)) (f32.const inf))
+        (then
+          (local.set $ms (f32x4.splat (local.get $m)))
+          (local.set $s0 (v128.const i64x2 0 0))
+          (local.set $s1 (v128.const i64x2 0 0))
+          ;; e = exp(x - m) into probs; the masked lanes of the last step add nothing to the sums
+          ${rowMap(`(local.set $v (f32x4.sub (local.get $v) (local.get $ms)))
+            ${exp4('v')}
+            (local.set $v (v128.and (local.get $v) (i32x4.gt_s (i32x4.splat (i32.shr_s (i32.sub (local.get $end) (local.get $q)) (i32.const 2))) (v128.const i32x4 0 1 2 3))))
+            (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $v))))
+            (local.set $s1 (f64x2.add (local.get $s1)
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))`)}
+          (local.set $s (f64.add
+            (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0)))
+            (f64.add (f64x2.extract_lane 0 (local.get $s1)) (f64x2.extract_lane 1 (local.get $s1)))))
+          ;; p = e * f32(1 / s), in place
+          (local.set $ms (f32x4.splat (f32.demote_f64 (f64.div (f64.const 1) (local.get $s)))))
+          (local.set $w (i32.add (local.get $probs) (i32.sub (local.get $p) (local.get $x))))
+          (local.set $q (i32.add (local.get $w) (i32.shl (local.get $n) (i32.const 2))))
+          (block $NB (loop $NL
+            (br_if $NB (i32.gt_u (i32.add (local.get $w) (i32.const 16)) (local.get $q)))
+            (v128.store (local.get $w) (f32x4.mul (v128.load (local.get $w)) (local.get $ms)))
+            (local.set $w (i32.add (local.get $w) (i32.const 16)))
+            (br $NL)))
+          (block $NT (loop $NTL
+            (br_if $NT (i32.ge_u (local.get $w) (local.get $q)))
+            (f32.store (local.get $w) (f32.mul (f32.load (local.get $w)) (f32x4.extract_lane 0 (local.get $ms))))
+            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+            (br $NTL))))
+        (else
+          (local.set $ms (f32x4.splat (f32.const nan)))
+          ${rowMap('(local.set $v (local.get $ms))')}))
+      (f64.store (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $o) (local.get $out)) (i32.const 1))) (local.get $s))`,
+  );
+  return `${probs}
+  (func $sce_grad (export "sce_grad") (param $probs i32) (param $labels i32) (param $dy i32)
                   (param $out i32) (param $rows i32) (param $n i32) (param $dyStep i32)
                   (param $scale f32) (param $q0 f32) (param $q1 f32)
     (local $i i32) (local $p i32) (local $o i32) (local $end i32) (local $k i32) (local $y f32) (local $j i32)
-    (local $ls v128) (local $ss v128) (local $qs v128) (local $v v128) (local $s f32)
-    (local $en v128) (local $er v128) (local $eni v128) (local $en1 v128)
+    (local $ss v128) (local $qs v128) (local $v v128) (local $s f32)
     (local.set $qs (f32x4.splat (local.get $q0)))
-    (local.set $p (local.get $x))
+    (local.set $p (local.get $probs))
     (local.set $o (local.get $out))
     (local.set $i (i32.const 0))
     (loop $R
-      (local.set $ls (f32x4.splat (f32.load (i32.add (local.get $lse) (i32.shl (local.get $i) (i32.const 2))))))
       (local.set $s (f32.mul (local.get $scale)
         (f32.load (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $i) (local.get $dyStep)) (i32.const 2))))))
       (local.set $ss (f32x4.splat (local.get $s)))
       (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
       (block $B (loop $L
-        (local.set $k (i32.shr_s (i32.sub (local.get $end) (local.get $p)) (i32.const 2)))
-        (br_if $B (i32.le_s (local.get $k) (i32.const 0)))
-        (if (i32.ge_s (local.get $k) (i32.const 4))
-          (then (local.set $v (v128.load (local.get $p))))
-          (else
-            (local.set $v (f32x4.replace_lane 0 (local.get $ls) (f32.load (local.get $p))))
-            ${lane(1, '(local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $p))))')}
-            ${lane(2, '(local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $p))))')}))
-        (local.set $v (f32x4.sub (local.get $v) (local.get $ls)))
-        ${exp4('v')}
-        (local.set $v (f32x4.mul (local.get $ss) (f32x4.sub (local.get $v) (local.get $qs))))
-        (if (i32.ge_s (local.get $k) (i32.const 4))
-          (then (v128.store (local.get $o) (local.get $v)))
-          (else
-            (f32.store (local.get $o) (f32x4.extract_lane 0 (local.get $v)))
-            ${lane(1, '(f32.store offset=4 (local.get $o) (f32x4.extract_lane 1 (local.get $v)))')}
-            ${lane(2, '(f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $v)))')}))
+        (br_if $B (i32.gt_u (i32.add (local.get $p) (i32.const 16)) (local.get $end)))
+        (v128.store (local.get $o) (f32x4.mul (local.get $ss) (f32x4.sub (v128.load (local.get $p)) (local.get $qs))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (local.set $o (i32.add (local.get $o) (i32.const 16)))
         (br $L)))
+      (local.set $k (i32.shr_s (i32.sub (local.get $end) (local.get $p)) (i32.const 2)))
+      (if (i32.gt_s (local.get $k) (i32.const 0))
+        (then
+          ${loadTail('p', '(local.get $qs)')}
+          (local.set $v (f32x4.mul (local.get $ss) (f32x4.sub (local.get $v) (local.get $qs))))
+          ${storeTail('o')}))
       ;; the label's element: the same steps with q1
       (local.set $y (f32.load (i32.add (local.get $labels) (i32.shl (local.get $i) (i32.const 2)))))
       (if (i32.and (i32.and (f32.ge (local.get $y) (f32.const 0)) (f32.lt (local.get $y) (f32.convert_i32_u (local.get $n))))
                    (f32.eq (local.get $y) (f32.trunc (local.get $y))))
         (then
           (local.set $j (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (i32.trunc_f32_u (local.get $y))) (i32.const 2)))
-          (local.set $v (f32x4.sub (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $j)))) (local.get $ls)))
-          ${exp4('v')}
           (f32.store (i32.add (local.get $out) (local.get $j))
-            (f32.mul (local.get $s) (f32.sub (f32x4.extract_lane 0 (local.get $v)) (local.get $q1))))))
+            (f32.mul (local.get $s) (f32.sub (f32.load (i32.add (local.get $probs) (local.get $j))) (local.get $q1))))))
       (local.set $p (local.get $end))
-      (local.set $o (i32.add (local.get $out) (i32.sub (local.get $end) (local.get $x))))
+      (local.set $o (i32.add (local.get $out) (i32.sub (local.get $end) (local.get $probs))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $R (i32.lt_u (local.get $i) (local.get $rows)))))`;
 }

@@ -199,8 +199,9 @@ export interface KernelBackend {
   ): BackendBuffer | null;
   /**
    * Optional fused form of `Device.softmaxCrossEntropy` for `x` `[rows, classes]` and `labels`
-   * `[rows]` (class indices as floats; others match no class): `[loss [rows], lse [rows]]`.
-   * Return null to let the device compose it.
+   * `[rows]` (class indices as floats; others match no class): `[loss [rows], lse [rows], probs]`
+   * with `probs` the softmax `[rows, classes]` when asked for, else null. Return null to let the
+   * device compose it.
    */
   softmaxCrossEntropy?(
     x: BackendBuffer,
@@ -208,15 +209,15 @@ export interface KernelBackend {
     rows: number,
     classes: number,
     smoothing: number,
-  ): [BackendBuffer, BackendBuffer] | null;
+    probs: boolean,
+  ): [BackendBuffer, BackendBuffer, BackendBuffer | null] | null;
   /**
-   * Optional fused form of `Device.softmaxCrossEntropyGrad`: `out[i, j] = (scale dy_i) (exp(x[i, j]
-   * - lse[i]) - q)` with `q = q1` at the row's label and `q0` elsewhere, `dy_i = dy[dyPerRow ? i :
-   * 0]`, rounded to float32 as the composed kernels round. Return null to let the device compose it.
+   * Optional fused form of `Device.softmaxCrossEntropyGrad`: `out[i, j] = (scale dy_i) (probs[i, j]
+   * - q)` with `q = q1` at the row's label and `q0` elsewhere, `dy_i = dy[dyPerRow ? i : 0]`,
+   * rounded to float32 as the composed kernels round. Return null to let the device compose it.
    */
   softmaxCrossEntropyGrad?(
-    x: BackendBuffer,
-    lse: BackendBuffer,
+    probs: BackendBuffer,
     labels: BackendBuffer,
     dy: BackendBuffer,
     dyPerRow: boolean,

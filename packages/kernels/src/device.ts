@@ -498,12 +498,14 @@ export class Device {
    *
    * That is `sum_c q_{n,c} (lse_n - x_{n,c})` with `q = (1 - eps) onehot(y_n) + eps / C`, summing
    * only the terms whose `q` is nonzero (so with eps = 0 a -Infinity logit off the label gives a
-   * finite loss, and a +Infinity one makes it Infinity or NaN, as in PyTorch). A label that is
-   * not an integer in `[0, C)` matches no class (its first term vanishes). Returns
-   * `[loss [N], lse [N, 1]]`; `lse` is what {@link Device.softmaxCrossEntropyGrad} needs.
+   * finite loss, as in PyTorch). A label that is not an integer in `[0, C)` matches no class (its
+   * first term vanishes). Returns `[loss [N], lse [N, 1], probs]`, where `probs` (`[N, C]`, only
+   * when `withProbs` is true, else null) is `softmax(x)`, what {@link Device.softmaxCrossEntropyGrad}
+   * needs.
    *
-   * `wasm` fuses it (one SIMD pass per row for lse, the label's logit and the row sum picked per
-   * row); other backends compose logsumexp, oneHot, an element-wise map and a row sum.
+   * `wasm` fuses it (one SIMD pass per row for lse and the probabilities, the label's logit and
+   * the row sum picked per row); other backends compose logsumexp, oneHot, element-wise maps and a
+   * row sum, and `probs = exp(x - lse)`.
    *
    * @throws {ShapeError} when `x` is not `[N, C]` with C >= 1 or `labels` is not `[N]`.
    * @throws {ValueError} when `smoothing` is not in [0, 1].
@@ -514,15 +516,27 @@ export class Device {
    * loss.read(); // [0.2395447, 0.0948677]
    * ```
    */
-  softmaxCrossEntropy(x: DeviceArray, labels: DeviceArray, smoothing = 0): [DeviceArray, DeviceArray] {
+  softmaxCrossEntropy(
+    x: DeviceArray,
+    labels: DeviceArray,
+    smoothing = 0,
+    withProbs = false,
+  ): [DeviceArray, DeviceArray, DeviceArray | null] {
     const op = 'softmaxCrossEntropy';
     const sx = this.own(op, x);
     const sl = this.own(op, labels);
     const [n, c] = checkCrossEntropyShapes(op, x, labels);
     checkSmoothing(op, smoothing);
     if (n > 0) {
-      const fused = this.backend.softmaxCrossEntropy?.(sx.buf, sl.buf, n, c, smoothing);
-      if (fused) return [this.launch([n], () => fused[0]), this.launch([n, 1], () => fused[1])];
+      const fused = this.backend.softmaxCrossEntropy?.(sx.buf, sl.buf, n, c, smoothing, withProbs);
+      if (fused) {
+        const [l, s, p] = fused;
+        return [
+          this.launch([n], () => l),
+          this.launch([n, 1], () => s),
+          p === null ? null : this.launch([n, c], () => p),
+        ];
+      }
     }
     const m = this.logsumexp(x, 1, true);
     let lse: DeviceArray;
@@ -532,13 +546,16 @@ export class Device {
       m.dispose();
     }
     const made: DeviceArray[] = [];
+    let loss: DeviceArray | null = null;
     try {
       const q = this.crossEntropyTargets(labels, c, smoothing, made);
       const terms = this.map(CE_TERMS, [x, lse, q]);
       made.push(terms);
-      return [this.sum(terms, 1), lse];
+      loss = this.sum(terms, 1);
+      return [loss, lse, withProbs ? this.map(EXP_SUB, [x, lse]) : null];
     } catch (e) {
       lse.dispose();
+      loss?.dispose();
       throw e;
     } finally {
       for (const t of made) t.dispose();
@@ -546,45 +563,38 @@ export class Device {
   }
 
   /**
-   * The gradient of {@link Device.softmaxCrossEntropy} with respect to `x`, times `scale` and the
-   * output gradient `dy` (`[N]`, or one value for every row, shape `[]` or `[1]`):
+   * The gradient of {@link Device.softmaxCrossEntropy} with respect to `x`, from its `probs`
+   * (`softmax(x)`, `[N, C]`), times `scale` and the output gradient `dy` (`[N]`, or one value for
+   * every row, shape `[]` or `[1]`):
    *
-   * `dx_{n,c} = (scale dy_n) (exp(x_{n,c} - lse_n) - q_{n,c})`, `q = (1 - eps) onehot(y_n) + eps / C`,
+   * `dx_{n,c} = (scale dy_n) (probs_{n,c} - q_{n,c})`, `q = (1 - eps) onehot(y_n) + eps / C`,
    *
    * each step rounded to float32 (the product `scale dy_n` first). `scale` is 1/N for a mean loss.
    * `wasm` runs it as one SIMD pass per row; other backends compose oneHot and an element-wise map;
    * on `wasm` both give the same values bit for bit.
    *
-   * @throws {ShapeError} when the shapes do not fit `x` `[N, C]`.
+   * @throws {ShapeError} when the shapes do not fit `probs` `[N, C]`.
    * @throws {ValueError} when `smoothing` is not in [0, 1] or `scale` is not a number.
    * @example
    * ```ts
-   * const [loss, lse] = d.softmaxCrossEntropy(x, labels);
-   * const dx = d.softmaxCrossEntropyGrad(x, lse, labels, d.array([1]), 0, 1 / x.shape[0]); // mean
+   * const [loss, lse, probs] = d.softmaxCrossEntropy(x, labels, 0, true);
+   * const dx = d.softmaxCrossEntropyGrad(probs!, labels, d.array([1]), 0, 1 / x.shape[0]); // mean
    * ```
    */
   softmaxCrossEntropyGrad(
-    x: DeviceArray,
-    lse: DeviceArray,
+    probs: DeviceArray,
     labels: DeviceArray,
     dy: DeviceArray,
     smoothing: number,
     scale: number,
   ): DeviceArray {
     const op = 'softmaxCrossEntropyGrad';
-    const sx = this.own(op, x);
-    const ss = this.own(op, lse);
+    const sp = this.own(op, probs);
     const sl = this.own(op, labels);
     const sd = this.own(op, dy);
-    const [n, c] = checkCrossEntropyShapes(op, x, labels);
+    const [n, c] = checkCrossEntropyShapes(op, probs, labels, 'probs');
     checkSmoothing(op, smoothing);
     if (typeof scale !== 'number') throw new ValueError(op, `scale must be a number, got ${String(scale)}`);
-    if (lse.size !== n || !(lse.rank === 1 || (lse.rank === 2 && lse.shape[1] === 1)))
-      throw new ShapeError(
-        op,
-        `lse ${formatShape(lse.shape)} must be ${formatShape([n, 1])} or ${formatShape([n])}`,
-        [lse.shape],
-      );
     const perRow =
       dy.size === n &&
       dy.rank >= 1 &&
@@ -602,8 +612,7 @@ export class Device {
       const f = Math.fround;
       const [q0, q1] = smoothing > 0 ? [f(smoothing / c), f(f(1 - smoothing) + f(smoothing / c))] : [0, 1];
       const fused = this.backend.softmaxCrossEntropyGrad?.(
-        sx.buf,
-        ss.buf,
+        sp.buf,
         sl.buf,
         sd.buf,
         perRow,
@@ -618,11 +627,9 @@ export class Device {
     const made: DeviceArray[] = [];
     try {
       const q = this.crossEntropyTargets(labels, c, smoothing, made);
-      const lcol = this.reshape(lse, [n, 1]);
-      made.push(lcol);
       const dcol = this.reshape(dy, perRow ? [n, 1] : []);
       made.push(dcol);
-      return this.map(CE_GRAD, [x, lcol, q, dcol], [scale]);
+      return this.map(CE_GRAD, [probs, q, dcol], [scale]);
     } finally {
       for (const t of made) t.dispose();
     }
@@ -1159,22 +1166,22 @@ const CE_TERMS = defineKernel({
   params: 0,
   expr: 'c == 0.0 ? 0.0 : c * (b - a)',
 });
-/** Cross-entropy gradient, inputs (x, lse, q, dy), p0 = scale: p0 dy (e^(x - lse) - q). */
-const CE_GRAD = defineKernel({
-  name: 'crossEntropyGrad',
-  arity: 4,
-  params: 1,
-  expr: 'p0 * d * (Math.exp(a - b) - c)',
-});
+/** Cross-entropy gradient, inputs (probs, q, dy), p0 = scale: p0 dy (probs - q). */
+const CE_GRAD = defineKernel({ name: 'crossEntropyGrad', arity: 3, params: 1, expr: 'p0 * c * (a - b)' });
 
-function checkCrossEntropyShapes(op: string, x: DeviceArray, labels: DeviceArray): [number, number] {
+function checkCrossEntropyShapes(
+  op: string,
+  x: DeviceArray,
+  labels: DeviceArray,
+  name = 'x',
+): [number, number] {
   if (x.rank !== 2 || x.shape[1] === 0)
-    throw new ShapeError(op, `x must be [N, C] with C >= 1, got ${formatShape(x.shape)}`, [x.shape]);
+    throw new ShapeError(op, `${name} must be [N, C] with C >= 1, got ${formatShape(x.shape)}`, [x.shape]);
   const [n, c] = x.shape;
   if (labels.rank !== 1 || labels.shape[0] !== n)
     throw new ShapeError(
       op,
-      `labels ${formatShape(labels.shape)} must be ${formatShape([n])} for x ${formatShape(x.shape)}`,
+      `labels ${formatShape(labels.shape)} must be ${formatShape([n])} for ${name} ${formatShape(x.shape)}`,
       [labels.shape, x.shape],
     );
   return [n, c];

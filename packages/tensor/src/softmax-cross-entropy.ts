@@ -1,6 +1,7 @@
 import type { DeviceArray } from '@gradkit/kernels';
 import { formatShape, ShapeError, ValueError } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
+import { isGradEnabled } from './grad-mode.js';
 import type { Reduction } from './loss-reduction.js';
 import { checkReduction, reduceLoss } from './loss-reduction.js';
 import type { Labels } from './operands.js';
@@ -61,24 +62,27 @@ export function softmaxCrossEntropy(
   const made: DeviceArray[] = [];
   let ownedLab: DeviceArray | null = owned ? lab : null; // disposed here unless the graph takes it
   try {
-    // fused on backends that have it (wasm), composed of logsumexp, oneHot and maps elsewhere
-    const [rows, lse] = d.softmaxCrossEntropy(x, lab, labelSmoothing); // [N], [N, 1]
-    made.push(lse);
+    // fused on backends that have it (wasm), composed of logsumexp, oneHot and maps elsewhere; the
+    // probabilities (softmax) only when the backward pass will need them
+    const recording = isGradEnabled() && logits.requiresGrad;
+    const [rows, lse, probs] = d.softmaxCrossEntropy(x, lab, labelSmoothing, recording); // [N], [N, 1], [N, C]
+    lse.dispose();
+    if (probs) made.push(probs);
     const { out, scale } = reduceLoss(rows, reduction);
     made.length = 0;
     const keepLab = owned ? lab : view(lab);
     ownedLab = null;
+    const temps = probs ? [probs, keepLab] : [keepLab];
     return fromOp(
       op,
       out,
       [logits],
       (ctx) => {
-        const sx = ctx.save(x);
-        const sl = ctx.own(lse);
+        const sp = ctx.own(probs!);
         const sy = ctx.own(keepLab);
-        return (dy) => [d.softmaxCrossEntropyGrad(sx, sl, sy, dy, labelSmoothing, scale)];
+        return (dy) => [d.softmaxCrossEntropyGrad(sp, sy, dy, labelSmoothing, scale)];
       },
-      [lse, keepLab],
+      temps,
     );
   } catch (e) {
     disposeAll(...made);

@@ -524,10 +524,11 @@ export class WasmBackend extends CpuBackend {
 
   /**
    * Fused softmax cross-entropy forward (see `Device.softmaxCrossEntropy`): lse as
-   * {@link WasmBackend.reduce}'s logsumexp (the SIMD pass per row, its log in JavaScript), then per
-   * row in float64 `(1 - eps) (lse - x[label]) + eps (lse - rowSum / C)` (the row sum the SIMD
-   * row sum, only when eps > 0; the first term only for a label that is an integer in [0, C)); lse
-   * is NaN for a row holding +Infinity, as PyTorch's log_softmax.
+   * {@link WasmBackend.reduce}'s logsumexp gives it (the same SIMD pass per row and float64 sum,
+   * the log in JavaScript; with `probs` the pass also writes the probabilities, `sce_probs` in
+   * scripts/wasm-gen.mjs), then per row in float64 `(1 - eps) (lse - x[label]) + eps (lse -
+   * rowSum / C)` (the row sum the SIMD row sum, only when eps > 0; the first term only for a label
+   * that is an integer in [0, C)); lse is NaN for a row holding +Infinity, as PyTorch's log_softmax.
    *
    * @example
    * ```ts
@@ -542,10 +543,27 @@ export class WasmBackend extends CpuBackend {
     rows: number,
     classes: number,
     smoothing: number,
-  ): [BackendBuffer, BackendBuffer] {
-    const lse = this.reduceRows('logsumexp', x as WasmBuffer, rows, classes);
-    const [loss] = this.alloc(rows);
+    probs: boolean,
+  ): [BackendBuffer, BackendBuffer, BackendBuffer | null] {
     const px = (x as WasmBuffer).ptr;
+    let lse: BackendBuffer;
+    let p: BackendBuffer | null = null;
+    if (probs) {
+      [lse] = this.alloc(rows);
+      [p] = this.alloc(rows * classes);
+      const bytes = blockBytes(8 * rows);
+      const acc = this.malloc(bytes);
+      try {
+        const f = this.exports.sce_probs as (...args: number[]) => void;
+        f(px, (lse as WasmBuffer).ptr, rows, classes, (p as WasmBuffer).ptr, acc);
+        const m = this.view((lse as WasmBuffer).ptr, rows);
+        const s = new Float64Array(this.memory.buffer, acc, rows);
+        for (let i = 0; i < rows; i++) m[i] += Math.log(s[i]);
+      } finally {
+        this.release(acc, bytes);
+      }
+    } else lse = this.reduceRows('logsumexp', x as WasmBuffer, rows, classes);
+    const [loss] = this.alloc(rows);
     if (smoothing > 0) this.rowFns.row_sum(px, (loss as WasmBuffer).ptr, rows, classes);
     const xs = this.view(px, rows * classes);
     const l = this.view((lse as WasmBuffer).ptr, rows);
@@ -560,22 +578,22 @@ export class WasmBackend extends CpuBackend {
       if (smoothing > 0) v += smoothing * (l[i] - out[i] / classes);
       out[i] = v;
     }
-    return [loss, lse];
+    return [loss, lse, p];
   }
 
   /**
    * Fused softmax cross-entropy gradient (see `Device.softmaxCrossEntropyGrad`): one SIMD pass per
-   * row (`sce_grad` in scripts/wasm-gen.mjs), `(scale dy_i) (exp(x - lse_i) - q)` with `q1` at the
-   * row's label and `q0` elsewhere, each step rounded to float32 as the composed kernels round.
+   * row (`sce_grad` in scripts/wasm-gen.mjs), `(scale dy_i) (p - q)` with `q1` at the row's label
+   * and `q0` elsewhere, each step rounded to float32 as the composed kernels round.
    *
    * @example
    * ```ts
-   * const dx = d.softmaxCrossEntropyGrad(x, lse, labels, d.array([1]), 0, 1 / x.shape[0]); // runs this
+   * const [loss, lse, p] = d.softmaxCrossEntropy(x, labels, 0, true);
+   * const dx = d.softmaxCrossEntropyGrad(p!, labels, d.array([1]), 0, 1 / x.shape[0]); // runs this
    * ```
    */
   softmaxCrossEntropyGrad(
-    x: BackendBuffer,
-    lse: BackendBuffer,
+    probs: BackendBuffer,
     labels: BackendBuffer,
     dy: BackendBuffer,
     dyPerRow: boolean,
@@ -588,8 +606,7 @@ export class WasmBackend extends CpuBackend {
     const [out] = this.alloc(rows * classes);
     const p = (b: BackendBuffer) => (b as WasmBuffer).ptr;
     (this.exports.sce_grad as (...args: number[]) => void)(
-      p(x),
-      p(lse),
+      p(probs),
       p(labels),
       p(dy),
       p(out),
