@@ -219,6 +219,7 @@ describe('the result file', () => {
     date: '2026-12-06T04:05:25.964Z',
     quick: true,
     argv: ['--browser', '--quick'],
+    selection: null,
     seconds: 60,
     machine: MACHINE,
     workspace: { commit: '0123456789abcdef', dirtyPackages: true },
@@ -237,6 +238,7 @@ describe('the result file', () => {
         'date',
         'quick',
         'argv',
+        'selection',
         'seconds',
         'machine',
         'workspace',
@@ -256,6 +258,14 @@ describe('the result file', () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
     expect(report.notes).toContain('FAILED tfjs-cpu: no result within 90 s');
     expect(report.notes.some((n) => n.startsWith('LOSS MISMATCH'))).toBe(false);
+  });
+
+  it('says when --contenders narrowed the comparison', () => {
+    const narrowed = buildBrowserReport({ ...report, selection: ['gradkit-gl', 'tfjs-webgl'] });
+    expect(narrowed.notes[0]).toBe(
+      'only the contenders selected by --contenders gradkit-gl,tfjs-webgl ran: "best" and the ratios compare those alone',
+    );
+    expect(report.notes.some((n) => n.includes('--contenders'))).toBe(false);
   });
 
   it('names its files by date, with -quick for quick runs', () => {

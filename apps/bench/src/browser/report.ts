@@ -112,6 +112,8 @@ export interface BrowserReport {
   readonly date: string;
   readonly quick: boolean;
   readonly argv: readonly string[];
+  /** `--contenders` of the run (null: every contender): the ratios compare the selected ones only. */
+  readonly selection: readonly string[] | null;
   readonly seconds: number;
   readonly machine: Machine;
   /**
@@ -317,8 +319,13 @@ export function browserNotes(
   cs: readonly BrowserContenderReport[],
   losses: LossAgreement,
   threads: ThreadReport | null,
+  selection: readonly string[] | null = null,
 ): string[] {
   const notes: string[] = [];
+  if (selection)
+    notes.push(
+      `only the contenders selected by --contenders ${selection.join(',')} ran: "best" and the ratios compare those alone`,
+    );
   for (const c of cs) if (!c.ran) notes.push(`FAILED ${c.id}: ${(c.error ?? '').split('\n')[0]}`);
   for (const c of cs) {
     if (c.ran && c.threads !== null && c.threadsRunning !== null && c.threadsRunning !== c.threads)
@@ -465,7 +472,7 @@ export function buildBrowserReport(p: BrowserRunParts): BrowserReport {
     losses,
     ratios,
     targets: computeTargets(ratios, p.threads),
-    notes: browserNotes(p.contenders, losses, p.threads),
+    notes: browserNotes(p.contenders, losses, p.threads, p.selection),
   };
 }
 

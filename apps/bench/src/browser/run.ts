@@ -310,6 +310,7 @@ export async function runBrowserBench(argv: readonly string[], o: BenchOptions):
       date: new Date().toISOString(),
       quick: o.quick,
       argv,
+      selection: o.contenders,
       seconds: (performance.now() - started) / 1000,
       machine,
       workspace,
