@@ -139,17 +139,17 @@ export const BROWSER_FULL: BrowserSizes = {
 export const BROWSER_QUICK: BrowserSizes = {
   matmulN: 512,
   matmulWarmup: 1,
-  matmulReps: 5,
-  matmulBudgetMs: 1_500,
+  matmulReps: 3,
+  matmulBudgetMs: 800,
   ...MLP,
   batches: 4,
   stepWarmup: 2,
-  steps: 8,
-  stepBudgetMs: 2_000,
+  steps: 5,
+  stepBudgetMs: 1_000,
   threadNs: [128, 512],
   threadRounds: 1,
-  threadReps: 5,
-  threadSteps: 5,
+  threadReps: 3,
+  threadSteps: 3,
   pageTimeoutMs: 90_000,
 };
 
