@@ -78,7 +78,7 @@ export const BROWSER_CONTENDERS: readonly BrowserContender[] = [
     backend: 'wasm',
     threads: 2,
     isolated: true,
-    label: 'TF.js wasm, 2 threads (isolated page)',
+    label: 'TF.js wasm, threaded build with setThreadsCount(2) (isolated page)',
   },
   { id: 'tfjs-cpu', library: 'tfjs', backend: 'cpu', threads: null, isolated: false, label: 'TF.js cpu' },
 ];
