@@ -1,11 +1,12 @@
 // Worker threads for the WebAssembly GEMM: every worker instantiates the same module on the same
 // shared memory and waits on its slot of a shared control block. A GEMM is split into row or
-// column slabs; the calling thread runs the first slab and waits for the others, so the API stays
-// synchronous. Each C element is computed by exactly one thread with the same sequence of float32
+// column slabs; the calling thread runs the first slab, then takes back every slab whose worker
+// has not started it yet and runs it too, and waits for the others, so the API stays synchronous
+// and a worker that is not scheduled in time costs no more than running alone. Each C element is computed by exactly one thread with the same sequence of float32
 // operations, so results are bit-identical for any number of threads.
 
 /** Int32 words per worker slot (one 64-byte cache line). */
-export const SLOT_WORDS = 16;
+export const SLOT_WORDS = 17;
 /** How long an idle worker polls for the next task before it sleeps, in milliseconds. */
 export const SPIN_MS = 0.5;
 /** Word offsets inside a slot. */
@@ -14,6 +15,11 @@ export const DONE = 1;
 export const FAILED = 2;
 export const READY = 3;
 export const ARGS = 4;
+/**
+ * Who runs the slab of ticket `seq`: `seq` while it is open, `-seq` once the worker took it, 0
+ * once the calling thread took it back (a worker not scheduled in time must not stall the caller).
+ */
+export const CLAIM = 16;
 
 /**
  * The worker's program, plain JavaScript so that it runs unchanged as a Node `eval` worker and as a
@@ -38,6 +44,8 @@ function serve(mod, memory, ctrl, slot) {
     if (seq === last) continue;
     last = seq;
     if (seq < 0) return;
+    // the calling thread may have taken the slab back (this worker woke too late): then skip it
+    if (Atomics.compareExchange(ctrl, s + ${CLAIM}, seq, -seq) !== seq) continue;
     const a = ${ARGS} + s;
     try {
       gemm(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5],
@@ -176,9 +184,19 @@ export class GemmThreads {
     const s = w * SLOT_WORDS;
     const seq = ++this.seq;
     for (let i = 0; i < args.length; i++) this.ctrl[s + ARGS + i] = args[i];
+    Atomics.store(this.ctrl, s + CLAIM, seq);
     Atomics.store(this.ctrl, s + SEQ, seq);
     Atomics.notify(this.ctrl, s + SEQ);
     return seq;
+  }
+
+  /**
+   * Takes ticket `seq` back from worker `w` if the worker has not started it (it was not
+   * scheduled in time, e.g. on a loaded machine): true when the caller must now run the slab
+   * itself, false when the worker has it (then {@link GemmThreads.wait} for it).
+   */
+  reclaim(w: number, seq: number): boolean {
+    return Atomics.compareExchange(this.ctrl, w * SLOT_WORDS + CLAIM, seq, 0) === seq;
   }
 
   /** Waits for worker `w` to finish ticket `seq`; false when its slab trapped. */

@@ -688,7 +688,9 @@ export class WasmBackend extends CpuBackend {
       this.gemmFn(...slabs[0]);
       let ok = true;
       tickets.forEach((t, i) => {
-        ok = this.threads!.wait(ready[i], t) && ok;
+        // a worker that has not started its slab (not scheduled yet): run the slab here
+        if (this.threads!.reclaim(ready[i], t)) this.gemmFn(...slabs[i + 1]);
+        else ok = this.threads!.wait(ready[i], t) && ok;
       });
       if (!ok) throw new BackendError('wasm', 'a worker thread failed inside the WebAssembly GEMM');
     } finally {
