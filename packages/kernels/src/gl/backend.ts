@@ -14,12 +14,15 @@ import { planBroadcast, planReduce } from '../codegen.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf } from '../shape.js';
+import { parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
 import { RawGl } from './packed.js';
 import {
+  mapSameShapeSource,
   matmulBlockedSource,
   matmulPackedSource,
+  ONE_UNIFORM,
   packSource,
   unpackBlockedSource,
   unpackSource,
@@ -97,6 +100,9 @@ export function textureSizeFor(n: number): [number, number] {
   }
   return [low, Math.ceil(n / low)];
 }
+
+/** The identity of a spec for caches (name, arity, params and body). */
+const mapKeyOf = (spec: ElementwiseSpec): string => parsedKernel(spec).key;
 
 /** A reduction stage's input: the layout and the buffer it reads. */
 interface StageInput extends StageLayout {
@@ -176,6 +182,20 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   texturePool = true;
+  /**
+   * Whether element-wise kernels whose inputs all have the output's length run as the backend's
+   * own shader that reads each input at the fragment's own texel, without gpu.js's index
+   * arithmetic (default `true`). Specs with broadcasting, or calling a `Math` function gpu.js does
+   * not emit as a GLSL built-in (`pow`, `round`, `tanh`, ...), run gpu.js's kernel either way.
+   *
+   * @example
+   * ```ts
+   * backend.directMap = false; // every map through gpu.js
+   * ```
+   */
+  directMap = true;
+  /** How many element-wise kernels ran as the direct same-shape shader (see {@link GpuJsBackend.directMap}). */
+  directMapCalls = 0;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
 
@@ -366,6 +386,10 @@ export class GpuJsBackend implements KernelBackend {
       throw new BackendError(this.name, `${op}: expected ${spec.params} parameters, got ${params.length}`);
     }
     if (n === 0) return new GpuJsBuffer(0, null);
+    if (this.directMap) {
+      const out = this.mapSameShape(op, spec, ins, n, params);
+      if (out !== null) return out;
+    }
     const src = mapSource(spec, planBroadcast(inputShapes, outShape));
     return this.run(
       op,
@@ -538,6 +562,82 @@ export class GpuJsBackend implements KernelBackend {
     return this.rawGl;
   }
 
+  /** Texture source of same-shape maps by spec identity and size (null: the spec needs gpu.js). */
+  private readonly mapSources = new Map<string, string | null>();
+
+  /**
+   * `spec` over inputs of the output's length `n` as one draw of the backend's own shader into a
+   * pooled texture in gpu.js's layout; null when the shapes or the spec need gpu.js's kernel.
+   */
+  private mapSameShape(
+    op: string,
+    spec: ElementwiseSpec,
+    ins: readonly GpuJsBuffer[],
+    n: number,
+    params: readonly number[],
+  ): GpuJsBuffer | null {
+    if (ins.length === 0) return null;
+    const [w, h] = textureSizeFor(n);
+    const texs: GpuJsTextureInternals[] = [];
+    for (const b of ins) {
+      if (b.size !== n || b.data === null) return null;
+      const t = b.data as unknown as GpuJsTextureInternals;
+      if (t.size[0] !== w || t.size[1] !== h) return null;
+      texs.push(t);
+    }
+    const key = `${mapKeyOf(spec)}|${w}x${h}`;
+    let src = this.mapSources.get(key);
+    if (src === undefined) {
+      src = mapSameShapeSource(spec, [w, h]);
+      this.mapSources.set(key, src);
+    }
+    if (src === null) return null;
+    const first = texs[0];
+    const raw = this.raw();
+    const outTex = raw.outputTexture(w, h, first.internalFormat, first.textureFormat);
+    let out: Texture | null = null;
+    try {
+      const inputs: Record<string, WebGLTexture> = {};
+      texs.forEach((t, k) => {
+        inputs[`x${k}`] = t.texture;
+      });
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      params.forEach((p, q) => {
+        floats[`p${q}`] = p;
+      });
+      const prof = this.profiler;
+      if (prof !== null) prof.begin(op, !raw.hasProgram(src));
+      raw.draw(src, inputs, outTex, w, h, floats);
+      if (prof !== null) prof.end();
+      out = this.wrapTexture(first, outTex, w, h, n);
+    } finally {
+      if (out === null) raw.recycle(outTex, w, h, first.internalFormat, first.textureFormat);
+    }
+    this.directMapCalls++;
+    return new GpuJsBuffer(n, out);
+  }
+
+  /** A gpu.js texture object (the class of `like`) for a texture in gpu.js's layout holding `n` values. */
+  private wrapTexture(
+    like: GpuJsTextureInternals,
+    tex: WebGLTexture,
+    w: number,
+    h: number,
+    n: number,
+  ): Texture {
+    const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
+    return new like.constructor({
+      texture: tex,
+      size: new Int32Array([w, h]),
+      dimensions: [n, 1, 1],
+      output: [n],
+      context: ctx,
+      kernel: like.kernel,
+      internalFormat: like.internalFormat,
+      textureFormat: like.textureFormat,
+    });
+  }
+
   /** One of gradkit's own passes, timed as a launch named `op` when a profile runs. */
   private pass(
     op: string,
@@ -548,7 +648,7 @@ export class GpuJsBackend implements KernelBackend {
     h: number,
   ): void {
     const prof = this.profiler;
-    if (prof !== null) prof.begin(op, false);
+    if (prof !== null) prof.begin(op, !this.raw().hasProgram(source));
     this.raw().draw(source, inputs, out, w, h);
     if (prof !== null) prof.end();
   }

@@ -1,10 +1,13 @@
 import * as gpujs from 'gpu.js';
 import { describe, expect, it } from 'vitest';
+import { defineKernel } from '../spec/define.js';
 import { textureSizeFor } from './backend.js';
 import {
   MATMUL_BLOCK,
+  mapSameShapeSource,
   matmulBlockedSource,
   matmulPackedSource,
+  ONE_UNIFORM,
   PACKED_VERTEX_SOURCE,
   PACKED_VERTEX_SOURCE_300,
   packSource,
@@ -110,5 +113,36 @@ describe('packSource and unpackSource', () => {
     expect(src).toContain('if (f < 15.0)');
     expect(src).toContain('(q + 0.5) / 2.0, (r + 0.5) / 3.0');
     expect(src).toContain('gl_FragColor = vec4(v, 0.0, 0.0, 0.0);');
+  });
+});
+
+describe('mapSameShapeSource', () => {
+  it('reads every input at the fragment texel, declares parameters and temporaries as floats', () => {
+    const spec = defineKernel({
+      name: 'test.glAxpy',
+      arity: 2,
+      params: 1,
+      stmts: 'let t_s = p0 * a;',
+      expr: 'Math.max(t_s + b, -1.5)',
+    });
+    const src = mapSameShapeSource(spec, [30, 20])!;
+    expect(src).toContain('vec2 uv = gl_FragCoord.xy / vec2(30.0, 20.0);');
+    expect(src).toContain('float a = texture2D(x0, uv).r;');
+    expect(src).toContain('float b = texture2D(x1, uv).r;');
+    expect(src).toContain('uniform float p0;');
+    expect(src).toContain('float t_s = (p0 * a);');
+    expect(src).toContain('gl_FragColor = vec4(max((t_s + b), (-1.5)), 0.0, 0.0, 0.0);');
+  });
+
+  it('computes a quotient of literals at run time (GLSL folds 0.0 / 0.0 to a number)', () => {
+    const spec = defineKernel({ name: 'test.glNan', arity: 1, params: 0, expr: 'a > 1.0 ? 0.0 / 0.0 : a' });
+    expect(mapSameShapeSource(spec, [2, 2])).toContain(`((0.0 * ${ONE_UNIFORM}) / 0.0)`);
+  });
+
+  it('is null for a spec calling a Math function gpu.js does not emit as a GLSL built-in', () => {
+    for (const expr of ['Math.tanh(a)', 'Math.pow(a, 2.0)', 'Math.round(a)', 'a + Math.log1p(a)']) {
+      const spec = defineKernel({ name: `test.gl${expr.length}`, arity: 1, params: 0, expr });
+      expect(mapSameShapeSource(spec, [2, 2]), expr).toBeNull();
+    }
   });
 });

@@ -8,7 +8,10 @@
 // operands (transposes are strides of the pack, no copy), multiplies packed by packed into a
 // packed product (each fragment computes four outputs of a row with vec4 arithmetic), and unpacks
 // the product into gpu.js's layout, so every other kernel reads it as before.
-import { flt } from '../codegen.js';
+import type { ElementwiseSpec } from '../backend.js';
+import { flt, INPUT_NAMES } from '../codegen.js';
+import type { KernelExpr } from '../spec/ast.js';
+import { parsedKernel } from '../spec/define.js';
 
 /** The vertex shader of every packed pass: one quad over the viewport; fragments use gl_FragCoord. */
 export const PACKED_VERTEX_SOURCE = [
@@ -273,4 +276,109 @@ export function unpackSource(rows: number, cols: number, outSize: readonly [numb
     '  gl_FragColor = vec4(v, 0.0, 0.0, 0.0);',
     '}',
   ].join('\n');
+}
+
+/**
+ * The `Math` functions a same-shape map can use in the backend's own shader: those gpu.js also
+ * emits as the GLSL built-in of the same name (its translation of the others, e.g. `pow`, `round`,
+ * `tanh`, goes through its own helper functions, so those specs stay on gpu.js).
+ */
+const GLSL_BUILTINS: ReadonlySet<string> = new Set([
+  'abs',
+  'acos',
+  'asin',
+  'atan',
+  'ceil',
+  'cos',
+  'exp',
+  'floor',
+  'log',
+  'log2',
+  'max',
+  'min',
+  'sign',
+  'sin',
+  'sqrt',
+  'tan',
+]);
+
+/** A float uniform that always holds 1.0 (see {@link mapSameShapeSource}). */
+export const ONE_UNIFORM = 'gk_one';
+
+/** GLSL for one kernel-language expression, or null when it calls a function outside {@link GLSL_BUILTINS}. */
+function glslExpr(e: KernelExpr): string | null {
+  switch (e.kind) {
+    case 'num':
+      return flt(e.value);
+    case 'input':
+      return INPUT_NAMES[e.index];
+    case 'param':
+      return `p${e.index}`;
+    case 'temp':
+      return e.name;
+    case 'neg':
+    case 'not': {
+      const x = glslExpr(e.arg);
+      return x === null ? null : `(${e.kind === 'neg' ? '-' : '!'}${x})`;
+    }
+    case 'arith':
+    case 'compare':
+    case 'logical': {
+      const l = glslExpr(e.left);
+      const r = glslExpr(e.right);
+      if (l === null || r === null) return null;
+      // a quotient of two literals (0.0 / 0.0 spells NaN) is computed at run time: GLSL
+      // compilers fold it, and fold 0.0 / 0.0 to something that is not NaN
+      if (e.kind === 'arith' && e.op === '/' && e.left.kind === 'num' && e.right.kind === 'num')
+        return `((${l} * ${ONE_UNIFORM}) / ${r})`;
+      return `(${l} ${e.op} ${r})`;
+    }
+    case 'cond': {
+      const t = glslExpr(e.test);
+      const a = glslExpr(e.then);
+      const b = glslExpr(e.otherwise);
+      return t === null || a === null || b === null ? null : `(${t} ? ${a} : ${b})`;
+    }
+    case 'call': {
+      if (!GLSL_BUILTINS.has(e.fn)) return null;
+      const args = e.args.map(glslExpr);
+      return args.some((x) => x === null) ? null : `${e.fn}(${args.join(', ')})`;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * An element-wise kernel whose inputs all have the output's length (no broadcasting) as a fragment
+ * shader: every input is read at the fragment's own texel (buffers of one length share gpu.js's
+ * texture size), so no index arithmetic runs. Samplers `x0..`, float uniforms `p0..`; the output
+ * texture is `size`; uniform {@link ONE_UNIFORM} must be 1.0. Null when the spec calls a `Math` function gpu.js does not emit as a GLSL
+ * built-in (see {@link GLSL_BUILTINS}): such specs keep gpu.js's kernel.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
+ */
+export function mapSameShapeSource(spec: ElementwiseSpec, size: readonly [number, number]): string | null {
+  const { ast } = parsedKernel(spec);
+  const lets: string[] = [];
+  for (const l of ast.lets) {
+    const v = glslExpr(l.value);
+    if (v === null) return null;
+    lets.push(`  float ${l.name} = ${v};`);
+  }
+  const result = glslExpr(ast.result);
+  if (result === null) return null;
+  const lines = [
+    'precision highp float;',
+    ...Array.from({ length: spec.arity }, (_, k) => `uniform sampler2D x${k};`),
+    ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
+    `uniform float ${ONE_UNIFORM};`,
+    'void main() {',
+    `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
+    ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
+    ...lets,
+    `  gl_FragColor = vec4(${result}, 0.0, 0.0, 0.0);`,
+    '}',
+  ];
+  return lines.join('\n');
 }

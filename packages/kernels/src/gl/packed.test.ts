@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendBuffer } from '../backend.js';
 import { CpuBackend } from '../backends/cpu.js';
-import { BINARY, SCALAR, UNARY } from '../elementwise.js';
+import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY } from '../elementwise.js';
+import { defineKernel } from '../spec/define.js';
 import { closeTo, matmul64, testData } from '../testing/reference.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
@@ -336,5 +337,71 @@ describe.each(active)('readAsync on GpuJsBackend(%s)', (mode) => {
     await expect(be.readAsync(new CpuBackend().upload(new Float32Array([1])))).rejects.toThrow(
       /readAsync: not a gpu.js buffer/,
     );
+  });
+});
+
+/** A spec calling a Math function that gpu.js emits through its own helper (not a GLSL built-in). */
+const TANH = defineKernel({ name: 'test.glTanh', arity: 1, params: 0, expr: 'Math.tanh(a)' });
+
+describe.each(active)('direct same-shape maps on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  // special values in every input position, and ordinary ones
+  const SPECIAL = [0, -0, 1, -1, 0.5, -2.5, 3.4e38, -3.4e38, 1e-30, Number.NaN, Infinity, -Infinity, 20, -20];
+  const inputsFor = (k: number) =>
+    Float32Array.from({ length: 3 * SPECIAL.length * SPECIAL.length }, (_, i) => {
+      const j = Math.floor(i / SPECIAL.length ** k) % SPECIAL.length;
+      return i < SPECIAL.length ** 2 ? SPECIAL[j] : Math.sin(i * (k + 1)) * 4;
+    });
+
+  it('every table spec gives what gpu.js gives (NaN where it gives NaN), and most run directly', () => {
+    const specs = [UNARY, BINARY, SCALAR, ACTIVATION_GRAD].flatMap((t) => Object.values(t));
+    const params = [0.5, 2, -1.5, 3];
+    let direct = 0;
+    for (const spec of specs) {
+      const n = inputsFor(0).length;
+      const xs = Array.from({ length: spec.arity }, (_, k) => be.upload(inputsFor(k)));
+      const shapes = xs.map(() => [n]);
+      const p = params.slice(0, spec.params);
+      const before = be.directMapCalls;
+      const fast = be.map(spec, xs, shapes, [n], p);
+      direct += be.directMapCalls - before;
+      be.directMap = false;
+      const slow = be.map(spec, xs, shapes, [n], p);
+      be.directMap = true;
+      const got = be.read(fast);
+      const want = be.read(slow);
+      for (let i = 0; i < n; i++) {
+        const ok =
+          got[i] === want[i] ||
+          (Number.isNaN(want[i]) && Number.isNaN(got[i])) ||
+          Math.abs(got[i] - want[i]) <= 1e-6 * Math.abs(want[i]) + 1e-30;
+        if (!ok) expect.fail(`${spec.name}[${i}]: direct ${got[i]}, gpu.js ${want[i]}`);
+      }
+      for (const b of [...xs, fast, slow]) be.free(b);
+    }
+    expect(direct).toBeGreaterThan(specs.length / 2);
+  });
+
+  it('broadcast inputs and specs calling pow or tanh keep the gpu.js kernel', () => {
+    const before = be.directMapCalls;
+    const a = be.upload(new Float32Array([1, 2, 3, 4, 5, 6]));
+    const b = be.upload(new Float32Array([10, 20, 30]));
+    const s = be.map(BINARY.add, [a, b], [[2, 3], [3]], [2, 3], []);
+    expect(Array.from(be.read(s))).toEqual([11, 22, 33, 14, 25, 36]);
+    const t = be.map(TANH, [a], [[6]], [6], []);
+    expect(be.read(t)[0]).toBeCloseTo(Math.tanh(1), 6);
+    expect(be.directMapCalls - before).toBe(0);
+    const d = be.map(BINARY.mul, [a, a], [[6], [6]], [6], []);
+    expect(Array.from(be.read(d))).toEqual([1, 4, 9, 16, 25, 36]);
+    expect(be.directMapCalls - before).toBe(1);
+    for (const x of [a, b, s, t, d]) be.free(x);
   });
 });

@@ -84,6 +84,11 @@ export class RawGl {
     gl.bindBuffer(gl.ARRAY_BUFFER, prev);
   }
 
+  /** Whether the program of fragment shader `source` is linked already (its next draw is not a first run). */
+  hasProgram(source: string): boolean {
+    return this.programs.has(source);
+  }
+
   /** Programs, textures created and textures reused so far. */
   get stats(): GlPackedStats {
     return { ...this.counts };
@@ -178,6 +183,7 @@ export class RawGl {
    * Runs the fragment shader `source` once per texel of `out` (`width x height`), with the
    * textures `inputs` bound to the shader's samplers of the same names. With four textures in `out`
    * (only where {@link RawGl.multipleTargets}), the shader writes output `r` into `out[r]`.
+   * `floats` sets float uniforms by name.
    *
    * @throws {BackendError} when the shader does not compile or link (the message has the log).
    */
@@ -187,6 +193,7 @@ export class RawGl {
     out: WebGLTexture | readonly WebGLTexture[],
     width: number,
     height: number,
+    floats: Readonly<Record<string, number>> = {},
   ): void {
     const gl = this.gl;
     const program = this.program(source);
@@ -222,6 +229,7 @@ export class RawGl {
         gl.bindTexture(gl.TEXTURE_2D, inputs[names[u]]);
         gl.uniform1i(this.uniform(program, names[u]), u);
       }
+      for (const name of Object.keys(floats)) gl.uniform1f(this.uniform(program, name), floats[name]);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
       if (outs.length > 1) this.counts.multiTargetDraws++;
     } finally {

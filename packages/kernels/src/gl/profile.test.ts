@@ -6,6 +6,7 @@ import { BINARY, UNARY } from '../elementwise.js';
 import { BackendError } from '../errors.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
+import type { GlProfile } from './profile.js';
 import { profileGl } from './profile-device.js';
 
 // The gl profiler counts what a known sequence of ops does: exact launches per kernel, uploads,
@@ -79,10 +80,20 @@ describe.skipIf(!probe.ok && !required)('gl profiler (headlessgl)', () => {
     expect(p.texUploads).toBe(1);
     for (const k of p.kernels) expect(k.programSwitches).toBe(1);
 
-    // outputs of the previous run still alive: every launch needs a new output texture
-    be.startProfile({ sync: 'none' });
-    const again = sequence();
-    const q = be.stopProfile();
+    // outputs of the previous run still alive: without the texture pool (and with gpu.js running
+    // the maps) every launch needs a new output texture
+    be.texturePool = false;
+    be.directMap = false;
+    let q: GlProfile;
+    let again: BackendBuffer[];
+    try {
+      be.startProfile({ sync: 'none' });
+      again = sequence();
+      q = be.stopProfile();
+    } finally {
+      be.texturePool = true;
+      be.directMap = true;
+    }
     expect(q.sync).toBe('none');
     expect(q.launches).toBe(3);
     expect(q.textureAllocations).toBe(3);
@@ -90,6 +101,17 @@ describe.skipIf(!probe.ok && !required)('gl profiler (headlessgl)', () => {
     expect(q.reads).toBe(1);
     for (const k of q.kernels) expect(k.textureAllocations).toBe(1);
     for (const b of [...kept, ...again]) be.free(b);
+
+    // with the pool, textures freed above serve some of the outputs of a sequence run while the
+    // previous sequence's outputs are alive (the run without the pool allocated all three)
+    const alive = sequence();
+    be.startProfile({ sync: 'none' });
+    const third = sequence();
+    const r = be.stopProfile();
+    expect(r.launches).toBe(3);
+    expect(r.textureAllocations).toBeLessThan(3);
+    expect(r.textureReuses).toBeGreaterThan(0);
+    for (const b of [...alive, ...third]) be.free(b);
   });
 
   it('restores the WebGL context when it stops (nothing is wrapped while off)', () => {
