@@ -1152,12 +1152,16 @@ const LOG_SOFTMAX = defineKernel({
   params: 0,
   expr: '(a - b) - Math.log(c)',
 });
-/** lse for cross-entropy: NaN where it is not finite (a +Infinity logit), as PyTorch's log_softmax gives. */
+/**
+ * lse for cross-entropy: NaN where it is not finite (a +Infinity logit), as PyTorch's log_softmax
+ * gives. Spelled as a comparison with the largest float32: GLSL compilers may fold `a - a` to 0,
+ * which kept +Infinity on gl.
+ */
 const CE_LSE = defineKernel({
   name: 'crossEntropyLse',
   arity: 1,
   params: 0,
-  expr: 'a - a == 0.0 ? a : a - a',
+  expr: '(a == a && Math.abs(a) <= 3.4028234663852886e38) ? a : 0.0 / 0.0',
 });
 /** Cross-entropy terms, inputs (x, lse, q): q (lse - x), 0 where q is 0 (as PyTorch sums only those). */
 const CE_TERMS = defineKernel({

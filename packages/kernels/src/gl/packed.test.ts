@@ -15,7 +15,15 @@ import { probeGpuJs } from './probe.js';
 
 const ATOL = 1e-6;
 const RTOL = 1e-5;
-const active = probeGpuJs('headlessgl').ok ? (['headlessgl'] as const) : [];
+const probe = probeGpuJs('headlessgl');
+const active = probe.ok ? (['headlessgl'] as const) : [];
+if (!probe.ok) {
+  // a file without a suite fails the run: say why these tests do not run here (backend.test.ts
+  // fails instead when GRADKIT_REQUIRE_BACKENDS names gl)
+  describe('packed gl kernels', () => {
+    it.skip(`need headless-gl, which cannot start here: ${probe.reason}`, () => {});
+  });
+}
 
 function expectWithin(
   got: ArrayLike<number>,
