@@ -95,23 +95,33 @@ export function scatterWindow(k: WindowKernels, dy: number, acc: number, plan: B
   );
 }
 
-/** The tap and row tables of a pooling walk written to scratch memory, or null (padded plan). */
-function tables(
+/**
+ * Runs `kernel(rows, nrows, row, step, taps, K)` on the tap and row tables of a pooling walk,
+ * written to scratch memory for the call (see `tapWalk` in cpu-window.ts): false, without calling
+ * it, for a plan that may read padding (the caller composes).
+ */
+function withTables(
   host: WindowHost,
   plan: WindowPlan,
   first: number,
   count: number,
-): { ptr: number; bytes: number; rows: number; nrows: number; row: number; step: number; K: number } | null {
+  kernel: (rows: number, nrows: number, row: number, step: number, taps: number, K: number) => void,
+): boolean {
   const walk = tapWalk(plan, first, count);
-  if (walk === null || walk.taps.length === 0) return null;
+  if (walk === null || walk.taps.length === 0) return false;
   const K = walk.taps.length;
   const nrows = walk.rowBase.length;
   const bytes = 4 * (K + nrows);
   const ptr = host.scratch(bytes);
-  const t = host.int32(ptr, K + nrows);
-  t.set(walk.taps);
-  for (let i = 0; i < nrows; i++) t[K + i] = walk.rowBase[i];
-  return { ptr, bytes, rows: ptr + 4 * K, nrows, row: walk.row, step: walk.rowStep, K };
+  try {
+    const t = host.int32(ptr, K + nrows);
+    t.set(walk.taps);
+    for (let i = 0; i < nrows; i++) t[K + i] = walk.rowBase[i];
+    kernel(ptr + 4 * K, nrows, walk.row, walk.rowStep, ptr, K);
+  } finally {
+    host.release(ptr, bytes);
+  }
+  return true;
 }
 
 /**
@@ -127,14 +137,9 @@ export function maxWindows(
   first: number,
   count: number,
 ): boolean {
-  const t = tables(host, plan, first, count);
-  if (t === null) return false;
-  try {
-    host.kernels.win_max(x, mx, ix, t.rows, t.nrows, t.row, t.step, t.ptr, t.K);
-  } finally {
-    host.release(t.ptr, t.bytes);
-  }
-  return true;
+  return withTables(host, plan, first, count, (rows, nrows, row, step, taps, K) =>
+    host.kernels.win_max(x, mx, ix, rows, nrows, row, step, taps, K),
+  );
 }
 
 /**
@@ -150,12 +155,7 @@ export function pickScatter(
   first: number,
   count: number,
 ): boolean {
-  const t = tables(host, plan, first, count);
-  if (t === null) return false;
-  try {
-    host.kernels.win_pick(dy, ix, acc, t.rows, t.nrows, t.row, t.step, t.ptr, t.K);
-  } finally {
-    host.release(t.ptr, t.bytes);
-  }
-  return true;
+  return withTables(host, plan, first, count, (rows, nrows, row, step, taps, K) =>
+    host.kernels.win_pick(dy, ix, acc, rows, nrows, row, step, taps, K),
+  );
 }
