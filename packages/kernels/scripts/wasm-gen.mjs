@@ -6,11 +6,10 @@
 //
 // This file is a build tool: scripts/build-wasm.mjs assembles its output with wabt and writes
 // src/backends/wasm/module.generated.ts. It is not shipped.
+import { range } from './wat.mjs';
 
 /** Register block: rows of A and columns of B per micro-kernel call, and the cache blocks. */
 export const GEMM = { MR: 4, NR: 8, KC: 256, MC: 64 };
-
-const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 function microKernel({ MR, NR }, fma = false) {
   const NV = NR / 4;

@@ -4,17 +4,7 @@
 // forward and data gradient, `gemm_small`). Both read the operands where they lie, without
 // packing. WebAssembly text; scripts/wasm-modules.mjs lists the two modules.
 
-const get = (l) => `(local.get $${l})`;
-const set = (l, v) => `(local.set $${l} ${v})`;
-const add = (a, b) => `(i32.add ${a} ${b})`;
-const mul = (a, b) => `(i32.mul ${a} ${b})`;
-const shl = (a, k) => `(i32.shl ${a} (i32.const ${k}))`;
-const inc = (l, by) => set(l, add(get(l), typeof by === 'number' ? `(i32.const ${by})` : by));
-const whileLoop = (name, cond, body) => `(block $B${name} (loop $L${name}
-        (br_if $B${name} (i32.eqz ${cond}))
-        ${body}
-        (br $L${name})))`;
-const range = (n) => Array.from({ length: n }, (_, i) => i);
+import { add, get, inc, mul, range, set, shl, whileLoop } from './wat.mjs';
 
 /** Depth chunk of `dot_nt`: 512 floats (2 KiB) per operand row, so a block's rows stay in L1. */
 export const DOT_KC = 512;

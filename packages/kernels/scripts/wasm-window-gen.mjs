@@ -6,17 +6,7 @@
 // path's values bit for bit: reads are copies, scatters add float32 terms to float64 sums in the
 // same order, and the max compares in the same order with the same NaN and tie rules.
 
-const get = (l) => `(local.get $${l})`;
-const set = (l, v) => `(local.set $${l} ${v})`;
-const add = (a, b) => `(i32.add ${a} ${b})`;
-const mul = (a, b) => `(i32.mul ${a} ${b})`;
-const shl = (a, k) => `(i32.shl ${a} (i32.const ${k}))`;
-const inc = (l, by) => set(l, add(get(l), typeof by === 'number' ? `(i32.const ${by})` : by));
-/** `(loop)` running `body` while `cond` holds, tested before each pass. */
-const whileLoop = (name, cond, body) => `(block $B${name} (loop $L${name}
-        (br_if $B${name} (i32.eqz ${cond}))
-        ${body}
-        (br $L${name})))`;
+import { add, get, inc, mul, set, shl, whileLoop } from './wat.mjs';
 
 /**
  * `win_read(src, dst, m, n, d2, d, lo, hi, jlo, jhi, pad, m3, d3)`: `m3` blocks of `m` rows of
