@@ -30,9 +30,10 @@ function validRange(c: number, s: number, len: number, n: number): [number, numb
  * `lo <= t < hi` (the same in every block); every other row is wholly outside (padding). Offsets
  * are element offsets; `base` itself may be outside the input (only the reads inside are made).
  */
-export type WindowBlock = (
-  o: number,
-  base: number,
+export type WindowBlock = (...block: [o: number, base: number, ...RowBlock, m3: number, d3: number]) => void;
+
+/** The rows of one block of a window walk (see {@link WindowBlock}), as the kernels take them. */
+export type RowBlock = [
   m: number,
   n: number,
   d2: number,
@@ -41,9 +42,7 @@ export type WindowBlock = (
   hi: number,
   jlo: number,
   jhi: number,
-  m3: number,
-  d3: number,
-) => void;
+];
 
 /**
  * Walks the output of a window plan in row-major order as blocks of rows (the last output axis
@@ -204,25 +203,28 @@ export function windowRead(xs: Float32Array, out: Float32Array, plan: WindowPlan
 }
 
 /**
- * `out = x.permute(perm)` for `x` of shape `shape` (row-major): the window read whose output axis
- * `k` walks input axis `perm[k]` with step 1, so it runs on the same row walker (no index table).
+ * `x.permute(perm)` for `x` of shape `shape` (row-major) as a block walk: output axis `k` walks
+ * input axis `perm[k]` with step 1, so a transpose runs on the same row walker (no index table).
  */
+export function permutePlan(shape: Shape, perm: readonly number[]): Parameters<typeof forEachBlock>[0] {
+  return {
+    inShape: shape,
+    outShape: perm.map((p) => shape[p]),
+    axes: perm,
+    steps: perm.map(() => 1),
+    offsets: shape.map(() => 0),
+    padded: false,
+  };
+}
+
+/** `out = x.permute(perm)` for `x` of shape `shape` (see {@link permutePlan}). */
 export function permuteRead(
   xs: Float32Array,
   out: Float32Array,
   shape: Shape,
   perm: readonly number[],
 ): void {
-  const plan = {
-    inShape: shape,
-    outShape: perm.map((p) => shape[p]),
-    axes: perm,
-    steps: perm.map(() => 1),
-    offsets: shape.map(() => 0),
-    padValue: 0,
-    padded: false,
-  };
-  forEachBlock(plan, readBlock(xs, out, 0));
+  forEachBlock(permutePlan(shape, perm), readBlock(xs, out, 0));
 }
 
 /**

@@ -318,9 +318,25 @@ export class CpuBackend implements KernelBackend {
     const n = sizeOf(plan.outShape.slice(0, first)) * sizeOf(plan.outShape.slice(first + count));
     const [mb] = this.alloc(n);
     const [ib] = this.alloc(n);
+    this.maxRead(x, mb, ib, plan, first, count);
+    return [mb, ib];
+  }
+
+  /**
+   * The fused window max of {@link CpuBackend.windowMax} into the allocated `mb` (maxima) and
+   * `ib` (first tap holding each), for a plan that reads no padding: a JavaScript loop here, a
+   * WebAssembly kernel in the wasm backend.
+   */
+  protected maxRead(
+    x: BackendBuffer,
+    mb: BackendBuffer,
+    ib: BackendBuffer,
+    plan: WindowPlan,
+    first: number,
+    count: number,
+  ): void {
     // views after both allocations: a subclass's allocation may move its memory
     windowMaxRead(data(x), data(mb), data(ib), plan, first, count);
-    return [mb, ib];
   }
 
   windowScatterAt(

@@ -5,6 +5,7 @@ import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
 import type { WindowPlan } from '../../window.js';
 import { CpuBackend } from '../cpu.js';
+import { permutePlan } from '../cpu-window.js';
 import { compileElementwise } from './jit.js';
 import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
 import type { SkinnyKernels } from './skinny.js';
@@ -724,7 +725,7 @@ export class WasmBackend extends CpuBackend {
     try {
       new Uint8Array(this.memory.buffer, acc, 8 * n).fill(0);
       f(acc);
-      (this.exports as unknown as WindowKernels).f64_to_f32(acc, (out as WasmBuffer).ptr, n);
+      this.windows.kernels.f64_to_f32(acc, (out as WasmBuffer).ptr, n);
     } finally {
       this.release(acc, bytes);
     }
@@ -741,15 +742,13 @@ export class WasmBackend extends CpuBackend {
   override transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const [out] = this.alloc(sizeOf(shape));
     if (out.size === 0) return out;
-    const plan = {
-      inShape: shape,
-      outShape: perm.map((p) => shape[p]),
-      axes: perm,
-      steps: perm.map(() => 1),
-      offsets: shape.map(() => 0),
-      padded: false,
-    };
-    readWindow(this.windows.kernels, (x as WasmBuffer).ptr, (out as WasmBuffer).ptr, plan, 0);
+    readWindow(
+      this.windows.kernels,
+      (x as WasmBuffer).ptr,
+      (out as WasmBuffer).ptr,
+      permutePlan(shape, perm),
+      0,
+    );
     return out;
   }
 
@@ -759,33 +758,16 @@ export class WasmBackend extends CpuBackend {
     );
   }
 
-  override windowMax(
+  protected override maxRead(
     x: BackendBuffer,
+    mb: BackendBuffer,
+    ib: BackendBuffer,
     plan: WindowPlan,
     first: number,
     count: number,
-  ): [BackendBuffer, BackendBuffer] | null {
-    if (plan.padded) return null;
-    const n = sizeOf(plan.outShape.slice(0, first)) * sizeOf(plan.outShape.slice(first + count));
-    const [mb] = this.alloc(n);
-    const [ib] = this.alloc(n);
-    if (n === 0) return [mb, ib];
-    if (
-      !maxWindows(
-        this.windows,
-        (x as WasmBuffer).ptr,
-        (mb as WasmBuffer).ptr,
-        (ib as WasmBuffer).ptr,
-        plan,
-        first,
-        count,
-      )
-    ) {
-      this.free(mb);
-      this.free(ib);
-      return null;
-    }
-    return [mb, ib];
+  ): void {
+    const ptr = (b: BackendBuffer) => (b as WasmBuffer).ptr;
+    maxWindows(this.windows, ptr(x), ptr(mb), ptr(ib), plan, first, count);
   }
 
   override windowScatterAt(
@@ -796,21 +778,9 @@ export class WasmBackend extends CpuBackend {
     count: number,
   ): BackendBuffer | null {
     if (plan.padded) return null;
-    let ok = true;
-    const out = this.withSums(sizeOf(plan.inShape), (acc) => {
-      ok = pickScatter(
-        this.windows,
-        (dy as WasmBuffer).ptr,
-        (index as WasmBuffer).ptr,
-        acc,
-        plan,
-        first,
-        count,
-      );
-    });
-    if (ok) return out;
-    this.free(out);
-    return null;
+    return this.withSums(sizeOf(plan.inShape), (acc) =>
+      pickScatter(this.windows, (dy as WasmBuffer).ptr, (index as WasmBuffer).ptr, acc, plan, first, count),
+    );
   }
 
   override destroy(): void {

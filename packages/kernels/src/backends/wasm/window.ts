@@ -2,62 +2,19 @@
 // rows (or each table of pooling windows) in WebAssembly SIMD (scripts/wasm-window-gen.mjs).
 // Every function gives the JavaScript path's values bit for bit.
 import type { WindowPlan } from '../../window.js';
+import type { RowBlock } from '../cpu-window.js';
 import { forEachBlock, tapWalk } from '../cpu-window.js';
+
+/** A pooling walk's tables as the kernels take them (see `withTables`). */
+type PoolTables = [rows: number, nrows: number, row: number, step: number, taps: number, K: number];
 
 /** The window module's exports (see scripts/wasm-window-gen.mjs for each one's contract). */
 export interface WindowKernels {
-  win_read(
-    src: number,
-    dst: number,
-    m: number,
-    n: number,
-    d2: number,
-    d: number,
-    lo: number,
-    hi: number,
-    jlo: number,
-    jhi: number,
-    pad: number,
-    m3: number,
-    d3: number,
-  ): void;
-  win_scatter(
-    dy: number,
-    acc: number,
-    m: number,
-    n: number,
-    d2: number,
-    d: number,
-    lo: number,
-    hi: number,
-    jlo: number,
-    jhi: number,
-    m3: number,
-    d3: number,
-  ): void;
+  win_read(...a: [src: number, dst: number, ...RowBlock, pad: number, m3: number, d3: number]): void;
+  win_scatter(...a: [dy: number, acc: number, ...RowBlock, m3: number, d3: number]): void;
   f64_to_f32(acc: number, out: number, n: number): void;
-  win_max(
-    x: number,
-    mx: number,
-    ix: number,
-    rows: number,
-    nrows: number,
-    row: number,
-    step: number,
-    taps: number,
-    taps_n: number,
-  ): void;
-  win_pick(
-    dy: number,
-    ix: number,
-    acc: number,
-    rows: number,
-    nrows: number,
-    row: number,
-    step: number,
-    taps: number,
-    taps_n: number,
-  ): void;
+  win_max(...a: [x: number, mx: number, ix: number, ...PoolTables]): void;
+  win_pick(...a: [dy: number, ix: number, acc: number, ...PoolTables]): void;
 }
 
 /** What the window kernels need of the backend: byte addresses and scratch memory. */
@@ -105,7 +62,7 @@ function withTables(
   plan: WindowPlan,
   first: number,
   count: number,
-  kernel: (rows: number, nrows: number, row: number, step: number, taps: number, K: number) => void,
+  kernel: (...tables: PoolTables) => void,
 ): boolean {
   const walk = tapWalk(plan, first, count);
   if (walk === null || walk.taps.length === 0) return false;
