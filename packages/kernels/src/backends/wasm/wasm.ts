@@ -640,7 +640,8 @@ export class WasmBackend extends CpuBackend {
     const pb = (b as WasmBuffer).ptr;
     const pc = (out as WasmBuffer).ptr;
     // convolution shapes: the skinny kernels, no packing (see skinnyPlan)
-    const skinny = skinnyPlan(m, k, n, transA, transB, 1 + (this.threads?.ready().length ?? 0));
+    const workers = this.threads?.ready() ?? [];
+    const skinny = skinnyPlan(m, k, n, transA, transB, 1 + workers.length);
     if (skinny !== null) {
       const sk = this.exports as unknown as SkinnyKernels;
       if (skinny === 'dot') {
@@ -653,7 +654,7 @@ export class WasmBackend extends CpuBackend {
     const csA = transA ? m : 1;
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
-    const ready = m * n * k >= THREAD_MIN_MACS && this.threads ? this.threads.ready() : [];
+    const ready = m * n * k >= THREAD_MIN_MACS ? workers : [];
     // Slabs: rows of C in multiples of MR, or columns in multiples of NR, whichever is longer.
     const parts = 1 + ready.length;
     const byRows = m >= n;
