@@ -32,10 +32,20 @@
 //     live tensors, arrays, buffers and bytes must not grow between two later steps. The CNN must
 //     have run on the configuration's backend, and on gl without gpu.js moving any kernel to its
 //     plain-JS cpu backend (a silent fallback fails).
+//  6. In the WebGL configuration with `?backend=gl` (WebGL2, whose readAsync is non-blocking: a
+//     pixel-pack buffer behind a fence), the page then runs scripts/browser/timer.js: a 16 ms
+//     setInterval keeps running while the page awaits `t.data()` of chained 512 x 512 products
+//     (issue 16). Measured: the longest time without a timer callback from the `data()` call to the
+//     end of its await (the synchronous kernel calls before it are not counted); it must stay
+//     within 2x the period in every round after the first (which compiles the kernels), and the
+//     awaits must be long enough for that to mean something (the GPU's work runs during them). A
+//     read that blocks the page (readPixels waiting for the queue) fails this check.
 //
 // Each configuration's checks count as tests: with GRADKIT_TEST_REPORT_DIR set (CI) a report in
 // the shape of vitest's JSON reporter is written there (vitest-browser.json), which
 // scripts/test-totals.mjs adds up. Exits non-zero when a check failed.
+// GRADKIT_BROWSER_CONFIGS=webgl,cpu (comma-separated ids) runs only those configurations (the
+// cross-configuration checks then compare those only).
 // It builds nothing: run `pnpm build` first. Needs Chromium (`apt-get install chromium`;
 // CHROMIUM_PATH overrides /usr/bin/chromium) and the npm registry for gpu.js only.
 // The temporary folder is removed on exit; KEEP_BROWSER_DIR=1 keeps it for debugging.
@@ -59,7 +69,7 @@ import { createCheckLog } from './check-log.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pageSrc = join(root, 'scripts/browser');
-const { CHROMIUM_PATH, GRADKIT_TEST_REPORT_DIR, KEEP_BROWSER_DIR } = process.env;
+const { CHROMIUM_PATH, GRADKIT_BROWSER_CONFIGS, GRADKIT_TEST_REPORT_DIR, KEEP_BROWSER_DIR } = process.env;
 const chromiumPath = CHROMIUM_PATH || '/usr/bin/chromium';
 const WANT = [
   '@gradkit/tensor',
@@ -69,7 +79,7 @@ const WANT = [
   '@gradkit/dropout',
 ];
 // The page's files (scripts/browser/...), copied into the project before bundling.
-const PAGE_FILES = ['main.js', 'cnn.js', 'index.html', 'fixtures/cnn.json'];
+const PAGE_FILES = ['main.js', 'cnn.js', 'timer.js', 'index.html', 'fixtures/cnn.json'];
 const PAGE_TIMEOUT_MS = 60_000;
 // CI gives this test 3 minutes: past this, the run stops and counts what did not run as failed.
 const BUDGET_MS = 170_000;
@@ -83,6 +93,21 @@ const AGREE_REL = 1e-3;
 // noisy.)
 const CNN_LOSS_FRACTION = 0.6;
 const CNN_LAST = 3;
+// The timer part (scripts/browser/timer.js): while `await t.data()` runs on gl, the gaps between
+// callbacks of the page's 16 ms timer (from the data() call to the end of its await, over the
+// rounds after the first) must stay within this multiple of its period at the TIMER_PERCENTILE-th
+// percentile...
+const TIMER_PERIOD_MS = 16; // timer.js's TIMER_PERIOD_MS (the page reports its own; they must agree)
+const TIMER_GAP_FACTOR = 2;
+const TIMER_PERCENTILE = 90;
+// ...with none longer than this multiple: single late callbacks happen where the page shares two
+// cores with SwiftShader's rasterizer threads (measured: 20-34 ms longest gaps per await on the
+// loaded 2-core machine), while a read that blocks leaves one gap as long as the whole GPU job
+// (about 250 ms here)...
+const TIMER_MAX_GAP_FACTOR = 5;
+// ...and the checked awaits must last at least this many periods in total (else the GPU's work did
+// not happen during them, and a blocking read could pass unnoticed).
+const TIMER_MIN_AWAIT_PERIODS = 6;
 
 // Flags for every launch: no network chatter, no updates, no first-run UI, a fresh profile
 // (playwright's default user-data-dir is a new temporary folder per launch).
@@ -107,7 +132,7 @@ const NO_WEBGL = ['--disable-webgl', '--disable-3d-apis'];
  * `webgl` says whether the page's own WebGL context must exist (true) or be absent (false);
  * `beside` runs that browser at the same time as the others (which run one after the other).
  */
-const CONFIGS = [
+const ALL_CONFIGS = [
   {
     id: 'webgl',
     title: "WebGL (SwiftShader), setDevice('gl')",
@@ -116,6 +141,8 @@ const CONFIGS = [
     backends: ['gl'],
     gpuModes: ['webgl2', 'webgl'],
     webgl: true,
+    // the timer part of the page (timer.js): needs WebGL2's non-blocking read
+    timer: true,
     // The longest page (SwiftShader compiles every kernel on the CPU): it runs beside the others.
     beside: true,
   },
@@ -165,6 +192,16 @@ const CONFIGS = [
     webgl: true,
   },
 ];
+const CONFIGS = GRADKIT_BROWSER_CONFIGS
+  ? GRADKIT_BROWSER_CONFIGS.split(',').map((id) => {
+      const c = ALL_CONFIGS.find((k) => k.id === id.trim());
+      if (!c)
+        throw new Error(
+          `GRADKIT_BROWSER_CONFIGS: no configuration '${id}' (${ALL_CONFIGS.map((k) => k.id).join(', ')})`,
+        );
+      return c;
+    })
+  : ALL_CONFIGS;
 
 const {
   started,
@@ -189,6 +226,12 @@ const checkTitles = (c) => [
   `CNN: the loss stays finite and falls (mean of the last ${CNN_LAST} steps below ${CNN_LOSS_FRACTION} of the first)`,
   'CNN: live tensors, arrays, buffers and bytes stay flat between two later training steps',
   `CNN: ran on ${c.backends.join(' or ')}${c.backends.includes('gl') ? ' with no kernel moved to the cpu' : ''}`,
+  ...(c.timer
+    ? [
+        `timer: while awaiting t.data() on gl (WebGL2, non-blocking read) a ${TIMER_PERIOD_MS} ms timer fires within ` +
+          `${TIMER_GAP_FACTOR}x its period (${TIMER_PERCENTILE}th percentile of the gaps; none over ${TIMER_MAX_GAP_FACTOR}x)`,
+      ]
+    : []),
 ];
 /** Counts every check of a configuration that could not run as failed. */
 function notRun(c, why, from = 0) {
@@ -504,6 +547,63 @@ async function cnnChecks(c, cnn) {
   });
 }
 
+/** The timer part of a configuration's page (its one check). */
+async function timerCheck(c, timer) {
+  const title = checkTitles(c).at(-1);
+  if (!timer?.ok) {
+    record(
+      c.id,
+      title,
+      `the timer part did not run: ${timer ? timer.error : 'the page gave no timer result'}`,
+      0,
+    );
+    return;
+  }
+  // the first round compiles the kernels (synchronously, before its await): not checked
+  const checked = timer.rounds.slice(1);
+  console.log(
+    `  timer (${timer.periodMs} ms) while awaiting t.data() of ${timer.matmuls} chained ${timer.n}x${timer.n} ` +
+      `products on ${timer.backend} (${timer.gpuMode}, readAsync ${timer.asyncRead}): ` +
+      timer.rounds
+        .map(
+          (r, i) =>
+            `round ${i + 1}${i === 0 ? ' (compiles, not checked)' : ''}: enqueue ${r.enqueueMs} ms, ` +
+            `await ${r.awaitMs} ms, ${r.ticks} callbacks, longest gap ${Math.max(...r.gapsMs)} ms`,
+        )
+        .join('; '),
+  );
+  await check(c.id, title, () => {
+    assert(
+      timer.periodMs === TIMER_PERIOD_MS,
+      `the page's period is ${timer.periodMs} ms, not ${TIMER_PERIOD_MS}`,
+    );
+    assert(
+      timer.backend === 'gl' && timer.gpuMode === 'webgl2' && timer.asyncRead === 'non-blocking',
+      `ran on ${timer.backend} (${timer.gpuMode}, readAsync ${timer.asyncRead}): needs gl on webgl2, non-blocking`,
+    );
+    assert(checked.length > 0, 'no round after the first');
+    assert(
+      checked.every((r) => r.finite),
+      'a product read back non-finite values',
+    );
+    const awaited = checked.reduce((a, r) => a + r.awaitMs, 0);
+    assert(
+      awaited >= TIMER_MIN_AWAIT_PERIODS * TIMER_PERIOD_MS,
+      `the awaits lasted ${awaited.toFixed(1)} ms in total, less than ${TIMER_MIN_AWAIT_PERIODS} periods: ` +
+        'the GPU work did not run during them, so the check would prove nothing',
+    );
+    const gaps = checked.flatMap((r) => r.gapsMs).sort((a, b) => a - b);
+    const pct = gaps[Math.ceil((TIMER_PERCENTILE / 100) * gaps.length) - 1];
+    const limit = TIMER_GAP_FACTOR * TIMER_PERIOD_MS;
+    const maxLimit = TIMER_MAX_GAP_FACTOR * TIMER_PERIOD_MS;
+    assert(
+      pct <= limit && gaps.at(-1) <= maxLimit,
+      `gaps between timer callbacks during the awaits: ${TIMER_PERCENTILE}th percentile ${pct} ms ` +
+        `(limit ${limit} ms), longest ${gaps.at(-1)} ms (limit ${maxLimit} ms); ${gaps.length} gaps: ${gaps.join(' ')}`,
+    );
+  });
+}
+
 async function main() {
   const setupOk = await check(
     'setup',
@@ -593,6 +693,7 @@ async function main() {
           assert(r.crossOriginIsolated === c.isolated, `crossOriginIsolated is ${r.crossOriginIsolated}`);
       });
       await cnnChecks(c, r.cnn);
+      if (c.timer) await timerCheck(c, r.timer);
     }
     // Same seed, same problem: the backends must agree (float32, different summation orders).
     await check('all', `every configuration computes the same losses (within ${AGREE_REL} relative)`, () => {

@@ -1,7 +1,8 @@
 // Browser test page (bundled by scripts/browser-test.mjs from the packed tarballs): trains a small
 // MLP with @gradkit/tensor and Adam from @gradkit/optimizers on a fixed-seed synthetic regression,
-// then runs the small CNN of ./cnn.js (against PyTorch, then training on), and publishes
-// { backend, webgl, lossBefore, lossAfter, ..., cnn } as window.__result and in #result.
+// then runs the small CNN of ./cnn.js (against PyTorch, then training on), on gl also the timer
+// part of ./timer.js (does `await t.data()` let a 16 ms timer run?), and publishes
+// { backend, webgl, lossBefore, lossAfter, ..., cnn, timer } as window.__result and in #result.
 // `?backend=gl|wasm|cpu` calls setDevice() first; without it the backend is chosen automatically.
 // The GPU backend is opt-in: importing @gradkit/kernels/gl registers it (it bundles gpu.js).
 import '@gradkit/kernels/gl';
@@ -20,6 +21,7 @@ import {
   zeros,
 } from '@gradkit/tensor';
 import { runCnn } from './cnn.js';
+import { runTimerDuringReads } from './timer.js';
 
 const STEPS = 60;
 
@@ -117,6 +119,14 @@ if (result.ok) {
       ok: false,
       error: `${describeError(e)}${e instanceof Error && e.stack ? `\n${e.stack}` : ''}`,
     };
+  }
+}
+if (result.ok && result.backend.name === 'gl') {
+  // Last, so that its timer and its large products do not slow the parts before it.
+  try {
+    result.timer = await runTimerDuringReads();
+  } catch (e) {
+    result.timer = { ok: false, error: describeError(e) };
   }
 }
 window.__result = result;
