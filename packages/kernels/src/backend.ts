@@ -142,6 +142,19 @@ export interface KernelBackend {
     outShape: Shape,
     params: readonly number[],
   ): BackendBuffer;
+  /**
+   * Optional fused form of `Device.mapMulti`: `out_k[i] = specs[k](inputs broadcast to outShape at
+   * i, params)` for every spec, in one pass over the inputs. The specs share their arity and
+   * parameter count (the device checks). Return null to let the device run one `map` per spec
+   * (e.g. when the specs' `stmts` differ and the backend only fuses shared temporaries).
+   */
+  mapMulti?(
+    specs: readonly ElementwiseSpec[],
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer[] | null;
   /** Reduces `axes` (sorted, unique, non-empty) of `x`; the output drops those axes. argmax/argmin take one axis. */
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer;
   /** `op(A) * op(B)` for row-major `A` (`m x k`, or `k x m` if `transA`) and `B` (`k x n`, or `n x k` if `transB`). */

@@ -82,7 +82,8 @@ export const ADAM: OptimizerSpec<AdamHyperparams> = {
  * ```
  *
  * Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, amsgrad false. One fused kernel
- * per state tensor and one for the parameter. Equals
+ * per parameter on `wasm` and `cpu` (the moments and the parameter in one pass); on `gl`, one per
+ * state tensor and one for the parameter. Equals
  * `chain(addDecayedWeights(wd), scaleByAdam(...), scaleByLearningRate(lr))`.
  *
  * @throws {ValueError} naming `Adam`, the option and the value: lr < 0, betas outside [0, 1), eps <= 0, ...

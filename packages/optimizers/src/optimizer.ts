@@ -6,7 +6,7 @@ import { normalizeParams } from './param-groups.js';
 import type { SerializedTensor } from './state-tree.js';
 import { deserializeTensor, serializeTensor } from './state-tree.js';
 import type { RuleHyperparams, UpdateRule } from './update-rule.js';
-import { initSlots } from './update-rule.js';
+import { initSlots, realizeResult } from './update-rule.js';
 import { nonNegative, runtimeLearningRate } from './validate.js';
 
 /** A hyperparameter value as stored in a state dict. */
@@ -87,7 +87,8 @@ interface MutableParamState {
 /**
  * The stateful optimizer face, as PyTorch's `torch.optim.Optimizer`: made by the named functions
  * (`sgd`, `adam`, `adamw`, ...). `step()` updates every parameter that has a gradient, on its
- * device, with fused kernels (one `device.map` per state tensor and one for the parameter; no
+ * device, with fused kernels (on `wasm` and `cpu` one `device.mapMulti` per parameter that writes
+ * its new state and value; on `gl` one `device.map` per state tensor and one for the parameter; no
  * read-back, no upload); `zeroGrad()` clears the gradients. Parameter groups carry their own
  * hyperparameters; `setLr` / `setHyperparam` change them between steps (schedules drive
  * `setLr`). `stateDict()` / `loadStateDict()` save and restore everything, so a run resumes bit
@@ -246,7 +247,9 @@ export class Optimizer<R extends RuleHyperparams = RuleHyperparams> {
           if (missing.length > 0) Object.assign(st.slots, initSlots(rule, p, hp, missing));
           const count = st.step + 1;
           const scalars = rule.advance ? rule.advance(st.scalars, count, hp) : st.scalars;
-          const r = scope(() => rule.step({ g: grad, p, slots: st.slots, count, scalars, apply: true }, hp));
+          const r = scope(() =>
+            realizeResult(rule.step({ g: grad, p, slots: st.slots, count, scalars, apply: true }, hp)),
+          );
           for (const n of names) {
             const next = r.slots[n];
             if (next !== st.slots[n]) {

@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -29,14 +29,14 @@ export const adadeltaRule: UpdateRule<AdadeltaRuleHyperparams> = {
     const G = gradExpr(hp);
     const gi = gradInputs(ctx, hp);
     const rho = hp.rho;
-    const sq = fused(
+    const sq = pending(
       'adadelta.squareAvg',
       `$rho * $sq + $cr * (${G} * ${G})`,
       { ...gi.inputs, sq: ctx.slots.squareAvg },
       { ...gi.params, rho, cr: 1 - rho },
     );
     const delta = `let t_d = Math.sqrt($acc + $eps) / Math.sqrt($sq + $eps) * ${G};`;
-    const acc = fused(
+    const acc = pending(
       'adadelta.accDelta',
       { stmts: delta, expr: '$rho * $acc + $cr * (t_d * t_d)' },
       { ...gi.inputs, sq, acc: ctx.slots.accDelta },

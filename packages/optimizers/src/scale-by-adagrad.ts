@@ -1,6 +1,6 @@
 import type { GradientTransformation } from '@gradkit/tensor';
 import { full } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -34,7 +34,7 @@ export const adagradRule: UpdateRule<AdagradRuleHyperparams> = {
   step(ctx: RuleContext, hp: AdagradRuleHyperparams): RuleResult {
     const G = gradExpr(hp);
     const gi = gradInputs(ctx, hp);
-    const sum = fused('adagrad.sum', `$s + ${G} * ${G}`, { ...gi.inputs, s: ctx.slots.sum }, gi.params);
+    const sum = pending('adagrad.sum', `$s + ${G} * ${G}`, { ...gi.inputs, s: ctx.slots.sum }, gi.params);
     const clr = hp.lr / (1 + (ctx.count - 1) * hp.lrDecay);
     const out = emit(
       'adagrad',

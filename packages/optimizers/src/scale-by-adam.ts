@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -42,13 +42,13 @@ export function makeAdamRule(name: string, decoupled: boolean): UpdateRule<AdamR
       const coupled = decoupled ? { ...hp, weightDecay: 0 } : hp;
       const G = gradExpr(coupled);
       const gi = gradInputs(ctx, coupled);
-      const m = fused(
+      const m = pending(
         'adam.expAvg',
         `$b1 * $m + $c1 * ${G}`,
         { ...gi.inputs, m: ctx.slots.expAvg },
         { ...gi.params, b1, c1: 1 - b1 },
       );
-      const v = fused(
+      const v = pending(
         'adam.expAvgSq',
         `$b2 * $v + $c2 * (${G} * ${G})`,
         { ...gi.inputs, v: ctx.slots.expAvgSq },
@@ -57,7 +57,7 @@ export function makeAdamRule(name: string, decoupled: boolean): UpdateRule<AdamR
       const slots: Record<string, typeof m> = { expAvg: m, expAvgSq: v };
       let denomSource = v;
       if (hp.amsgrad) {
-        denomSource = fused('adam.maxExpAvgSq', NAN_MAX('$vmax', '$v'), { vmax: ctx.slots.maxExpAvgSq, v });
+        denomSource = pending('adam.maxExpAvgSq', NAN_MAX('$vmax', '$v'), { vmax: ctx.slots.maxExpAvgSq, v });
         slots.maxExpAvgSq = denomSource;
       }
       const bc1 = 1 - b1 ** ctx.count;

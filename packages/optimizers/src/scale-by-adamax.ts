@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import { NAN_MAX } from './scale-by-adam.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
@@ -26,13 +26,13 @@ export const adamaxRule: UpdateRule<AdamaxRuleHyperparams> = {
     const [b1, b2] = hp.betas;
     const G = gradExpr(hp);
     const gi = gradInputs(ctx, hp);
-    const m = fused(
+    const m = pending(
       'adamax.expAvg',
       `$b1 * $m + $c1 * ${G}`,
       { ...gi.inputs, m: ctx.slots.expAvg },
       { ...gi.params, b1, c1: 1 - b1 },
     );
-    const u = fused(
+    const u = pending(
       'adamax.expInf',
       { stmts: `let t_a = $b2 * $u; let t_b = Math.abs(${G}) + $eps;`, expr: NAN_MAX('t_a', 't_b') },
       { ...gi.inputs, u: ctx.slots.expInf },

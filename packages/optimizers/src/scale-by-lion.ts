@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -40,7 +40,7 @@ export const lionRule: UpdateRule<LionRuleHyperparams> = {
       -hp.lr,
       true,
     );
-    const m = fused(
+    const m = pending(
       'lion.expAvg',
       `$b2 * $m + $c2 * ${G}`,
       { ...gi.inputs, m: ctx.slots.expAvg },

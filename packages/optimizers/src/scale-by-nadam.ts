@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -44,13 +44,13 @@ export const nadamRule: UpdateRule<NadamRuleHyperparams> = {
     const coupled = hp.decoupledWeightDecay ? { ...hp, weightDecay: 0 } : hp;
     const G = gradExpr(coupled);
     const gi = gradInputs(ctx, coupled);
-    const m = fused(
+    const m = pending(
       'nadam.expAvg',
       `$b1 * $m + $c1 * ${G}`,
       { ...gi.inputs, m: ctx.slots.expAvg },
       { ...gi.params, b1, c1: 1 - b1 },
     );
-    const v = fused(
+    const v = pending(
       'nadam.expAvgSq',
       `$b2 * $v + $c2 * (${G} * ${G})`,
       { ...gi.inputs, v: ctx.slots.expAvgSq },

@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -37,13 +37,13 @@ export const radamRule: UpdateRule<RadamRuleHyperparams> = {
     const t = ctx.count;
     const G = gradExpr(hp);
     const gi = gradInputs(ctx, hp);
-    const m = fused(
+    const m = pending(
       'radam.expAvg',
       `$b1 * $m + $c1 * ${G}`,
       { ...gi.inputs, m: ctx.slots.expAvg },
       { ...gi.params, b1, c1: 1 - b1 },
     );
-    const v = fused(
+    const v = pending(
       'radam.expAvgSq',
       `$b2 * $v + $c2 * (${G} * ${G})`,
       { ...gi.inputs, v: ctx.slots.expAvgSq },

@@ -1,5 +1,6 @@
 import type { GradientTransformation, Tensor } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import type { Operand } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import { rootPlusEps } from './scale-by-adagrad.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
@@ -37,22 +38,22 @@ export const rmspropRule: UpdateRule<RmspropRuleHyperparams> = {
     let gi = gradInputs(ctx, hp);
     if (hp.weightDecay !== 0 && hp.centered && hp.momentum > 0) {
       // The momentum kernel would read five inputs (buf, g, p, squareAvg, gradAvg): materialize g + wd p.
-      const geff = fused('rmsprop.grad', G, gi.inputs, gi.params);
+      const geff = pending('rmsprop.grad', G, gi.inputs, gi.params);
       G = '$g';
       gi = { inputs: { g: geff }, params: {} };
     }
     const a = hp.alpha;
-    const sq = fused(
+    const sq = pending(
       'rmsprop.squareAvg',
       `$alpha * $sq + $ca * (${G} * ${G})`,
       { ...gi.inputs, sq: ctx.slots.squareAvg },
       { ...gi.params, alpha: a, ca: 1 - a },
     );
-    const slots: Record<string, Tensor> = { squareAvg: sq };
+    const slots: Record<string, Operand> = { squareAvg: sq };
     let variance = '$sq';
-    const avgInputs: Record<string, Tensor | undefined> = { sq };
+    const avgInputs: Record<string, Operand | undefined> = { sq };
     if (hp.centered) {
-      const ga = fused(
+      const ga = pending(
         'rmsprop.gradAvg',
         `$alpha * $ga + $ca * ${G}`,
         { ...gi.inputs, ga: ctx.slots.gradAvg },
@@ -64,7 +65,7 @@ export const rmspropRule: UpdateRule<RmspropRuleHyperparams> = {
     }
     const avg = rootPlusEps(variance, hp.epsInsideSqrt);
     if (hp.momentum > 0) {
-      const buf = fused(
+      const buf = pending(
         'rmsprop.momentumBuffer',
         `$mom * $buf + ${G} / ${avg}`,
         { ...gi.inputs, ...avgInputs, buf: ctx.slots.momentumBuffer },

@@ -1,5 +1,5 @@
 import type { GradientTransformation } from '@gradkit/tensor';
-import { fused } from './kernel.js';
+import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
 import type { RuleContext, RuleHyperparams, RuleResult, RuleState, UpdateRule } from './update-rule.js';
 import { emit, gradExpr, gradInputs } from './update-rule.js';
@@ -34,8 +34,8 @@ export const sgdRule: UpdateRule<SgdRuleHyperparams> = {
     }
     const buf =
       ctx.count === 1
-        ? fused('sgd.momentumBuffer0', G, gi.inputs, gi.params)
-        : fused(
+        ? pending('sgd.momentumBuffer0', G, gi.inputs, gi.params)
+        : pending(
             'sgd.momentumBuffer',
             `$mom * $buf + $omd * ${G}`,
             { ...gi.inputs, buf: ctx.slots.momentumBuffer },

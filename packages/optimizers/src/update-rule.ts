@@ -1,7 +1,7 @@
 import type { GradientTransformation, Params, Tensor } from '@gradkit/tensor';
 import { keep, noGrad, scope, ValueError, zerosLike } from '@gradkit/tensor';
-import type { KernelCode } from './kernel.js';
-import { fused } from './kernel.js';
+import type { KernelCode, Operand } from './kernel.js';
+import { pending, realize } from './kernel.js';
 
 /**
  * Hyperparameters every optimizer has (the base of `AdamHyperparams`, `SgdHyperparams`, ...): the
@@ -34,15 +34,38 @@ export interface RuleContext {
   readonly apply: boolean;
 }
 
-/** What one rule step returns: the new state tensors and the update (or the new parameter). @internal */
+/**
+ * What one rule step returns: the new state tensors and the update (or the new parameter), each
+ * a tensor or a value not computed yet ({@link realizeResult} computes them in one pass). @internal
+ */
 export interface RuleResult {
+  readonly slots: Readonly<Record<string, Operand>>;
+  readonly out: Operand;
+}
+
+/** A rule step's result with every value computed (see {@link realizeResult}). @internal */
+export interface RealizedResult {
   readonly slots: Readonly<Record<string, Tensor>>;
   readonly out: Tensor;
 }
 
 /**
- * One optimizer's arithmetic, written once as fused device kernels (one `device.map` per state
- * tensor, plus one for the output), shared by its stateful face (`adam(params)`, apply mode: the
+ * Computes a rule step's pending values together: the new state and the output of one parameter
+ * in one `mapMulti` pass where the backend fuses it (see `realize`). @internal
+ */
+export function realizeResult(r: RuleResult): RealizedResult {
+  const names = Object.keys(r.slots);
+  const values = realize([...names.map((n) => r.slots[n]), r.out]);
+  const slots: Record<string, Tensor> = {};
+  names.forEach((n, i) => {
+    slots[n] = values[i];
+  });
+  return { slots, out: values[names.length] };
+}
+
+/**
+ * One optimizer's arithmetic, written once as fused device kernels (one pending kernel per state
+ * tensor, plus one for the output, run together by {@link realizeResult}), shared by its stateful face (`adam(params)`, apply mode: the
  * output kernel writes `p + update` directly) and its transformations (`adamTransform`,
  * `scaleByAdam`, update mode).
  *
@@ -82,7 +105,7 @@ export function gradInputs(
   ctx: RuleContext,
   hp: RuleHyperparams,
 ): {
-  inputs: Record<string, Tensor | undefined>;
+  inputs: Record<string, Operand | undefined>;
   params: Record<string, number | undefined>;
 } {
   const wd = hp.weightDecay !== 0;
@@ -101,16 +124,16 @@ export function emit(
   ctx: RuleContext,
   hp: RuleHyperparams,
   direction: KernelCode,
-  inputs: Record<string, Tensor | undefined>,
+  inputs: Record<string, Operand | undefined>,
   params: Record<string, number | undefined>,
   scale: number,
   decoupledDecay = false,
-): Tensor {
+): Operand {
   const lrwd = decoupledDecay ? hp.lr * hp.weightDecay : 0;
   const d = `(${direction.expr})`;
   let expr: string;
   const ps: Record<string, number | undefined> = { ...params, scale };
-  const ins: Record<string, Tensor | undefined> = { ...inputs };
+  const ins: Record<string, Operand | undefined> = { ...inputs };
   if (ctx.apply) {
     ins.p = ctx.p;
     if (lrwd !== 0) {
@@ -122,7 +145,7 @@ export function emit(
     expr = `$scale * ${d} - $lrwd * $p`;
     ps.lrwd = lrwd;
   } else expr = `$scale * ${d}`;
-  return fused(`${name}.${ctx.apply ? 'apply' : 'update'}`, { stmts: direction.stmts, expr }, ins, ps);
+  return pending(`${name}.${ctx.apply ? 'apply' : 'update'}`, { stmts: direction.stmts, expr }, ins, ps);
 }
 
 /**
@@ -204,7 +227,9 @@ export function ruleTransformation<H extends RuleHyperparams>(
             if (!t) throw new ValueError(op, `no state for parameter '${k}': init with the same parameters`);
             cur[n] = t;
           }
-          const r = scope(() => rule.step({ g, p, slots: cur, count, scalars, apply: false }, hp));
+          const r = scope(() =>
+            realizeResult(rule.step({ g, p, slots: cur, count, scalars, apply: false }, hp)),
+          );
           for (const n of names) slots[n][k] = keep(r.slots[n]);
           updates[k] = r.out;
         }

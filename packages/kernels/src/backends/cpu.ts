@@ -43,6 +43,7 @@ const SCRATCH_MAX_ELEMENTS = 1 << 22;
 const POOL_MAX_BYTES = 256 * 2 ** 20;
 
 type MapFn = (out: Float32Array, inputs: Float32Array[], params: readonly number[]) => void;
+type MapMultiFn = (outs: Float32Array[], inputs: Float32Array[], params: readonly number[]) => void;
 
 const data = (b: BackendBuffer): Float32Array => (b as CpuBuffer).data;
 
@@ -53,6 +54,20 @@ const data = (b: BackendBuffer): Float32Array => (b as CpuBuffer).data;
  * kernel-language tokens, which mean the same in JavaScript, and are compiled as they are.
  */
 function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): string {
+  return loopSource(spec, [spec.expr], ['out'], dims, strides);
+}
+
+/**
+ * The loops of {@link mapSource} with several results: `stmts` of `spec` once per element, then
+ * `outs[k][o] = exprs[k]` for every output.
+ */
+function loopSource(
+  spec: ElementwiseSpec,
+  exprs: readonly string[],
+  outs: readonly string[],
+  dims: number[],
+  strides: number[][],
+): string {
   const r = dims.length;
   const lines: string[] = [];
   lines.push('let o = 0;');
@@ -67,7 +82,10 @@ function mapSource(spec: ElementwiseSpec, dims: number[], strides: number[][]): 
   }
   for (let k = 0; k < spec.arity; k++) lines.push(`const ${INPUT_NAMES[k]} = A${k}[o${k}_${r - 1}];`);
   if (spec.stmts) lines.push(spec.stmts);
-  lines.push(`out[o++] = ${spec.expr};`);
+  exprs.forEach((e, k) => {
+    lines.push(`${outs[k]}[o] = ${e};`);
+  });
+  lines.push('o++;');
   for (let d = 0; d < r; d++) lines.push('}');
   return lines.join('\n');
 }
@@ -91,6 +109,7 @@ export class CpuBackend implements KernelBackend {
     syncRead: 'cheap',
   };
   private readonly cache = new Map<string, MapFn>();
+  private readonly multiCache = new Map<string, MapMultiFn>();
   /** Freed arrays of at least 16384 elements, by length, for reuse. */
   private readonly recycled = new Map<number, Float32Array[]>();
   private recycledBytes = 0;
@@ -158,6 +177,53 @@ export class CpuBackend implements KernelBackend {
     const [buf, out] = this.alloc(sizeOf(outShape));
     if (out.length > 0) fn(out, inputs.map(data), params);
     return buf;
+  }
+
+  /**
+   * Several specs in one pass (see `Device.mapMulti`) when they share their `stmts`: one loop
+   * computes the temporaries once per element and stores every result; otherwise null (the
+   * device runs one `map` each). Values equal `map`'s: the same float64 expressions, rounded once
+   * on store.
+   */
+  mapMulti(
+    specs: readonly ElementwiseSpec[],
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer[] | null {
+    const first = specs[0];
+    if (!specs.every((s) => s.stmts === first.stmts)) return null;
+    const plan = planBroadcast(inputShapes, outShape);
+    const key = specs.map((s) => mapKey(s, plan)).join('\n');
+    let fn = this.multiCache.get(key);
+    if (!fn) {
+      const outs = specs.map((_, k) => `outs${k}`);
+      fn = new Function(
+        'outs',
+        'inputs',
+        'params',
+        `const [${outs.join(', ')}] = outs;\n` +
+          loopSource(
+            first,
+            specs.map((s) => s.expr),
+            outs,
+            plan.dims,
+            plan.strides,
+          ),
+      ) as MapMultiFn;
+      this.multiCache.set(key, fn);
+    }
+    const n = sizeOf(outShape);
+    const bufs: BackendBuffer[] = [];
+    const views: Float32Array[] = [];
+    for (let k = 0; k < specs.length; k++) {
+      const [buf, view] = this.alloc(n);
+      bufs.push(buf);
+      views.push(view);
+    }
+    if (n > 0) fn(views, inputs.map(data), params);
+    return bufs;
   }
 
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {

@@ -450,7 +450,36 @@ export function compileElementwise(
   const layout = layoutOf(plan);
   if (!layout) return null;
   try {
-    return buildModule(spec, ast, layout, shared);
+    return buildModule(spec, ast.lets, [ast.result], layout, shared);
+  } catch (e) {
+    if (e instanceof Unsupported) return null;
+    throw e;
+  }
+}
+
+/**
+ * The module of several specs that share their arity, parameters and `stmts` (see
+ * `Device.mapMulti`): the temporaries once per element, then one store per spec. It exports
+ * `k(out0, ..., outN-1, in0, ..., p0, ...)`. `null` as for {@link compileElementwise}, and when
+ * the specs' `stmts` differ.
+ */
+export function compileElementwiseMulti(
+  specs: readonly ElementwiseSpec[],
+  plan: BroadcastPlan,
+  shared: boolean,
+): Uint8Array<ArrayBuffer> | null {
+  const asts = specs.map((s) => parsedKernel(s).ast);
+  if (!specs.every((s) => s.stmts === specs[0].stmts)) return null;
+  const layout = layoutOf(plan);
+  if (!layout) return null;
+  try {
+    return buildModule(
+      specs[0],
+      asts[0].lets,
+      asts.map((a) => a.result),
+      layout,
+      shared,
+    );
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;
@@ -464,16 +493,18 @@ export function compileElementwise(
  */
 function buildModule(
   spec: ElementwiseSpec,
-  ast: KernelAst,
+  lets: KernelAst['lets'],
+  results: readonly KernelExpr[],
   L: Layout,
   shared: boolean,
 ): Uint8Array<ArrayBuffer> {
   const A = spec.arity;
   const P = spec.params;
-  // The function's parameters are locals 0 (out), 1..A (inputs), 1+A.. (scalar parameters); the
-  // declared locals follow.
+  const N = results.length;
+  // The function's parameters are locals 0..N-1 (outputs), N..N+A-1 (inputs), N+A.. (scalar
+  // parameters); the declared locals follow.
   const params: ValType[] = [
-    ValType.i32,
+    ...Array<ValType>(N).fill(ValType.i32),
     ...Array<ValType>(A).fill(ValType.i32),
     ...Array<ValType>(P).fill(ValType.f32),
   ];
@@ -484,6 +515,7 @@ function buildModule(
   };
   const o = newLocal(ValType.i32);
   const i = newLocal(ValType.i32);
+  // byte offset of the current element in every output
   const outp = newLocal(ValType.i32);
   const rows = Array.from({ length: A }, () => newLocal(ValType.i32));
   const pvec = Array.from({ length: P }, () => newLocal(ValType.v128));
@@ -512,23 +544,29 @@ function buildModule(
     }
     const scope: Scope = {
       inputs: vec ? vecIn : scaIn,
-      params: vec ? pvec : Array.from({ length: P }, (_, q) => 1 + A + q),
+      params: vec ? pvec : Array.from({ length: P }, (_, q) => N + A + q),
       temps: new Map(),
     };
     const em = new Emitter(vec, scope, newLocal);
-    for (const { name, value } of ast.lets) {
+    for (const { name, value } of lets) {
       em.emit(value);
       const local = newLocal(vec ? ValType.v128 : ValType.f32);
       em.w.localSet(local);
       scope.temps.set(name, local);
     }
-    w.localGet(outp);
     w.code.push(...em.w.code);
     em.w.code.length = 0;
-    em.emit(ast.result);
-    w.code.push(...em.w.code);
-    if (vec) w.memory(SimdOp.v128_store, 4, true);
-    else w.memory(Op.f32_store, 2);
+    results.forEach((result, k) => {
+      // address = out_k + outp
+      w.localGet(k);
+      w.localGet(outp);
+      w.op(Op.i32_add);
+      em.emit(result);
+      w.code.push(...em.w.code);
+      em.w.code.length = 0;
+      if (vec) w.memory(SimdOp.v128_store, 4, true);
+      else w.memory(Op.f32_store, 2);
+    });
     // outp += 16 or 4 bytes; i += 4 or 1
     w.localGet(outp);
     w.i32Const(vec ? 16 : 4);
@@ -541,11 +579,11 @@ function buildModule(
   };
 
   for (let q = 0; q < P; q++) {
-    w.localGet(1 + A + q);
+    w.localGet(N + A + q);
     w.simd(SimdOp.f32x4_splat);
     w.localSet(pvec[q]);
   }
-  w.localGet(0);
+  w.i32Const(0);
   w.localSet(outp);
   w.i32Const(0);
   w.localSet(o);
@@ -553,7 +591,7 @@ function buildModule(
   w.loop(); // rows
   for (let k = 0; k < A; k++) {
     // row_k = in_k + o * 4 * rowStride_k
-    w.localGet(1 + k);
+    w.localGet(N + k);
     if (L.rowStride[k] !== 0) {
       w.localGet(o);
       w.i32Const(4 * L.rowStride[k]);

@@ -6,7 +6,7 @@ import { sizeOf } from '../../shape.js';
 import type { WindowPlan } from '../../window.js';
 import { CpuBackend } from '../cpu.js';
 import { permutePlan } from '../cpu-window.js';
-import { compileElementwise } from './jit.js';
+import { compileElementwise, compileElementwiseMulti } from './jit.js';
 import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
 import type { SkinnyKernels } from './skinny.js';
 import { skinnyPlan } from './skinny.js';
@@ -424,6 +424,23 @@ export class WasmBackend extends CpuBackend {
     b.ptr = 0;
   }
 
+  /** The exported function of a JIT module, or null (no module, or the engine rejects it). */
+  private instantiateJit(bytes: Uint8Array<ArrayBuffer> | null): ((...a: number[]) => void) | null {
+    if (!bytes) return null;
+    try {
+      const mod = new WebAssembly.Module(bytes);
+      const fn = (
+        new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
+          k: (...a: number[]) => void;
+        }
+      ).k;
+      this.jitCompiled++;
+      return fn;
+    } catch {
+      return null; // an engine that rejects the module still gets the right values, from JavaScript
+    }
+  }
+
   /** How many element-wise kernels were compiled to WebAssembly, and how many run as JavaScript. */
   jitStats(): WasmJitStats {
     return { wasm: this.jitCompiled, javascript: this.jit.size - this.jitCompiled };
@@ -440,21 +457,7 @@ export class WasmBackend extends CpuBackend {
     const key = mapKey(spec, plan);
     let fn = this.jit.get(key);
     if (fn === undefined) {
-      const bytes = compileElementwise(spec, plan, this.shared);
-      fn = null;
-      if (bytes) {
-        try {
-          const mod = new WebAssembly.Module(bytes);
-          fn = (
-            new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as {
-              k: (...a: number[]) => void;
-            }
-          ).k;
-          this.jitCompiled++;
-        } catch {
-          fn = null; // an engine that rejects the module still gets the right values, from JavaScript
-        }
-      }
+      fn = this.instantiateJit(compileElementwise(spec, plan, this.shared));
       this.jit.set(key, fn);
     }
     if (fn === null) return super.map(spec, inputs, inputShapes, outShape, params);
@@ -462,6 +465,34 @@ export class WasmBackend extends CpuBackend {
     if (out.size === 0) return out;
     fn((out as WasmBuffer).ptr, ...inputs.map((b) => (b as WasmBuffer).ptr), ...params);
     return out;
+  }
+
+  /**
+   * Several specs in one pass (see `Device.mapMulti`) as one WebAssembly SIMD function when they
+   * share their `stmts` and the JIT compiles them; otherwise the JavaScript loop of the cpu
+   * backend (null when the `stmts` differ).
+   */
+  override mapMulti(
+    specs: readonly ElementwiseSpec[],
+    inputs: readonly BackendBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer[] | null {
+    if (!specs.every((s) => s.stmts === specs[0].stmts)) return null;
+    const plan = planBroadcast(inputShapes, outShape);
+    const key = specs.map((s) => mapKey(s, plan)).join('\n');
+    let fn = this.jit.get(key);
+    if (fn === undefined) {
+      fn = this.instantiateJit(compileElementwiseMulti(specs, plan, this.shared));
+      this.jit.set(key, fn);
+    }
+    if (fn === null) return super.mapMulti(specs, inputs, inputShapes, outShape, params);
+    const n = sizeOf(outShape);
+    const outs = specs.map(() => this.alloc(n)[0] as WasmBuffer);
+    if (n === 0) return outs;
+    fn(...outs.map((b) => b.ptr), ...inputs.map((b) => (b as WasmBuffer).ptr), ...params);
+    return outs;
   }
 
   override reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
