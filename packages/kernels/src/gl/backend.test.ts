@@ -632,14 +632,21 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     }
   });
 
-  it('throws BackendError naming the limit and the size above maxElements', () => {
+  it('throws BackendError naming the limit and the size above maxElements (or the tiled limit)', () => {
     const max = be.info.maxElements;
     const one = up(new Float32Array([1]));
-    expect(() => be.map(UNARY.neg, [one], [[1]], [max + 1], [])).toThrow(BackendError);
-    expect(() => be.map(UNARY.neg, [one], [[1]], [max + 1], [])).toThrow(new RegExp(`${max + 1}.*${max}`));
-    expect(() => be.matmul(one, one, max, 1, 2, false, false)).toThrow(/maxElements/);
+    // ops that do not tile (tiles.test.ts tests the ones that do)
     expect(() => be.reduce('sum', one, [max + 1], [0])).toThrow(BackendError);
-    expect(() => be.upload(new Float32Array(max + 1))).toThrow(BackendError);
+    expect(() => be.reduce('sum', one, [max + 1], [0])).toThrow(
+      new RegExp(`${max + 1}.*maxElements = ${max}`),
+    );
+    expect(() => be.transpose(one, [max + 1, 1], [1, 0])).toThrow(/maxElements/);
+    // maps and matmuls tile, up to 2^31 - 1 elements and 2^23 output rows
+    expect(() => be.map(UNARY.neg, [one], [[1]], [2 ** 31], [])).toThrow(BackendError);
+    expect(() => be.map(UNARY.neg, [one], [[1]], [2 ** 31], [])).toThrow(
+      /2147483648 elements exceed .*2\^31 - 1/,
+    );
+    expect(() => be.matmul(one, one, 2 ** 23, 1, 2, false, false)).toThrow(/8388608 output rows exceed/);
   });
 
   it('rejects freed buffers and keeps working after many frees', () => {

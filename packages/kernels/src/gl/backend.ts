@@ -38,6 +38,7 @@ import {
   FLOAT_EXACT,
   gatherSource,
   LOGSUMEXP_FINISH_SOURCE,
+  MATMUL_MAX_K,
   mapSource,
   matmulSource,
   scatterAddSource,
@@ -49,23 +50,42 @@ import {
   windowScatterSource,
   windowSource,
 } from './sources.js';
+import type { MatmulView } from './tiles.js';
+import {
+  sliceSource,
+  TILE_ELEMENTS,
+  tiledMapProblem,
+  tiledMapSource,
+  tiledMapUniforms,
+  tiledMatmulSource,
+  tileRanges,
+} from './tiles.js';
 
 /**
  * A buffer of the gl backend: a single-precision gpu.js texture holding `size` floats (packed by
- * gpu.js into a near-square 2-D texture); `null` storage for zero-size arrays.
+ * gpu.js into a near-square 2-D texture); `null` storage for zero-size arrays. An array above
+ * {@link GpuJsBackend.tileAbove} elements is stored in `tiles` instead: buffers of consecutive
+ * elements, {@link GpuJsBackend.tileElements} each (the last may be shorter), and `data` is null.
  */
 export class GpuJsBuffer implements BackendBuffer {
-  /** The texture; `null` when `size` is 0 or after {@link GpuJsBackend.free}. */
+  /** The texture; `null` when `size` is 0, for a tiled array, or after {@link GpuJsBackend.free}. */
   data: Texture | null;
   /** True once {@link GpuJsBackend.free} released the storage. */
   freed = false;
+  /** The tiles of a tiled array, in order; null for an array in one texture. */
+  tiles: GpuJsBuffer[] | null;
   constructor(
     readonly size: number,
     data: Texture | null,
+    tiles: GpuJsBuffer[] | null = null,
   ) {
     this.data = data;
+    this.tiles = tiles;
   }
 }
+
+/** The largest array the gl backend stores in tiles (as the cpu backend's limit). */
+const MAX_TILED_ELEMENTS = 2 ** 31 - 1;
 
 /** Compile statistics of one backend (kernels are compiled on their first call). */
 export interface GpuJsStats {
@@ -198,6 +218,30 @@ export class GpuJsBackend implements KernelBackend {
   directMapCalls = 0;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
+  /**
+   * Arrays above this many elements are stored in tiles of {@link GpuJsBackend.tileElements}
+   * (default: {@link BackendInfo.maxElements}, the most one kernel handles: its float32 index
+   * arithmetic is exact below 2^23 and one texture holds `maxTextureSize^2` values). `upload`,
+   * `read`, `readAsync`, `free`, `map` and `matmul` take tiled arrays, up to 2^31 - 1 elements;
+   * the other ops refuse them with a {@link BackendError} naming the limit. Lower it (with
+   * `tileElements`) to exercise tiling on small arrays. The `Device` still refuses arrays above
+   * `maxElements` before they reach the backend, so through a device tiling is not reachable yet.
+   *
+   * @example
+   * ```ts
+   * const b = new GpuJsBackend('headlessgl');
+   * b.tileAbove = 1000; b.tileElements = 256; // arrays over 1000 elements in tiles of 256
+   * const x = b.upload(new Float32Array(3000)); // 12 tiles
+   * b.read(b.map(UNARY.neg, [x], [[3000]], [3000], [])).length; // 3000
+   * ```
+   */
+  tileAbove: number;
+  /**
+   * Elements per tile of a tiled array (see {@link GpuJsBackend.tileAbove}; default 2^22, a 2048 x
+   * 2048 texture, or the largest power of two within `maxElements` on a smaller context). At most
+   * `tileAbove` and 2^22.
+   */
+  tileElements: number;
 
   /**
    * Starts gpu.js in `mode`.
@@ -234,6 +278,8 @@ export class GpuJsBackend implements KernelBackend {
       // WebGL2 has fences and pixel-pack buffers; WebGL1 (headless-gl too) reads synchronously only
       asyncRead: mode === 'webgl2' ? 'non-blocking' : 'blocking',
     };
+    this.tileAbove = this.info.maxElements;
+    this.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(this.info.maxElements)));
   }
 
   /**
@@ -310,6 +356,10 @@ export class GpuJsBackend implements KernelBackend {
 
   upload(values: Float32Array): BackendBuffer {
     const n = values.length;
+    if (n > this.tiling('upload')) {
+      this.checkTiled('upload', n);
+      return this.tiled(n, (s, e) => this.upload(values.slice(s, e)) as GpuJsBuffer);
+    }
     this.checkSize('upload', n);
     this.profiler?.noteUpload(n);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -320,6 +370,15 @@ export class GpuJsBackend implements KernelBackend {
 
   read(buf: BackendBuffer): Float32Array {
     const b = this.own('read', buf);
+    if (b.tiles !== null) {
+      const out = new Float32Array(b.size);
+      let at = 0;
+      for (const t of b.tiles) {
+        out.set(this.read(t), at);
+        at += t.size;
+      }
+      return out;
+    }
     this.profiler?.noteRead(b.size);
     if (b.size === 0 || b.data === null) return new Float32Array(0);
     return toFloat32(b.data.toArray(), b.size);
@@ -341,6 +400,18 @@ export class GpuJsBackend implements KernelBackend {
   readAsync(buf: BackendBuffer): Promise<Float32Array> {
     try {
       const b = this.own('readAsync', buf);
+      if (b.tiles !== null) {
+        const { size, tiles } = b;
+        return Promise.all(tiles.map((t) => this.readAsync(t))).then((parts) => {
+          const out = new Float32Array(size);
+          let at = 0;
+          for (const p of parts) {
+            out.set(p, at);
+            at += p.length;
+          }
+          return out;
+        });
+      }
       if (this.info.asyncRead !== 'non-blocking' || b.size === 0 || b.data === null)
         return Promise.resolve(this.read(buf));
       this.profiler?.noteRead(b.size);
@@ -355,6 +426,11 @@ export class GpuJsBackend implements KernelBackend {
     const b = buf as GpuJsBuffer;
     if (b.freed) return;
     b.freed = true;
+    if (b.tiles !== null) {
+      for (const t of b.tiles) this.free(t);
+      b.tiles = null;
+      return;
+    }
     const d = b.data;
     b.data = null;
     if (d === null || this.destroyed) return;
@@ -379,12 +455,13 @@ export class GpuJsBackend implements KernelBackend {
     const op = `map(${spec.name})`;
     const n = sizeOf(outShape);
     const ins = inputs.map((b) => this.own(op, b));
-    this.checkSize(op, n, ...ins.map((b) => b.size));
     if (ins.length !== spec.arity)
       throw new BackendError(this.name, `${op}: expected ${spec.arity} inputs, got ${ins.length}`);
     if (params.length !== spec.params) {
       throw new BackendError(this.name, `${op}: expected ${spec.params} parameters, got ${params.length}`);
     }
+    if (n > this.tiling(op)) return this.mapTiled(op, spec, ins, inputShapes, outShape, params);
+    this.checkSize(op, n, ...ins.map((b) => b.size));
     if (n === 0) return new GpuJsBuffer(0, null);
     if (this.directMap) {
       const out = this.mapSameShape(op, spec, ins, n, params);
@@ -404,6 +481,7 @@ export class GpuJsBackend implements KernelBackend {
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
     const name = `reduce(${op})`;
     const xb = this.own(name, x);
+    this.untiled(name, xb);
     const plan = planReduce(shape, axes);
     const n = plan.outSize;
     const r = plan.reduceSize;
@@ -435,6 +513,11 @@ export class GpuJsBackend implements KernelBackend {
     const ab = this.own(op, a);
     const bb = this.own(op, b);
     const mn = m * n;
+    const above = this.tiling(op);
+    if (mn > above || ab.tiles !== null || bb.tiles !== null) {
+      if (mn === 0) return new GpuJsBuffer(0, null);
+      return this.matmulTiled(op, ab, bb, m, k, n, transA, transB);
+    }
     this.checkSize(op, mn, ab.size, bb.size);
     if (mn === 0) return new GpuJsBuffer(0, null);
     if (k === 0) return this.upload(new Float32Array(mn));
@@ -466,6 +549,7 @@ export class GpuJsBackend implements KernelBackend {
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
     const xb = this.own(op, x);
+    this.untiled(op, xb);
     const n = sizeOf(shape);
     this.checkSize(op, n, xb.size);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -477,6 +561,7 @@ export class GpuJsBackend implements KernelBackend {
     const op = `gather(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const xb = this.own(op, x);
     const ib = this.own(op, indices);
+    this.untiled(op, xb, ib);
     const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
     this.checkSize(op, n, xb.size, ib.size, sizeOf(shape), count);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -487,6 +572,7 @@ export class GpuJsBackend implements KernelBackend {
   window(x: BackendBuffer, plan: WindowPlan): BackendBuffer {
     const op = `window(${formatShape(plan.inShape)} -> ${formatShape(plan.outShape)})`;
     const xb = this.own(op, x);
+    this.untiled(op, xb);
     const n = sizeOf(plan.outShape);
     this.checkSize(op, n, xb.size);
     this.checkCoords(op, plan);
@@ -498,6 +584,7 @@ export class GpuJsBackend implements KernelBackend {
   windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
     const op = `windowScatterAdd(${formatShape(plan.outShape)} -> ${formatShape(plan.inShape)})`;
     const db = this.own(op, dy);
+    this.untiled(op, db);
     const n = sizeOf(plan.inShape);
     this.checkSize(op, n, db.size);
     this.checkCoords(op, plan);
@@ -518,6 +605,7 @@ export class GpuJsBackend implements KernelBackend {
     const op = `scatterAdd(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const ub = this.own(op, updates);
     const ib = this.own(op, indices);
+    this.untiled(op, ub, ib);
     const n = sizeOf(shape);
     this.checkSize(op, n, ub.size, ib.size, count);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -811,6 +899,307 @@ export class GpuJsBackend implements KernelBackend {
       );
     } finally {
       this.free(out);
+    }
+  }
+
+  /**
+   * {@link GpuJsBackend.tileAbove}, after checking it and {@link GpuJsBackend.tileElements}
+   * (integers, `1 <= tileElements <= min(tileAbove, 2^22)`, `tileAbove <= maxElements`).
+   */
+  private tiling(op: string): number {
+    const above = this.tileAbove;
+    const tile = this.tileElements;
+    const max = this.info.maxElements;
+    if (!Number.isInteger(above) || above < 1 || above > max)
+      throw new BackendError(this.name, `${op}: tileAbove must be an integer in [1, ${max}], got ${above}`);
+    if (!Number.isInteger(tile) || tile < 1 || tile > Math.min(above, TILE_ELEMENTS)) {
+      throw new BackendError(
+        this.name,
+        `${op}: tileElements must be an integer in [1, min(tileAbove, 2^22) = ${Math.min(above, TILE_ELEMENTS)}], got ${tile}`,
+      );
+    }
+    return above;
+  }
+
+  /** Throws a {@link BackendError} for a tiled array above 2^31 - 1 elements. */
+  private checkTiled(op: string, n: number): void {
+    if (n > MAX_TILED_ELEMENTS) {
+      throw new BackendError(
+        this.name,
+        `${op}: ${n} elements exceed the largest tiled array on gl (2^31 - 1 elements)`,
+      );
+    }
+  }
+
+  /** Throws a {@link BackendError} naming the limit when one of `bufs` is tiled (`op` does not tile). */
+  private untiled(op: string, ...bufs: GpuJsBuffer[]): void {
+    for (const b of bufs) {
+      if (b.tiles !== null) {
+        throw new BackendError(
+          this.name,
+          `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
+            `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxElements = ` +
+            `${this.info.maxElements} by default); on ${this.mode} only upload, read, readAsync, map ` +
+            'and matmul take tiled arrays',
+        );
+      }
+    }
+  }
+
+  /** A tiled buffer of `n` elements whose tile `[s, e)` is `make(s, e)`; frees what it made on error. */
+  private tiled(n: number, make: (s: number, e: number) => GpuJsBuffer): GpuJsBuffer {
+    const tiles: GpuJsBuffer[] = [];
+    try {
+      for (const [s, e] of tileRanges(n, this.tileElements)) tiles.push(make(s, e));
+    } catch (e) {
+      for (const t of tiles) this.free(t);
+      throw e;
+    }
+    return new GpuJsBuffer(n, null, tiles);
+  }
+
+  /**
+   * `len` consecutive elements of `b` from `start` in one texture: tiled arrays copied from the
+   * (at most two) tiles they lie in; `len` at most `tileElements`. An untiled buffer is returned
+   * as is when the range is all of it (the caller must not free it then: see `owned`).
+   */
+  private sliceOf(
+    op: string,
+    b: GpuJsBuffer,
+    start: number,
+    len: number,
+  ): { buf: GpuJsBuffer; owned: boolean } {
+    if (b.tiles === null) {
+      if (start === 0 && len === b.size) return { buf: b, owned: false };
+      const src = sliceSource(false);
+      return { buf: this.run(`${op} slice`, src, len, [b.size], [this.storage(b), start], 0), owned: true };
+    }
+    const tile = b.tiles[0].size;
+    const t0 = Math.floor(start / tile);
+    const s0 = start - t0 * tile;
+    const first = b.tiles[t0];
+    if (s0 + len <= first.size) {
+      const src = sliceSource(false);
+      return {
+        buf: this.run(`${op} slice`, src, len, [first.size], [this.storage(first), s0], 0),
+        owned: true,
+      };
+    }
+    const second = b.tiles[t0 + 1];
+    const split = first.size - s0;
+    const src = sliceSource(true);
+    return {
+      buf: this.run(
+        `${op} slice`,
+        src,
+        len,
+        [first.size, second.size],
+        [this.storage(first), this.storage(second), s0, split],
+        0,
+      ),
+      owned: true,
+    };
+  }
+
+  /**
+   * A map whose output is above {@link GpuJsBackend.tileAbove}: one kernel per output tile
+   * (./tiles.ts); inputs of the output's length that are tiled are read from their own tile,
+   * every other input through its broadcast plan from one texture.
+   */
+  private mapTiled(
+    op: string,
+    spec: ElementwiseSpec,
+    ins: readonly GpuJsBuffer[],
+    inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): GpuJsBuffer {
+    const n = sizeOf(outShape);
+    this.checkTiled(op, n);
+    const tile = this.tileElements;
+    const aligned = ins.map((b) => b.tiles !== null && b.size === n);
+    ins.forEach((b, k) => {
+      if (!aligned[k] && b.tiles !== null) {
+        throw new BackendError(
+          this.name,
+          `${op}: input ${k} of ${b.size} elements is tiled but broadcast to ${n} elements; on ` +
+            `${this.mode} a broadcast input must fit one kernel (tileAbove = ${this.tileAbove} elements)`,
+        );
+      }
+      if (aligned[k] && b.tiles![0].size !== tile) {
+        throw new BackendError(
+          this.name,
+          `${op}: input ${k} was tiled by ${b.tiles![0].size} elements, now ${tile}: tileElements changed`,
+        );
+      }
+    });
+    const plan = planBroadcast(inputShapes, outShape);
+    const problem = tiledMapProblem(plan, aligned, tile);
+    if (problem !== null) throw new BackendError(this.name, `${op}: cannot run in tiles: ${problem}`);
+    const src = tiledMapSource(spec, plan, aligned, tile);
+    return this.tiled(n, (s, e) => {
+      const t = s / tile;
+      const args: KernelArg[] = ins.map((b, k) => this.storage(aligned[k] ? b.tiles![t] : b));
+      const sizes = ins.map((b, k) => (aligned[k] ? b.tiles![t].size : b.size));
+      return this.run(
+        op,
+        src,
+        e - s,
+        sizes,
+        [...args, ...params, ...tiledMapUniforms(plan, aligned, s, tile)],
+        0,
+      );
+    });
+  }
+
+  /**
+   * A matmul with a tiled operand or an output above {@link GpuJsBackend.tileAbove}: each operand
+   * is cut into pieces of whole stored rows (a tiled operand's rows copied into one texture per
+   * piece of at most `tileElements`; an untiled operand is one piece), and every output tile sums
+   * one pass per pair of pieces and inner range of at most `MATMUL_MAX_K` (./tiles.ts).
+   */
+  private matmulTiled(
+    op: string,
+    ab: GpuJsBuffer,
+    bb: GpuJsBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): GpuJsBuffer {
+    const mn = m * n;
+    this.checkTiled(op, mn);
+    const above = this.tileAbove;
+    const tile = this.tileElements;
+    if (k === 0) return this.upload(new Float32Array(mn)) as GpuJsBuffer;
+    // the kernels form row indices up to m in float32
+    if (m >= FLOAT_EXACT) {
+      throw new BackendError(
+        this.name,
+        `${op}: ${m} output rows exceed the float32-exact range 2^23: not tiled on ${this.mode}`,
+      );
+    }
+    const outTiled = mn > above;
+    if (outTiled && n > tile) {
+      throw new BackendError(
+        this.name,
+        `${op}: an output row of ${n} elements exceeds tileElements = ${tile}: not tiled on ${this.mode}`,
+      );
+    }
+    // pieces: [lo, hi) of the operand's stored rows, and the texture holding them
+    interface Piece {
+      lo: number;
+      hi: number;
+      buf: GpuJsBuffer;
+      owned: boolean;
+    }
+    const pieces: Piece[] = [];
+    const cut = (b: GpuJsBuffer, rows: number, rowLen: number, what: string): Piece[] => {
+      if (b.tiles === null) return [{ lo: 0, hi: rows, buf: b, owned: false }];
+      if (rowLen > tile) {
+        throw new BackendError(
+          this.name,
+          `${op}: ${what} is tiled and one of its stored rows has ${rowLen} elements, more than ` +
+            `tileElements = ${tile}: not tiled on ${this.mode}`,
+        );
+      }
+      const per = Math.floor(tile / rowLen);
+      const out: Piece[] = [];
+      for (let lo = 0; lo < rows; lo += per) {
+        const hi = Math.min(rows, lo + per);
+        const s = this.sliceOf(op, b, lo * rowLen, (hi - lo) * rowLen);
+        const p = { lo, hi, buf: s.buf, owned: s.owned };
+        out.push(p);
+        pieces.push(p);
+      }
+      return out;
+    };
+    try {
+      // A stored m x k (rows are output rows i) or k x m (rows are inner positions p);
+      // B stored k x n (rows are p) or n x k (rows are output columns j)
+      const aPieces = transA ? cut(ab, k, m, 'A') : cut(ab, m, k, 'A');
+      const bPieces = transB ? cut(bb, n, k, 'B') : cut(bb, k, n, 'B');
+      const aView: MatmulView = transA ? { outer: 1, inner: m } : { outer: k, inner: 1 };
+      const bView: MatmulView = transB ? { outer: k, inner: 1 } : { outer: 1, inner: n };
+      interface Pass {
+        a: GpuJsBuffer;
+        b: GpuJsBuffer;
+        i0: number;
+        i1: number;
+        j0: number;
+        j1: number;
+        p0: number;
+        len: number;
+        aBase: number;
+        bBase: number;
+      }
+      const passes: Pass[] = [];
+      for (const pa of aPieces) {
+        for (const pb of bPieces) {
+          const [pLoA, pHiA] = transA ? [pa.lo, pa.hi] : [0, k];
+          const [pLoB, pHiB] = transB ? [0, k] : [pb.lo, pb.hi];
+          const pLo = Math.max(pLoA, pLoB);
+          const pHi = Math.min(pHiA, pHiB);
+          const [i0, i1] = transA ? [0, m] : [pa.lo, pa.hi];
+          const [j0, j1] = transB ? [pb.lo, pb.hi] : [0, n];
+          for (let p0 = pLo; p0 < pHi; p0 += MATMUL_MAX_K) {
+            const len = Math.min(MATMUL_MAX_K, pHi - p0);
+            passes.push({
+              a: pa.buf,
+              b: pb.buf,
+              i0,
+              i1,
+              j0,
+              j1,
+              p0,
+              len,
+              aBase: (p0 - pLoA) * aView.inner,
+              bBase: (p0 - pLoB) * bView.inner,
+            });
+          }
+        }
+      }
+      const runTile = (s: number, e: number): GpuJsBuffer => {
+        const q = Math.floor(s / n);
+        const r = s - q * n;
+        const rowLo = q;
+        const rowHi = Math.floor((e - 1) / n) + 1;
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (const p of passes) {
+            if (p.i1 <= rowLo || p.i0 >= rowHi) continue;
+            const src = tiledMatmulSource(n, p.len, aView, bView, acc !== null);
+            const sizes = [...(acc ? [acc.size] : []), p.a.size, p.b.size];
+            const args: KernelArg[] = [
+              ...(acc ? [this.storage(acc)] : []),
+              this.storage(p.a),
+              this.storage(p.b),
+              q,
+              r,
+              p.i0,
+              p.i1,
+              p.j0,
+              p.j1,
+              p.aBase,
+              p.bBase,
+            ];
+            const next = this.run(op, src, e - s, sizes, args, Math.floor(p.len / 4));
+            if (acc) this.free(acc);
+            acc = next;
+          }
+          if (acc === null)
+            throw new BackendError(this.name, `internal: ${op}: no pass covers output ${s}..${e}`);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(mn, runTile) : runTile(0, mn);
+    } finally {
+      for (const p of pieces) if (p.owned) this.free(p.buf);
     }
   }
 

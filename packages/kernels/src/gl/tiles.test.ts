@@ -1,0 +1,391 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendBuffer, ElementwiseSpec } from '../backend.js';
+import { CpuBackend } from '../backends/cpu.js';
+import { planBroadcast } from '../codegen.js';
+import { BINARY, SCALAR, UNARY, WHERE } from '../elementwise.js';
+import { BackendError } from '../errors.js';
+import type { Shape } from '../shape.js';
+import { broadcastShapes, sizeOf } from '../shape.js';
+import { matmul64, testData } from '../testing/reference.js';
+import { GpuJsBackend } from './backend.js';
+import { probeGpuJs } from './probe.js';
+import { MATMUL_MAX_K } from './sources.js';
+import {
+  sliceSource,
+  TILE_ELEMENTS,
+  tiledMapProblem,
+  tiledMapSource,
+  tiledMapUniforms,
+  tiledMatmulSource,
+  tileRanges,
+} from './tiles.js';
+
+// Arrays above the gl backend's per-kernel limit, stored in tiles (issue 16). The sources are
+// first run as JavaScript (as in sources.test.ts: the index arithmetic and the uniforms of every
+// tile, on any machine); then, where headless-gl starts, the backend with small tiles (so every
+// path runs on small arrays) against the CPU backend and float64 products, and once at the real
+// limit (2^23 elements and more). GL needs an X server: xvfb-run -a -s "-screen 0 1280x1024x24
+// +extension GLX" npx vitest run src/gl/tiles.test.ts
+
+type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
+
+/** Runs gpu.js kernel text as JavaScript, once per output position. */
+function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
+  // evaluating generated kernel text is the point of this test
+  const f = new Function(`return (${source});`)() as Kernel;
+  const out = new Float32Array(outputs);
+  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
+  return out;
+}
+
+const cpu = new CpuBackend();
+const cpuMap = (spec: ElementwiseSpec, xs: Float32Array[], shapes: Shape[], params: number[]) =>
+  cpu.read(
+    cpu.map(
+      spec,
+      xs.map((x) => cpu.upload(x)),
+      shapes,
+      broadcastShapes('test', ...shapes),
+      params,
+    ),
+  );
+
+describe('tile sources, run as JavaScript', () => {
+  it('tileRanges covers [0, n) in tiles of `tile` (the last shorter)', () => {
+    expect(tileRanges(10, 4)).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
+    expect(tileRanges(8, 4)).toEqual([
+      [0, 4],
+      [4, 8],
+    ]);
+    expect(TILE_ELEMENTS).toBe(2 ** 22);
+  });
+
+  it('a tiled map reads broadcast inputs at the right element in every tile', () => {
+    // per-channel [C, 1, 1], row [N, 1, 1, W], bias [W], scalar [] over [N, C, H, W]: outer strides
+    // above and below the tile size, tiles not aligned with any row
+    const out: Shape = [3, 5, 7, 11];
+    const n = sizeOf(out);
+    const shapes: Shape[] = [out, [5, 1, 1], [3, 1, 1, 11], [11], []];
+    const spec: ElementwiseSpec = {
+      name: 'test.sum5',
+      arity: 5,
+      params: 1,
+      expr: 'a + 10.0 * b + 100.0 * c + 1000.0 * d + p0 * e',
+    };
+    const xs = shapes.map((s, k) => testData(sizeOf(s), 11 + k));
+    const want = cpuMap(spec, xs, shapes, [0.5]);
+    for (const tile of [64, 100, 256, 1024]) {
+      const aligned = [true, false, false, false, false];
+      const plan = planBroadcast(shapes, out);
+      expect(tiledMapProblem(plan, aligned, tile)).toBeNull();
+      const src = tiledMapSource(spec, plan, aligned, tile);
+      const got = new Float32Array(n);
+      for (const [s, e] of tileRanges(n, tile)) {
+        const args = [xs[0].subarray(s, e), ...xs.slice(1), 0.5, ...tiledMapUniforms(plan, aligned, s, tile)];
+        got.set(run(src, e - s, args), s);
+      }
+      expect(Array.from(got), `tile ${tile}`).toEqual(Array.from(want));
+    }
+  });
+
+  it('tiledMapProblem names a broadcast dimension too long for exact float32 coordinates', () => {
+    const plan = planBroadcast([[2 ** 23], [3, 2 ** 23]], [3, 2 ** 23]);
+    expect(tiledMapProblem(plan, [false, true], 2 ** 22)).toMatch(
+      /input 0 is broadcast along a dimension of 8388608/,
+    );
+    expect(tiledMapProblem(plan, [false, true], 2 ** 23)).toMatch(/exceed 2\^22/);
+  });
+
+  it('the tiled matmul passes add up to the product, for every transpose and inner split', () => {
+    const [m, k, n] = [7, 10, 9];
+    for (const [tA, tB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      const a = testData(m * k, 1);
+      const b = testData(k * n, 2);
+      const want = matmul64(a, b, m, k, n, tA, tB).out;
+      const aView = tA ? { outer: 1, inner: m } : { outer: k, inner: 1 };
+      const bView = tB ? { outer: k, inner: 1 } : { outer: 1, inner: n };
+      // output tiles of 20 (rows cut mid-way), the inner range in two passes [0, 6) and [6, 10)
+      const got = new Float32Array(m * n);
+      for (const [s, e] of tileRanges(m * n, 20)) {
+        const q = Math.floor(s / n);
+        const r = s - q * n;
+        const first = run(tiledMatmulSource(n, 6, aView, bView, false), e - s, [
+          a,
+          b,
+          q,
+          r,
+          0,
+          m,
+          0,
+          n,
+          0,
+          0,
+        ]);
+        const second = run(tiledMatmulSource(n, 4, aView, bView, true), e - s, [
+          first,
+          a,
+          b,
+          q,
+          r,
+          0,
+          m,
+          0,
+          n,
+          6 * aView.inner,
+          6 * bView.inner,
+        ]);
+        got.set(second, s);
+      }
+      for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 5);
+    }
+  });
+
+  it('sliceSource copies across a tile boundary', () => {
+    const t0 = new Float32Array([0, 1, 2, 3]);
+    const t1 = new Float32Array([4, 5, 6, 7]);
+    expect(Array.from(run(sliceSource(true), 4, [t0, t1, 2, 2]))).toEqual([2, 3, 4, 5]);
+    expect(Array.from(run(sliceSource(false), 2, [t1, 1]))).toEqual([5, 6]);
+  });
+});
+
+const gl = probeGpuJs('headlessgl');
+const required = (process.env.GRADKIT_REQUIRE_BACKENDS ?? '').split(',').includes('gl');
+
+describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)', () => {
+  let be: GpuJsBackend;
+  const live: BackendBuffer[] = [];
+  const up = (x: Float32Array): BackendBuffer => {
+    const b = be.upload(x);
+    live.push(b);
+    return b;
+  };
+  const keep = (b: BackendBuffer): BackendBuffer => {
+    live.push(b);
+    return b;
+  };
+
+  beforeAll(() => {
+    be = new GpuJsBackend('headlessgl');
+  });
+  afterEach(() => {
+    for (const b of live.splice(0)) be.free(b);
+    be.tileAbove = be.info.maxElements;
+    be.tileElements = Math.min(TILE_ELEMENTS, be.info.maxElements);
+  });
+  afterAll(() => {
+    be?.destroy();
+  });
+
+  /** Small tiles: arrays over 1000 elements in tiles of 256. */
+  const small = () => {
+    be.tileAbove = 1000;
+    be.tileElements = 256;
+  };
+
+  it('defaults: tiles above maxElements, 2^22 elements each', () => {
+    expect(be.tileAbove).toBe(be.info.maxElements);
+    expect(be.tileElements).toBe(Math.min(2 ** 22, 2 ** Math.floor(Math.log2(be.info.maxElements))));
+  });
+
+  it('upload, read and readAsync of a tiled array return every value (NaN, -0, infinities)', async () => {
+    small();
+    const x = testData(2500, 3);
+    x[0] = Number.NaN;
+    x[256] = -0;
+    x[1999] = Number.POSITIVE_INFINITY;
+    x[2499] = Number.NEGATIVE_INFINITY;
+    const b = up(x) as unknown as { tiles: unknown[] | null };
+    expect(b.tiles).toHaveLength(10);
+    expect(be.read(b as unknown as BackendBuffer)).toEqual(x);
+    expect(await be.readAsync(b as unknown as BackendBuffer)).toEqual(x);
+    expect(Object.is(be.read(b as unknown as BackendBuffer)[256], -0)).toBe(true);
+  });
+
+  it('maps over tiled arrays equal the CPU backend bit for bit (same-shape and broadcast inputs)', () => {
+    small();
+    const cases: { spec: ElementwiseSpec; shapes: Shape[]; params: number[] }[] = [
+      {
+        spec: BINARY.add,
+        shapes: [
+          [50, 61],
+          [50, 61],
+        ],
+        params: [],
+      }, // both tiled, aligned
+      { spec: BINARY.mul, shapes: [[50, 61], [61]], params: [] }, // bias along rows
+      {
+        spec: BINARY.sub,
+        shapes: [
+          [50, 1],
+          [50, 61],
+        ],
+        params: [],
+      }, // a column, tiles cut rows
+      {
+        spec: BINARY.div,
+        shapes: [
+          [4, 6, 9, 13],
+          [6, 1, 1],
+        ],
+        params: [],
+      }, // per channel
+      { spec: SCALAR.affine, shapes: [[3001]], params: [0.5, -2] },
+      { spec: UNARY.exp, shapes: [[2999]], params: [] },
+      { spec: UNARY.tanh, shapes: [[1200]], params: [] }, // a spec gpu.js computes itself
+      { spec: WHERE, shapes: [[40, 1], [40, 33], [33]], params: [] },
+      { spec: BINARY.add, shapes: [[], [2000]], params: [] }, // a scalar
+    ];
+    for (const { spec, shapes, params } of cases) {
+      const xs = shapes.map((s, k) => {
+        const v = testData(sizeOf(s), 5 + k);
+        if (spec === WHERE && k === 0) for (let i = 0; i < v.length; i++) v[i] = v[i] > 0 ? 1 : 0;
+        if (spec === BINARY.div && k === 1) for (let i = 0; i < v.length; i++) v[i] += v[i] < 0 ? -0.5 : 0.5;
+        return v;
+      });
+      const out = broadcastShapes('test', ...shapes);
+      const got = be.read(keep(be.map(spec, xs.map(up), shapes, out, params)));
+      const want = cpuMap(spec, xs, shapes, params);
+      const what = `${spec.name} ${JSON.stringify(shapes)}`;
+      expect(got.length, what).toBe(want.length);
+      // exp and tanh: GLSL built-ins, not bit-identical to the CPU's Math; everything else exact
+      const tol = spec === UNARY.exp || spec === UNARY.tanh ? 2e-6 : 0;
+      for (let i = 0; i < want.length; i++) {
+        if (Math.abs(got[i] - want[i]) > tol * Math.max(1, Math.abs(want[i])))
+          expect.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+      }
+    }
+  });
+
+  it('a tiled map equals the untiled map of the same inputs', () => {
+    const shapes: Shape[] = [[37, 53], [53]];
+    const xs = shapes.map((s, k) => testData(sizeOf(s), 9 + k));
+    const untiled = be.read(keep(be.map(BINARY.add, xs.map(up), shapes, [37, 53], [])));
+    small();
+    const tiled = be.read(keep(be.map(BINARY.add, xs.map(up), shapes, [37, 53], [])));
+    expect(tiled).toEqual(untiled);
+  });
+
+  it('matmul with tiled operands, a tiled output or both matches float64, every transpose', () => {
+    small();
+    // [m, k, n]: A tiled (m k > 1000), B tiled, output tiled (m n > 1000), all three
+    const shapes: [number, number, number][] = [
+      [60, 30, 7],
+      [6, 40, 50],
+      [70, 5, 30],
+      [45, 33, 41],
+    ];
+    for (const [m, k, n] of shapes) {
+      for (const [tA, tB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const a = testData(m * k, m + k);
+        const b = testData(k * n, k + n);
+        const got = be.read(keep(be.matmul(up(a), up(b), m, k, n, tA, tB)));
+        const { out, bound } = matmul64(a, b, m, k, n, tA, tB);
+        const what = `matmul ${m}x${k}x${n}${tA ? ' tA' : ''}${tB ? ' tB' : ''}`;
+        expect(got.length, what).toBe(m * n);
+        for (let i = 0; i < out.length; i++) {
+          if (!(Math.abs(got[i] - out[i]) <= 1e-6 + 1e-5 * bound[i]))
+            expect.fail(`${what}[${i}]: got ${got[i]}, want ${out[i]}`);
+        }
+      }
+    }
+  });
+
+  it('matmul over an inner size above MATMUL_MAX_K with tiled operands adds the inner passes', () => {
+    // B [k, 1] in tiles of 9000 rows: its first piece runs as two inner passes (8192 + 808)
+    be.tileAbove = 9000;
+    be.tileElements = 9000;
+    const [m, k, n] = [3, MATMUL_MAX_K + 1308, 1];
+    const a = testData(m * k, 21);
+    const b = testData(k * n, 22);
+    const got = be.read(keep(be.matmul(up(a), up(b), m, k, n, true, false)));
+    const { out, bound } = matmul64(a, b, m, k, n, true, false);
+    for (let i = 0; i < out.length; i++)
+      expect(Math.abs(got[i] - out[i])).toBeLessThanOrEqual(1e-6 + 1e-5 * bound[i]);
+  });
+
+  it('ops that do not tile refuse a tiled array with a BackendError naming the limit', () => {
+    small();
+    const x = up(testData(2000, 1));
+    expect(() => be.reduce('sum', x, [2000], [0])).toThrow(BackendError);
+    expect(() => be.reduce('sum', x, [2000], [0])).toThrow(
+      /2000 elements is stored in 8 tiles.*tileAbove = 1000/,
+    );
+    expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(/only upload, read, readAsync, map and matmul/);
+    // a tiled input broadcast to a bigger output
+    expect(() =>
+      be.map(
+        BINARY.add,
+        [x, up(testData(4000, 2))],
+        [
+          [1, 2000],
+          [2, 2000],
+        ],
+        [2, 2000],
+        [],
+      ),
+    ).toThrow(/input 0 of 2000 elements is tiled but broadcast/);
+    // an output row longer than a tile
+    expect(() => be.matmul(up(testData(4, 1)), up(testData(2 * 600, 2)), 2, 2, 600, false, false)).toThrow(
+      /output row of 600 elements exceeds tileElements = 256/,
+    );
+    // a tiled operand whose stored rows are longer than a tile
+    expect(() => be.matmul(x, up(testData(400, 3)), 2, 1000, 1, false, false)).toThrow(
+      /A is tiled and one of its stored rows has 1000 elements/,
+    );
+  });
+
+  it('checks tileAbove and tileElements', () => {
+    be.tileAbove = 0;
+    expect(() => be.upload(new Float32Array(3))).toThrow(/tileAbove must be an integer in \[1, \d+\], got 0/);
+    be.tileAbove = 1000;
+    be.tileElements = 2000;
+    expect(() => be.upload(new Float32Array(3))).toThrow(/tileElements must be .* = 1000\], got 2000/);
+  });
+
+  it('at the real limit: 2^23 + 3 elements upload, map with a bias and read back; a matmul output above 2^23', () => {
+    const cols = 1031;
+    const rows = Math.ceil((2 ** 23 + 3) / cols);
+    const n = rows * cols;
+    expect(n).toBeGreaterThan(be.info.maxElements);
+    const x = testData(n, 7);
+    const bias = testData(cols, 8);
+    const xb = up(x);
+    expect((xb as unknown as { tiles: unknown[] }).tiles.length).toBe(Math.ceil(n / be.tileElements));
+    const got = be.read(keep(be.map(BINARY.add, [xb, up(bias)], [[rows, cols], [cols]], [rows, cols], [])));
+    for (let i = 0; i < n; i += 1) {
+      const want = Math.fround(x[i] + bias[i % cols]);
+      if (got[i] !== want) expect.fail(`[${i}]: got ${got[i]}, want ${want}`);
+    }
+    // [4100, 8] x [8, 2048]: 8,396,800 outputs
+    const [m, k, nn] = [4100, 8, 2048];
+    const a = testData(m * k, 9);
+    const b = testData(k * nn, 10);
+    const c = be.read(keep(be.matmul(up(a), up(b), m, k, nn, false, false)));
+    expect(c.length).toBe(m * nn);
+    for (const i of [0, 1, 2047, 2048, 2 ** 22 - 1, 2 ** 22, 2 ** 22 + 1, 2 ** 23 - 1, 2 ** 23, m * nn - 1]) {
+      const row = Math.floor(i / nn);
+      const col = i % nn;
+      let s = 0;
+      let bound = 0;
+      for (let p = 0; p < k; p++) {
+        s += a[row * k + p] * b[p * nn + col];
+        bound += Math.abs(a[row * k + p] * b[p * nn + col]);
+      }
+      expect(Math.abs(c[i] - s), `[${i}]`).toBeLessThanOrEqual(1e-6 + 1e-5 * bound);
+    }
+  });
+});
