@@ -49,6 +49,8 @@ export interface BackendCreateOptions {
   readonly mode: string;
   /** Threads for backends that use them (`createDevice({ threads })`), else undefined. */
   readonly threads?: number;
+  /** Relaxed SIMD for backends that have it (`createDevice({ relaxedSimd })`), else undefined. */
+  readonly relaxedSimd?: boolean;
 }
 
 /**
@@ -99,7 +101,7 @@ const BUILTINS: readonly BackendFactory[] = [
       const w = probeWasm();
       return { ok: w.ok, mode: 'wasm-simd', reason: w.ok ? '' : `WebAssembly SIMD: ${w.reason}` };
     },
-    create: (o) => new WasmBackend({ threads: o.threads }),
+    create: (o) => new WasmBackend({ threads: o.threads, relaxedSimd: o.relaxedSimd }),
   },
   {
     name: 'cpu',

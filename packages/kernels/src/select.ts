@@ -35,6 +35,15 @@ export interface DeviceOptions {
    * workers off). Ignored by the other backends.
    */
   readonly threads?: number;
+  /**
+   * The `wasm` backend's GEMM: `true` (default) uses the relaxed-SIMD micro-kernel
+   * (`f32x4.relaxed_madd`, a fused multiply-add where the hardware has FMA) when the engine
+   * validates relaxed SIMD (Chrome 114+, Node 21+, Node 20 with
+   * `--experimental-wasm-relaxed-simd`); `false` keeps the SIMD128 one (multiply, then add), e.g.
+   * for results identical across engines. `info().renderer` says which runs. Ignored by the other
+   * backends.
+   */
+  readonly relaxedSimd?: boolean;
 }
 
 function availability(name: string): BackendAvailability {
@@ -125,6 +134,7 @@ function instantiate(a: BackendAvailability, options: DeviceOptions): KernelBack
   return f.create({
     mode: a.gpuMode,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.relaxedSimd !== undefined ? { relaxedSimd: options.relaxedSimd } : {}),
   });
 }
 
@@ -148,6 +158,12 @@ function instantiate(a: BackendAvailability, options: DeviceOptions): KernelBack
  * ```
  */
 export function createDevice(options: DeviceOptions = {}): Device {
+  if (options.relaxedSimd !== undefined && typeof options.relaxedSimd !== 'boolean') {
+    throw new ValueError(
+      'createDevice',
+      `relaxedSimd must be true or false, got ${JSON.stringify(options.relaxedSimd) ?? String(options.relaxedSimd)}`,
+    );
+  }
   let requested: string;
   let source: string;
   if (options.backend !== undefined) {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDevice } from '../../select.js';
 import { testData } from '../../testing/reference.js';
 import { WASM_MODULES } from './module.generated.js';
 import { threadSupport } from './threads.js';
@@ -61,7 +62,16 @@ describe('relaxed-SIMD GEMM', () => {
       expect(be.gemmKernel).toBe('simd128');
       expect(be.info.renderer).toMatch(/multiply then add: no relaxed SIMD in this engine/);
       be.destroy();
+      // asking for it is not an error: the SIMD128 GEMM runs, and the renderer says why
+      const d = createDevice({ backend: 'wasm', threads: 1, relaxedSimd: true });
+      expect((d.backend as WasmBackend).gemmKernel).toBe('simd128');
+      expect(d.info().renderer).toMatch(/no relaxed SIMD in this engine/);
+      d.destroy();
     }
+    // a value that is not a boolean is refused by name, whatever the engine
+    expect(() => createDevice({ backend: 'wasm', relaxedSimd: 'false' as unknown as boolean })).toThrow(
+      'createDevice: relaxedSimd must be true or false, got "false"',
+    );
   });
 
   it.runIf(!here && !inChild)(`runs its checks in a child node ${FLAG} (Node 20), or says why not`, (ctx) => {
@@ -127,6 +137,21 @@ describe.runIf(here)('relaxed-SIMD GEMM on this engine', () => {
     expect(plain.gemmKernel).toBe('simd128');
     expect(plain.info.renderer).toMatch(/multiply then add: relaxed SIMD off by option/);
     if (threadSupport().ok) expect(relaxed2.gemmKernel).toBe('relaxed-simd');
+    // and through createDevice, as a user chooses it
+    for (const [opt, kernel] of [
+      [undefined, 'relaxed-simd'],
+      [true, 'relaxed-simd'],
+      [false, 'simd128'],
+    ] as const) {
+      const d = createDevice({
+        backend: 'wasm',
+        threads: 1,
+        ...(opt !== undefined ? { relaxedSimd: opt } : {}),
+      });
+      expect((d.backend as WasmBackend).gemmKernel, `relaxedSimd: ${opt}`).toBe(kernel);
+      expect(d.info().renderer).toMatch(kernel === 'simd128' ? /multiply then add/ : /relaxed_madd/);
+      d.destroy();
+    }
   });
 
   const sizes: [number, number, number][] = [
