@@ -10,6 +10,7 @@ export type {
 } from './backend.js';
 export { BACKEND_ORDER } from './backend.js';
 export { CpuBackend } from './backends/cpu.js';
+export type { ShapeThreadStats, ThreadMode } from './backends/wasm/thread-policy.js';
 export type {
   WasmBackendOptions,
   WasmGemmKernel,

@@ -10,6 +10,8 @@ import { compileElementwise, compileElementwiseMulti } from './jit.js';
 import { GEMM_BLOCKING, WASM_MODULES, type WasmModuleSource } from './module.generated.js';
 import type { SkinnyKernels } from './skinny.js';
 import { skinnyPlan } from './skinny.js';
+import type { ShapeThreadStats, ThreadMode } from './thread-policy.js';
+import { ThreadPolicy } from './thread-policy.js';
 import { GemmThreads, threadSupport } from './threads.js';
 import type { WindowHost, WindowKernels } from './window.js';
 import { maxWindows, pickScatter, readWindow, scatterWindow } from './window.js';
@@ -175,6 +177,14 @@ export interface WasmBackendOptions {
    * deterministic for a given engine, machine and thread count. `false` keeps the SIMD128 GEMM.
    */
   readonly relaxedSimd?: boolean;
+  /**
+   * How a large product (at least 2^20 multiply-adds) decides whether to split across the worker
+   * threads: `'measured'` (default) times the first calls of each product shape on one thread and
+   * split, then uses the faster, rechecking now and then, so no shape runs slower than on one
+   * thread (see {@link WasmBackend.threadStats}); `'always'` splits every large product. Results
+   * are the same bits either way.
+   */
+  readonly split?: 'measured' | 'always';
 }
 
 /** Which GEMM micro-kernel a {@link WasmBackend} runs. */
@@ -263,6 +273,8 @@ export class WasmBackend extends CpuBackend {
    */
   readonly exports: Readonly<Record<string, unknown>>;
   private readonly threads: GemmThreads | null;
+  /** Per product shape, whether splitting across threads pays (null: split every large product). */
+  private readonly policy: ThreadPolicy | null;
   private readonly shared: boolean;
   /** Compiled element-wise kernels per (spec, layout); `null` = runs as JavaScript. */
   private readonly jit = new Map<string, ((...args: number[]) => void) | null>();
@@ -280,6 +292,9 @@ export class WasmBackend extends CpuBackend {
     const wanted = options.threads ?? envThreads() ?? Math.min(hostCpus(), 8);
     if (!Number.isInteger(wanted) || wanted < 1)
       throw new BackendError('wasm', `threads must be a positive integer, got ${wanted}`);
+    const split = options.split ?? 'measured';
+    if (split !== 'measured' && split !== 'always')
+      throw new BackendError('wasm', `split must be 'measured' or 'always', got ${JSON.stringify(split)}`);
     const support = threadSupport();
     const threaded = wanted > 1 && support.ok && mods.shared;
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: threaded });
@@ -319,6 +334,7 @@ export class WasmBackend extends CpuBackend {
     this.threads = threaded
       ? new GemmThreads(gemmModule!, this.memory, wanted - 1, (support as { kind: 'node' | 'browser' }).kind)
       : null;
+    this.policy = this.threads && split === 'measured' ? new ThreadPolicy(THREAD_MIN_MACS) : null;
     this.registry = new FinalizationRegistry(({ ptr, bytes }) => this.reclaim(ptr, bytes));
     const why = threaded
       ? ''
@@ -339,6 +355,22 @@ export class WasmBackend extends CpuBackend {
       pipeline: true,
       syncRead: 'cheap',
     };
+  }
+
+  /**
+   * Per product shape that could split across threads: the mode it runs in now and the median
+   * recent times on one thread and split (see {@link WasmBackendOptions.split}); empty with
+   * `split: 'always'` or one thread.
+   *
+   * @example
+   * ```ts
+   * const be = new WasmBackend({ threads: 2 });
+   * // ... train ...
+   * console.table(be.threadStats()); // shape '128,784,256,NT', mode 'split', singleMs 1.21, splitMs 0.70
+   * ```
+   */
+  threadStats(): ShapeThreadStats[] {
+    return this.policy?.stats() ?? [];
   }
 
   /** Threads a large product may use right now (the calling thread plus ready workers). */
@@ -685,7 +717,12 @@ export class WasmBackend extends CpuBackend {
     const csA = transA ? m : 1;
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
-    const ready = m * n * k >= THREAD_MIN_MACS ? workers : [];
+    const macs = m * n * k;
+    let mode: ThreadMode = macs >= THREAD_MIN_MACS && workers.length > 0 ? 'split' : 'single';
+    const shape = `${m},${k},${n},${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+    if (mode === 'split' && this.policy) mode = this.policy.choose(shape, macs);
+    const ready = mode === 'split' ? workers : [];
+    const t0 = this.policy && macs >= THREAD_MIN_MACS && workers.length > 0 ? performance.now() : -1;
     // Slabs: rows of C in multiples of MR, or columns in multiples of NR, whichever is longer.
     const parts = 1 + ready.length;
     const byRows = m >= n;
@@ -726,6 +763,7 @@ export class WasmBackend extends CpuBackend {
         else ok = this.threads!.wait(ready[i], t) && ok;
       });
       if (!ok) throw new BackendError('wasm', 'a worker thread failed inside the WebAssembly GEMM');
+      if (t0 >= 0) this.policy?.record(shape, mode, performance.now() - t0);
     } finally {
       for (const [ws, bytes] of workspaces) this.release(ws, bytes);
     }
