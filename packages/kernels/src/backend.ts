@@ -42,6 +42,14 @@ export interface BackendInfo {
   readonly maxTextureSize: number | null;
   /** Largest number of elements one array may hold on this backend. */
   readonly maxElements: number;
+  /**
+   * Largest array every kernel of the backend takes, where that is less than
+   * {@link BackendInfo.maxElements}: the `gl` backend holds larger arrays in tiles, which uploads,
+   * reads, element-wise maps and matmuls take and the other ops refuse with a `BackendError`
+   * (2^23 on `gl`: float32 index arithmetic). Absent where every op takes every array: then it is
+   * `maxElements`. Code that splits work to fit (as `conv2d` splits its batch) splits by this.
+   */
+  readonly maxKernelElements?: number;
   /** Whether buffers stay on the device between kernels (no read-back unless asked). */
   readonly pipeline: boolean;
   /**

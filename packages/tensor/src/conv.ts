@@ -78,7 +78,8 @@ export function _setConvChunkElements(n: number | null): void {
  * leading axis. Gradients: input = the window scatter-add of `dy W` (overlapping patches add up,
  * padding gets nothing), weight = `dy^T` times the patches, bias = `dy` summed over N, H, W. The
  * patches are kept for the weight gradient. When the largest intermediate would exceed the
- * device's per-array limit (`info().maxElements`, 2^23 on gl), the batch is processed in chunks.
+ * device's per-kernel limit (`info().maxKernelElements`, 2^23 on gl, else `maxElements`), the
+ * batch is processed in chunks.
  *
  * @throws {@link @gradkit/kernels!ShapeError} naming `conv2d` when x or weight is not 4-D, the
  * channels do not match (`Cin = weight.shape[1] * groups`), `Cout` is not divisible by `groups`,
@@ -165,7 +166,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     Cin * H * W,
     Cout * L,
   );
-  const limit = chunkElements ?? d.info().maxElements;
+  const info = d.info();
+  const limit = chunkElements ?? info.maxKernelElements ?? info.maxElements;
   const chunk = Math.max(1, Math.floor(limit / perSample));
   if (N <= chunk) return convCore(x, weight, b, g, groups);
   const parts: Tensor[] = [];

@@ -14,6 +14,8 @@ export function infoCommand(): void {
   rows.push(['precision', info.precision]);
   rows.push(['max texture size', info.maxTextureSize === null ? 'n/a' : String(info.maxTextureSize)]);
   rows.push(['max elements per array', String(info.maxElements)]);
+  if (info.maxKernelElements !== undefined)
+    rows.push(['max elements per kernel', `${info.maxKernelElements} (larger arrays in tiles)`]);
   rows.push(['node', process.version]);
   rows.push(['GRADKIT_BACKEND', process.env.GRADKIT_BACKEND ?? '(unset)']);
   process.stdout.write(`${summaryTable(rows)}\n`);

@@ -41,7 +41,9 @@ export function useBackend(backend: TrainConfig['backend']): void {
  * timings (ms per step) that decided it.
  *
  * Before anything is allocated on a device, the model and its batches are checked against the
- * device's `maxElements` (see `checkModelFits`): a named backend that cannot hold them is an
+ * device's per-kernel limit (`maxKernelElements`, else `maxElements`; see `checkModelFits`: the
+ * gl backend holds larger arrays in tiles, which not every op takes): a named backend that cannot
+ * hold them is an
  * error naming the flag and the limit; `auto` leaves out the backends that cannot (and fails with
  * the first one's reason when none can).
  */
@@ -56,7 +58,7 @@ export function useTrainingBackend(
   const shape: DataShape = { inputs, classes, rows };
   const fits = (d: ReturnType<typeof getDevice>) => {
     const info = d.info();
-    const limit = { backend: info.name, maxElements: info.maxElements };
+    const limit = { backend: info.name, maxElements: info.maxKernelElements ?? info.maxElements };
     if (isCnn(c)) checkCnnFits(c, spec as never, sampleShape, rows, limit);
     else checkModelFits(c, shape, limit);
   };

@@ -184,10 +184,12 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     expect(info.precision).toBe('single');
     expect(info.renderer.length).toBeGreaterThan(3);
     expect(info.maxTextureSize).toBeGreaterThanOrEqual(2048);
-    // min(T^2, 2^23), less T for T <= 4096 (see GpuJsBackend: gpu.js's near-square packing).
-    expect(info.maxElements).toBe(Math.min(info.maxTextureSize! * (info.maxTextureSize! - 1), 2 ** 23));
+    // per kernel: min(T^2, 2^23), less T for T <= 4096 (see GpuJsBackend: gpu.js's near-square
+    // packing); larger arrays in tiles, up to 2^31 - 1 elements
+    expect(info.maxKernelElements).toBe(Math.min(info.maxTextureSize! * (info.maxTextureSize! - 1), 2 ** 23));
+    expect(info.maxElements).toBe(2 ** 31 - 1);
     console.info(
-      `[gpujs ${mode}] renderer: ${info.renderer}; maxTextureSize ${info.maxTextureSize}; maxElements ${info.maxElements}`,
+      `[gpujs ${mode}] renderer: ${info.renderer}; maxTextureSize ${info.maxTextureSize}; maxKernelElements ${info.maxKernelElements}`,
     );
   });
 
@@ -632,15 +634,15 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     }
   });
 
-  it('throws BackendError naming the limit and the size above maxElements (or the tiled limit)', () => {
-    const max = be.info.maxElements;
+  it('throws BackendError naming the limit and the size above maxKernelElements (or the tiled limit)', () => {
+    const max = be.info.maxKernelElements!;
     const one = up(new Float32Array([1]));
     // ops that do not tile (tiles.test.ts tests the ones that do)
     expect(() => be.reduce('sum', one, [max + 1], [0])).toThrow(BackendError);
     expect(() => be.reduce('sum', one, [max + 1], [0])).toThrow(
-      new RegExp(`${max + 1}.*maxElements = ${max}`),
+      new RegExp(`${max + 1}.*maxKernelElements = ${max}`),
     );
-    expect(() => be.transpose(one, [max + 1, 1], [1, 0])).toThrow(/maxElements/);
+    expect(() => be.transpose(one, [max + 1, 1], [1, 0])).toThrow(/maxKernelElements/);
     // maps and matmuls tile, up to 2^31 - 1 elements and 2^23 output rows
     expect(() => be.map(UNARY.neg, [one], [[1]], [2 ** 31], [])).toThrow(BackendError);
     expect(() => be.map(UNARY.neg, [one], [[1]], [2 ** 31], [])).toThrow(

@@ -135,7 +135,8 @@ interface StageInput extends StageLayout {
  * scalar parameters are kernel arguments, so changing a learning rate never recompiles. Every
  * buffer is a single-precision texture and data stays on the GPU between kernels. Index
  * arithmetic is float32-exact below 2^23 elements (see `indexExpr` in `codegen.ts`), which bounds
- * {@link BackendInfo.maxElements}.
+ * {@link BackendInfo.maxKernelElements}; larger arrays, up to {@link BackendInfo.maxElements}
+ * (2^31 - 1), are held in tiles (see {@link GpuJsBackend.tileAbove}).
  *
  * @example
  * ```ts
@@ -220,12 +221,12 @@ export class GpuJsBackend implements KernelBackend {
   packedMatmulCalls = 0;
   /**
    * Arrays above this many elements are stored in tiles of {@link GpuJsBackend.tileElements}
-   * (default: {@link BackendInfo.maxElements}, the most one kernel handles: its float32 index
-   * arithmetic is exact below 2^23 and one texture holds `maxTextureSize^2` values). `upload`,
-   * `read`, `readAsync`, `free`, `map` and `matmul` take tiled arrays, up to 2^31 - 1 elements;
-   * the other ops refuse them with a {@link BackendError} naming the limit. Lower it (with
-   * `tileElements`) to exercise tiling on small arrays. The `Device` still refuses arrays above
-   * `maxElements` before they reach the backend, so through a device tiling is not reachable yet.
+   * (default: {@link BackendInfo.maxKernelElements}, the most one kernel handles: its float32
+   * index arithmetic is exact below 2^23 and one texture holds `maxTextureSize^2` values).
+   * `upload`, `read`, `readAsync`, `free`, `map` and `matmul` take tiled arrays, up to
+   * {@link BackendInfo.maxElements} (2^31 - 1) elements; the other ops refuse them with a
+   * {@link BackendError} naming the limit. Lower it (with `tileElements`) to exercise tiling on
+   * small arrays.
    *
    * @example
    * ```ts
@@ -238,7 +239,7 @@ export class GpuJsBackend implements KernelBackend {
   tileAbove: number;
   /**
    * Elements per tile of a tiled array (see {@link GpuJsBackend.tileAbove}; default 2^22, a 2048 x
-   * 2048 texture, or the largest power of two within `maxElements` on a smaller context). At most
+   * 2048 texture, or the largest power of two within `maxKernelElements` on a smaller context). At most
    * `tileAbove` and 2^22.
    */
   tileElements: number;
@@ -269,17 +270,19 @@ export class GpuJsBackend implements KernelBackend {
       softwareRenderer: detectSoftwareRenderer(renderer) !== null,
       precision: 'single',
       maxTextureSize,
+      // larger arrays are held in tiles (see tileAbove)
+      maxElements: MAX_TILED_ELEMENTS,
       // gpu.js packs n floats into a near-square texture (closestSquareDimensions); every n up to
       // T * (T - 1) fits sides of at most T, while some n between that and T^2 would need a side
       // of T + 1. Float32 indices are exact below 2^23 (i + 0.5 must be representable).
-      maxElements: Math.min(maxTextureSize * (maxTextureSize - 1), FLOAT_EXACT),
+      maxKernelElements: Math.min(maxTextureSize * (maxTextureSize - 1), FLOAT_EXACT),
       pipeline: true,
       syncRead: 'stalls',
       // WebGL2 has fences and pixel-pack buffers; WebGL1 (headless-gl too) reads synchronously only
       asyncRead: mode === 'webgl2' ? 'non-blocking' : 'blocking',
     };
-    this.tileAbove = this.info.maxElements;
-    this.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(this.info.maxElements)));
+    this.tileAbove = this.kernelLimit;
+    this.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(this.kernelLimit)));
   }
 
   /**
@@ -904,12 +907,12 @@ export class GpuJsBackend implements KernelBackend {
 
   /**
    * {@link GpuJsBackend.tileAbove}, after checking it and {@link GpuJsBackend.tileElements}
-   * (integers, `1 <= tileElements <= min(tileAbove, 2^22)`, `tileAbove <= maxElements`).
+   * (integers, `1 <= tileElements <= min(tileAbove, 2^22)`, `tileAbove <= maxKernelElements`).
    */
   private tiling(op: string): number {
     const above = this.tileAbove;
     const tile = this.tileElements;
-    const max = this.info.maxElements;
+    const max = this.kernelLimit;
     if (!Number.isInteger(above) || above < 1 || above > max)
       throw new BackendError(this.name, `${op}: tileAbove must be an integer in [1, ${max}], got ${above}`);
     if (!Number.isInteger(tile) || tile < 1 || tile > Math.min(above, TILE_ELEMENTS)) {
@@ -938,8 +941,8 @@ export class GpuJsBackend implements KernelBackend {
         throw new BackendError(
           this.name,
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
-            `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxElements = ` +
-            `${this.info.maxElements} by default); on ${this.mode} only upload, read, readAsync, map ` +
+            `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
+            `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map ` +
             'and matmul take tiled arrays',
         );
       }
@@ -1203,14 +1206,19 @@ export class GpuJsBackend implements KernelBackend {
     }
   }
 
-  /** Throws a {@link BackendError} when an input or output exceeds {@link BackendInfo.maxElements}. */
+  /** The most elements one kernel takes ({@link BackendInfo.maxKernelElements}). */
+  private get kernelLimit(): number {
+    return this.info.maxKernelElements ?? this.info.maxElements;
+  }
+
+  /** Throws a {@link BackendError} when an input or output exceeds {@link BackendInfo.maxKernelElements}. */
   private checkSize(op: string, out: number, ...inputs: number[]): void {
-    const max = this.info.maxElements;
+    const max = this.kernelLimit;
     for (const [what, n] of [['output', out] as const, ...inputs.map((s) => ['input', s] as const)]) {
       if (n > max) {
         throw new BackendError(
           this.name,
-          `${op}: ${what} of ${n} elements exceeds the ${this.mode} limit of maxElements = ${max} ` +
+          `${op}: ${what} of ${n} elements exceeds the ${this.mode} limit of maxKernelElements = ${max} ` +
             '(float32 index arithmetic is exact below 2^23, textures hold maxTextureSize^2)',
         );
       }

@@ -2,10 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendBuffer, ElementwiseSpec } from '../backend.js';
 import { CpuBackend } from '../backends/cpu.js';
 import { planBroadcast } from '../codegen.js';
+import { Device } from '../device.js';
 import { BINARY, SCALAR, UNARY, WHERE } from '../elementwise.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
+import { defineKernel } from '../spec/define.js';
 import { matmul64, testData } from '../testing/reference.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
@@ -178,8 +180,8 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
   });
   afterEach(() => {
     for (const b of live.splice(0)) be.free(b);
-    be.tileAbove = be.info.maxElements;
-    be.tileElements = Math.min(TILE_ELEMENTS, be.info.maxElements);
+    be.tileAbove = be.info.maxKernelElements!;
+    be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
   });
   afterAll(() => {
     be?.destroy();
@@ -191,9 +193,10 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     be.tileElements = 256;
   };
 
-  it('defaults: tiles above maxElements, 2^22 elements each', () => {
-    expect(be.tileAbove).toBe(be.info.maxElements);
-    expect(be.tileElements).toBe(Math.min(2 ** 22, 2 ** Math.floor(Math.log2(be.info.maxElements))));
+  it('defaults: tiles above maxKernelElements, 2^22 elements each, arrays up to 2^31 - 1', () => {
+    expect(be.tileAbove).toBe(be.info.maxKernelElements);
+    expect(be.tileElements).toBe(Math.min(2 ** 22, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!))));
+    expect(be.info.maxElements).toBe(2 ** 31 - 1);
   });
 
   it('upload, read and readAsync of a tiled array return every value (NaN, -0, infinities)', async () => {
@@ -360,7 +363,7 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     const cols = 1031;
     const rows = Math.ceil((2 ** 23 + 3) / cols);
     const n = rows * cols;
-    expect(n).toBeGreaterThan(be.info.maxElements);
+    expect(n).toBeGreaterThan(be.info.maxKernelElements!);
     const x = testData(n, 7);
     const bias = testData(cols, 8);
     const xb = up(x);
@@ -387,5 +390,46 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
       }
       expect(Math.abs(c[i] - s), `[${i}]`).toBeLessThanOrEqual(1e-6 + 1e-5 * bound);
     }
+  });
+
+  it('through a Device: a linear layer step with a weight above the per-kernel limit (forward, gradients, SGD update) matches cpu', () => {
+    // W [4100, 2050] = 8,405,000 elements > 2^23: y = x W^T, dW = dy^T x, dx = dy W, W' = W - lr dW
+    const [batch, out, inp] = [4, 4100, 2050];
+    expect(out * inp).toBeGreaterThan(be.info.maxKernelElements!);
+    const w = testData(out * inp, 31, -0.05, 0.05);
+    const x = testData(batch * inp, 32);
+    const dy = testData(batch * out, 33);
+    const SGD = defineKernel({ name: 'test.sgd', arity: 2, params: 1, expr: 'a - p0 * b' });
+    const step = (d: Device) => {
+      const W = d.array(w, [out, inp]);
+      const X = d.array(x, [batch, inp]);
+      const DY = d.array(dy, [batch, out]);
+      const y = d.matmul(X, W, { transB: true });
+      const dW = d.matmul(DY, X, { transA: true });
+      const dx = d.matmul(DY, W);
+      const W2 = d.map(SGD, [W, dW], [0.1]);
+      const res = { y: d.read(y), dx: d.read(dx), w: d.read(W2) };
+      if (d.backend === be) {
+        // the ops that do not tile name the limit
+        expect(() => d.sum(W)).toThrow(BackendError);
+        expect(() => d.sum(W)).toThrow(/8405000 elements is stored in 3 tiles.*maxKernelElements/);
+      }
+      for (const t of [W, X, DY, y, dW, dx, W2]) t.dispose();
+      return res;
+    };
+    const g = step(new Device(be, 'test'));
+    const c = step(new Device(new CpuBackend(), 'test'));
+    const within = (got: Float32Array, want: Float32Array, atol: number, rtol: number, what: string) => {
+      expect(got.length, what).toBe(want.length);
+      for (let i = 0; i < want.length; i++) {
+        if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i])))
+          expect.fail(`${what}[${i}]: gl ${got[i]}, cpu ${want[i]}`);
+      }
+    };
+    // sums of 2050 (y) and 4100 (dx) products of values up to 3 x 0.05: float32 summation orders
+    within(g.y, c.y, 1e-4, 1e-4, 'y');
+    within(g.dx, c.dx, 1e-4, 1e-4, 'dx');
+    // dW has 4 terms: the update differs from cpu by at most an ulp of dW times 0.1
+    within(g.w, c.w, 1e-6, 1e-6, "W'");
   });
 });
