@@ -10,7 +10,8 @@ import { defineKernel } from './spec/define.js';
 // Device.mapMulti: every output equals Device.map of its spec bit for bit, on every backend, for
 // fused specs (shared stmts), specs the wasm JIT does not compile (Math.sin: JavaScript), specs with
 // different stmts (one map each), broadcast layouts of rank 1 to 3 and empty arrays; cpu and wasm
-// fuse shared stmts into one launch; bad calls are typed errors that leave nothing allocated.
+// fuse shared stmts into one launch, gl too where every input has the output's length; bad calls
+// are typed errors that leave nothing allocated.
 
 /** Adam's update of one parameter as three outputs sharing the moment temporaries (a = g, b = m, c = v, d = p). */
 const ADAM_STMTS = 'let t_m = Math.fround(p0 * b + p1 * a); let t_v = Math.fround(p2 * c + p3 * (a * a));';
@@ -44,7 +45,8 @@ const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer,
 describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
   const d = createDevice({ backend: name, threads: 1 });
   afterAll(() => d.destroy());
-  const fuses = name === 'cpu' || name === 'wasm';
+  // gl fuses same-length inputs (one draw into several render targets), as every test here but the broadcasting one uses
+  const fuses = name === 'cpu' || name === 'wasm' || name === 'gl';
 
   it('writes Adam state and parameter in one pass, equal to one map per spec bit for bit', () => {
     for (const n of [1, 3, 4, 7, 64, 1001]) {

@@ -19,6 +19,8 @@ import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
 import { RawGl } from './packed.js';
 import {
+  MAP_MULTI_TARGETS,
+  mapMultiSameShapeSource,
   mapSameShapeSource,
   matmulBlockedSource,
   matmulPackedSource,
@@ -217,6 +219,8 @@ export class GpuJsBackend implements KernelBackend {
   directMap = true;
   /** How many element-wise kernels ran as the direct same-shape shader (see {@link GpuJsBackend.directMap}). */
   directMapCalls = 0;
+  /** How many {@link GpuJsBackend.mapMulti} calls ran as one draw into several render targets. */
+  mapMultiCalls = 0;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
   /**
@@ -481,6 +485,78 @@ export class GpuJsBackend implements KernelBackend {
     );
   }
 
+  /**
+   * Several element-wise specs over the same inputs in one draw (the fused form of
+   * `Device.mapMulti`, e.g. an optimizer's new state and parameter): the backend's own shader (see
+   * {@link GpuJsBackend.directMap}) reads every input once, runs the specs' shared statements once
+   * and writes spec `k`'s value into render target `k`. It applies to 2 to 4 specs that share
+   * their statements and call only GLSL built-ins, over inputs all of the output's length (no
+   * broadcasting, not tiled), on contexts with four render targets (WebGL2, or WebGL1 with
+   * `WEBGL_draw_buffers`); otherwise it returns null and the device runs one map per spec. Each
+   * output equals that spec's own map (the same GLSL expressions).
+   *
+   * @example
+   * ```ts
+   * const d = createDevice({ backend: 'gl' });
+   * const [m, p] = d.mapMulti([M, P], [g, m0, p0], [0.9, 0.1]); // one draw, two outputs
+   * ```
+   */
+  mapMulti(
+    specs: readonly ElementwiseSpec[],
+    inputs: readonly BackendBuffer[],
+    _inputShapes: readonly Shape[],
+    outShape: Shape,
+    params: readonly number[],
+  ): BackendBuffer[] | null {
+    const op = `mapMulti(${specs.map((s) => s.name).join(', ')})`;
+    const ins = inputs.map((b) => this.own(op, b));
+    const n = sizeOf(outShape);
+    if (!this.directMap || specs.length < 2 || specs.length > MAP_MULTI_TARGETS || ins.length === 0)
+      return null;
+    if (n === 0 || n > this.tiling(op) || !this.raw().multipleTargets) return null;
+    const [w, h] = textureSizeFor(n);
+    const texs: GpuJsTextureInternals[] = [];
+    for (const b of ins) {
+      if (b.size !== n || b.data === null) return null;
+      const t = b.data as unknown as GpuJsTextureInternals;
+      if (t.size[0] !== w || t.size[1] !== h) return null;
+      texs.push(t);
+    }
+    const key = `${specs.map(mapKeyOf).join(';')}|${w}x${h}`;
+    let src = this.mapMultiSources.get(key);
+    if (src === undefined) {
+      src = mapMultiSameShapeSource(specs, [w, h], this.mode === 'webgl2');
+      this.mapMultiSources.set(key, src);
+    }
+    if (src === null) return null;
+    const raw = this.raw();
+    const first = texs[0];
+    const outTexs = specs.map(() => raw.outputTexture(w, h, first.internalFormat, first.textureFormat));
+    const outs: GpuJsBuffer[] = [];
+    try {
+      const samplers: Record<string, WebGLTexture> = {};
+      texs.forEach((t, k) => {
+        samplers[`x${k}`] = t.texture;
+      });
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      params.forEach((p, q) => {
+        floats[`p${q}`] = p;
+      });
+      const prof = this.profiler;
+      if (prof !== null) prof.begin(op, !raw.hasProgram(src));
+      raw.draw(src, samplers, outTexs, w, h, floats);
+      if (prof !== null) prof.end();
+      for (const t of outTexs) outs.push(new GpuJsBuffer(n, this.wrapTexture(first, t, w, h, n)));
+    } catch (e) {
+      for (const o of outs) this.free(o);
+      for (const t of outTexs.slice(outs.length))
+        raw.recycle(t, w, h, first.internalFormat, first.textureFormat);
+      throw e;
+    }
+    this.mapMultiCalls++;
+    return outs;
+  }
+
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
     const name = `reduce(${op})`;
     const xb = this.own(name, x);
@@ -655,6 +731,8 @@ export class GpuJsBackend implements KernelBackend {
 
   /** Texture source of same-shape maps by spec identity and size (null: the spec needs gpu.js). */
   private readonly mapSources = new Map<string, string | null>();
+  /** Source of fused multi-output maps by the specs' identities and size (null: not fusable). */
+  private readonly mapMultiSources = new Map<string, string | null>();
 
   /**
    * `spec` over inputs of the output's length `n` as one draw of the backend's own shader into a

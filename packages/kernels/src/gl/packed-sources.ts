@@ -340,6 +340,11 @@ function glslExpr(e: KernelExpr): string | null {
       return t === null || a === null || b === null ? null : `(${t} ? ${a} : ${b})`;
     }
     case 'call': {
+      // a float32 rounding: a highp float already is one (gpu.js's fround returns x too)
+      if (e.fn === 'fround' && e.args.length === 1) {
+        const x = glslExpr(e.args[0]);
+        return x === null ? null : `(${x})`;
+      }
       if (!GLSL_BUILTINS.has(e.fn)) return null;
       const args = e.args.map(glslExpr);
       return args.some((x) => x === null) ? null : `${e.fn}(${args.join(', ')})`;
@@ -378,6 +383,64 @@ export function mapSameShapeSource(spec: ElementwiseSpec, size: readonly [number
     ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
     ...lets,
     `  gl_FragColor = vec4(${result}, 0.0, 0.0, 0.0);`,
+    '}',
+  ];
+  return lines.join('\n');
+}
+
+/** Most outputs of {@link mapMultiSameShapeSource}: the four render targets WebGL guarantees with draw buffers. */
+export const MAP_MULTI_TARGETS = 4;
+
+/**
+ * Several element-wise specs over the same inputs, all of the output's length, as one fragment
+ * shader writing spec `k`'s value into render target `k` (2 to {@link MAP_MULTI_TARGETS} specs of
+ * one arity and parameter count, sharing their statements, which run once): what
+ * {@link mapSameShapeSource} is for one spec. `glsl3` gives the GLSL ES 3.00 form WebGL2 needs for
+ * several outputs; else WebGL1's `GL_EXT_draw_buffers`. Null when the specs' statements differ, a
+ * spec calls a function outside the GLSL built-ins, or the count is out of range.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
+ */
+export function mapMultiSameShapeSource(
+  specs: readonly ElementwiseSpec[],
+  size: readonly [number, number],
+  glsl3: boolean,
+): string | null {
+  if (specs.length < 2 || specs.length > MAP_MULTI_TARGETS) return null;
+  const [first] = specs;
+  if (
+    specs.some(
+      (s) => s.arity !== first.arity || s.params !== first.params || (s.stmts ?? '') !== (first.stmts ?? ''),
+    )
+  )
+    return null;
+  const lets: string[] = [];
+  for (const l of parsedKernel(first).ast.lets) {
+    const v = glslExpr(l.value);
+    if (v === null) return null;
+    lets.push(`  float ${l.name} = ${v};`);
+  }
+  const results: string[] = [];
+  for (const spec of specs) {
+    const r = glslExpr(parsedKernel(spec).ast.result);
+    if (r === null) return null;
+    results.push(r);
+  }
+  const tex = glsl3 ? 'texture' : 'texture2D';
+  const lines = [
+    ...(glsl3 ? ['#version 300 es'] : ['#extension GL_EXT_draw_buffers : require']),
+    'precision highp float;',
+    ...Array.from({ length: first.arity }, (_, k) => `uniform sampler2D x${k};`),
+    ...Array.from({ length: first.params }, (_, q) => `uniform float p${q};`),
+    `uniform float ${ONE_UNIFORM};`,
+    ...(glsl3 ? results.map((_, k) => `layout(location = ${k}) out vec4 o${k};`) : []),
+    'void main() {',
+    `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
+    ...Array.from({ length: first.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = ${tex}(x${k}, uv).r;`),
+    ...lets,
+    ...results.map((r, k) =>
+      glsl3 ? `  o${k} = vec4(${r}, 0.0, 0.0, 0.0);` : `  gl_FragData[${k}] = vec4(${r}, 0.0, 0.0, 0.0);`,
+    ),
     '}',
   ];
   return lines.join('\n');

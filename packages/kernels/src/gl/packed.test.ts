@@ -413,3 +413,100 @@ describe.each(active)('direct same-shape maps on GpuJsBackend(%s)', (mode) => {
     for (const x of [a, b, s, t, d]) be.free(x);
   });
 });
+
+describe.each(active)('fused multi-output maps (mapMulti) on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  // Adam's update of one parameter (a = g, b = m, c = v, d = p): three outputs sharing the moments
+  const STMTS = 'let t_m = Math.fround(p0 * b + p1 * a); let t_v = Math.fround(p2 * c + p3 * (a * a));';
+  const adam = (name: string, expr: string) =>
+    defineKernel({ name: `test.glmm.${name}`, arity: 4, params: 6, stmts: STMTS, expr });
+  const ADAM = [
+    adam('m', 't_m'),
+    adam('v', 't_v'),
+    adam('p', 'd + p4 * (t_m / (Math.sqrt(t_v) / p5 + 1e-8))'),
+  ];
+  const PARAMS = [0.9, 0.1, 0.999, 0.001, -0.01, Math.sqrt(0.001)];
+  const n = 300 * 301;
+  const inputs = () => [
+    be.upload(testData(n, 1)),
+    be.upload(testData(n, 2)),
+    be.upload(Float32Array.from(testData(n, 3), Math.abs)),
+    be.upload(testData(n, 4)),
+  ];
+  const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
+
+  it('one draw into three targets; every output equals its spec’s own map bit for bit', () => {
+    const xs = inputs();
+    const shapes = xs.map(() => [n]);
+    const before = { calls: be.mapMultiCalls, draws: be.packedStats.multiTargetDraws };
+    const fused = be.mapMulti(ADAM, xs, shapes, [n], PARAMS);
+    expect(fused).not.toBeNull();
+    expect(be.mapMultiCalls - before.calls).toBe(1);
+    expect(be.packedStats.multiTargetDraws - before.draws).toBe(1);
+    ADAM.forEach((spec, k) => {
+      const one = be.map(spec, xs, shapes, [n], PARAMS);
+      expect(bits(be.read(fused![k])), spec.name).toEqual(bits(be.read(one)));
+      be.free(one);
+    });
+    // and what the CPU backend computes, within float32 rounding of sqrt and the quotient
+    const cpu = new CpuBackend();
+    const cx = [1, 2, 3, 4].map((s) =>
+      cpu.upload(s === 3 ? Float32Array.from(testData(n, 3), Math.abs) : testData(n, s)),
+    );
+    const want = cpu.read(cpu.map(ADAM[2], cx, shapes, [n], PARAMS));
+    expect(closeTo(be.read(fused![2]), want, 1e-6, 1e-5)).toBeNull();
+    for (const b of [...xs, ...fused!]) be.free(b);
+  });
+
+  it('a two-target draw after a three-target one leaves the earlier outputs intact', () => {
+    const xs = inputs();
+    const shapes = xs.map(() => [n]);
+    const three = be.mapMulti(ADAM, xs, shapes, [n], PARAMS)!;
+    const kept = three.map((b) => bits(be.read(b)));
+    const two = be.mapMulti(ADAM.slice(0, 2), xs, shapes, [n], PARAMS)!;
+    expect(two).toHaveLength(2);
+    three.forEach((b, k) => {
+      expect(bits(be.read(b)), `output ${k}`).toEqual(kept[k]);
+    });
+    for (const b of [...xs, ...three, ...two]) be.free(b);
+  });
+
+  it('returns null where it does not fuse: broadcasting, different statements, pow, one or five specs', () => {
+    const xs = inputs();
+    const shapes = xs.map(() => [n]);
+    const other = defineKernel({ name: 'test.glmm.other', arity: 4, params: 6, expr: 'a + b' });
+    const pow = defineKernel({
+      name: 'test.glmm.pow',
+      arity: 4,
+      params: 6,
+      stmts: STMTS,
+      expr: 'Math.pow(t_m, 2.0)',
+    });
+    expect(be.mapMulti([ADAM[0], other], xs, shapes, [n], PARAMS)).toBeNull();
+    expect(be.mapMulti([ADAM[0], pow], xs, shapes, [n], PARAMS)).toBeNull();
+    expect(be.mapMulti([ADAM[0]], xs, shapes, [n], PARAMS)).toBeNull();
+    expect(be.mapMulti([...ADAM, ...ADAM.slice(0, 2)], xs, shapes, [n], PARAMS)).toBeNull();
+    const row = be.upload(testData(301, 5));
+    expect(
+      be.mapMulti(
+        ADAM,
+        [xs[0], xs[1], xs[2], row],
+        [[300, 301], [300, 301], [300, 301], [301]],
+        [300, 301],
+        PARAMS,
+      ),
+    ).toBeNull();
+    be.directMap = false;
+    expect(be.mapMulti(ADAM, xs, shapes, [n], PARAMS)).toBeNull();
+    be.directMap = true;
+    for (const b of [...xs, row]) be.free(b);
+  });
+});

@@ -216,8 +216,11 @@ export class RawGl {
     try {
       gl.useProgram(program);
       gl.bindFramebuffer(gl.FRAMEBUFFER, outs.length === 1 ? this.framebuffer : this.mrt());
-      for (let r = 0; r < outs.length; r++)
-        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + r, gl.TEXTURE_2D, outs[r], 0);
+      // every attachment of the four-target framebuffer is set: one left from an earlier draw would
+      // receive undefined values from a shader that writes fewer targets
+      const targets = outs.length === 1 ? 1 : 4;
+      for (let r = 0; r < targets; r++)
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + r, gl.TEXTURE_2D, outs[r] ?? null, 0);
       gl.viewport(0, 0, width, height);
       gl.scissor(0, 0, width, height);
       gl.bindBuffer(gl.ARRAY_BUFFER, this.quad);
