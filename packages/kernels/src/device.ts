@@ -342,10 +342,10 @@ export class Device {
       );
     }
     const first = specs[0];
-    let operands: ReturnType<Device['mapOperands']> | null = null;
+    // the operands checked once, against the first spec; the others must read the same
+    const { bufs, shapes, out } = this.mapOperands(first, inputs, params, outShape);
     for (const spec of specs) {
-      const o = this.mapOperands(spec, inputs, params, outShape);
-      operands ??= o;
+      if (spec !== first) this.mapOperands(spec, inputs, params, outShape, false);
       if (spec.arity !== first.arity || spec.params !== first.params) {
         throw new ValueError(
           op,
@@ -354,7 +354,6 @@ export class Device {
         );
       }
     }
-    const { bufs, shapes, out } = operands!;
     const fused = this.backend.mapMulti?.(specs, bufs, shapes, out, params);
     if (fused) {
       this.launches++;
@@ -371,12 +370,16 @@ export class Device {
     return outs;
   }
 
-  /** Validates a map's spec, inputs and parameters; returns the buffers, shapes and output shape. */
+  /**
+   * Validates a map's spec, inputs and parameters; returns the buffers, shapes and output shape.
+   * With `operands` false only the spec and the counts are checked (the rest was, for another spec).
+   */
   private mapOperands(
     spec: ElementwiseSpec,
     inputs: readonly DeviceArray[],
     params: readonly number[],
     outShape: Shape | undefined,
+    operands = true,
   ): { bufs: BackendBuffer[]; shapes: Shape[]; out: Shape } {
     if (!Number.isInteger(spec.arity) || spec.arity < 1 || spec.arity > INPUT_NAMES.length) {
       throw new ValueError(
@@ -391,6 +394,7 @@ export class Device {
     if (params.length !== spec.params) {
       throw new ValueError(spec.name, `expects ${spec.params} scalar parameters, got ${params.length}`);
     }
+    if (!operands) return { bufs: [], shapes: [], out: [] };
     for (const p of params) {
       if (typeof p !== 'number' || Number.isNaN(p))
         throw new ValueError(spec.name, `parameter ${p} is not a number`);
