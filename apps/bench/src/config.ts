@@ -80,13 +80,14 @@ export const FULL: Sizes = {
   convSingleRunMs: CONV_SINGLE_RUN_MS,
   mnistTrain: 60000,
   mnistTest: 10000,
-  mnistWarmupSteps: 3,
+  // 7: past gradkit wasm's thread-policy probes (each product shape 3 times on one thread, 3 split)
+  mnistWarmupSteps: 7,
   ...MLP,
   // LeNet-5 (the CLI's --model lenet5): the real epoch, batch 128 as `gradkit train`
   cnnTrain: 60000,
   cnnTest: 10000,
   cnnBatch: 128,
-  cnnWarmupSteps: 3,
+  cnnWarmupSteps: 7,
 };
 
 /** Quick mode (CI): tiny sizes, every contender still exercised. */

@@ -117,15 +117,23 @@ export interface BrowserSizes {
 
 const MLP = { layers: [784, 256, 256, 10], batch: 128, lr: 1e-3 } as const;
 
+/**
+ * Untimed calls before timing anything: gradkit wasm's measured thread policy tries each product
+ * shape three times on one thread and three times split before it settles (WasmBackend's
+ * `split: 'measured'`), so timing starts after those six calls and one more; every contender gets
+ * the same warm-up.
+ */
+export const SETTLE_CALLS = 7;
+
 /** Full run: matmul median of 21, MLP step median of up to 60 (each capped in time). */
 export const BROWSER_FULL: BrowserSizes = {
   matmulN: 512,
-  matmulWarmup: 2,
+  matmulWarmup: SETTLE_CALLS,
   matmulReps: 21,
   matmulBudgetMs: 20_000,
   ...MLP,
   batches: 16,
-  stepWarmup: 5,
+  stepWarmup: SETTLE_CALLS,
   steps: 60,
   stepBudgetMs: 25_000,
   threadNs: [64, 128, 256, 512, 1024],
@@ -138,12 +146,12 @@ export const BROWSER_FULL: BrowserSizes = {
 /** Quick run (CI): the same shapes, few repetitions, short caps. */
 export const BROWSER_QUICK: BrowserSizes = {
   matmulN: 512,
-  matmulWarmup: 1,
+  matmulWarmup: SETTLE_CALLS,
   matmulReps: 3,
   matmulBudgetMs: 800,
   ...MLP,
   batches: 4,
-  stepWarmup: 2,
+  stepWarmup: SETTLE_CALLS,
   steps: 5,
   stepBudgetMs: 1_000,
   threadNs: [128, 512],
