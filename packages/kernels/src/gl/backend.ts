@@ -11,10 +11,11 @@ import type {
   ReduceOp,
 } from '../backend.js';
 import { planBroadcast, planReduce } from '../codegen.js';
+import { BINARY } from '../elementwise.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { formatShape, sizeOf } from '../shape.js';
-import { parsedKernel } from '../spec/define.js';
+import { defineKernel, parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
 import { RawGl } from './packed.js';
@@ -38,6 +39,7 @@ import type { StageLayout, StageOp } from './sources.js';
 import {
   emptyReduceValue,
   FLOAT_EXACT,
+  FLT_MAX,
   gatherSource,
   LOGSUMEXP_FINISH_SOURCE,
   MATMUL_MAX_K,
@@ -85,6 +87,25 @@ export class GpuJsBuffer implements BackendBuffer {
     this.tiles = tiles;
   }
 }
+
+/**
+ * How the partial reductions of a tiled array's chunks combine when the first axis is reduced
+ * (see `GpuJsBackend.reduceTiled`).
+ */
+const COMBINE = {
+  sum: BINARY.add,
+  prod: BINARY.mul,
+  max: BINARY.maximum,
+  min: BINARY.minimum,
+  // logsumexp of two partial results: NaN propagates, an infinite maximum is the result as is
+  logsumexp: defineKernel({
+    name: 'gl.logsumexp2',
+    arity: 2,
+    params: 0,
+    stmts: 'let t_m = (a != a || b != b) ? a + b : Math.max(a, b);',
+    expr: `(t_m != t_m || Math.abs(t_m) > ${FLT_MAX}) ? t_m : t_m + Math.log(Math.exp(a - t_m) + Math.exp(b - t_m))`,
+  }),
+} as const;
 
 /** The largest array the gl backend stores in tiles (as the cpu backend's limit). */
 const MAX_TILED_ELEMENTS = 2 ** 31 - 1;
@@ -560,7 +581,7 @@ export class GpuJsBackend implements KernelBackend {
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {
     const name = `reduce(${op})`;
     const xb = this.own(name, x);
-    this.untiled(name, xb);
+    if (xb.tiles !== null) return this.reduceTiled(name, op, xb, shape, axes);
     const plan = planReduce(shape, axes);
     const n = plan.outSize;
     const r = plan.reduceSize;
@@ -1020,8 +1041,8 @@ export class GpuJsBackend implements KernelBackend {
           this.name,
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
-            `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map ` +
-            'and matmul take tiled arrays',
+            `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
+            'matmul and reduce take tiled arrays',
         );
       }
     }
@@ -1131,6 +1152,89 @@ export class GpuJsBackend implements KernelBackend {
         0,
       );
     });
+  }
+
+  /**
+   * A reduction of a tiled array: along its first axis it is cut into chunks of whole rows of at
+   * most `tileElements` (copied into one texture each, see `sliceOf`), each chunk is reduced as
+   * an untiled array, and the partial results are combined: element-wise (sum: add, prod: mul,
+   * max/min: NaN-propagating maximum/minimum, logsumexp: the logsumexp of two) when the first axis
+   * is reduced, else placed one after the other. Sums add up per chunk first, so they differ from
+   * the untiled order by float32 rounding.
+   */
+  private reduceTiled(
+    name: string,
+    op: ReduceOp,
+    xb: GpuJsBuffer,
+    shape: Shape,
+    axes: readonly number[],
+  ): GpuJsBuffer {
+    const tile = this.tileElements;
+    const limit = this.tiling(name);
+    const n = planReduce(shape, axes).outSize;
+    const refuse = (why: string): never => {
+      throw new BackendError(
+        this.name,
+        `${name} of ${formatShape(shape)} over axes [${axes.join(',')}], stored in ${xb.tiles!.length} tiles: ${why}`,
+      );
+    };
+    if (n > limit)
+      refuse(`its output of ${n} elements exceeds tileAbove = ${limit}: not tiled on ${this.mode}`);
+    const rowSize = sizeOf(shape.slice(1));
+    if (rowSize > tile) refuse(`a row of axis 0 holds ${rowSize} elements, more than tileElements = ${tile}`);
+    const first = axes.includes(0);
+    if (first && (op === 'argmax' || op === 'argmin'))
+      refuse(`${op} along axis 0 of a tiled array is not tiled`);
+    const per = Math.max(1, Math.floor(tile / rowSize));
+    const rows = shape[0];
+    let acc: GpuJsBuffer | null = null;
+    try {
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const r1 = Math.min(rows, r0 + per);
+        const sub = this.sliceOf(name, xb, r0 * rowSize, (r1 - r0) * rowSize);
+        let part: GpuJsBuffer;
+        try {
+          part = this.reduce(op, sub.buf, [r1 - r0, ...shape.slice(1)], axes) as GpuJsBuffer;
+        } finally {
+          if (sub.owned) this.free(sub.buf);
+        }
+        if (acc === null) {
+          acc = part;
+          continue;
+        }
+        let next: GpuJsBuffer;
+        try {
+          if (first)
+            next = this.map(
+              COMBINE[op as keyof typeof COMBINE],
+              [acc, part],
+              [[n], [n]],
+              [n],
+              [],
+            ) as GpuJsBuffer;
+          else {
+            const len = acc.size + part.size;
+            next = this.run(
+              `${name} concat`,
+              sliceSource(true),
+              len,
+              [acc.size, part.size],
+              [this.storage(acc), this.storage(part), 0, acc.size],
+              0,
+            );
+          }
+        } finally {
+          this.free(part);
+        }
+        this.free(acc);
+        acc = next;
+      }
+      const out: GpuJsBuffer = acc!;
+      acc = null;
+      return out;
+    } finally {
+      if (acc) this.free(acc);
+    }
   }
 
   /**
