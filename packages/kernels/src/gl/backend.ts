@@ -107,6 +107,21 @@ const COMBINE = {
   }),
 } as const;
 
+/**
+ * Where a window plan that reads a range of whole rows along the first axis (unpadded, every axis
+ * walked in order with step 1, the later axes whole) starts, in elements; null for other plans.
+ */
+function rowRangeStart(plan: WindowPlan): number | null {
+  const { inShape, outShape, axes, steps, offsets } = plan;
+  const r = inShape.length;
+  if (plan.padded || r === 0 || outShape.length !== r) return null;
+  for (let k = 0; k < r; k++) {
+    if (axes[k] !== k || (steps[k] !== 1 && outShape[k] > 1)) return null;
+    if (k > 0 && (offsets[k] !== 0 || outShape[k] !== inShape[k])) return null;
+  }
+  return offsets[0] * sizeOf(inShape.slice(1));
+}
+
 /** The largest array the gl backend stores in tiles (as the cpu backend's limit). */
 const MAX_TILED_ELEMENTS = 2 ** 31 - 1;
 
@@ -672,8 +687,14 @@ export class GpuJsBackend implements KernelBackend {
   window(x: BackendBuffer, plan: WindowPlan): BackendBuffer {
     const op = `window(${formatShape(plan.inShape)} -> ${formatShape(plan.outShape)})`;
     const xb = this.own(op, x);
-    this.untiled(op, xb);
     const n = sizeOf(plan.outShape);
+    if (xb.tiles !== null && n > 0) {
+      // a range of whole rows along the first axis (a batch sliced from a large array) is one
+      // contiguous range of elements; other windows of a tiled array are not tiled
+      const start = rowRangeStart(plan);
+      if (start === null) this.untiled(op, xb);
+      return this.rangeCopy(op, xb, start!, n);
+    }
     this.checkSize(op, n, xb.size);
     this.checkCoords(op, plan);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -1042,7 +1063,7 @@ export class GpuJsBackend implements KernelBackend {
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
             `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
-            'matmul and reduce take tiled arrays',
+            'matmul, reduce and windows of whole first-axis rows (slices of a batch) take tiled arrays',
         );
       }
     }
@@ -1101,6 +1122,49 @@ export class GpuJsBackend implements KernelBackend {
       ),
       owned: true,
     };
+  }
+
+  /**
+   * Elements `[start, start + len)` of the tiled array `b` as a new buffer: tiled itself when
+   * `len` is above {@link GpuJsBackend.tileAbove} (each tile copied from the at most two tiles it
+   * lies in), else one texture (pieces of at most a tile, concatenated).
+   */
+  private rangeCopy(op: string, b: GpuJsBuffer, start: number, len: number): GpuJsBuffer {
+    const tile = this.tileElements;
+    if (len > this.tiling(op)) {
+      this.checkTiled(op, len);
+      return this.tiled(len, (s, e) => this.sliceOf(op, b, start + s, e - s).buf);
+    }
+    let acc: GpuJsBuffer | null = null;
+    try {
+      for (let p0 = 0; p0 < len; p0 += tile) {
+        const piece = this.sliceOf(op, b, start + p0, Math.min(tile, len - p0)).buf;
+        if (acc === null) {
+          acc = piece;
+          continue;
+        }
+        let next: GpuJsBuffer;
+        try {
+          next = this.run(
+            `${op} concat`,
+            sliceSource(true),
+            acc.size + piece.size,
+            [acc.size, piece.size],
+            [this.storage(acc), this.storage(piece), 0, acc.size],
+            0,
+          );
+        } finally {
+          this.free(piece);
+        }
+        this.free(acc);
+        acc = next;
+      }
+      const out: GpuJsBuffer = acc!;
+      acc = null;
+      return out;
+    } finally {
+      if (acc) this.free(acc);
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import { defineKernel } from '../spec/define.js';
 import { matmul64, testData } from '../testing/reference.js';
+import { planWindow, sliceWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
 import { MATMUL_MAX_K } from './sources.js';
@@ -354,12 +355,42 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     }
   });
 
+  it('slices of whole first-axis rows of a tiled array (one texture or tiled) equal the CPU backend', () => {
+    small();
+    const shape: Shape = [100, 30];
+    const x = testData(3000, 41);
+    const xb = up(x);
+    // rows [7, 40): 990 values from 5 tiles into one texture; [3, 90): 2610 values, tiled; all;
+    // one row; and a 3-D array's rows
+    for (const [r0, r1] of [
+      [7, 40],
+      [3, 90],
+      [0, 100],
+      [99, 100],
+    ]) {
+      const plan = planWindow('slice', shape, sliceWindow(shape, [r0], [r1]));
+      const got = be.read(keep(be.window(xb, plan)));
+      expect(Array.from(got), `rows [${r0}, ${r1})`).toEqual(Array.from(x.subarray(r0 * 30, r1 * 30)));
+    }
+    const shape3: Shape = [20, 9, 13];
+    const y = testData(20 * 9 * 13, 42);
+    const plan3 = planWindow('slice', shape3, sliceWindow(shape3, [5], [17]));
+    expect(Array.from(be.read(keep(be.window(up(y), plan3))))).toEqual(
+      Array.from(y.subarray(5 * 117, 17 * 117)),
+    );
+    // other windows of a tiled array are refused: a column range, a step of 2, padding
+    const cols = planWindow('slice', shape, sliceWindow(shape, [0, 2], [100, 5]));
+    expect(() => be.window(xb, cols)).toThrow(/stored in 12 tiles.*windows of whole first-axis rows/);
+    const step = planWindow('slice', shape, sliceWindow(shape, [0], [100], [2]));
+    expect(() => be.window(xb, step)).toThrow(BackendError);
+  });
+
   it('ops that do not tile refuse a tiled array with a BackendError naming the limit', () => {
     small();
     const x = up(testData(2000, 1));
     expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(BackendError);
     expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(
-      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul and reduce/,
+      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul, reduce and windows of whole first-axis rows/,
     );
     expect(() => be.gather(x, [2000], up(new Float32Array([1])), 1, 0)).toThrow(/stored in 8 tiles/);
     // reductions: argmax along the first axis, a first-axis row longer than a tile, a large output
@@ -453,13 +484,15 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
       const sq = d.map(BINARY.mul, [W2, W2]);
       const frob = d.sum(sq);
       const cols = d.sum(W2, 0);
-      const sums = { frob: d.read(frob), cols: d.read(cols) };
+      // a batch of rows sliced out of it (1000 x 2050 values from tiles 1 and 2)
+      const rows = d.window(W2, sliceWindow([out, inp], [2000], [3000]));
+      const sums = { frob: d.read(frob), cols: d.read(cols), rows: d.read(rows) };
       if (d.backend === be) {
         // the ops that do not tile name the limit
         expect(() => d.transpose(W)).toThrow(BackendError);
         expect(() => d.transpose(W)).toThrow(/8405000 elements is stored in 3 tiles.*maxKernelElements/);
       }
-      for (const t of [W, X, DY, y, dW, dx, W2, sq, frob, cols]) t.dispose();
+      for (const t of [W, X, DY, y, dW, dx, W2, sq, frob, cols, rows]) t.dispose();
       return { ...res, ...sums };
     };
     const g = step(new Device(be, 'test'));
@@ -480,5 +513,6 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     // float32 summed in different orders
     within(g.frob, c.frob, 0, 1e-4, 'sum of squares');
     within(g.cols, c.cols, 1e-5, 1e-4, 'column sums');
+    within(g.rows, g.w.subarray(2000 * inp, 3000 * inp), 0, 0, 'rows [2000, 3000)');
   });
 });
