@@ -101,10 +101,11 @@ const TIMER_PERIOD_MS = 16; // timer.js's TIMER_PERIOD_MS (the page reports its 
 const TIMER_GAP_FACTOR = 2;
 const TIMER_PERCENTILE = 90;
 // ...with none longer than this multiple: single late callbacks happen where the page shares two
-// cores with SwiftShader's rasterizer threads (measured: 20-34 ms longest gaps per await on the
-// loaded 2-core machine), while a read that blocks leaves one gap as long as the whole GPU job
-// (about 250 ms here)...
-const TIMER_MAX_GAP_FACTOR = 5;
+// cores with SwiftShader's rasterizer threads and the other configurations' browsers (measured on
+// the 2-core machine: longest gaps per await 20-38 ms at load 2-4, up to 75 ms at load 9), while a
+// read that blocks leaves one gap as long as the whole GPU job (177-234 ms here, with no callback
+// at all during the await, which the percentile catches first)...
+const TIMER_MAX_GAP_FACTOR = 8;
 // ...and the checked awaits must last at least this many periods in total (else the GPU's work did
 // not happen during them, and a blocking read could pass unnoticed).
 const TIMER_MIN_AWAIT_PERIODS = 6;
@@ -561,6 +562,8 @@ async function timerCheck(c, timer) {
   }
   // the first round compiles the kernels (synchronously, before its await): not checked
   const checked = timer.rounds.slice(1);
+  const gaps = checked.flatMap((r) => r.gapsMs).sort((a, b) => a - b);
+  const pct = gaps.length ? gaps[Math.ceil((TIMER_PERCENTILE / 100) * gaps.length) - 1] : Number.NaN;
   console.log(
     `  timer (${timer.periodMs} ms) while awaiting t.data() of ${timer.matmuls} chained ${timer.n}x${timer.n} ` +
       `products on ${timer.backend} (${timer.gpuMode}, readAsync ${timer.asyncRead}): ` +
@@ -570,7 +573,8 @@ async function timerCheck(c, timer) {
             `round ${i + 1}${i === 0 ? ' (compiles, not checked)' : ''}: enqueue ${r.enqueueMs} ms, ` +
             `await ${r.awaitMs} ms, ${r.ticks} callbacks, longest gap ${Math.max(...r.gapsMs)} ms`,
         )
-        .join('; '),
+        .join('; ') +
+      `; rounds 2-${timer.rounds.length}: ${gaps.length} gaps, ${TIMER_PERCENTILE}th percentile ${pct} ms`,
   );
   await check(c.id, title, () => {
     assert(
@@ -592,8 +596,6 @@ async function timerCheck(c, timer) {
       `the awaits lasted ${awaited.toFixed(1)} ms in total, less than ${TIMER_MIN_AWAIT_PERIODS} periods: ` +
         'the GPU work did not run during them, so the check would prove nothing',
     );
-    const gaps = checked.flatMap((r) => r.gapsMs).sort((a, b) => a - b);
-    const pct = gaps[Math.ceil((TIMER_PERCENTILE / 100) * gaps.length) - 1];
     const limit = TIMER_GAP_FACTOR * TIMER_PERIOD_MS;
     const maxLimit = TIMER_MAX_GAP_FACTOR * TIMER_PERIOD_MS;
     assert(

@@ -15,7 +15,7 @@
 // queue to drain) shows as one gap as long as the GPU's work; a non-blocking one leaves only the
 // timer's own period and the page's scheduling jitter.
 // The checks (in scripts/browser-test.mjs) are made on the rounds after the first (which compiles
-// the kernels): the gaps within 2x the period (at the 90th percentile; none beyond a looser bound),
+// the kernels): the gaps within 2x the period (at the 90th percentile; none beyond 8x),
 // and the awaits long enough (several periods in total) that the check means something: the GPU's
 // work really happens during them.
 import { backendInfo, matmul, Rng, randn, scope } from '@gradkit/tensor';
