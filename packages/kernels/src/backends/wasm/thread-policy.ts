@@ -10,7 +10,7 @@
 /** How a product ran: on the calling thread alone, or split across the ready workers too. */
 export type ThreadMode = 'single' | 'split';
 
-/** What the policy knows about one product shape (see {@link ThreadPolicy.stats}). */
+/** What the thread policy knows about one product shape (see `WasmBackend.threadStats`). */
 export interface ShapeThreadStats {
   /** `m,k,n` and the transposes, e.g. `'128,784,256,NT'`. */
   readonly shape: string;
@@ -18,8 +18,9 @@ export interface ShapeThreadStats {
   readonly mode: ThreadMode;
   /** Calls so far. */
   readonly calls: number;
-  /** The median of the recent times on one thread and split, in ms (NaN before any sample). */
+  /** The median of the recent times on one thread, in ms (NaN before any sample). */
   readonly singleMs: number;
+  /** The median of the recent times split across the threads, in ms (NaN before any sample). */
   readonly splitMs: number;
 }
 
