@@ -56,6 +56,8 @@ import {
 } from './sources.js';
 import type { MatmulView } from './tiles.js';
 import {
+  fillSource,
+  placeSource,
   sliceSource,
   TILE_ELEMENTS,
   tiledMapProblem,
@@ -108,13 +110,15 @@ const COMBINE = {
 } as const;
 
 /**
- * Where a window plan that reads a range of whole rows along the first axis (unpadded, every axis
- * walked in order with step 1, the later axes whole) starts, in elements; null for other plans.
+ * For a window plan that reads whole rows along the first axis, shifted (every axis walked in
+ * order with step 1, the later axes whole and not offset; reads before or past the first axis
+ * give the pad value): output element `f` reads input element `f + shift`; the shift, or null for
+ * other plans.
  */
-function rowRangeStart(plan: WindowPlan): number | null {
+function rowShift(plan: WindowPlan): number | null {
   const { inShape, outShape, axes, steps, offsets } = plan;
   const r = inShape.length;
-  if (plan.padded || r === 0 || outShape.length !== r) return null;
+  if (r === 0 || outShape.length !== r) return null;
   for (let k = 0; k < r; k++) {
     if (axes[k] !== k || (steps[k] !== 1 && outShape[k] > 1)) return null;
     if (k > 0 && (offsets[k] !== 0 || outShape[k] !== inShape[k])) return null;
@@ -688,12 +692,15 @@ export class GpuJsBackend implements KernelBackend {
     const op = `window(${formatShape(plan.inShape)} -> ${formatShape(plan.outShape)})`;
     const xb = this.own(op, x);
     const n = sizeOf(plan.outShape);
-    if (xb.tiles !== null && n > 0) {
-      // a range of whole rows along the first axis (a batch sliced from a large array) is one
-      // contiguous range of elements; other windows of a tiled array are not tiled
-      const start = rowRangeStart(plan);
-      if (start === null) this.untiled(op, xb);
-      return this.rangeCopy(op, xb, start!, n);
+    if ((xb.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // whole rows along the first axis, shifted (a batch sliced from a large array, a part placed
+      // into a concatenation) are one range of elements; other windows are not tiled
+      const shift = rowShift(plan);
+      if (shift === null) {
+        this.untiled(op, xb);
+        this.notTiledWindow(op, n);
+      }
+      return this.shiftCopy(op, xb, n, shift!, plan.padValue);
     }
     this.checkSize(op, n, xb.size);
     this.checkCoords(op, plan);
@@ -705,8 +712,16 @@ export class GpuJsBackend implements KernelBackend {
   windowScatterAdd(dy: BackendBuffer, plan: WindowPlan): BackendBuffer {
     const op = `windowScatterAdd(${formatShape(plan.outShape)} -> ${formatShape(plan.inShape)})`;
     const db = this.own(op, dy);
-    this.untiled(op, db);
     const n = sizeOf(plan.inShape);
+    if ((db.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // the adjoint of a shift of whole first-axis rows: the opposite shift, zero elsewhere
+      const shift = rowShift(plan);
+      if (shift === null) {
+        this.untiled(op, db);
+        this.notTiledWindow(op, n);
+      }
+      return this.shiftCopy(op, db, n, -shift!, 0);
+    }
     this.checkSize(op, n, db.size);
     this.checkCoords(op, plan);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -1063,10 +1078,20 @@ export class GpuJsBackend implements KernelBackend {
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
             `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
-            'matmul, reduce and windows of whole first-axis rows (slices of a batch) take tiled arrays',
+            'matmul, reduce and windows of whole first-axis rows (slices, concatenation) take tiled arrays',
         );
       }
     }
+  }
+
+  /** Throws the {@link BackendError} of a window whose output of `n` elements would need tiles it does not take. */
+  private notTiledWindow(op: string, n: number): never {
+    throw new BackendError(
+      this.name,
+      `${op}: an output of ${n} elements exceeds tileAbove = ${this.tileAbove} (the per-kernel limit ` +
+        `maxKernelElements = ${this.kernelLimit} by default); on ${this.mode} only windows of whole ` +
+        'first-axis rows (slices, concatenation along axis 0) produce tiled arrays',
+    );
   }
 
   /** A tiled buffer of `n` elements whose tile `[s, e)` is `make(s, e)`; frees what it made on error. */
@@ -1125,39 +1150,63 @@ export class GpuJsBackend implements KernelBackend {
   }
 
   /**
-   * Elements `[start, start + len)` of the tiled array `b` as a new buffer: tiled itself when
-   * `len` is above {@link GpuJsBackend.tileAbove} (each tile copied from the at most two tiles it
-   * lies in), else one texture (pieces of at most a tile, concatenated).
+   * `n` elements `out[f] = x[f + shift]` where `0 <= f + shift < x.size`, else `pad`: tiled when
+   * `n` is above {@link GpuJsBackend.tileAbove}, else one texture. Every piece of at most a tile
+   * is copied from the at most two tiles of `x` it reads (see `sliceOf`), filled with `pad`, or
+   * both (the copied part placed, the rest `pad`); a single texture concatenates its pieces.
    */
-  private rangeCopy(op: string, b: GpuJsBuffer, start: number, len: number): GpuJsBuffer {
+  private shiftCopy(op: string, x: GpuJsBuffer, n: number, shift: number, pad: number): GpuJsBuffer {
     const tile = this.tileElements;
-    if (len > this.tiling(op)) {
-      this.checkTiled(op, len);
-      return this.tiled(len, (s, e) => this.sliceOf(op, b, start + s, e - s).buf);
+    const piece = (s: number, e: number): GpuJsBuffer => {
+      const a = Math.max(s + shift, 0);
+      const b = Math.min(e + shift, x.size);
+      if (b <= a) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
+      const sub = this.sliceOf(op, x, a, b - a);
+      if (a === s + shift && b === e + shift) {
+        if (sub.owned) return sub.buf;
+        return this.run(`${op} slice`, sliceSource(false), e - s, [x.size], [this.storage(x), a], 0);
+      }
+      try {
+        const lo = a - (s + shift);
+        return this.run(
+          `${op} place`,
+          placeSource(pad),
+          e - s,
+          [sub.buf.size],
+          [this.storage(sub.buf), lo, lo + (b - a), pad],
+          0,
+        );
+      } finally {
+        if (sub.owned) this.free(sub.buf);
+      }
+    };
+    if (n > this.tiling(op)) {
+      this.checkTiled(op, n);
+      return this.tiled(n, piece);
     }
     let acc: GpuJsBuffer | null = null;
     try {
-      for (let p0 = 0; p0 < len; p0 += tile) {
-        const piece = this.sliceOf(op, b, start + p0, Math.min(tile, len - p0)).buf;
+      for (let p0 = 0; p0 < n; p0 += tile) {
+        const next = piece(p0, Math.min(n, p0 + tile));
         if (acc === null) {
-          acc = piece;
+          acc = next;
           continue;
         }
-        let next: GpuJsBuffer;
+        let joined: GpuJsBuffer;
         try {
-          next = this.run(
+          joined = this.run(
             `${op} concat`,
             sliceSource(true),
-            acc.size + piece.size,
-            [acc.size, piece.size],
-            [this.storage(acc), this.storage(piece), 0, acc.size],
+            acc.size + next.size,
+            [acc.size, next.size],
+            [this.storage(acc), this.storage(next), 0, acc.size],
             0,
           );
         } finally {
-          this.free(piece);
+          this.free(next);
         }
         this.free(acc);
-        acc = next;
+        acc = joined;
       }
       const out: GpuJsBuffer = acc!;
       acc = null;

@@ -14,6 +14,8 @@ import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
 import { MATMUL_MAX_K } from './sources.js';
 import {
+  fillSource,
+  placeSource,
   sliceSource,
   TILE_ELEMENTS,
   tiledMapProblem,
@@ -157,6 +159,24 @@ describe('tile sources, run as JavaScript', () => {
     const t1 = new Float32Array([4, 5, 6, 7]);
     expect(Array.from(run(sliceSource(true), 4, [t0, t1, 2, 2]))).toEqual([2, 3, 4, 5]);
     expect(Array.from(run(sliceSource(false), 2, [t1, 1]))).toEqual([5, 6]);
+  });
+
+  it('placeSource puts x at [lo, hi) and the pad elsewhere; a -0 pad has kernels of its own', () => {
+    const x = new Float32Array([7, 8, 9]);
+    expect(Array.from(run(placeSource(Number.NaN), 6, [x, 2, 5, Number.NaN]))).toEqual([
+      NaN,
+      NaN,
+      7,
+      8,
+      9,
+      NaN,
+    ]);
+    expect(Object.is(run(placeSource(-0), 2, [x, 1, 2, -0])[0], -0)).toBe(true);
+    expect(Object.is(run(fillSource(-0), 1, [-0])[0], -0)).toBe(true);
+    // gpu.js would not re-upload -0 after 0 into the same kernel: different texts, different kernels
+    expect(fillSource(-0)).not.toBe(fillSource(0));
+    expect(placeSource(-0)).not.toBe(placeSource(0));
+    expect(placeSource(1)).toBe(placeSource(0));
   });
 });
 
@@ -380,9 +400,56 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     );
     // other windows of a tiled array are refused: a column range, a step of 2, padding
     const cols = planWindow('slice', shape, sliceWindow(shape, [0, 2], [100, 5]));
-    expect(() => be.window(xb, cols)).toThrow(/stored in 12 tiles.*windows of whole first-axis rows/);
+    expect(() => be.window(xb, cols)).toThrow(
+      /stored in 12 tiles.*windows of whole first-axis rows \(slices, concatenation\)/,
+    );
     const step = planWindow('slice', shape, sliceWindow(shape, [0], [100], [2]));
     expect(() => be.window(xb, step)).toThrow(BackendError);
+  });
+
+  it('concatenation along the first axis into a tiled array, and the adjoint of a row slice, equal the CPU backend', () => {
+    small();
+    const g = new Device(be, 'test');
+    const c = new Device(new CpuBackend(), 'test');
+    // three untiled parts of 390, 990 and 450 values into a tiled [61, 30] array (pad -0, added)
+    const parts = [
+      [13, 30],
+      [33, 30],
+      [15, 30],
+    ].map((s, k) => ({ shape: s, values: testData(s[0] * s[1], 50 + k) }));
+    const cat = (d: Device) => {
+      const xs = parts.map((p) => d.array(p.values, p.shape));
+      const y = d.concat(xs, 0);
+      const v = d.read(y);
+      for (const t of [...xs, y]) t.dispose();
+      return v;
+    };
+    const got = cat(g);
+    expect(got).toEqual(cat(c));
+    expect(got.length).toBe(61 * 30);
+    // the gradient of rows [7, 40) of a [100, 30] array: dy placed there, zeros elsewhere (tiled)
+    const shape: Shape = [100, 30];
+    const plan = planWindow('slice', shape, sliceWindow(shape, [7], [40]));
+    const dy = testData(33 * 30, 60);
+    const dx = be.read(keep(be.windowScatterAdd(up(dy), plan)));
+    const want = cpu.read(cpu.windowScatterAdd(cpu.upload(dy), plan));
+    const bad = Array.from(dx).findIndex((v, i) => !Object.is(v, want[i]));
+    expect(bad, `first difference at ${bad}: ${dx[bad]} vs cpu ${want[bad]}`).toBe(-1);
+    // and a window placing an untiled array with a NaN pad into a tiled output
+    const place = planWindow('window', [20, 30], {
+      outShape: [50, 30],
+      axes: [0, 1],
+      steps: [1, 1],
+      offsets: [-25, 0],
+      padValue: Number.NaN,
+    });
+    const x = testData(600, 61);
+    const placed = be.read(keep(be.window(up(x), place)));
+    expect(Array.from(placed)).toEqual(Array.from(cpu.read(cpu.window(cpu.upload(x), place))));
+    // concatenation along axis 1 into an output above tileAbove is refused, naming the limit
+    expect(() =>
+      g.concat([g.array(testData(600, 1), [20, 30]), g.array(testData(600, 2), [20, 30])], 1),
+    ).toThrow(/output of 1200 elements exceeds tileAbove = 1000.*concatenation along axis 0/);
   });
 
   it('ops that do not tile refuse a tiled array with a BackendError naming the limit', () => {
@@ -390,7 +457,7 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     const x = up(testData(2000, 1));
     expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(BackendError);
     expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(
-      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul, reduce and windows of whole first-axis rows/,
+      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul, reduce and windows of whole first-axis rows \(slices, concatenation\)/,
     );
     expect(() => be.gather(x, [2000], up(new Float32Array([1])), 1, 0)).toThrow(/stored in 8 tiles/);
     // reductions: argmax along the first axis, a first-axis row longer than a tile, a large output

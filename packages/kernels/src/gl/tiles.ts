@@ -205,3 +205,26 @@ export function sliceSource(twoTiles: boolean): string {
     ? 'function (x0, x1, s0, split) {\nlet i = this.thread.x + 0.0;\nif (i < split) { return x0[s0 + i]; }\nreturn x1[i - split];\n}'
     : 'function (x0, s0) {\nlet i = this.thread.x + 0.0;\nreturn x0[s0 + i];\n}';
 }
+
+/**
+ * gpu.js skips a scalar argument's upload when it `===` the last value it uploaded, so `-0` after
+ * `0` (or `0` after `-0`) would keep the old sign: a pad of `-0` (what concatenation adds) gets a
+ * kernel of its own, whose text differs only in a temporary.
+ */
+const negZero = (pad: number): boolean => Object.is(pad, -0);
+
+/** Fills an output with its argument (arguments `(p)`); see {@link negZero} for `-0`. */
+export function fillSource(pad: number): string {
+  return negZero(pad) ? 'function (p) {\nlet z = p;\nreturn z;\n}' : 'function (p) {\nreturn p;\n}';
+}
+
+/**
+ * Places `x` at `[lo, hi)` of the output, `p` elsewhere (arguments `(x, lo, hi, p)`): `out[i] =
+ * x[i - lo]` for `lo <= i < hi`. Exact while the output is below 2^23 elements. See
+ * {@link negZero} for a pad of `-0`.
+ */
+export function placeSource(pad: number): string {
+  const p = negZero(pad) ? 'let z = p;\n' : '';
+  const ret = negZero(pad) ? 'z' : 'p';
+  return `function (x, lo, hi, p) {\n${p}let i = this.thread.x + 0.0;\nif (i >= lo) { if (i < hi) { return x[i - lo]; } }\nreturn ${ret};\n}`;
+}
