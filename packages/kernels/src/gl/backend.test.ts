@@ -17,6 +17,7 @@ import {
   testData,
   UNARY_REF,
 } from '../testing/reference.js';
+import { planWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
 import type { GpuJsMode } from './probe.js';
 import { probeGpuJs } from './probe.js';
@@ -713,6 +714,22 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     expectWithin(be.read(d), want, s, 1e-6, 1e-5, 'matmul of its own output');
     expectClose(be.read(c), c1, 0, 0, 'first matmul result after the second run');
     for (const t of [a, c, d]) be.free(t);
+  });
+
+  it('a padded window keeps the sign of a zero pad when the same kernel ran with the other sign', () => {
+    // Device.concat pads with -0; gpu.js skips re-uploading an argument that === its last value
+    const x = up(new Float32Array([1, 2, 3]));
+    const spec = (padValue: number) =>
+      planWindow('window', [3], { outShape: [5], axes: [0], steps: [1], offsets: [-1], padValue });
+    for (const pad of [0, -0, 0, -0]) {
+      const got = be.read(be.window(x, spec(pad)));
+      expect(
+        Object.is(got[0], pad) && Object.is(got[4], pad),
+        `pad ${Object.is(pad, -0) ? '-0' : '0'}: ${got}`,
+      ).toBe(true);
+      expect(Array.from(got.subarray(1, 4))).toEqual([1, 2, 3]);
+    }
+    be.free(x);
   });
 
   it('measures matmul throughput at n = 512 (reported, not asserted)', () => {

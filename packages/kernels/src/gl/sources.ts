@@ -321,7 +321,9 @@ function coordStatements(v: string, dims: readonly number[], prefix: string): st
  * A strided window read (see `WindowSpec`): thread `i` splits into output coordinates, forms each
  * input coordinate `c_a = offsets[a] + sum steps[k] o_k`, and returns `x[c]` when every checked
  * coordinate is inside the input, else the pad value `p0`. Arguments `(x, p0)`; only axes whose
- * bounds can leave the input are checked.
+ * bounds can leave the input are checked. A pad of `-0` (concatenation's) gives a text of its own:
+ * gpu.js does not re-upload a scalar argument that `===` its last value, so one kernel run with
+ * `0` and then `-0` would keep `+0`.
  */
 export function windowSource(plan: WindowPlan): string {
   const { inShape, outShape, axes, steps, offsets, bounds } = plan;
@@ -342,7 +344,8 @@ export function windowSource(plan: WindowPlan): string {
   }
   body.push(`let p = ${idx.length === 0 ? '0.0' : idx.join(' + ')};`);
   if (plan.padded) {
-    body.push('let v = p0;', 'if (ok > 0.5) {', 'v = x[p];', '}', 'return v;');
+    body.push(Object.is(plan.padValue, -0) ? 'let v = p0 * 1.0;' : 'let v = p0;');
+    body.push('if (ok > 0.5) {', 'v = x[p];', '}', 'return v;');
   } else body.push('return x[p];');
   return `function (x, p0) {\n${body.join('\n')}\n}`;
 }
