@@ -732,6 +732,21 @@ describe.each(active)('GpuJsBackend(%s)', (mode) => {
     be.free(x);
   });
 
+  it('a scalar parameter of -0 after 0 (and the reverse) reaches a gpu.js kernel with its sign', () => {
+    // affine p0 a + p1 at a = -0, p0 = 1: -0 + p1 is -0 only for p1 = -0
+    const x = up(new Float32Array([-0, -0, -0]));
+    be.directMap = false; // the gpu.js kernel (the direct shader sets its uniforms every draw)
+    try {
+      for (const p1 of [0, -0, 0, -0]) {
+        const got = be.read(be.map(SCALAR.affine, [x], [[3]], [3], [1, p1]));
+        expect(Object.is(got[0], p1), `p1 ${Object.is(p1, -0) ? '-0' : '0'}: ${got[0]}`).toBe(true);
+      }
+    } finally {
+      be.directMap = true;
+    }
+    be.free(x);
+  });
+
   it('measures matmul throughput at n = 512 (reported, not asserted)', () => {
     const n = 512;
     const a = up(testData(n * n, 1));

@@ -1547,6 +1547,12 @@ export class GpuJsBackend implements KernelBackend {
     }
     const t0 = first ? performance.now() : 0;
     if (!first && this.texturePool) this.reuseOutput(k);
+    // gpu.js skips uploading a scalar argument that === the value it uploaded last, and -0 === 0:
+    // with a zero among the arguments, forget those values so the sign of the zero is uploaded
+    if (!first && args.some((a) => a === 0)) {
+      const inner = k.kernel as unknown as { uniform1fCache?: Record<string, number> } | undefined;
+      if (inner?.uniform1fCache) inner.uniform1fCache = {};
+    }
     const prof = this.profiler;
     if (prof !== null) prof.begin(op, first);
     let out: unknown;
