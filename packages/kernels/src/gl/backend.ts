@@ -10,11 +10,11 @@ import type {
   KernelBackend,
   ReduceOp,
 } from '../backend.js';
-import { planBroadcast, planReduce } from '../codegen.js';
+import { collapse, planBroadcast, planReduce } from '../codegen.js';
 import { BINARY } from '../elementwise.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
-import { formatShape, sizeOf } from '../shape.js';
+import { formatShape, sizeOf, stridesOf } from '../shape.js';
 import { defineKernel, parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
@@ -64,6 +64,7 @@ import {
   tiledMapSource,
   tiledMapUniforms,
   tiledMatmulSource,
+  tiledTransposeSource,
   tileRanges,
 } from './tiles.js';
 
@@ -668,8 +669,19 @@ export class GpuJsBackend implements KernelBackend {
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
     const xb = this.own(op, x);
-    this.untiled(op, xb);
     const n = sizeOf(shape);
+    if (xb.tiles !== null) {
+      // the permutation as a walk of the input: a copy (one axis of stride 1) or a 2-D transpose
+      const st = stridesOf(shape);
+      const [dims, strides] = collapse(
+        perm.map((p) => shape[p]),
+        perm.map((p) => st[p]),
+      );
+      if (dims.length === 1 && strides[0] === 1) return this.shiftCopy(op, xb, n, 0, 0);
+      if (dims.length === 2 && strides[0] === 1 && strides[1] === dims[0])
+        return this.transposeTiled(op, xb, dims[1], dims[0]);
+      this.untiled(op, xb);
+    }
     this.checkSize(op, n, xb.size);
     if (n === 0) return new GpuJsBuffer(0, null);
     const src = transposeSource(shape, perm);
@@ -1078,7 +1090,8 @@ export class GpuJsBackend implements KernelBackend {
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
             `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
-            'matmul, reduce and windows of whole first-axis rows (slices, concatenation) take tiled arrays',
+            'matmul, reduce, 2-D transposes and windows of whole first-axis rows (slices, ' +
+            'concatenation) take tiled arrays',
         );
       }
     }
@@ -1347,6 +1360,60 @@ export class GpuJsBackend implements KernelBackend {
       return out;
     } finally {
       if (acc) this.free(acc);
+    }
+  }
+
+  /**
+   * The 2-D transpose `[cols, rows]` of a tiled `[rows, cols]` array: the input cut into pieces of
+   * whole rows of at most `tileElements` (copied into one texture each), and every output tile
+   * one pass per piece, each selecting its rows' values over the previous pass's result.
+   */
+  private transposeTiled(op: string, xb: GpuJsBuffer, rows: number, cols: number): GpuJsBuffer {
+    const tile = this.tileElements;
+    const n = rows * cols;
+    if (rows > tile || cols > tile) {
+      throw new BackendError(
+        this.name,
+        `${op}: a tiled [${rows}, ${cols}] transpose needs both sides at most tileElements = ${tile}: not tiled on ${this.mode}`,
+      );
+    }
+    const per = Math.floor(tile / cols);
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer; owned: boolean }[] = [];
+    try {
+      for (let lo = 0; lo < rows; lo += per) {
+        const hi = Math.min(rows, lo + per);
+        pieces.push({ lo, hi, ...this.sliceOf(op, xb, lo * cols, (hi - lo) * cols) });
+      }
+      const runTile = (s: number, e: number): GpuJsBuffer => {
+        const q = Math.floor(s / rows);
+        const r = s - q * rows;
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (const p of pieces) {
+            const src = tiledTransposeSource(rows, cols, acc !== null);
+            const args: KernelArg[] = [
+              ...(acc ? [this.storage(acc)] : []),
+              this.storage(p.buf),
+              q,
+              r,
+              p.lo,
+              p.hi,
+            ];
+            const sizes = [...(acc ? [acc.size] : []), p.buf.size];
+            const next = this.run(op, src, e - s, sizes, args, 0);
+            if (acc) this.free(acc);
+            acc = next;
+          }
+          const out: GpuJsBuffer = acc!;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return n > this.tiling(op) ? this.tiled(n, runTile) : runTile(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned) this.free(p.buf);
     }
   }
 

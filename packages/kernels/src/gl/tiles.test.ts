@@ -452,12 +452,52 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     ).toThrow(/output of 1200 elements exceeds tileAbove = 1000.*concatenation along axis 0/);
   });
 
+  it('transposes of tiled arrays that are 2-D transposes (or copies) equal the CPU backend', () => {
+    small();
+    const cases: [Shape, number[]][] = [
+      [
+        [50, 61],
+        [1, 0],
+      ],
+      [
+        [61, 50],
+        [1, 0],
+      ],
+      [
+        [10, 13, 9],
+        [2, 0, 1],
+      ], // [117, 9] transposed
+      [
+        [10, 13, 9],
+        [1, 2, 0],
+      ], // [10, 117] transposed
+      [
+        [50, 61],
+        [0, 1],
+      ], // a copy
+      [
+        [5, 240, 1],
+        [1, 0, 2],
+      ], // [5, 240] transposed (a size-1 axis dropped)
+    ];
+    for (const [shape, perm] of cases) {
+      const x = testData(sizeOf(shape), sizeOf(shape) + perm[0]);
+      const got = be.read(keep(be.transpose(up(x), shape, perm)));
+      const want = cpu.read(cpu.transpose(cpu.upload(x), shape, perm));
+      expect(Array.from(got), `${JSON.stringify(shape)} [${perm}]`).toEqual(Array.from(want));
+    }
+    // a side longer than a tile
+    expect(() => be.transpose(up(testData(2 * 600, 1)), [2, 600], [1, 0])).toThrow(
+      /both sides at most tileElements = 256/,
+    );
+  });
+
   it('ops that do not tile refuse a tiled array with a BackendError naming the limit', () => {
     small();
     const x = up(testData(2000, 1));
-    expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(BackendError);
-    expect(() => be.transpose(x, [40, 50], [1, 0])).toThrow(
-      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul, reduce and windows of whole first-axis rows \(slices, concatenation\)/,
+    expect(() => be.transpose(x, [10, 10, 20], [1, 0, 2])).toThrow(BackendError);
+    expect(() => be.transpose(x, [10, 10, 20], [1, 0, 2])).toThrow(
+      /2000 elements is stored in 8 tiles.*tileAbove = 1000.*only upload, read, readAsync, map, matmul, reduce, 2-D transposes and windows of whole first-axis rows \(slices, concatenation\)/,
     );
     expect(() => be.gather(x, [2000], up(new Float32Array([1])), 1, 0)).toThrow(/stored in 8 tiles/);
     // reductions: argmax along the first axis, a first-axis row longer than a tile, a large output
@@ -530,7 +570,7 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     }
   });
 
-  it('through a Device: a linear layer step with a weight above the per-kernel limit (forward, gradients, SGD update) matches cpu', () => {
+  it('through a Device: a linear layer step with a weight above the per-kernel limit (forward, gradients, SGD update, a penalty, column sums, a row slice, the transpose) matches cpu', () => {
     // W [4100, 2050] = 8,405,000 elements > 2^23: y = x W^T, dW = dy^T x, dx = dy W, W' = W - lr dW
     const [batch, out, inp] = [4, 4100, 2050];
     expect(out * inp).toBeGreaterThan(be.info.maxKernelElements!);
@@ -553,11 +593,18 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
       const cols = d.sum(W2, 0);
       // a batch of rows sliced out of it (1000 x 2050 values from tiles 1 and 2)
       const rows = d.window(W2, sliceWindow([out, inp], [2000], [3000]));
-      const sums = { frob: d.read(frob), cols: d.read(cols), rows: d.read(rows) };
+      // and its transpose [2050, 4100] (3 input pieces into 3 output tiles)
+      const wt = d.transpose(W2);
+      const sums = { frob: d.read(frob), cols: d.read(cols), rows: d.read(rows), wt: d.read(wt) };
+      wt.dispose();
       if (d.backend === be) {
-        // the ops that do not tile name the limit
-        expect(() => d.transpose(W)).toThrow(BackendError);
-        expect(() => d.transpose(W)).toThrow(/8405000 elements is stored in 3 tiles.*maxKernelElements/);
+        // the ops that do not tile name the limit: a permutation that is no 2-D transpose
+        const w3 = d.reshape(W, [out, inp / 2, 2]);
+        expect(() => d.transpose(w3, [1, 0, 2])).toThrow(BackendError);
+        expect(() => d.transpose(w3, [1, 0, 2])).toThrow(
+          /8405000 elements is stored in 3 tiles.*maxKernelElements/,
+        );
+        w3.dispose();
       }
       for (const t of [W, X, DY, y, dW, dx, W2, sq, frob, cols, rows]) t.dispose();
       return { ...res, ...sums };
@@ -581,5 +628,11 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
     within(g.frob, c.frob, 0, 1e-4, 'sum of squares');
     within(g.cols, c.cols, 1e-5, 1e-4, 'column sums');
     within(g.rows, g.w.subarray(2000 * inp, 3000 * inp), 0, 0, 'rows [2000, 3000)');
+    for (let j = 0; j < inp; j++) {
+      for (let i = 0; i < out; i++) {
+        if (g.wt[j * out + i] !== g.w[i * inp + j])
+          expect.fail(`W'^T[${j}, ${i}]: ${g.wt[j * out + i]} vs ${g.w[i * inp + j]}`);
+      }
+    }
   });
 });

@@ -228,3 +228,32 @@ export function placeSource(pad: number): string {
   const ret = negZero(pad) ? 'z' : 'p';
   return `function (x, lo, hi, p) {\n${p}let i = this.thread.x + 0.0;\nif (i >= lo) { if (i < hi) { return x[i - lo]; } }\nreturn ${ret};\n}`;
 }
+
+/**
+ * One pass of a tiled 2-D transpose: output `[cols, rows]` (the tile starting at element
+ * `off = q rows + r`) from a piece holding input rows `[r0, r1)` of `[rows, cols]`: `out[t] =
+ * x[(i - r0) cols + j]` for the output element's column `i` (an input row) in `[r0, r1)`, else
+ * `prev[t]` (0 without `prev`). Arguments `(prev?, x, q, r, r0, r1)`; exact while `rows` and
+ * `cols` are at most 2^22.
+ */
+export function tiledTransposeSource(rows: number, cols: number, withPrev: boolean): string {
+  const body = ['let t = this.thread.x + 0.0;', 'let u = r + t;'];
+  if (rows === 1) body.push('let j = q + u;', 'let i = 0.0;');
+  else
+    body.push(
+      `let di = Math.floor((u + 0.5) / ${flt(rows)});`,
+      'let j = q + di;',
+      `let i = u - ${flt(rows)} * di;`,
+    );
+  body.push(withPrev ? 'let acc = prev[this.thread.x];' : 'let acc = 0.0;');
+  body.push(
+    'if (i >= r0) {',
+    'if (i < r1) {',
+    `acc = x[(i - r0) * ${flt(cols)} + j];`,
+    '}',
+    '}',
+    'return acc;',
+  );
+  const args = [...(withPrev ? ['prev'] : []), 'x', 'q', 'r', 'r0', 'r1'];
+  return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
+}
