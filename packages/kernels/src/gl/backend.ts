@@ -20,6 +20,10 @@ import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
 import { RawGl } from './packed.js';
 import {
+  CROSS_ENTROPY_MAX_CLASSES,
+  crossEntropyGradSource,
+  crossEntropyProbsSource,
+  crossEntropySource,
   MAP_MULTI_TARGETS,
   mapMultiSameShapeSource,
   mapSameShapeSource,
@@ -29,6 +33,7 @@ import {
   packSource,
   unpackBlockedSource,
   unpackSource,
+  ZERO_UNIFORM,
 } from './packed-sources.js';
 import type { GpuJsMode, GpuKernel, KernelArg } from './probe.js';
 import { compile, destroyGpu, fallbackOf, firstLine, glRenderer, toFloat32, tryStart } from './probe.js';
@@ -262,6 +267,17 @@ export class GpuJsBackend implements KernelBackend {
   directMapCalls = 0;
   /** How many {@link GpuJsBackend.mapMulti} calls ran as one draw into several render targets. */
   mapMultiCalls = 0;
+  /**
+   * Whether `Device.softmaxCrossEntropy` and its gradient run as the backend's own fused passes
+   * (default `true`; see {@link GpuJsBackend.softmaxCrossEntropy}); `false` leaves them to the
+   * device's composed kernels.
+   *
+   * @example
+   * ```ts
+   * backend.fusedCrossEntropy = false; // logsumexp, one-hot and element-wise kernels
+   * ```
+   */
+  fusedCrossEntropy = true;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
   /**
@@ -596,6 +612,134 @@ export class GpuJsBackend implements KernelBackend {
     }
     this.mapMultiCalls++;
     return outs;
+  }
+
+  /**
+   * Softmax cross-entropy of `x` `[rows, classes]` against `labels` `[rows]` in one draw (one
+   * fragment per row, writing the loss and the lse into two render targets) and, when `probs` is
+   * asked for, a second draw for `exp(x - lse)`: the composed path's launches (logsumexp's three
+   * stages, the lse guard, one-hot, the terms, their sum, the probabilities) become one or two.
+   * Same definitions as the device's composed kernels: `lse` NaN for a row holding a NaN or whose
+   * maximum or lse is not finite, `loss = sum q (lse - x)` over the classes where the float32
+   * target `q` is not 0; the sums run in class order (the composed sum of exponentials is staged
+   * above 1024 classes). Null (the device composes it) with {@link GpuJsBackend.fusedCrossEntropy}
+   * off, without four render targets, for tiled arrays, or above 16384 classes.
+   *
+   * @example
+   * ```ts
+   * const [loss, lse, probs] = device.softmaxCrossEntropy(logits, labels, 0, true); // 2 draws on gl
+   * ```
+   */
+  softmaxCrossEntropy(
+    x: BackendBuffer,
+    labels: BackendBuffer,
+    rows: number,
+    classes: number,
+    smoothing: number,
+    probs: boolean,
+  ): [BackendBuffer, BackendBuffer, BackendBuffer | null] | null {
+    const op = 'softmaxCrossEntropy';
+    const xb = this.own(op, x);
+    const lb = this.own(op, labels);
+    if (!this.fusedCrossEntropy || classes > CROSS_ENTROPY_MAX_CLASSES || rows * classes > this.tiling(op))
+      return null;
+    if (xb.data === null || lb.data === null || !this.raw().multipleTargets) return null;
+    const xt = xb.data as unknown as GpuJsTextureInternals;
+    const lt = lb.data as unknown as GpuJsTextureInternals;
+    const f = Math.fround;
+    const [q0, q1] =
+      smoothing > 0 ? [f(smoothing / classes), f(f(1 - smoothing) + f(smoothing / classes))] : [0, 1];
+    const raw = this.raw();
+    const glsl3 = this.mode === 'webgl2';
+    const size = (t: GpuJsTextureInternals): [number, number] => [t.size[0], t.size[1]];
+    const [w, h] = textureSizeFor(rows);
+    const outs = [0, 1].map(() => raw.outputTexture(w, h, xt.internalFormat, xt.textureFormat));
+    const made: GpuJsBuffer[] = [];
+    try {
+      const src = crossEntropySource(classes, size(xt), size(lt), [w, h], glsl3);
+      const prof = this.profiler;
+      if (prof !== null) prof.begin(op, !raw.hasProgram(src));
+      raw.draw(src, { X: xt.texture, L: lt.texture }, outs, w, h, { q0, q1, [ZERO_UNIFORM]: 0 });
+      if (prof !== null) prof.end();
+      for (const t of outs.splice(0)) made.push(new GpuJsBuffer(rows, this.wrapTexture(xt, t, w, h, rows)));
+      let p: GpuJsBuffer | null = null;
+      if (probs) {
+        const n = rows * classes;
+        const [pw, ph] = textureSizeFor(n);
+        const pt = raw.outputTexture(pw, ph, xt.internalFormat, xt.textureFormat);
+        const lse = made[1].data as unknown as GpuJsTextureInternals;
+        try {
+          const psrc = crossEntropyProbsSource(classes, size(xt), [w, h], [pw, ph], glsl3);
+          if (prof !== null) prof.begin(`${op} probs`, !raw.hasProgram(psrc));
+          raw.draw(psrc, { X: xt.texture, S: lse.texture }, pt, pw, ph, { [ZERO_UNIFORM]: 0 });
+          if (prof !== null) prof.end();
+          p = new GpuJsBuffer(n, this.wrapTexture(xt, pt, pw, ph, n));
+        } finally {
+          if (p === null) raw.recycle(pt, pw, ph, xt.internalFormat, xt.textureFormat);
+        }
+      }
+      return [made[0], made[1], p];
+    } catch (e) {
+      for (const b of made) this.free(b);
+      for (const t of outs) raw.recycle(t, w, h, xt.internalFormat, xt.textureFormat);
+      throw e;
+    }
+  }
+
+  /**
+   * The gradient of {@link GpuJsBackend.softmaxCrossEntropy}, `(scale dy_row) (probs - q)`, in one
+   * draw (the composed path: one-hot and an element-wise kernel). Null where the forward pass is.
+   */
+  softmaxCrossEntropyGrad(
+    probs: BackendBuffer,
+    labels: BackendBuffer,
+    dy: BackendBuffer,
+    dyPerRow: boolean,
+    rows: number,
+    classes: number,
+    scale: number,
+    q0: number,
+    q1: number,
+  ): BackendBuffer | null {
+    const op = 'softmaxCrossEntropyGrad';
+    const pb = this.own(op, probs);
+    const lb = this.own(op, labels);
+    const db = this.own(op, dy);
+    const n = rows * classes;
+    if (!this.fusedCrossEntropy || n > this.tiling(op)) return null;
+    if (pb.data === null || lb.data === null || db.data === null) return null;
+    const pt = pb.data as unknown as GpuJsTextureInternals;
+    const lt = lb.data as unknown as GpuJsTextureInternals;
+    const dt = db.data as unknown as GpuJsTextureInternals;
+    const size = (t: GpuJsTextureInternals): [number, number] => [t.size[0], t.size[1]];
+    const raw = this.raw();
+    const [w, h] = textureSizeFor(n);
+    const out = raw.outputTexture(w, h, pt.internalFormat, pt.textureFormat);
+    let result: GpuJsBuffer | null = null;
+    try {
+      const src = crossEntropyGradSource(
+        classes,
+        size(pt),
+        size(lt),
+        size(dt),
+        dyPerRow,
+        [w, h],
+        this.mode === 'webgl2',
+      );
+      const prof = this.profiler;
+      if (prof !== null) prof.begin(op, !raw.hasProgram(src));
+      raw.draw(src, { P: pt.texture, L: lt.texture, D: dt.texture }, out, w, h, {
+        scale,
+        q0,
+        q1,
+        [ZERO_UNIFORM]: 0,
+      });
+      if (prof !== null) prof.end();
+      result = new GpuJsBuffer(n, this.wrapTexture(pt, out, w, h, n));
+      return result;
+    } finally {
+      if (result === null) raw.recycle(out, w, h, pt.internalFormat, pt.textureFormat);
+    }
   }
 
   reduce(op: ReduceOp, x: BackendBuffer, shape: Shape, axes: readonly number[]): BackendBuffer {

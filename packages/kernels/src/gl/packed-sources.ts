@@ -445,3 +445,155 @@ export function mapMultiSameShapeSource(
   ];
   return lines.join('\n');
 }
+
+/** The largest finite float32 as a GLSL literal (finite: `abs(v) <= FLT_MAX_GLSL`, false for NaN). */
+const FLT_MAX_GLSL = '3.4028234663852886e38';
+
+/** A float uniform that always holds 0.0: `gk_zero / gk_zero` is a NaN no compiler folds away. */
+export const ZERO_UNIFORM = 'gk_zero';
+
+/** Most classes the fused cross-entropy shaders loop over (more run the composed kernels). */
+export const CROSS_ENTROPY_MAX_CLASSES = 16384;
+
+/** The shader prelude of the fused cross-entropy passes: version, precision, samplers, uniforms. */
+function crossEntropyHeader(
+  glsl3: boolean,
+  outputs: number,
+  samplers: readonly string[],
+  floats: readonly string[],
+): string[] {
+  return [
+    ...(glsl3 ? ['#version 300 es'] : outputs > 1 ? ['#extension GL_EXT_draw_buffers : require'] : []),
+    'precision highp float;',
+    ...samplers.map((t) => `uniform sampler2D ${t};`),
+    ...floats.map((f) => `uniform float ${f};`),
+    `uniform float ${ZERO_UNIFORM};`,
+    ...(glsl3 ? Array.from({ length: outputs }, (_, k) => `layout(location = ${k}) out vec4 o${k};`) : []),
+  ];
+}
+
+/**
+ * `float rd_<name>(float k)`: element `k` of a texture in gpu.js's flat layout of `size` texels
+ * (`(k mod w, floor(k / w))`, exact below 2^23).
+ */
+function flatReader(name: string, size: readonly [number, number], glsl3: boolean): string {
+  const [w, h] = size;
+  return [
+    `float rd_${name}(float k) {`,
+    `  float yy = floor((k + 0.5) / ${flt(w)});`,
+    `  float xx = k - yy * ${flt(w)};`,
+    `  return ${glsl3 ? 'texture' : 'texture2D'}(${name}, vec2((xx + 0.5) / ${flt(w)}, (yy + 0.5) / ${flt(h)})).r;`,
+    '}',
+  ].join('\n');
+}
+
+/** The statement writing output `k` (GLSL 3 `o<k>`, WebGL1 `gl_FragData`/`gl_FragColor`). */
+const writeOut = (glsl3: boolean, outputs: number, k: number, v: string): string =>
+  glsl3
+    ? `  o${k} = vec4(${v}, 0.0, 0.0, 0.0);`
+    : outputs > 1
+      ? `  gl_FragData[${k}] = vec4(${v}, 0.0, 0.0, 0.0);`
+      : `  gl_FragColor = vec4(${v}, 0.0, 0.0, 0.0);`;
+
+/**
+ * Softmax cross-entropy of `rows` rows of `classes` logits in one pass, one fragment per row,
+ * writing the loss into target 0 and the lse into target 1 (both `rows` values in gpu.js's flat
+ * layout of `outSize`): `lse = m + log(sum exp(x - m))` with `m` the row's maximum, NaN when the
+ * row holds a NaN or its maximum or lse is not finite (PyTorch's log_softmax); `loss = sum q (lse
+ * - x)` over the classes where `q` is not 0, `q = q1` at the row's label and `q0` elsewhere (the
+ * float32 targets the composed kernels compute). Samplers `X` (`[rows, classes]`) and `L` (the
+ * labels), uniforms `q0`, `q1`, {@link ZERO_UNIFORM}.
+ */
+export function crossEntropySource(
+  classes: number,
+  xSize: readonly [number, number],
+  lSize: readonly [number, number],
+  outSize: readonly [number, number],
+  glsl3: boolean,
+): string {
+  const C = flt(classes);
+  return [
+    ...crossEntropyHeader(glsl3, 2, ['X', 'L'], ['q0', 'q1']),
+    flatReader('X', xSize, glsl3),
+    flatReader('L', lSize, glsl3),
+    'void main() {',
+    `  float i = floor(gl_FragCoord.y) * ${flt(outSize[0])} + floor(gl_FragCoord.x);`,
+    `  float base = i * ${C};`,
+    '  float lab = rd_L(i);',
+    '  float m = rd_X(base);',
+    '  bool bad = !(m == m);',
+    `  for (int j = 1; j < ${classes}; j++) {`,
+    '    float v = rd_X(base + float(j));',
+    '    if (!(v == v)) bad = true;',
+    '    if (v > m) m = v;',
+    '  }',
+    `  float lse = ${ZERO_UNIFORM} / ${ZERO_UNIFORM};`,
+    `  if (!bad && abs(m) <= ${FLT_MAX_GLSL}) {`,
+    '    float s = 0.0;',
+    `    for (int j = 0; j < ${classes}; j++) s += exp(rd_X(base + float(j)) - m);`,
+    '    float l = m + log(s);',
+    `    if (abs(l) <= ${FLT_MAX_GLSL}) lse = l;`,
+    '  }',
+    '  float loss = 0.0;',
+    `  for (int j = 0; j < ${classes}; j++) {`,
+    '    float q = lab == float(j) ? q1 : q0;',
+    '    if (q != 0.0) loss += q * (lse - rd_X(base + float(j)));',
+    '  }',
+    writeOut(glsl3, 2, 0, 'loss'),
+    writeOut(glsl3, 2, 1, 'lse'),
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The probabilities `exp(x - lse_row)` of {@link crossEntropySource}'s rows: `[rows, classes]` in
+ * gpu.js's flat layout of `outSize`. Samplers `X`, `S` (the lse).
+ */
+export function crossEntropyProbsSource(
+  classes: number,
+  xSize: readonly [number, number],
+  sSize: readonly [number, number],
+  outSize: readonly [number, number],
+  glsl3: boolean,
+): string {
+  return [
+    ...crossEntropyHeader(glsl3, 1, ['X', 'S'], []),
+    flatReader('X', xSize, glsl3),
+    flatReader('S', sSize, glsl3),
+    'void main() {',
+    `  float f = floor(gl_FragCoord.y) * ${flt(outSize[0])} + floor(gl_FragCoord.x);`,
+    `  float row = floor((f + 0.5) / ${flt(classes)});`,
+    writeOut(glsl3, 1, 0, 'exp(rd_X(f) - rd_S(row))'),
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The cross-entropy gradient `(scale dy_row) (p - q)` over `[rows, classes]` (gpu.js's flat
+ * layout of `outSize`), `q = q1` at the row's label and `q0` elsewhere, `dy_row` from `D` per row
+ * or its one value. Samplers `P` (probabilities), `L` (labels), `D` (dy); uniforms `scale`, `q0`, `q1`.
+ */
+export function crossEntropyGradSource(
+  classes: number,
+  pSize: readonly [number, number],
+  lSize: readonly [number, number],
+  dSize: readonly [number, number],
+  perRow: boolean,
+  outSize: readonly [number, number],
+  glsl3: boolean,
+): string {
+  return [
+    ...crossEntropyHeader(glsl3, 1, ['P', 'L', 'D'], ['scale', 'q0', 'q1']),
+    flatReader('P', pSize, glsl3),
+    flatReader('L', lSize, glsl3),
+    flatReader('D', dSize, glsl3),
+    'void main() {',
+    `  float f = floor(gl_FragCoord.y) * ${flt(outSize[0])} + floor(gl_FragCoord.x);`,
+    `  float row = floor((f + 0.5) / ${flt(classes)});`,
+    `  float j = f - row * ${flt(classes)};`,
+    '  float q = rd_L(row) == j ? q1 : q0;',
+    `  float dy = rd_D(${perRow ? 'row' : '0.0'});`,
+    writeOut(glsl3, 1, 0, '(scale * dy) * (rd_P(f) - q)'),
+    '}',
+  ].join('\n');
+}

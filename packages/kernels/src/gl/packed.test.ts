@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendBuffer } from '../backend.js';
 import { CpuBackend } from '../backends/cpu.js';
+import { Device } from '../device.js';
 import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY } from '../elementwise.js';
 import { defineKernel } from '../spec/define.js';
 import { closeTo, matmul64, testData } from '../testing/reference.js';
@@ -508,5 +509,101 @@ describe.each(active)('fused multi-output maps (mapMulti) on GpuJsBackend(%s)', 
     expect(be.mapMulti(ADAM, xs, shapes, [n], PARAMS)).toBeNull();
     be.directMap = true;
     for (const b of [...xs, row]) be.free(b);
+  });
+});
+
+describe.each(active)('fused softmax cross-entropy on GpuJsBackend(%s)', (mode) => {
+  let be: GpuJsBackend;
+  let d: Device;
+
+  beforeAll(() => {
+    be = new GpuJsBackend(mode);
+    d = new Device(be, 'test');
+  });
+  afterAll(() => {
+    be.destroy();
+  });
+
+  /** Loss, lse, probabilities and both gradients, fused or composed. */
+  function run(
+    x: Float32Array,
+    rows: number,
+    classes: number,
+    labels: number[],
+    eps: number,
+    fused: boolean,
+  ) {
+    be.fusedCrossEntropy = fused;
+    try {
+      const X = d.array(x, [rows, classes]);
+      const L = d.array(labels, [rows]);
+      const draws = be.packedStats.multiTargetDraws;
+      const [loss, lse, probs] = d.softmaxCrossEntropy(X, L, eps, true);
+      const fusedDraws = be.packedStats.multiTargetDraws - draws;
+      const dyRows = d.array(testData(rows, 5), [rows]);
+      const dyOne = d.array([0.75], [1]);
+      const g1 = d.softmaxCrossEntropyGrad(probs!, L, dyRows, eps, 1 / rows);
+      const g2 = d.softmaxCrossEntropyGrad(probs!, L, dyOne, eps, 1 / rows);
+      const out = {
+        loss: loss.read(),
+        lse: lse.read(),
+        probs: probs!.read(),
+        g1: g1.read(),
+        g2: g2.read(),
+        fusedDraws,
+      };
+      for (const t of [X, L, loss, lse, probs!, dyRows, dyOne, g1, g2]) t.dispose();
+      return out;
+    } finally {
+      be.fusedCrossEntropy = true;
+    }
+  }
+
+  /** |a - b| <= atol + rtol |b| elementwise, NaN where the other has NaN. */
+  function expectSame(a: Float32Array, b: Float32Array, atol: number, rtol: number, what: string) {
+    expect(a.length, what).toBe(b.length);
+    for (let i = 0; i < b.length; i++) {
+      const ok =
+        a[i] === b[i] ||
+        (Number.isNaN(a[i]) && Number.isNaN(b[i])) ||
+        Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]);
+      if (!ok) expect.fail(`${what}[${i}]: fused ${a[i]}, composed ${b[i]}`);
+    }
+  }
+
+  it('one draw for loss and lse equals the composed kernels, special values included', () => {
+    const [rows, classes] = [7, 10];
+    const x = testData(rows * classes, 11, -4, 4);
+    x[1 * classes + 3] = Number.NaN; // a NaN: lse and the label's term NaN
+    x[2 * classes + 5] = Number.POSITIVE_INFINITY; // +Infinity: NaN
+    x[3 * classes + 0] = Number.NEGATIVE_INFINITY; // a -Infinity logit: probability 0
+    for (let j = 0; j < classes; j++) x[4 * classes + j] = Number.NEGATIVE_INFINITY; // all -Infinity: NaN
+    x[5 * classes + 9] = 3e38; // huge
+    const labels = [1, 2, 3, 0, 5, 9, 12]; // 12: no class (loss 0 without smoothing)
+    for (const eps of [0, 0.1]) {
+      const f = run(x, rows, classes, labels, eps, true);
+      const c = run(x, rows, classes, labels, eps, false);
+      expect(f.fusedDraws).toBe(1);
+      expect(c.fusedDraws).toBe(0);
+      expectSame(f.lse, c.lse, 1e-6, 1e-6, `lse eps ${eps}`);
+      expectSame(f.loss, c.loss, 1e-6, 1e-6, `loss eps ${eps}`);
+      expectSame(f.probs, c.probs, 0, 0, `probs eps ${eps}`);
+      expectSame(f.g1, c.g1, 0, 0, `grad per row eps ${eps}`);
+      expectSame(f.g2, c.g2, 0, 0, `grad one dy eps ${eps}`);
+      expect(Number.isNaN(f.lse[1]) && Number.isNaN(f.lse[2]) && Number.isNaN(f.lse[4])).toBe(true);
+      if (eps === 0) expect(f.loss[6]).toBe(0);
+    }
+  });
+
+  it('more than 1024 classes (the composed sum of exponentials is staged): within float32 rounding', () => {
+    const [rows, classes] = [3, 1500];
+    const x = testData(rows * classes, 12, -6, 6);
+    const labels = [0, 777, 1499];
+    const f = run(x, rows, classes, labels, 0.05, true);
+    const c = run(x, rows, classes, labels, 0.05, false);
+    expectSame(f.lse, c.lse, 1e-5, 1e-6, 'lse');
+    expectSame(f.loss, c.loss, 1e-5, 1e-5, 'loss');
+    expectSame(f.probs, c.probs, 1e-9, 1e-5, 'probs');
+    expectSame(f.g1, c.g1, 1e-9, 1e-5, 'grad');
   });
 });
