@@ -145,7 +145,7 @@ export function operandValue(x: Operand): Tensor {
  * outputs are the pending values of that shape and whose temporaries are the pending values
  * they read (each rounded to float32, as a stored value is). Every tensor operand is read once.
  * When the operands of one group are more than six tensors, or the backend has no fused
- * `mapMulti` (gl: one map per output would recompute every temporary), each pending value runs as
+ * `mapMulti` (one map per output would recompute every temporary), each pending value runs as
  * its own kernel instead, in order. Returns the values in the order of `outputs` (tensors as they are).
  *
  * @internal

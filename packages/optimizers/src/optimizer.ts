@@ -87,9 +87,9 @@ interface MutableParamState {
 /**
  * The stateful optimizer face, as PyTorch's `torch.optim.Optimizer`: made by the named functions
  * (`sgd`, `adam`, `adamw`, ...). `step()` updates every parameter that has a gradient, on its
- * device, with fused kernels (on `wasm` and `cpu` one `device.mapMulti` per parameter that writes
- * its new state and value; on `gl` one `device.map` per state tensor and one for the parameter; no
- * read-back, no upload); `zeroGrad()` clears the gradients. Parameter groups carry their own
+ * device, with fused kernels (one `device.mapMulti` per parameter that writes its new state and
+ * value: one pass on `wasm` and `cpu`, one draw on `gl` where its shader can express the update;
+ * no read-back, no upload); `zeroGrad()` clears the gradients. Parameter groups carry their own
  * hyperparameters; `setLr` / `setHyperparam` change them between steps (schedules drive
  * `setLr`). `stateDict()` / `loadStateDict()` save and restore everything, so a run resumes bit
  * for bit.
