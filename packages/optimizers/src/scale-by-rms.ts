@@ -1,4 +1,4 @@
-import type { GradientTransformation, Tensor } from '@gradkit/tensor';
+import type { GradientTransformation } from '@gradkit/tensor';
 import type { Operand } from './kernel.js';
 import { pending } from './kernel.js';
 import { directionTransformation } from './named.js';
