@@ -32,10 +32,19 @@ describe('ThreadPolicy', () => {
     const p = new ThreadPolicy(1 << 20);
     const modes = drive(p, 'A', 20, (m) => (m === 'split' ? 0.6 : 1.0));
     expect(modes.slice(0, 6)).toEqual(['split', 'single', 'split', 'single', 'split', 'single']);
-    expect(modes.slice(6)).toEqual(Array(14).fill('split'));
+    // the split from then on, but for the recheck of one thread at call 16
+    expect(modes.slice(6)).toEqual(
+      Array(14)
+        .fill('split')
+        .map((m, j) => (j + 7 === 16 ? 'single' : m)),
+    );
     const q = new ThreadPolicy(1 << 20);
     const slow = drive(q, 'B', 20, (m) => (m === 'split' ? 1.4 : 1.0));
-    expect(slow.slice(6)).toEqual(Array(14).fill('single'));
+    expect(slow.slice(6)).toEqual(
+      Array(14)
+        .fill('single')
+        .map((m, j) => (j + 7 === 16 ? 'split' : m)),
+    );
     expect(q.stats()).toEqual([{ shape: 'B', mode: 'single', calls: 20, singleMs: 1, splitMs: 1.4 }]);
   });
 
@@ -57,19 +66,36 @@ describe('ThreadPolicy', () => {
     expect(modes.slice(6)).toEqual(Array(4).fill('split'));
   });
 
-  it('rechecks the other mode once in 64 calls and follows a change of the machine', () => {
+  it('rechecks the other mode once in 16 calls, then once in 64, and follows a change of the machine', () => {
     const p = new ThreadPolicy(1 << 20);
-    // split pays for the first 300 calls, then costs (another job took the second core)
-    const modes = drive(p, 'A', 1000, (m, i) => (m === 'split' ? (i < 300 ? 0.5 : 2.0) : 1.0));
-    const settled = modes.slice(6, 300);
-    expect(settled.filter((m) => m === 'single').length).toBe(Math.floor(300 / 64)); // the rechecks at calls 64, 128, 192, 256
-    // after the change, three rechecks move the split's median above one thread's: single from then on
-    const after = modes.slice(300);
-    const firstSingleRun = after.findIndex((m, i) => m === 'single' && after[i + 1] === 'single');
-    expect(firstSingleRun).toBeGreaterThan(0);
-    expect(firstSingleRun).toBeLessThan(4 * 64);
-    const tail = after.slice(firstSingleRun);
-    expect(tail.filter((m) => m === 'split').length).toBeLessThanOrEqual(Math.ceil(tail.length / 64));
+    // split pays for the first 600 calls, then costs (another job took the second core)
+    const modes = drive(p, 'A', 1200, (m, i) => (m === 'split' ? (i < 600 ? 0.5 : 2.0) : 1.0));
+    const singles = (from: number, to: number) =>
+      modes.slice(from, to).flatMap((m, j) => (m === 'single' ? [from + j + 1] : []));
+    // rechecks at call numbers 16, 32, ..., 256, then 320, 384, ... (the six probes come first)
+    expect(singles(6, 600)).toEqual([
+      16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 320, 384, 448, 512, 576,
+    ]);
+    // after the change, the split's own two slow calls move its median of three above one
+    // thread's: single from call 603 on, with a recheck of the split at every 64th call
+    expect(modes.slice(600, 602)).toEqual(['split', 'split']);
+    const tail = modes.slice(602);
+    expect(tail.flatMap((m, j) => (m === 'split' ? [603 + j] : []))).toEqual([
+      640, 704, 768, 832, 896, 960, 1024, 1088, 1152,
+    ]);
+  });
+
+  it('undoes a choice made while the machine was briefly busy within about 32 calls', () => {
+    const p = new ThreadPolicy(1 << 20);
+    // the probes ran while another job held the second core: split looked 2x slower; then quiet
+    const modes = drive(p, 'A', 100, (m, i) => (m === 'split' ? (i < 6 ? 2.0 : 0.5) : 1.0));
+    expect(modes.slice(6, 15)).toEqual(Array(9).fill('single'));
+    // rechecks at calls 16 and 32 give the split two fast samples of three: split from call 33 on
+    expect(modes.slice(32)).toEqual(
+      Array(68)
+        .fill('split')
+        .map((m, j) => ((33 + j) % 16 === 0 ? 'single' : m)),
+    );
   });
 
   it('never splits a product below the threshold, and keeps no entry for it', () => {

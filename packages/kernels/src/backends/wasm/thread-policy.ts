@@ -24,11 +24,17 @@ export interface ShapeThreadStats {
   readonly splitMs: number;
 }
 
-/** Samples kept per mode and shape; the median of these decides. */
-const WINDOW = 5;
+/** Samples kept per mode and shape; the median of these decides (one outlier cannot flip it). */
+const WINDOW = 3;
 /** Samples of each mode before the policy settles. */
 const PROBES = 3;
-/** After settling, one call in this many runs the other mode, so a changed machine is noticed. */
+/**
+ * After settling, one call in this many runs the other mode, so a changed machine is noticed: one
+ * in 16 during a shape's first 256 calls (a choice made while the machine was briefly busy is
+ * undone within about 32 calls), then one in 64.
+ */
+const REPROBE_EARLY = 16;
+const REPROBE_EARLY_CALLS = 256;
 const REPROBE_EVERY = 64;
 /** Splitting must be this much faster than one thread to be chosen (a tie stays on one thread). */
 const SPLIT_GAIN = 0.95;
@@ -50,8 +56,9 @@ const median = (xs: readonly number[]): number => {
 /**
  * Chooses, per product shape, whether a GEMM is split across worker threads: the first calls of a
  * shape alternate between one thread and the split (three samples each), then the faster by
- * median time is used (the split only when at least 5% faster), and one call in 64 runs the other
- * mode again, keeping the last five samples of each, so the choice follows the machine's load.
+ * median time is used (the split only when at least 5% faster), and one call in 16 (after the
+ * shape's first 256 calls, one in 64) runs the other mode again, keeping the last three samples
+ * of each, so the choice follows the machine's load.
  * Products below `minMacs` multiply-adds always run on one thread.
  *
  * @example
@@ -80,7 +87,8 @@ export class ThreadPolicy {
       // probing: whichever mode has fewer samples, the split first
       return e.split.length <= e.single.length ? 'split' : 'single';
     }
-    if (e.calls % REPROBE_EVERY === 0) return e.mode === 'split' ? 'single' : 'split';
+    const every = e.calls <= REPROBE_EARLY_CALLS ? REPROBE_EARLY : REPROBE_EVERY;
+    if (e.calls % every === 0) return e.mode === 'split' ? 'single' : 'split';
     return e.mode;
   }
 
