@@ -345,7 +345,7 @@ export class Device {
     // the operands checked once, against the first spec; the others must read the same
     const { bufs, shapes, out } = this.mapOperands(first, inputs, params, outShape);
     for (const spec of specs) {
-      if (spec !== first) this.mapOperands(spec, inputs, params, outShape, false);
+      if (spec !== first) this.checkSpec(spec, inputs, params);
       if (spec.arity !== first.arity || spec.params !== first.params) {
         throw new ValueError(
           op,
@@ -370,17 +370,8 @@ export class Device {
     return outs;
   }
 
-  /**
-   * Validates a map's spec, inputs and parameters; returns the buffers, shapes and output shape.
-   * With `operands` false only the spec and the counts are checked (the rest was, for another spec).
-   */
-  private mapOperands(
-    spec: ElementwiseSpec,
-    inputs: readonly DeviceArray[],
-    params: readonly number[],
-    outShape: Shape | undefined,
-    operands = true,
-  ): { bufs: BackendBuffer[]; shapes: Shape[]; out: Shape } {
+  /** Validates a map's spec and that it takes as many inputs and parameters as it is given. */
+  private checkSpec(spec: ElementwiseSpec, inputs: readonly DeviceArray[], params: readonly number[]): void {
     if (!Number.isInteger(spec.arity) || spec.arity < 1 || spec.arity > INPUT_NAMES.length) {
       throw new ValueError(
         spec.name,
@@ -394,7 +385,16 @@ export class Device {
     if (params.length !== spec.params) {
       throw new ValueError(spec.name, `expects ${spec.params} scalar parameters, got ${params.length}`);
     }
-    if (!operands) return { bufs: [], shapes: [], out: [] };
+  }
+
+  /** Validates a map's spec, inputs and parameters; returns the buffers, shapes and output shape. */
+  private mapOperands(
+    spec: ElementwiseSpec,
+    inputs: readonly DeviceArray[],
+    params: readonly number[],
+    outShape: Shape | undefined,
+  ): { bufs: BackendBuffer[]; shapes: Shape[]; out: Shape } {
+    this.checkSpec(spec, inputs, params);
     for (const p of params) {
       if (typeof p !== 'number' || Number.isNaN(p))
         throw new ValueError(spec.name, `parameter ${p} is not a number`);

@@ -718,11 +718,13 @@ export class WasmBackend extends CpuBackend {
     const rsB = transB ? 1 : n;
     const csB = transB ? k : 1;
     const macs = m * n * k;
-    let mode: ThreadMode = macs >= THREAD_MIN_MACS && workers.length > 0 ? 'split' : 'single';
-    const shape = `${m},${k},${n},${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
-    if (mode === 'split' && this.policy) mode = this.policy.choose(shape, macs);
+    // large enough to split, and workers to split across: the policy (if any) decides and times it
+    const splittable = macs >= THREAD_MIN_MACS && workers.length > 0;
+    const measured = splittable && this.policy !== null;
+    const shape = measured ? `${m},${k},${n},${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}` : '';
+    const mode: ThreadMode = !splittable ? 'single' : measured ? this.policy!.choose(shape, macs) : 'split';
     const ready = mode === 'split' ? workers : [];
-    const t0 = this.policy && macs >= THREAD_MIN_MACS && workers.length > 0 ? performance.now() : -1;
+    const t0 = measured ? performance.now() : -1;
     // Slabs: rows of C in multiples of MR, or columns in multiples of NR, whichever is longer.
     const parts = 1 + ready.length;
     const byRows = m >= n;
