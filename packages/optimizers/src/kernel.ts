@@ -1,5 +1,5 @@
 import type { ElementwiseSpec } from '@gradkit/tensor';
-import { defineKernel, Tensor } from '@gradkit/tensor';
+import { broadcastShapes, defineKernel, Tensor } from '@gradkit/tensor';
 
 /**
  * The body of a fused element-wise kernel, written in the kernel language of `defineKernel`, with
@@ -46,7 +46,7 @@ export class Pending {
     /** The scalar parameters by name (none `undefined`). */
     readonly params: Readonly<Record<string, number>>,
   ) {
-    this.shape = broadcast(Object.values(inputs).map((x) => x.shape));
+    this.shape = broadcastShapes(`optimizers.${name}`, ...Object.values(inputs).map((x) => x.shape));
   }
 
   /** The value as a tensor, computing it (and the pending values it reads) now if needed. */
@@ -54,19 +54,6 @@ export class Pending {
     if (!this.value) realize([this]);
     return this.value as Tensor;
   }
-}
-
-/** NumPy broadcasting of operand shapes (the optimizers' operands always broadcast). */
-function broadcast(shapes: readonly (readonly number[])[]): readonly number[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes) {
-    for (let i = 0; i < s.length; i++) {
-      const d = s[s.length - 1 - i];
-      if (d !== 1) out[rank - 1 - i] = d;
-    }
-  }
-  return out;
 }
 
 function substitute(

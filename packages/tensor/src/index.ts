@@ -15,6 +15,7 @@ export type {
 export {
   availableBackends,
   backendInfo,
+  broadcastShapes,
   checkBoolean,
   checkFinite,
   checkFloat32,
