@@ -36,8 +36,9 @@
 //     pixel-pack buffer behind a fence), the page then runs scripts/browser/timer.js: a 16 ms
 //     setInterval keeps running while the page awaits `t.data()` of chained 512 x 512 products
 //     (issue 16). Measured: the longest time without a timer callback from the `data()` call to the
-//     end of its await (the synchronous kernel calls before it are not counted); it must stay
-//     within 2x the period in every round after the first (which compiles the kernels), and the
+//     end of its await (the synchronous kernel calls before it are not counted); over the rounds
+//     after the first (which compiles the kernels) it must stay within 2x the period at the 90th
+//     percentile, with a gap over 8x in at most a quarter of the rounds, and the
 //     awaits must be long enough for that to mean something (the GPU's work runs during them). A
 //     read that blocks the page (readPixels waiting for the queue) fails this check.
 //
@@ -100,12 +101,16 @@ const CNN_LAST = 3;
 const TIMER_PERIOD_MS = 16; // timer.js's TIMER_PERIOD_MS (the page reports its own; they must agree)
 const TIMER_GAP_FACTOR = 2;
 const TIMER_PERCENTILE = 90;
-// ...with none longer than this multiple: single late callbacks happen where the page shares two
-// cores with SwiftShader's rasterizer threads and the other configurations' browsers (measured on
-// the 2-core machine: longest gaps per await 20-38 ms at load 2-4, up to 75 ms at load 9), while a
-// read that blocks leaves one gap as long as the whole GPU job (177-234 ms here, with no callback
-// at all during the await, which the percentile catches first)...
+// ...and in at most TIMER_STALLED_ROUNDS_FRACTION of the checked rounds a gap longer than this
+// multiple. Single late callbacks happen where the page shares two cores with SwiftShader's
+// rasterizer threads and the other configurations' browsers (measured on the 2-core machine:
+// longest gaps per await 20-38 ms at load 2-4, up to 75 ms at load 9, and one CI run failed when
+// a single gap went over 8x, the limit for every gap then), while a read that blocks does so in
+// every round: a whole-job block leaves one gap as long as the GPU job (177-234 ms here, with no
+// callback at all during the await, which the percentile catches first), a partial one a long
+// gap at the end of each await, which this count catches.
 const TIMER_MAX_GAP_FACTOR = 8;
+const TIMER_STALLED_ROUNDS_FRACTION = 0.25;
 // ...and the checked awaits must last at least this many periods in total (else the GPU's work did
 // not happen during them, and a blocking read could pass unnoticed).
 const TIMER_MIN_AWAIT_PERIODS = 6;
@@ -230,7 +235,8 @@ const checkTitles = (c) => [
   ...(c.timer
     ? [
         `timer: while awaiting t.data() on gl (WebGL2, non-blocking read) a ${TIMER_PERIOD_MS} ms timer fires within ` +
-          `${TIMER_GAP_FACTOR}x its period (${TIMER_PERCENTILE}th percentile of the gaps; none over ${TIMER_MAX_GAP_FACTOR}x)`,
+          `${TIMER_GAP_FACTOR}x its period (${TIMER_PERCENTILE}th percentile of the gaps; a gap over ` +
+          `${TIMER_MAX_GAP_FACTOR}x in at most ${TIMER_STALLED_ROUNDS_FRACTION * 100}% of the rounds)`,
       ]
     : []),
 ];
@@ -598,10 +604,13 @@ async function timerCheck(c, timer) {
     );
     const limit = TIMER_GAP_FACTOR * TIMER_PERIOD_MS;
     const maxLimit = TIMER_MAX_GAP_FACTOR * TIMER_PERIOD_MS;
+    const stalled = checked.filter((r) => Math.max(...r.gapsMs) > maxLimit).length;
+    const stalledLimit = Math.floor(TIMER_STALLED_ROUNDS_FRACTION * checked.length);
     assert(
-      pct <= limit && gaps.at(-1) <= maxLimit,
+      pct <= limit && stalled <= stalledLimit,
       `gaps between timer callbacks during the awaits: ${TIMER_PERCENTILE}th percentile ${pct} ms ` +
-        `(limit ${limit} ms), longest ${gaps.at(-1)} ms (limit ${maxLimit} ms); ${gaps.length} gaps: ${gaps.join(' ')}`,
+        `(limit ${limit} ms); ${stalled} of ${checked.length} rounds had a gap over ${maxLimit} ms ` +
+        `(limit ${stalledLimit}); ${gaps.length} gaps: ${gaps.join(' ')}`,
     );
   });
 }
