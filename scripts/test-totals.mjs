@@ -25,7 +25,11 @@ let skipped = 0;
 const failures = [];
 /** The first line of a failure message, without ANSI colours, at most `max` characters. */
 const firstLine = (msg, max = 400) => {
-  const line = String(msg ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim()) ?? '';
+  const line =
+    String(msg ?? '')
+      .replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '')
+      .split('\n')
+      .find((l) => l.trim()) ?? '';
   return line.length > max ? `${line.slice(0, max)}...` : line.trim();
 };
 for (const f of files) {
@@ -35,10 +39,14 @@ for (const f of files) {
     const file = suite.name ? relative(process.cwd(), suite.name) : '?';
     const failedHere = (suite.assertionResults ?? []).filter((a) => a.status === 'failed');
     for (const a of failedHere)
-      failures.push(`FAILED [${run}] ${file} > ${a.fullName ?? a.title}: ${firstLine(a.failureMessages?.[0])}`);
+      failures.push(
+        `FAILED [${run}] ${file} > ${a.fullName ?? a.title}: ${firstLine(a.failureMessages?.[0])}`,
+      );
     // a file that failed to load (syntax error, failing import) has no failed assertion
     if (suite.status === 'failed' && failedHere.length === 0)
-      failures.push(`FAILED [${run}] ${file}: ${firstLine(suite.message) || 'the file failed without a failed test'}`);
+      failures.push(
+        `FAILED [${run}] ${file}: ${firstLine(suite.message) || 'the file failed without a failed test'}`,
+      );
   }
   passed += r.numPassedTests ?? 0;
   failed += (r.numFailedTests ?? 0) || (r.numFailedTestSuites ?? 0);
