@@ -175,6 +175,26 @@ export interface KernelBackend {
     transA: boolean,
     transB: boolean,
   ): BackendBuffer;
+  /**
+   * Optional fused form of `Device.matmulMap`: `out[i, j] = spec(P[i, j], operands broadcast to
+   * [m, n] at (i, j), params)` with `P = op(A) op(B)` as {@link KernelBackend.matmul} computes it,
+   * equal bit for bit to `matmul` followed by `map`. The device has checked the spec (arity
+   * `1 + operands.length`), the parameters and that the operands broadcast to `[m, n]`; it calls
+   * this only for `m n > 0` and `k > 0`. Return null to let the device run `matmul` and `map`.
+   */
+  matmulMap?(
+    a: BackendBuffer,
+    b: BackendBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    spec: ElementwiseSpec,
+    operands: readonly BackendBuffer[],
+    operandShapes: readonly Shape[],
+    params: readonly number[],
+  ): BackendBuffer | null;
   /** Permutes the axes of `x`: output axis `i` is input axis `perm[i]`. */
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer;
   /**

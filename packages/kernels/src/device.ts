@@ -135,6 +135,32 @@ export interface MatmulOptions {
 }
 
 /**
+ * The element-wise kernel that {@link Device.matmulMap} applies to each element of the product
+ * (an epilogue): `out[i, j] = spec(P[i, j], operands[0] at (i, j), ..., params)`.
+ *
+ * @example
+ * ```ts
+ * import { defineKernel } from '@gradkit/kernels';
+ * const BIAS_RELU = defineKernel({ name: 'demo.biasRelu', arity: 2, params: 0, expr: 'Math.max(a + b, 0.0)' });
+ * const epilogue: MatmulEpilogue = { spec: BIAS_RELU, operands: [bias] }; // bias [n]
+ * ```
+ */
+export interface MatmulEpilogue {
+  /**
+   * The kernel: input `a` is the product's element, inputs `b`, `c`, ... the {@link
+   * MatmulEpilogue.operands}; its arity is `1 + operands.length`.
+   */
+  readonly spec: ElementwiseSpec;
+  /**
+   * Arrays that broadcast against the product `[m, n]` (NumPy rules, e.g. a bias `[n]`, a column
+   * `[m, 1]`, a full `[m, n]`); they must not broadcast it to a larger shape. Default none.
+   */
+  readonly operands?: readonly DeviceArray[];
+  /** The spec's scalar parameters (`p0`, `p1`, ...). Default none. */
+  readonly params?: readonly number[];
+}
+
+/**
  * A compute device: owns float32 buffers on one backend (`gl`, `wasm` or `cpu`) and runs named
  * kernels on them. Every op checks its shapes first and throws a {@link ShapeError} naming the op
  * and the shapes, so nothing is launched on bad input. Data stays on the device between ops.
@@ -758,27 +784,116 @@ export class Device {
     const sa = this.own('matmul', a);
     const sb = this.own('matmul', b);
     const { transA = false, transB = false } = opts;
-    if (a.rank !== 2 || b.rank !== 2) {
-      throw new ShapeError(
-        'matmul',
-        `expects 2-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
-        [a.shape, b.shape],
-      );
-    }
-    const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
-    const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-    if (k !== k2) {
-      const ta = transA ? '^T' : '';
-      const tb = transB ? '^T' : '';
-      throw new ShapeError(
-        'matmul',
-        `inner sizes differ: A${ta} ${formatShape(a.shape)} and B${tb} ${formatShape(b.shape)} (${k} vs ${k2})`,
-        [a.shape, b.shape],
-      );
-    }
+    const [m, k, n] = matmulSizes('matmul', a, b, transA, transB);
     this.checkSize('matmul', m * n);
     if (m * n === 0 || k === 0) return this.full([m, n], 0);
     return this.launch([m, n], () => this.backend.matmul(sa.buf, sb.buf, m, k, n, transA, transB));
+  }
+
+  /**
+   * A matrix product with an element-wise epilogue fused into it:
+   *
+   * `out[i, j] = spec(P[i, j], operands at (i, j), params)`, `P = op(A) op(B)`,
+   *
+   * equal bit for bit to `map(spec, [matmul(a, b, options), ...operands], params, [m, n])` on
+   * every backend; the point is one launch less, and no product array written and read again.
+   * The `gl` backend applies the spec in the packed matmul's last pass (where the product is
+   * written back to the flat layout), when the packed path runs (`packedMatmul` and `directMap`
+   * on, not tiled, the packed textures fit) and the spec calls only GLSL built-ins; elsewhere,
+   * and on `cpu` and `wasm`, it runs that matmul and that map. Use it for a layer's bias and
+   * activation (`act(x W^T + b)`).
+   *
+   * @param a A, `m x k` (`k x m` with `transA`).
+   * @param b B, `k x n` (`n x k` with `transB`).
+   * @param epilogue the spec (input `a` is the product), its other operands (default none) and
+   *   parameters (default none).
+   * @param options the transposes, as {@link Device.matmul} (default none).
+   * @returns a new `[m, n]` array.
+   * @throws {ShapeError} naming `matmulMap` when an operand of the product is not 2-D, the inner
+   *   sizes differ, the number of operands is not the spec's arity - 1, or an operand does not
+   *   broadcast to `[m, n]`.
+   * @throws {ValueError} when the spec is not a valid kernel, or a parameter is missing or not a
+   *   number. Nothing is launched when a check fails.
+   * @example
+   * ```ts
+   * import { SCALAR, defineKernel, getDevice } from '@gradkit/kernels';
+   * const d = getDevice();
+   * const x = d.array([1, 2, 3, 4], [2, 2]); // [N, in]
+   * const w = d.array([1, 0, 0, -1, 1, 1], [3, 2]); // [out, in]
+   * const BIAS_RELU = defineKernel({ name: 'demo.biasRelu', arity: 2, params: 0, expr: 'Math.max(a + b, 0.0)' });
+   * const y = d.matmulMap(x, w, { spec: BIAS_RELU, operands: [d.array([0.5, 0, -1])] }, { transB: true });
+   * y.read(); // relu(x w^T + b) = [1.5, 0, 2, 3.5, 0, 6]
+   * d.matmulMap(x, w, { spec: SCALAR.leakyRelu, params: [0.1] }, { transB: true }); // no operand
+   * ```
+   */
+  matmulMap(
+    a: DeviceArray,
+    b: DeviceArray,
+    epilogue: MatmulEpilogue,
+    options: MatmulOptions = {},
+  ): DeviceArray {
+    const op = 'matmulMap';
+    const sa = this.own(op, a);
+    const sb = this.own(op, b);
+    const { transA = false, transB = false } = options;
+    const [m, k, n] = matmulSizes(op, a, b, transA, transB);
+    if (epilogue === null || typeof epilogue !== 'object')
+      throw new ValueError(
+        op,
+        `the epilogue must be an object { spec, operands?, params? }, got ${String(epilogue)}`,
+      );
+    const { spec, operands = [], params = [] } = epilogue;
+    if (spec === null || typeof spec !== 'object')
+      throw new ValueError(op, `the epilogue's spec must be a kernel spec, got ${String(spec)}`);
+    if (!Array.isArray(operands) || !Array.isArray(params))
+      throw new ValueError(op, `the epilogue's operands and params must be arrays`);
+    const ops = operands.map((x) => this.own(op, x));
+    if (Number.isInteger(spec.arity) && spec.arity !== 1 + operands.length) {
+      throw new ShapeError(
+        op,
+        `epilogue '${spec.name}' takes the product and ${spec.arity - 1} operands, got ${operands.length}`,
+        operands.map((x) => x.shape),
+      );
+    }
+    this.checkSpec(spec, [a, ...operands], params);
+    for (const p of params) {
+      if (typeof p !== 'number' || Number.isNaN(p))
+        throw new ValueError(op, `epilogue '${spec.name}': parameter ${p} is not a number`);
+    }
+    const out: Shape = [m, n];
+    const shapes = operands.map((x) => x.shape);
+    const full = broadcastShapes(op, out, ...shapes);
+    if (!shapesEqual(full, out)) {
+      throw new ShapeError(
+        op,
+        `epilogue operands ${shapes.map(formatShape).join(', ')} do not broadcast to the product ${formatShape(out)}`,
+        [out, ...shapes],
+      );
+    }
+    this.checkSize(op, m * n);
+    if (m * n === 0) return this.full(out, 0);
+    if (k > 0) {
+      const fused = this.backend.matmulMap?.(
+        sa.buf,
+        sb.buf,
+        m,
+        k,
+        n,
+        transA,
+        transB,
+        spec,
+        ops.map((st) => st.buf),
+        shapes,
+        params,
+      );
+      if (fused) return this.launch(out, () => fused);
+    }
+    const product = this.matmul(a, b, { transA, transB });
+    try {
+      return this.map(spec, [product, ...operands], params, out);
+    } finally {
+      product.dispose();
+    }
   }
 
   /** Permutes axes: output axis i is input axis `perm[i]` (default: reversed). */
@@ -1266,6 +1381,35 @@ const CE_TERMS = defineKernel({
 });
 /** Cross-entropy gradient, inputs (probs, q, dy), p0 = scale: p0 dy (probs - q). */
 const CE_GRAD = defineKernel({ name: 'crossEntropyGrad', arity: 3, params: 1, expr: 'p0 * c * (a - b)' });
+
+/** `[m, k, n]` of `op(A) op(B)`. @throws {ShapeError} naming `op` when an operand is not 2-D or the inner sizes differ. */
+function matmulSizes(
+  op: string,
+  a: DeviceArray,
+  b: DeviceArray,
+  transA: boolean,
+  transB: boolean,
+): [number, number, number] {
+  if (a.rank !== 2 || b.rank !== 2) {
+    throw new ShapeError(
+      op,
+      `expects 2-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      [a.shape, b.shape],
+    );
+  }
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [k2, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== k2) {
+    const ta = transA ? '^T' : '';
+    const tb = transB ? '^T' : '';
+    throw new ShapeError(
+      op,
+      `inner sizes differ: A${ta} ${formatShape(a.shape)} and B${tb} ${formatShape(b.shape)} (${k} vs ${k2})`,
+      [a.shape, b.shape],
+    );
+  }
+  return [m, k, n];
+}
 
 function checkCrossEntropyShapes(
   op: string,

@@ -19,7 +19,7 @@ export type {
   WasmProbe,
 } from './backends/wasm/wasm.js';
 export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
-export type { DeviceMemory, MatmulOptions } from './device.js';
+export type { DeviceMemory, MatmulEpilogue, MatmulOptions } from './device.js';
 export { Device, DeviceArray } from './device.js';
 export type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';
 export { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js';

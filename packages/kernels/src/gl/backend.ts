@@ -24,6 +24,7 @@ import {
   crossEntropyGradSource,
   crossEntropyProbsSource,
   crossEntropySource,
+  epilogueStrides,
   MAP_MULTI_TARGETS,
   mapMultiSameShapeSource,
   mapSameShapeSource,
@@ -31,7 +32,9 @@ import {
   matmulPackedSource,
   ONE_UNIFORM,
   packSource,
+  type UnpackEpilogue,
   unpackBlockedSource,
+  unpackEpilogue,
   unpackSource,
   ZERO_UNIFORM,
 } from './packed-sources.js';
@@ -280,6 +283,8 @@ export class GpuJsBackend implements KernelBackend {
   fusedCrossEntropy = true;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
+  /** How many `matmulMap` calls applied their epilogue in the packed matmul's unpack pass (see {@link GpuJsBackend.matmulMap}). */
+  matmulMapCalls = 0;
   /**
    * Arrays above this many elements are stored in tiles of {@link GpuJsBackend.tileElements}
    * (default: {@link BackendInfo.maxKernelElements}, the most one kernel handles: its float32
@@ -810,6 +815,76 @@ export class GpuJsBackend implements KernelBackend {
     }
   }
 
+  /**
+   * A matmul with an element-wise epilogue (the fused form of `Device.matmulMap`, e.g. a layer's
+   * bias and activation): the packed matmul's unpack pass, which writes the product back to
+   * gpu.js's layout, applies the spec to each element on the way, reading the other operands at
+   * their broadcast positions: four draws instead of the four of the matmul and one of the map.
+   * The spec's GLSL is the direct same-shape map's (see {@link GpuJsBackend.directMap}), so the
+   * values equal `matmul` then `map`. Null (the device runs `matmul` and `map`) where the packed
+   * path does not run (`packedMatmul` off, textures too large, tiled operands or output),
+   * with `directMap` off, or for a spec that calls a function outside the GLSL built-ins.
+   *
+   * @example
+   * ```ts
+   * const d = createDevice({ backend: 'gl' });
+   * d.matmulMap(x, w, { spec: BIAS_RELU, operands: [bias] }, { transB: true }); // 4 draws, not 5
+   * ```
+   */
+  matmulMap(
+    a: BackendBuffer,
+    b: BackendBuffer,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    spec: ElementwiseSpec,
+    operands: readonly BackendBuffer[],
+    operandShapes: readonly Shape[],
+    params: readonly number[],
+  ): BackendBuffer | null {
+    const op = `matmul(${m}x${k}x${n}${transA ? ', transA' : ''}${transB ? ', transB' : ''})`;
+    const ab = this.own(op, a);
+    const bb = this.own(op, b);
+    const ins = operands.map((o) => this.own(op, o));
+    const mn = m * n;
+    if (!this.packedMatmul || !this.directMap || mn === 0 || k === 0 || !this.packedFits(m, k, n))
+      return null;
+    if (mn > this.tiling(op) || ab.tiles !== null || bb.tiles !== null) return null;
+    // at most 4 operands: with the blocked matmul's 4 products, the 8 texture units WebGL1 guarantees
+    if (ins.length > 4 || ins.some((o) => o.tiles !== null || o.data === null)) return null;
+    this.checkSize(op, mn, ab.size, bb.size, ...ins.map((o) => o.size));
+    const layouts = ins.map((o, i) => {
+      const t = this.storage(o) as unknown as GpuJsTextureInternals;
+      const [rowStride, colStride] = epilogueStrides(operandShapes[i], m, n);
+      return { rowStride, colStride, size: [t.size[0], t.size[1]] as [number, number] };
+    });
+    const key = `${mapKeyOf(spec)}|${layouts.map((l) => `${l.rowStride},${l.colStride},${l.size[0]}x${l.size[1]}`).join(';')}`;
+    let epilogue = this.epilogues.get(key);
+    if (epilogue === undefined) {
+      epilogue = unpackEpilogue(spec, layouts);
+      this.epilogues.set(key, epilogue);
+    }
+    if (epilogue === null) return null;
+    const samplers: Record<string, WebGLTexture> = {};
+    ins.forEach((o, i) => {
+      samplers[`E${i + 1}`] = (this.storage(o) as unknown as GpuJsTextureInternals).texture;
+    });
+    const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+    params.forEach((p, q) => {
+      floats[`p${q}`] = p;
+    });
+    const out = this.matmulPacked(op, ab, bb, m, k, n, transA, transB, {
+      source: epilogue,
+      name: spec.name,
+      samplers,
+      floats,
+    });
+    this.matmulMapCalls++;
+    return out;
+  }
+
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
     const xb = this.own(op, x);
@@ -946,6 +1021,8 @@ export class GpuJsBackend implements KernelBackend {
   private readonly mapSources = new Map<string, string | null>();
   /** Source of fused multi-output maps by the specs' identities and size (null: not fusable). */
   private readonly mapMultiSources = new Map<string, string | null>();
+  /** Matmul epilogues by spec identity and operand layouts (null: the spec needs gpu.js). */
+  private readonly epilogues = new Map<string, UnpackEpilogue | null>();
 
   /**
    * `spec` over inputs of the output's length `n` as one draw of the backend's own shader into a
@@ -1028,17 +1105,18 @@ export class GpuJsBackend implements KernelBackend {
     out: WebGLTexture | readonly WebGLTexture[],
     w: number,
     h: number,
+    floats: Readonly<Record<string, number>> = {},
   ): void {
     const prof = this.profiler;
     if (prof !== null) prof.begin(op, !this.raw().hasProgram(source));
-    this.raw().draw(source, inputs, out, w, h);
+    this.raw().draw(source, inputs, out, w, h, floats);
     if (prof !== null) prof.end();
   }
 
   /**
    * The packed matmul: packs `op(A)` (m x k) and `B` (k x n, transposed by strides) into RGBA
    * textures of four values per texel, multiplies them four outputs per fragment, and unpacks the
-   * product into a gpu.js texture (see ./packed-sources.ts).
+   * product into a gpu.js texture (see ./packed-sources.ts), applying `epilogue` there when given.
    */
   private matmulPacked(
     op: string,
@@ -1049,6 +1127,12 @@ export class GpuJsBackend implements KernelBackend {
     n: number,
     transA: boolean,
     transB: boolean,
+    epilogue: {
+      readonly source: UnpackEpilogue;
+      readonly name: string;
+      readonly samplers: Readonly<Record<string, WebGLTexture>>;
+      readonly floats: Readonly<Record<string, number>>;
+    } | null = null,
   ): GpuJsBuffer {
     const raw = this.raw();
     const at = this.storage(ab) as unknown as GpuJsTextureInternals;
@@ -1110,11 +1194,21 @@ export class GpuJsBackend implements KernelBackend {
       const outTex = raw.outputTexture(w, h, at.internalFormat, at.textureFormat);
       let out: Texture | null = null;
       try {
+        const name = epilogue ? `unpack(${m}x${n}, ${epilogue.name})` : `unpack(${m}x${n})`;
+        const epi = epilogue?.source ?? null;
         if (blocked) {
-          const ins = { C0: pc[0].texture, C1: pc[1].texture, C2: pc[2].texture, C3: pc[3].texture };
-          this.pass(`unpack(${m}x${n})`, unpackBlockedSource(m, n, [w, h]), ins, outTex, w, h);
-        } else
-          this.pass(`unpack(${m}x${n})`, unpackSource(m, n, [w, h]), { src: pc[0].texture }, outTex, w, h);
+          const ins = {
+            C0: pc[0].texture,
+            C1: pc[1].texture,
+            C2: pc[2].texture,
+            C3: pc[3].texture,
+            ...epilogue?.samplers,
+          };
+          this.pass(name, unpackBlockedSource(m, n, [w, h], epi), ins, outTex, w, h, epilogue?.floats);
+        } else {
+          const ins = { src: pc[0].texture, ...epilogue?.samplers };
+          this.pass(name, unpackSource(m, n, [w, h], epi), ins, outTex, w, h, epilogue?.floats);
+        }
         const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
         out = new at.constructor({
           texture: outTex,

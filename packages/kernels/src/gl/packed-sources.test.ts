@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defineKernel } from '../spec/define.js';
 import { textureSizeFor } from './backend.js';
 import {
+  epilogueStrides,
   MATMUL_BLOCK,
   mapSameShapeSource,
   matmulBlockedSource,
@@ -12,6 +13,7 @@ import {
   PACKED_VERTEX_SOURCE_300,
   packSource,
   unpackBlockedSource,
+  unpackEpilogue,
   unpackSource,
 } from './packed-sources.js';
 
@@ -144,5 +146,52 @@ describe('mapSameShapeSource', () => {
       const spec = defineKernel({ name: `test.gl${expr.length}`, arity: 1, params: 0, expr });
       expect(mapSameShapeSource(spec, [2, 2]), expr).toBeNull();
     }
+  });
+});
+
+describe('matmul epilogues (unpackEpilogue, epilogueStrides)', () => {
+  it('gives broadcast strides against the product [rows, cols]', () => {
+    expect(epilogueStrides([6], 5, 6)).toEqual([0, 1]); // a bias
+    expect(epilogueStrides([1, 6], 5, 6)).toEqual([0, 1]);
+    expect(epilogueStrides([5, 1], 5, 6)).toEqual([1, 0]); // a column
+    expect(epilogueStrides([5, 6], 5, 6)).toEqual([6, 1]);
+    expect(epilogueStrides([], 5, 6)).toEqual([0, 0]);
+    expect(epilogueStrides([1], 5, 6)).toEqual([0, 0]);
+  });
+
+  it("applies the spec to the unpacked product v in a function of the spec's inputs", () => {
+    const spec = defineKernel({
+      name: 'test.epi',
+      arity: 3,
+      params: 1,
+      stmts: 'let t_z = a + b;',
+      expr: 'p0 * t_z + c',
+    });
+    const epi = unpackEpilogue(spec, [
+      { rowStride: 0, colStride: 1, size: [3, 2] },
+      { rowStride: 6, colStride: 1, size: [6, 5] },
+    ])!;
+    expect(epi.apply).toBe('    v = gk_epi(v, rd_E1(c), rd_E2(r * 6.0 + c));');
+    const src = unpackBlockedSource(5, 6, [6, 5], epi);
+    expect(src).toContain('uniform sampler2D E1;');
+    expect(src).toContain('uniform sampler2D E2;');
+    expect(src).toContain('uniform float p0;');
+    expect(src).toContain('float gk_epi(float a, float b, float c) {');
+    expect(src).toContain('  float t_z = (a + b);');
+    expect(src).toContain('  return ((p0 * t_z) + c);');
+    expect(src.indexOf(epi.apply)).toBeGreaterThan(src.indexOf('v = l < 0.5'));
+    expect(unpackSource(5, 6, [6, 5], epi)).toContain(epi.apply);
+    // no epilogue: the plain unpack passes, unchanged
+    expect(unpackSource(5, 6, [6, 5])).not.toContain('gk_epi');
+  });
+
+  it('is null for a spec outside the GLSL built-ins or of another arity', () => {
+    const tanh = defineKernel({ name: 'test.epiTanh', arity: 1, params: 0, expr: 'Math.tanh(a)' });
+    expect(unpackEpilogue(tanh, [])).toBeNull();
+    const two = defineKernel({ name: 'test.epiTwo', arity: 2, params: 0, expr: 'a + b' });
+    expect(unpackEpilogue(two, [])).toBeNull();
+    expect(unpackEpilogue(two, [{ rowStride: 0, colStride: 0, size: [1, 1] }])!.apply).toBe(
+      '    v = gk_epi(v, rd_E1(0.0));',
+    );
   });
 });

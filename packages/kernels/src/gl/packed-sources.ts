@@ -223,12 +223,18 @@ export function matmulBlockedSource(m: number, k: number, n: number, glsl3: bool
  * Unpacks the four outputs of {@link matmulBlockedSource} (samplers `C0`..`C3`, output `r` holding
  * rows `4 ib + r`) into gpu.js's layout, as {@link unpackSource} does for one packed texture.
  */
-export function unpackBlockedSource(rows: number, cols: number, outSize: readonly [number, number]): string {
+export function unpackBlockedSource(
+  rows: number,
+  cols: number,
+  outSize: readonly [number, number],
+  epilogue: UnpackEpilogue | null = null,
+): string {
   const [w] = outSize;
   const nq = Math.ceil(cols / 4);
   const mq = Math.ceil(rows / 4);
   return [
     ...header(['C0', 'C1', 'C2', 'C3']),
+    ...(epilogue?.decls ?? []),
     'void main() {',
     `  float f = floor(gl_FragCoord.y) * ${flt(w)} + floor(gl_FragCoord.x);`,
     '  float v = 0.0;',
@@ -244,6 +250,7 @@ export function unpackBlockedSource(rows: number, cols: number, outSize: readonl
     `    vec2 uv = vec2((q + 0.5) / ${flt(nq)}, (ib + 0.5) / ${flt(mq)});`,
     '    vec4 t = lr < 0.5 ? texture2D(C0, uv) : lr < 1.5 ? texture2D(C1, uv) : lr < 2.5 ? texture2D(C2, uv) : texture2D(C3, uv);',
     '    v = l < 0.5 ? t.x : l < 1.5 ? t.y : l < 2.5 ? t.z : t.w;',
+    ...(epilogue ? [epilogue.apply] : []),
     '  }',
     '  gl_FragColor = vec4(v, 0.0, 0.0, 0.0);',
     '}',
@@ -255,11 +262,17 @@ export function unpackBlockedSource(rows: number, cols: number, outSize: readonl
  * gpu.js's layout: output texture `outSize`, flat element `f = r * cols + c` in the red channel of
  * texel `(f mod w, floor(f / w))`; texels past `rows * cols` hold 0.
  */
-export function unpackSource(rows: number, cols: number, outSize: readonly [number, number]): string {
+export function unpackSource(
+  rows: number,
+  cols: number,
+  outSize: readonly [number, number],
+  epilogue: UnpackEpilogue | null = null,
+): string {
   const [w] = outSize;
   const nq = Math.ceil(cols / 4);
   return [
     ...header(['src']),
+    ...(epilogue?.decls ?? []),
     'void main() {',
     `  float f = floor(gl_FragCoord.y) * ${flt(w)} + floor(gl_FragCoord.x);`,
     '  float v = 0.0;',
@@ -272,10 +285,99 @@ export function unpackSource(rows: number, cols: number, outSize: readonly [numb
     '    float l = c - 4.0 * q;',
     `    vec4 t = texture2D(src, vec2((q + 0.5) / ${flt(nq)}, (r + 0.5) / ${flt(rows)}));`,
     '    v = l < 0.5 ? t.x : l < 1.5 ? t.y : l < 2.5 ? t.z : t.w;',
+    ...(epilogue ? [epilogue.apply] : []),
     '  }',
     '  gl_FragColor = vec4(v, 0.0, 0.0, 0.0);',
     '}',
   ].join('\n');
+}
+
+/**
+ * Where an operand of a matmul epilogue is read: the product's element `(r, c)` reads flat element
+ * `r * rowStride + c * colStride` of a buffer in gpu.js's layout of `size` texels.
+ */
+export interface EpilogueOperand {
+  /** Flat distance between consecutive product rows (0 when the operand broadcasts along rows). */
+  readonly rowStride: number;
+  /** Flat distance between consecutive product columns (0 when it broadcasts along columns). */
+  readonly colStride: number;
+  /** Texture size `[w, h]` of the operand's buffer. */
+  readonly size: readonly [number, number];
+}
+
+/**
+ * The strides of an operand of shape `shape` broadcast (NumPy rules, checked by the device) against
+ * a product `[rows, cols]`: an axis of size 1, or a missing one, has stride 0.
+ */
+export function epilogueStrides(shape: readonly number[], rows: number, cols: number): [number, number] {
+  const r = shape.length >= 2 ? shape[shape.length - 2] : 1;
+  const c = shape.length >= 1 ? shape[shape.length - 1] : 1;
+  return [r === 1 && rows !== 1 ? 0 : c, c === 1 && cols !== 1 ? 0 : 1];
+}
+
+/**
+ * The GLSL of a matmul epilogue for {@link unpackSource} and {@link unpackBlockedSource}: `decls`
+ * (samplers `E1..` of the operands, uniforms `p0..` and {@link ONE_UNIFORM}, a reader per operand and
+ * `float gk_epi(float a, ...)` evaluating the spec) and `apply`, the statement that replaces the
+ * unpacked product `v` by `gk_epi(v, operands at (r, c))`.
+ */
+export interface UnpackEpilogue {
+  /** Declarations before `main`. */
+  readonly decls: readonly string[];
+  /** The statement applying the spec to `v` at row `r`, column `c` (floats of the unpack pass). */
+  readonly apply: string;
+}
+
+/**
+ * {@link UnpackEpilogue} for `spec` (input `a` is the product's element, `b..` the operands read
+ * as `operands` say): the spec's statements and expression are the GLSL that
+ * {@link mapSameShapeSource} emits, so the values equal the same-shape map's. Null when the spec
+ * calls a function outside the GLSL built-ins (the backend then runs matmul and map), or its
+ * arity is not `1 + operands.length`.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
+ */
+export function unpackEpilogue(
+  spec: ElementwiseSpec,
+  operands: readonly EpilogueOperand[],
+): UnpackEpilogue | null {
+  if (spec.arity !== 1 + operands.length) return null;
+  const { ast } = parsedKernel(spec);
+  const lets: string[] = [];
+  for (const l of ast.lets) {
+    const v = glslExpr(l.value);
+    if (v === null) return null;
+    lets.push(`  float ${l.name} = ${v};`);
+  }
+  const result = glslExpr(ast.result);
+  if (result === null) return null;
+  const decls: string[] = [
+    ...operands.map((_, k) => `uniform sampler2D E${k + 1};`),
+    ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
+    `uniform float ${ONE_UNIFORM};`,
+  ];
+  operands.forEach((o, k) => {
+    const [w, h] = o.size;
+    decls.push(
+      `float rd_E${k + 1}(float f) {`,
+      `  float y = floor((f + 0.5) / ${flt(w)});`,
+      `  float x = f - y * ${flt(w)};`,
+      `  if (x < 0.0) { y -= 1.0; x += ${flt(w)}; }`,
+      `  if (x >= ${flt(w)}) { y += 1.0; x -= ${flt(w)}; }`,
+      `  return texture2D(E${k + 1}, vec2((x + 0.5) / ${flt(w)}, (y + 0.5) / ${flt(h)})).r;`,
+      '}',
+    );
+  });
+  const args = Array.from({ length: spec.arity }, (_, k) => `float ${INPUT_NAMES[k]}`);
+  decls.push(`float gk_epi(${args.join(', ')}) {`, ...lets, `  return ${result};`, '}');
+  const reads = operands.map((o, k) => {
+    const terms = [
+      ...(o.rowStride !== 0 ? [`r * ${flt(o.rowStride)}`] : []),
+      ...(o.colStride !== 0 ? [o.colStride === 1 ? 'c' : `c * ${flt(o.colStride)}`] : []),
+    ];
+    return `rd_E${k + 1}(${terms.length > 0 ? terms.join(' + ') : '0.0'})`;
+  });
+  return { decls, apply: `    v = gk_epi(${['v', ...reads].join(', ')});` };
 }
 
 /**
