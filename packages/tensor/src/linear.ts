@@ -1,5 +1,5 @@
-import type { DeviceArray } from '@gradkit/kernels';
-import { broadcastShapes, formatShape, ShapeError, shapesEqual, ValueError } from '@gradkit/kernels';
+import type { ActivationGradOp, DeviceArray } from '@gradkit/kernels';
+import { broadcastShapes, formatShape, ShapeError, shapesEqual, UNARY, ValueError } from '@gradkit/kernels';
 import type { Activation } from './activations.js';
 import { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
 import { fromOp } from './autograd.js';
@@ -21,6 +21,29 @@ const ACTIVATIONS: readonly Activation[] = [
   'softplus',
   'elu',
 ];
+
+/** The fused `dy * f'(.)` kernel of each activation (identity has none). */
+const ACTIVATION_GRADS: Readonly<Record<Exclude<Activation, 'identity'>, ActivationGradOp>> = {
+  relu: 'reluGrad',
+  leakyRelu: 'leakyReluGrad',
+  sigmoid: 'sigmoidGrad',
+  tanh: 'tanhGrad',
+  gelu: 'geluGrad',
+  geluTanh: 'geluTanhGrad',
+  selu: 'seluGrad',
+  softplus: 'softplusGrad',
+  elu: 'eluGrad',
+};
+
+/** Whether {@link biasActivation}'s backward reads the saved output (else the pre-activation). */
+function gradFromOutput(activation: Activation, negativeSlope: number): boolean {
+  return (
+    activation === 'relu' ||
+    activation === 'sigmoid' ||
+    activation === 'tanh' ||
+    (activation === 'leakyRelu' && negativeSlope >= 0)
+  );
+}
 
 function checkActivation(op: string, activation: Activation): void {
   if (!ACTIVATIONS.includes(activation)) {
@@ -64,11 +87,7 @@ export function biasActivation(
   }
   const y = d.map(BIAS_ACT[activation], [x.array, bias.array], params);
   return fromOp(`biasActivation(${activation})`, y, [x, bias], (ctx, yArr) => {
-    const fromOutput =
-      activation === 'relu' ||
-      activation === 'sigmoid' ||
-      activation === 'tanh' ||
-      (activation === 'leakyRelu' && negativeSlope >= 0);
+    const fromOutput = gradFromOutput(activation, negativeSlope);
     const sy = fromOutput ? ctx.save(yArr) : null;
     const sx = !fromOutput && activation !== 'identity' ? ctx.save(x.array) : null;
     const sb = !fromOutput && activation !== 'identity' ? ctx.save(bias.array) : null;
@@ -77,34 +96,7 @@ export function biasActivation(
       if (activation === 'identity') dz = dy;
       else {
         const pre = sy ?? d.binary('add', sx!, sb!);
-        switch (activation) {
-          case 'relu':
-            dz = d.activationGrad('reluGrad', pre, dy);
-            break;
-          case 'leakyRelu':
-            dz = d.activationGrad('leakyReluGrad', pre, dy, negativeSlope);
-            break;
-          case 'sigmoid':
-            dz = d.activationGrad('sigmoidGrad', pre, dy);
-            break;
-          case 'tanh':
-            dz = d.activationGrad('tanhGrad', pre, dy);
-            break;
-          case 'gelu':
-            dz = d.activationGrad('geluGrad', pre, dy);
-            break;
-          case 'geluTanh':
-            dz = d.activationGrad('geluTanhGrad', pre, dy);
-            break;
-          case 'selu':
-            dz = d.activationGrad('seluGrad', pre, dy);
-            break;
-          case 'softplus':
-            dz = d.activationGrad('softplusGrad', pre, dy);
-            break;
-          default:
-            dz = d.activationGrad('eluGrad', pre, dy);
-        }
+        dz = d.activationGrad(ACTIVATION_GRADS[activation], pre, dy, ...params);
         if (pre !== sy) pre.dispose();
       }
       const gb = ctx.needs[1] ? sumTo(view(dz), bias.shape) : null;
@@ -153,8 +145,13 @@ export interface LinearOptions {
 /**
  * A dense layer, PyTorch's `F.linear` plus a fused activation: `activation(x W^T + b)` for x
  * `[N, in]`, weight `[out, in]`, bias `[out]` (optional). The product reads W transposed in place
- * (`matmul(x, W, { transB: true })`, no transposed copy); bias and activation run as one kernel.
- * The matmul result is an internal intermediate owned by the returned tensor (disposed with it).
+ * (`matmul(x, W, { transB: true })`, no transposed copy). Where the backward pass needs only the
+ * output (a bias with no activation, relu, sigmoid, tanh, leakyRelu with a slope >= 0; without a
+ * bias sigmoid and tanh), bias and activation run as the matmul's epilogue
+ * (`Device.matmulMap`: on gl no separate kernel, no product array); otherwise, as
+ * {@link biasActivation}, one kernel after the matmul, whose result is an internal intermediate
+ * owned by the returned tensor (disposed with it). Values and gradients are the same either way,
+ * bit for bit.
  *
  * @throws {ShapeError} naming `linear` when x is not 2-D, W is not `[out, in]` or b is not `[out]`.
  * @example
@@ -181,6 +178,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       bias.shape,
     ]);
   }
+  if (
+    bias
+      ? activation === 'identity' || gradFromOutput(activation, negativeSlope)
+      : activation === 'sigmoid' || activation === 'tanh'
+  )
+    return linearFused(x, weight, bias ?? null, activation, negativeSlope);
   const z = matmul(x, weight, { transB: true });
   if (!bias && activation === 'identity') return z;
   const y = bias
@@ -188,4 +191,42 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     : applyActivation(z, activation, negativeSlope);
   y._adopt(z);
   return y;
+}
+
+/**
+ * `linear` as one matmul with the bias and activation as its epilogue (`Device.matmulMap`), for
+ * the activations whose backward reads the output. The backward pass runs the kernels that
+ * {@link biasActivation} (or sigmoid/tanh) and {@link matmul} would: `dz = activationGrad(y, dy)`,
+ * `dx = dz W`, `dW = dz^T x`, `db = sum of dz over the rows`.
+ */
+function linearFused(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  activation: Activation,
+  negativeSlope: number,
+): Tensor {
+  const d = x.device;
+  const params = activation === 'leakyRelu' ? [finite('linear', 'negativeSlope', negativeSlope)] : [];
+  const spec = bias ? BIAS_ACT[activation] : UNARY[activation as 'sigmoid' | 'tanh'];
+  const operands = bias ? [bias.array] : [];
+  const y = d.matmulMap(x.array, weight.array, { spec, operands, params }, { transB: true });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return fromOp(`linear(${activation})`, y, inputs, (ctx, yArr) => {
+    const sy = activation !== 'identity' ? ctx.save(yArr) : null;
+    const sx = ctx.needs[1] ? ctx.save(x.array) : null;
+    const sw = ctx.needs[0] ? ctx.save(weight.array) : null;
+    return (dy) => {
+      const dz =
+        activation === 'identity' ? dy : d.activationGrad(ACTIVATION_GRADS[activation], sy!, dy, ...params);
+      try {
+        const gb = bias && ctx.needs[2] ? sumTo(view(dz), bias.shape) : null;
+        const gx = sw ? d.matmul(dz, sw) : null;
+        const gw = sx ? d.matmul(dz, sx, { transA: true }) : null;
+        return bias ? [gx, gw, gb] : [gx, gw];
+      } finally {
+        if (dz !== dy) dz.dispose();
+      }
+    };
+  });
 }
