@@ -147,8 +147,8 @@ export interface MatmulOptions {
  */
 export interface MatmulEpilogue {
   /**
-   * The kernel: input `a` is the product's element, inputs `b`, `c`, ... the {@link
-   * MatmulEpilogue.operands}; its arity is `1 + operands.length`.
+   * The kernel: input `a` is the product's element, inputs `b`, `c`, ... the operands
+   * ({@link MatmulEpilogue.operands}); its arity is `1 + operands.length`.
    */
   readonly spec: ElementwiseSpec;
   /**
