@@ -36,6 +36,9 @@ const BIAS_LEAKY = biasSpec(SCALAR.leakyRelu);
 /** Two operands and two parameters: p0 * a * c + b - p1. */
 const AXPY = defineKernel({ name: 'test.axpy', arity: 3, params: 2, expr: 'p0 * a * c + b - p1' });
 
+/** Six inputs: the product and five operands. */
+const SUM6 = defineKernel({ name: 'test.sum6', arity: 6, params: 0, expr: 'a * b + c - d * e + f' });
+
 function randomValues(n: number, seed: number, scale = 1): number[] {
   let s = seed >>> 0;
   const out: number[] = [];
@@ -132,6 +135,8 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
       expectSame(a, b, UNARY.relu, [], [], opts);
       expectSame(a, b, SCALAR.leakyRelu, [], [0.01], opts);
       expectSame(a, b, UNARY.gelu, [], [], opts);
+      // five operands (arity 6): more than gl's unpack pass binds, so matmul and map there
+      expectSame(a, b, SUM6, [full, col, scalar, row, full], [], opts);
       for (const t of [a, b, full, col, scalar, row]) t.dispose();
     }
   });
@@ -259,6 +264,22 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
         } finally {
           be[flag] = true;
         }
+      }
+      // tiled arrays (an output above tileAbove): the tiled matmul and map, the same values
+      const [above, tile] = [be.tileAbove, be.tileElements];
+      be.tileElements = 512;
+      be.tileAbove = 512;
+      try {
+        const before = be.matmulMapCalls;
+        const y = d.matmulMap(x, w, { spec: BIAS_RELU, operands: [bias] }, opts);
+        expect(be.matmulMapCalls).toBe(before);
+        const z = d.matmul(x, w, opts);
+        const ref = d.map(BIAS_RELU, [z, bias]);
+        expect(bits(y.read())).toEqual(bits(ref.read()));
+        for (const t of [y, z, ref]) t.dispose();
+      } finally {
+        be.tileAbove = above;
+        be.tileElements = tile;
       }
       for (const t of [x, w, bias, composed.result, fused.result]) t.dispose();
     },
