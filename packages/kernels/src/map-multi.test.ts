@@ -6,6 +6,7 @@ import { DisposedError, ShapeError, ValueError } from './errors.js';
 import { backendsToTest, createDevice } from './select.js';
 import type { Shape } from './shape.js';
 import { defineKernel } from './spec/define.js';
+import { float32Bits, lcgValues } from './testing/reference.js';
 
 // Device.mapMulti: every output equals Device.map of its spec bit for bit, on every backend, for
 // fused specs (shared stmts), specs the wasm JIT does not compile (Math.sin: JavaScript), specs with
@@ -30,18 +31,6 @@ const ADAM_UNFUSED = [
   defineKernel({ name: 'test.adam1.v', arity: 4, params: 6, expr: 'p2 * c + p3 * (a * a)' }),
 ];
 
-function randomValues(n: number, seed: number, scale = 1): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(((s / 2 ** 32) * 2 - 1) * scale);
-  }
-  return out;
-}
-
-const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
-
 describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
   const d = createDevice({ backend: name, threads: 1 });
   afterAll(() => d.destroy());
@@ -50,23 +39,23 @@ describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
 
   it('writes Adam state and parameter in one pass, equal to one map per spec bit for bit', () => {
     for (const n of [1, 3, 4, 7, 64, 1001]) {
-      const g = d.array(randomValues(n, 1, 0.5), [n]);
-      const m = d.array(randomValues(n, 2, 0.1), [n]);
-      const v = d.array(randomValues(n, 3, 0.01).map(Math.abs), [n]);
-      const p = d.array(randomValues(n, 4), [n]);
+      const g = d.array(lcgValues(n, 1, 0.5), [n]);
+      const m = d.array(lcgValues(n, 2, 0.1), [n]);
+      const v = d.array(lcgValues(n, 3, 0.01).map(Math.abs), [n]);
+      const p = d.array(lcgValues(n, 4), [n]);
       const before = d.memory().kernels;
       const outs = d.mapMulti(ADAM, [g, m, v, p], ADAM_PARAMS);
       expect(d.memory().kernels - before).toBe(fuses ? 1 : 3);
       expect(outs.map((o) => o.shape)).toEqual([[n], [n], [n]]);
       for (let k = 0; k < 3; k++) {
         const one = d.map(ADAM[k], [g, m, v, p], ADAM_PARAMS);
-        expect(bits(outs[k].read())).toEqual(bits(one.read()));
+        expect(float32Bits(outs[k].read())).toEqual(float32Bits(one.read()));
         one.dispose();
       }
       // and the moments equal the kernels that never shared a temporary
       for (let k = 0; k < 2; k++) {
         const one = d.map(ADAM_UNFUSED[k], [g, m, v, p], ADAM_PARAMS);
-        expect(bits(outs[k].read())).toEqual(bits(one.read()));
+        expect(float32Bits(outs[k].read())).toEqual(float32Bits(one.read()));
         one.dispose();
       }
       for (const x of [g, m, v, p, ...outs]) x.dispose();
@@ -133,7 +122,7 @@ describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
     for (const [sa, sb, sc] of cases) {
       const mk = (s: Shape) =>
         d.array(
-          randomValues(
+          lcgValues(
             s.reduce((x, y) => x * y, 1),
             seed++,
           ),
@@ -144,7 +133,7 @@ describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
       for (let k = 0; k < specs.length; k++) {
         const one = d.map(specs[k], [a, b, c], [0.25]);
         expect(outs[k].shape).toEqual(one.shape);
-        expect(bits(outs[k].read())).toEqual(bits(one.read()));
+        expect(float32Bits(outs[k].read())).toEqual(float32Bits(one.read()));
         one.dispose();
       }
       for (const x of [a, b, c, ...outs]) x.dispose();
@@ -152,8 +141,8 @@ describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
   });
 
   it('runs specs the WebAssembly JIT does not compile, and specs with different stmts, one map each', () => {
-    const x = d.array(randomValues(37, 5, 3), [37]);
-    const y = d.array(randomValues(37, 6, 3), [37]);
+    const x = d.array(lcgValues(37, 5, 3), [37]);
+    const y = d.array(lcgValues(37, 6, 3), [37]);
     const trig = [
       defineKernel({
         name: 'test.trig.s',
@@ -187,7 +176,7 @@ describe.each(backendsToTest())('Device.mapMulti on %s', (name) => {
       expect(launches).toBe(fuses && specs === trig ? 1 : 2);
       for (let k = 0; k < 2; k++) {
         const one = d.map(specs[k], [x, y]);
-        expect(bits(outs[k].read())).toEqual(bits(one.read()));
+        expect(float32Bits(outs[k].read())).toEqual(float32Bits(one.read()));
         one.dispose();
       }
       for (const o of outs) o.dispose();

@@ -7,6 +7,7 @@ import { GpuJsBackend } from './gl/backend.js';
 import { profileGl } from './gl/profile-device.js';
 import { backendsToTest, createDevice } from './select.js';
 import { defineKernel } from './spec/define.js';
+import { float32Bits, lcgValues } from './testing/reference.js';
 
 // Device.matmulMap (issue 16): a matmul with an element-wise epilogue equals matmul then map bit
 // for bit on every backend, for every transpose combination, a bias [n], a column [m, 1], a scalar
@@ -39,18 +40,6 @@ const AXPY = defineKernel({ name: 'test.axpy', arity: 3, params: 2, expr: 'p0 * 
 /** Six inputs: the product and five operands. */
 const SUM6 = defineKernel({ name: 'test.sum6', arity: 6, params: 0, expr: 'a * b + c - d * e + f' });
 
-function randomValues(n: number, seed: number, scale = 1): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(((s / 2 ** 32) * 2 - 1) * scale);
-  }
-  return out;
-}
-
-const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
-
 const TRANSPOSES = [
   { transA: false, transB: false },
   { transA: true, transB: false },
@@ -65,8 +54,8 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
 
   /** A and B stored for `opts` so that op(A) is m x k and op(B) is k x n. */
   const operands = (m: number, k: number, n: number, opts: (typeof TRANSPOSES)[number], seed: number) => ({
-    a: d.array(randomValues(m * k, seed), opts.transA ? [k, m] : [m, k]),
-    b: d.array(randomValues(k * n, seed + 1), opts.transB ? [n, k] : [k, n]),
+    a: d.array(lcgValues(m * k, seed), opts.transA ? [k, m] : [m, k]),
+    b: d.array(lcgValues(k * n, seed + 1), opts.transB ? [n, k] : [k, n]),
   });
 
   /** matmulMap against matmul + map, bit for bit; returns the launches the fused call took. */
@@ -84,7 +73,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
     const got = d.matmulMap(a, b, { spec, operands: others, params }, opts);
     const launches = d.memory().kernels - before;
     expect(got.shape).toEqual(product.shape);
-    expect(bits(got.read())).toEqual(bits(ref.read()));
+    expect(float32Bits(got.read())).toEqual(float32Bits(ref.read()));
     for (const t of [product, ref, got]) t.dispose();
     return launches;
   };
@@ -107,7 +96,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
     ]) {
       for (const opts of TRANSPOSES) {
         const { a, b } = operands(m, k, n, opts, m + 3 * k + 7 * n);
-        const bias = d.array(randomValues(n, n + 11, 2), [n]);
+        const bias = d.array(lcgValues(n, n + 11, 2), [n]);
         for (const [spec, params] of cases) {
           const launches = expectSame(a, b, spec, [bias], params, opts);
           // gl fuses (one launch instead of two) where the packed matmul runs: every shape here
@@ -123,10 +112,10 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
     const [m, k, n] = [7, 11, 6];
     for (const opts of TRANSPOSES) {
       const { a, b } = operands(m, k, n, opts, 5);
-      const full = d.array(randomValues(m * n, 21), [m, n]);
-      const col = d.array(randomValues(m, 22), [m, 1]);
+      const full = d.array(lcgValues(m * n, 21), [m, n]);
+      const col = d.array(lcgValues(m, 22), [m, 1]);
       const scalar = d.array([0.25], []);
-      const row = d.array(randomValues(n, 23), [1, n]);
+      const row = d.array(lcgValues(n, 23), [1, n]);
       expectSame(a, b, AXPY, [full, col], [1.5, 0.125], opts);
       expectSame(a, b, AXPY, [col, full], [-2, 3], opts);
       expectSame(a, b, AXPY, [scalar, row], [0.5, 0], opts);
@@ -150,7 +139,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
     ]) {
       for (const opts of TRANSPOSES) {
         const { a, b } = operands(m, k, n, opts, 9);
-        const bias = d.array(randomValues(n, 10), [n]);
+        const bias = d.array(lcgValues(n, 10), [n]);
         expectSame(a, b, BIAS_SIGMOID, [bias], [], opts);
         expectSame(a, b, BIAS_LEAKY, [bias], [0.3], opts);
         for (const t of [a, b, bias]) t.dispose();
@@ -169,9 +158,9 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
   });
 
   it('rejects bad calls with typed errors naming matmulMap, launching and allocating nothing', () => {
-    const a = d.array(randomValues(6, 1), [2, 3]);
-    const b = d.array(randomValues(12, 2), [3, 4]);
-    const bias = d.array(randomValues(4, 3), [4]);
+    const a = d.array(lcgValues(6, 1), [2, 3]);
+    const b = d.array(lcgValues(12, 2), [3, 4]);
+    const bias = d.array(lcgValues(4, 3), [4]);
     const gone = d.array([1, 2, 3, 4], [4]);
     gone.dispose();
     const flat = d.reshape(a, [6]);
@@ -228,9 +217,9 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
     'gl: the epilogue runs in the unpack pass (one draw less than matmul + map), else falls back',
     () => {
       const be = gl!;
-      const x = d.array(randomValues(128 * 30, 1), [128, 30]);
-      const w = d.array(randomValues(20 * 30, 2), [20, 30]);
-      const bias = d.array(randomValues(20, 3), [20]);
+      const x = d.array(lcgValues(128 * 30, 1), [128, 30]);
+      const w = d.array(lcgValues(20 * 30, 2), [20, 30]);
+      const bias = d.array(lcgValues(20, 3), [20]);
       const opts = { transB: true };
       // Linear + relu forward: matmul + map before, the fused op now
       const warm = [d.matmul(x, w, opts), d.matmulMap(x, w, { spec: BIAS_RELU, operands: [bias] }, opts)];
@@ -249,7 +238,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
       expect(composed.profile.launches).toBe(5); // pack A, pack B, matmul, unpack, map
       expect(fused.profile.launches).toBe(4); // pack A, pack B, matmul, unpack with the epilogue
       expect(fused.profile.kernels.map((k) => k.name)).toContain('unpack(128x20, test.bias_relu)');
-      expect(bits(fused.result.read())).toEqual(bits(composed.result.read()));
+      expect(float32Bits(fused.result.read())).toEqual(float32Bits(composed.result.read()));
       // not fused where the packed path or the direct map is off (matmul and map); fused with one render target
       for (const flag of ['packedMatmul', 'directMap', 'blockedMatmul'] as const) {
         be[flag] = false;
@@ -259,7 +248,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
           expect(be.matmulMapCalls).toBe(flag === 'blockedMatmul' ? before + 1 : before);
           const z = d.matmul(x, w, opts); // the product as this setting computes it
           const ref = d.map(BIAS_RELU, [z, bias]);
-          expect(bits(y.read())).toEqual(bits(ref.read()));
+          expect(float32Bits(y.read())).toEqual(float32Bits(ref.read()));
           for (const t of [y, z, ref]) t.dispose();
         } finally {
           be[flag] = true;
@@ -275,7 +264,7 @@ describe.each(backendsToTest())('Device.matmulMap on %s', (name) => {
         expect(be.matmulMapCalls).toBe(before);
         const z = d.matmul(x, w, opts);
         const ref = d.map(BIAS_RELU, [z, bias]);
-        expect(bits(y.read())).toEqual(bits(ref.read()));
+        expect(float32Bits(y.read())).toEqual(float32Bits(ref.read()));
         for (const t of [y, z, ref]) t.dispose();
       } finally {
         be.tileAbove = above;

@@ -19,6 +19,24 @@ export function erf64(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
+/**
+ * Deterministic pseudo-random numbers in [-scale, scale) from a linear congruential generator
+ * (the float64 values; uploading them rounds to float32).
+ */
+export function lcgValues(n: number, seed: number, scale = 1): number[] {
+  let s = seed >>> 0;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out.push(((s / 2 ** 32) * 2 - 1) * scale);
+  }
+  return out;
+}
+
+/** The IEEE-754 bit patterns of float32 values, for bit-for-bit comparisons (NaN payloads included). */
+export const float32Bits = (x: Float32Array): number[] =>
+  Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+
 /** Deterministic pseudo-random test data in [lo, hi). */
 export function testData(n: number, seed: number, lo = -3, hi = 3): Float32Array {
   let s = seed >>> 0 || 1;
