@@ -97,7 +97,8 @@ const CNN_LAST = 3;
 // The timer part (scripts/browser/timer.js): while `await t.data()` runs on gl, the gaps between
 // callbacks of the page's 16 ms timer (from the data() call to the end of its await, over the
 // rounds after the first) must stay within this multiple of its period at the TIMER_PERCENTILE-th
-// percentile...
+// percentile, or of the same percentile of the gaps in the control waits (as long, no GPU work)
+// when this machine's timer is late anyway (one CI run at load 27: 35 ms during the reads)...
 const TIMER_PERIOD_MS = 16; // timer.js's TIMER_PERIOD_MS (the page reports its own; they must agree)
 const TIMER_GAP_FACTOR = 2;
 const TIMER_PERCENTILE = 90;
@@ -568,8 +569,12 @@ async function timerCheck(c, timer) {
   }
   // the first round compiles the kernels (synchronously, before its await): not checked
   const checked = timer.rounds.slice(1);
+  const percentile = (xs) =>
+    xs.length ? xs[Math.ceil((TIMER_PERCENTILE / 100) * xs.length) - 1] : Number.NaN;
   const gaps = checked.flatMap((r) => r.gapsMs).sort((a, b) => a - b);
-  const pct = gaps.length ? gaps[Math.ceil((TIMER_PERCENTILE / 100) * gaps.length) - 1] : Number.NaN;
+  const pct = percentile(gaps);
+  const idleGaps = checked.flatMap((r) => r.idleGapsMs ?? []).sort((a, b) => a - b);
+  const idlePct = percentile(idleGaps);
   console.log(
     `  timer (${timer.periodMs} ms) while awaiting t.data() of ${timer.matmuls} chained ${timer.n}x${timer.n} ` +
       `products on ${timer.backend} (${timer.gpuMode}, readAsync ${timer.asyncRead}): ` +
@@ -580,7 +585,8 @@ async function timerCheck(c, timer) {
             `await ${r.awaitMs} ms, ${r.ticks} callbacks, longest gap ${Math.max(...r.gapsMs)} ms`,
         )
         .join('; ') +
-      `; rounds 2-${timer.rounds.length}: ${gaps.length} gaps, ${TIMER_PERCENTILE}th percentile ${pct} ms`,
+      `; rounds 2-${timer.rounds.length}: ${gaps.length} gaps, ${TIMER_PERCENTILE}th percentile ${pct} ms; ` +
+      `the same waits without GPU work: ${idleGaps.length} gaps, ${TIMER_PERCENTILE}th percentile ${idlePct} ms`,
   );
   await check(c.id, title, () => {
     assert(
@@ -602,14 +608,16 @@ async function timerCheck(c, timer) {
       `the awaits lasted ${awaited.toFixed(1)} ms in total, less than ${TIMER_MIN_AWAIT_PERIODS} periods: ` +
         'the GPU work did not run during them, so the check would prove nothing',
     );
-    const limit = TIMER_GAP_FACTOR * TIMER_PERIOD_MS;
+    assert(idleGaps.length > 0, 'the page recorded no control waits');
+    // 2x the period, or 2x what the timer manages anyway on this machine at this moment
+    const limit = TIMER_GAP_FACTOR * Math.max(TIMER_PERIOD_MS, idlePct);
     const maxLimit = TIMER_MAX_GAP_FACTOR * TIMER_PERIOD_MS;
     const stalled = checked.filter((r) => Math.max(...r.gapsMs) > maxLimit).length;
     const stalledLimit = Math.floor(TIMER_STALLED_ROUNDS_FRACTION * checked.length);
     assert(
       pct <= limit && stalled <= stalledLimit,
       `gaps between timer callbacks during the awaits: ${TIMER_PERCENTILE}th percentile ${pct} ms ` +
-        `(limit ${limit} ms); ${stalled} of ${checked.length} rounds had a gap over ${maxLimit} ms ` +
+        `(limit ${limit} ms: ${TIMER_GAP_FACTOR}x the larger of the period and the ${idlePct} ms of the waits without GPU work); ${stalled} of ${checked.length} rounds had a gap over ${maxLimit} ms ` +
         `(limit ${stalledLimit}); ${gaps.length} gaps: ${gaps.join(' ')}`,
     );
   });

@@ -14,6 +14,8 @@
 // timer callback while it was waiting for the GPU. A read that blocks (readPixels waiting for the
 // queue to drain) shows as one gap as long as the GPU's work; a non-blocking one leaves only the
 // timer's own period and the page's scheduling jitter.
+// After each round the page waits as long again with no GPU work (a plain timeout) and records the
+// gaps the same way: the control, how late this machine's timer fires when nothing blocks it.
 // The checks (in scripts/browser-test.mjs) are made on the rounds after the first (which compiles
 // the kernels): the gaps within 2x the period (at the 90th percentile; beyond 8x in at most a
 // quarter of the rounds),
@@ -64,11 +66,21 @@ export async function runTimerDuringReads() {
         const events = [tRead, ...inside, tEnd];
         const gapsMs = [];
         for (let i = 1; i < events.length; i++) gapsMs.push(round2(events[i] - events[i - 1]));
+        // the control: the same page waiting as long with no GPU work (a plain timeout), whose
+        // gaps say how late this machine's timer fires anyway (a loaded machine delays both)
+        const tIdle = performance.now();
+        await new Promise((r) => setTimeout(r, tEnd - tRead));
+        const tIdleEnd = performance.now();
+        const idleEvents = [tIdle, ...ticks.filter((t) => t > tIdle && t < tIdleEnd), tIdleEnd];
+        const idleGapsMs = [];
+        for (let i = 1; i < idleEvents.length; i++)
+          idleGapsMs.push(round2(idleEvents[i] - idleEvents[i - 1]));
         rounds.push({
           enqueueMs: round2(tRead - t0),
           awaitMs: round2(tEnd - tRead),
           ticks: inside.length,
           gapsMs,
+          idleGapsMs,
           finite: values.length === N * N && values.every(Number.isFinite),
         });
       }
