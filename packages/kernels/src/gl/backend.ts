@@ -595,7 +595,7 @@ export class GpuJsBackend implements KernelBackend {
       texs.forEach((t, k) => {
         samplers[`x${k}`] = t.texture;
       });
-      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
       params.forEach((p, q) => {
         floats[`p${q}`] = p;
       });
@@ -983,7 +983,7 @@ export class GpuJsBackend implements KernelBackend {
       texs.forEach((t, k) => {
         inputs[`x${k}`] = t.texture;
       });
-      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
       params.forEach((p, q) => {
         floats[`p${q}`] = p;
       });
