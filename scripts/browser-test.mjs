@@ -80,7 +80,7 @@ const WANT = [
   '@gradkit/dropout',
 ];
 // The page's files (scripts/browser/...), copied into the project before bundling.
-const PAGE_FILES = ['main.js', 'cnn.js', 'timer.js', 'index.html', 'fixtures/cnn.json'];
+const PAGE_FILES = ['main.js', 'cnn.js', 'timer.js', 'kernels.js', 'index.html', 'fixtures/cnn.json'];
 const PAGE_TIMEOUT_MS = 60_000;
 // CI gives this test 3 minutes: past this, the run stops and counts what did not run as failed.
 const BUDGET_MS = 170_000;
@@ -198,6 +198,18 @@ const ALL_CONFIGS = [
     gpuModes: ['js'],
     webgl: true,
   },
+  {
+    id: 'webgl-kernels',
+    title: "WebGL (SwiftShader), setDevice('gl'): every Device op against cpu (scripts/browser/kernels.js)",
+    args: SOFTWARE_GL,
+    query: '?backend=gl&part=kernels',
+    backends: ['gl'],
+    // the page runs only the kernel part: no training, no CNN, no timer
+    kernels: true,
+    // every kernel compiles on SwiftShader (twice: untiled and tiled), on a CPU shared with the
+    // page beside it
+    timeoutMs: 240_000,
+  },
 ];
 const CONFIGS = GRADKIT_BROWSER_CONFIGS
   ? GRADKIT_BROWSER_CONFIGS.split(',').map((id) => {
@@ -209,6 +221,8 @@ const CONFIGS = GRADKIT_BROWSER_CONFIGS
       return c;
     })
   : ALL_CONFIGS;
+/** The configurations whose page trains (all but the kernel part's): their results must agree. */
+const TRAINING_CONFIGS = CONFIGS.filter((c) => !c.kernels);
 
 const {
   started,
@@ -225,7 +239,15 @@ const log = (msg) =>
   console.log(`\n[browser ${String(Math.round((Date.now() - started) / 1000)).padStart(3)}s] ${msg}`);
 
 /** The checks of one configuration (the first one opens the page). */
-const checkTitles = (c) => [
+const checkTitles = (c) =>
+  c.kernels
+    ? [
+        'the page loads and runs every Device op on gl and on cpu',
+        `kernels: every Device op on gl (WebGL2) matches cpu (bit for bit where exact; else within the float32 bounds of scripts/browser/kernels.js)`,
+        'kernels: on a gl device with tiled arrays every op matches cpu or refuses with a BackendError naming the tiling',
+      ]
+    : trainingCheckTitles(c);
+const trainingCheckTitles = (c) => [
   'the page loads and trains',
   `the loss falls below ${LOSS_FRACTION} of its first value`,
   `the backend is ${c.backends.join(' or ')}`,
@@ -449,6 +471,7 @@ async function openPage(chromium, origin, config) {
   });
   const messages = [];
   const t0 = Date.now();
+  const pageTimeout = config.timeoutMs ?? PAGE_TIMEOUT_MS;
   try {
     const page = await browser.newPage();
     page.on('console', (m) => {
@@ -462,10 +485,10 @@ async function openPage(chromium, origin, config) {
     // for the navigation to commit, then for the result (PAGE_TIMEOUT_MS covers the whole page).
     await page.goto(`${origin}/${config.query}`, { waitUntil: 'commit', timeout: 30_000 });
     try {
-      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: PAGE_TIMEOUT_MS });
+      await page.waitForFunction(() => window.__result !== undefined, null, { timeout: pageTimeout });
     } catch {
       throw new Error(
-        `the page published no result within ${PAGE_TIMEOUT_MS / 1000}s${messages.length ? `; ${messages.join('; ')}` : ''}`,
+        `the page published no result within ${pageTimeout / 1000}s${messages.length ? `; ${messages.join('; ')}` : ''}`,
       );
     }
     const result = await page.evaluate(() => window.__result);
@@ -552,6 +575,47 @@ async function cnnChecks(c, cnn) {
         cnn.glStats !== null && cnn.glStats.fallbacks.length === 0,
         `gpu.js ran kernels on its cpu backend: ${cnn.glStats?.fallbacks.join('; ')}`,
       );
+  });
+}
+
+/** The kernel part's page (scripts/browser/kernels.js): its two checks after the page's. */
+async function kernelChecks(c, r) {
+  const [, untiled, tiled] = checkTitles(c);
+  const k = r.kernels;
+  if (!k?.ok) {
+    const why = `the kernel part did not run: ${k ? k.error : 'the page gave no kernel result'}`;
+    record(c.id, untiled, why, 0);
+    record(c.id, tiled, why, 0);
+    return;
+  }
+  const summary = (part) =>
+    Object.entries(part.groups)
+      .map(([g, v]) => `${g} ${v.cases - v.failures.length}/${v.cases}`)
+      .join(', ');
+  const cases = (part) => Object.values(part.groups).reduce((a, v) => a + v.cases, 0);
+  console.log(
+    `  gl ${k.gpuMode} (readAsync ${k.asyncRead}) against cpu, ${cases(k.device)} cases: ${summary(k.device)}\n` +
+      `  tiled (arrays above ${k.tileAbove} elements in tiles of ${k.tileElements}): ${summary(k.tiled)}; ` +
+      `${k.tiled.refused.length} refused, naming the tiling`,
+  );
+  const failures = (part) => Object.values(part.groups).flatMap((v) => v.failures);
+  const verdict = (part) => () => {
+    const f = failures(part);
+    assert(cases(part) > 0, 'no case ran');
+    assert(
+      f.length === 0,
+      `${f.length} of ${cases(part)} cases disagree with cpu: ${f.slice(0, 12).join('; ')}`,
+    );
+  };
+  await check(c.id, untiled, verdict(k.device));
+  await check(c.id, tiled, () => {
+    assert(k.device.refused.length === 0, `the untiled device refused: ${k.device.refused.join('; ')}`);
+    verdict(k.tiled)();
+    // most ops must really have run tiled: a device that refused everything proves nothing
+    assert(
+      k.tiled.refused.length < cases(k.tiled) / 2,
+      `${k.tiled.refused.length} of ${cases(k.tiled)} cases refused on the tiled device`,
+    );
   });
 }
 
@@ -674,6 +738,10 @@ async function main() {
         continue;
       }
       const r = got.result;
+      if (c.kernels) {
+        await kernelChecks(c, r);
+        continue;
+      }
       seen.push({ config: c, ...got });
       console.log(
         `  Chromium ${got.version}; backend ${r.backend.name} (gpuMode ${r.backend.gpuMode}; ${r.backend.reason})\n` +
@@ -715,10 +783,12 @@ async function main() {
       if (c.timer) await timerCheck(c, r.timer);
     }
     // Same seed, same problem: the backends must agree (float32, different summation orders).
+    // (Not when only the kernel part's page was asked for, with GRADKIT_BROWSER_CONFIGS.)
+    if (TRAINING_CONFIGS.length === 0) return seen;
     await check('all', `every configuration computes the same losses (within ${AGREE_REL} relative)`, () => {
       assert(
-        seen.length === CONFIGS.length,
-        `only ${seen.length} of ${CONFIGS.length} configurations trained`,
+        seen.length === TRAINING_CONFIGS.length,
+        `only ${seen.length} of ${TRAINING_CONFIGS.length} configurations trained`,
       );
       const [ref] = seen;
       for (const s of seen.slice(1)) {
@@ -740,8 +810,8 @@ async function main() {
       () => {
         const ran = seen.filter((s) => s.result.cnn?.ok);
         assert(
-          ran.length === CONFIGS.length,
-          `only ${ran.length} of ${CONFIGS.length} configurations ran the CNN`,
+          ran.length === TRAINING_CONFIGS.length,
+          `only ${ran.length} of ${TRAINING_CONFIGS.length} configurations ran the CNN`,
         );
         const [ref] = ran;
         const want = ref.result.cnn.losses;

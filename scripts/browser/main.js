@@ -3,6 +3,8 @@
 // then runs the small CNN of ./cnn.js (against PyTorch, then training on), on gl also the timer
 // part of ./timer.js (does `await t.data()` let a 16 ms timer run?), and publishes
 // { backend, webgl, lossBefore, lossAfter, ..., cnn, timer } as window.__result and in #result.
+// `?part=kernels` runs only ./kernels.js instead (every Device op against cpu) and publishes
+// { part: 'kernels', backend, kernels }.
 // `?backend=gl|wasm|cpu` calls setDevice() first; without it the backend is chosen automatically.
 // The GPU backend is opt-in: importing @gradkit/kernels/gl registers it (it bundles gpu.js).
 import '@gradkit/kernels/gl';
@@ -21,6 +23,7 @@ import {
   zeros,
 } from '@gradkit/tensor';
 import { runCnn } from './cnn.js';
+import { runKernelConformance } from './kernels.js';
 import { runTimerDuringReads } from './timer.js';
 
 const STEPS = 60;
@@ -104,13 +107,30 @@ function train() {
 
 const describeError = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
+const params = new URLSearchParams(location.search);
 let result;
-try {
-  result = train();
-} catch (e) {
-  result = { ok: false, error: describeError(e), webgl: probeWebGl() };
+if (params.get('part') === 'kernels') {
+  // only the kernel part (./kernels.js): every Device op on the requested device against cpu
+  try {
+    setDevice(params.get('backend') ?? 'gl');
+    const info = backendInfo();
+    result = {
+      ok: true,
+      part: 'kernels',
+      backend: { name: info.name, gpuMode: info.gpuMode, renderer: info.renderer },
+    };
+    result.kernels = await runKernelConformance();
+  } catch (e) {
+    result = { ok: false, error: describeError(e) };
+  }
+} else {
+  try {
+    result = train();
+  } catch (e) {
+    result = { ok: false, error: describeError(e), webgl: probeWebGl() };
+  }
 }
-if (result.ok) {
+if (result.ok && result.part !== 'kernels') {
   // The CNN runs after the MLP on the same default device; its failure is its own checks' failure.
   try {
     result.cnn = runCnn();
@@ -121,7 +141,7 @@ if (result.ok) {
     };
   }
 }
-if (result.ok && result.backend.name === 'gl') {
+if (result.ok && result.part !== 'kernels' && result.backend.name === 'gl') {
   // Last, so that its timer and its large products do not slow the parts before it.
   try {
     result.timer = await runTimerDuringReads();

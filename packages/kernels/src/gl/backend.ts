@@ -600,7 +600,7 @@ export class GpuJsBackend implements KernelBackend {
       texs.forEach((t, k) => {
         samplers[`x${k}`] = t.texture;
       });
-      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
       params.forEach((p, q) => {
         floats[`p${q}`] = p;
       });
@@ -871,7 +871,7 @@ export class GpuJsBackend implements KernelBackend {
     ins.forEach((o, i) => {
       samplers[`E${i + 1}`] = (this.storage(o) as unknown as GpuJsTextureInternals).texture;
     });
-    const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+    const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
     params.forEach((p, q) => {
       floats[`p${q}`] = p;
     });
@@ -1060,7 +1060,7 @@ export class GpuJsBackend implements KernelBackend {
       texs.forEach((t, k) => {
         inputs[`x${k}`] = t.texture;
       });
-      const floats: Record<string, number> = { [ONE_UNIFORM]: 1 };
+      const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
       params.forEach((p, q) => {
         floats[`p${q}`] = p;
       });

@@ -12,6 +12,7 @@ import type { ElementwiseSpec } from '../backend.js';
 import { flt, INPUT_NAMES } from '../codegen.js';
 import type { KernelExpr } from '../spec/ast.js';
 import { parsedKernel } from '../spec/define.js';
+import { glslMathSource, PORTABLE_MATH, ZERO_UNIFORM } from './glsl-math.js';
 
 /** The vertex shader of every packed pass: one quad over the viewport; fragments use gl_FragCoord. */
 export const PACKED_VERTEX_SOURCE = [
@@ -342,19 +343,15 @@ export function unpackEpilogue(
   operands: readonly EpilogueOperand[],
 ): UnpackEpilogue | null {
   if (spec.arity !== 1 + operands.length) return null;
-  const { ast } = parsedKernel(spec);
-  const lets: string[] = [];
-  for (const l of ast.lets) {
-    const v = glslExpr(l.value);
-    if (v === null) return null;
-    lets.push(`  float ${l.name} = ${v};`);
-  }
-  const result = glslExpr(ast.result);
-  if (result === null) return null;
+  const body = glslBody(spec);
+  if (body === null) return null;
+  const { lets, result, used } = body;
   const decls: string[] = [
     ...operands.map((_, k) => `uniform sampler2D E${k + 1};`),
     ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
     `uniform float ${ONE_UNIFORM};`,
+    `uniform float ${ZERO_UNIFORM};`,
+    glslMathSource(used),
   ];
   operands.forEach((o, k) => {
     const [w, h] = o.size;
@@ -381,9 +378,11 @@ export function unpackEpilogue(
 }
 
 /**
- * The `Math` functions a same-shape map can use in the backend's own shader: those gpu.js also
- * emits as the GLSL built-in of the same name (its translation of the others, e.g. `pow`, `round`,
- * `tanh`, goes through its own helper functions, so those specs stay on gpu.js).
+ * The `Math` functions a same-shape map can use in the backend's own shader as the GLSL built-in
+ * of the same name: those gpu.js also emits as that built-in (its translation of the others, e.g.
+ * `round`, `tanh`, goes through its own helper functions, so those specs stay on gpu.js). The
+ * functions of {@link PORTABLE_MATH} (exp, log, log2, pow, sin, cos, tan, sqrt) call the
+ * backend's own GLSL instead (./glsl-math.ts), in these shaders and in gpu.js's kernels alike.
  */
 const GLSL_BUILTINS: ReadonlySet<string> = new Set([
   'abs',
@@ -391,24 +390,21 @@ const GLSL_BUILTINS: ReadonlySet<string> = new Set([
   'asin',
   'atan',
   'ceil',
-  'cos',
-  'exp',
   'floor',
-  'log',
-  'log2',
   'max',
   'min',
   'sign',
-  'sin',
-  'sqrt',
-  'tan',
 ]);
 
 /** A float uniform that always holds 1.0 (see {@link mapSameShapeSource}). */
 export const ONE_UNIFORM = 'gk_one';
 
-/** GLSL for one kernel-language expression, or null when it calls a function outside {@link GLSL_BUILTINS}. */
-function glslExpr(e: KernelExpr): string | null {
+/**
+ * GLSL for one kernel-language expression, or null when it calls a function outside
+ * {@link GLSL_BUILTINS} and {@link PORTABLE_MATH}; the GLSL functions of the latter it calls are
+ * added to `used` (their definitions come from `glslMathSource`).
+ */
+function glslExpr(e: KernelExpr, used: Set<string>): string | null {
   switch (e.kind) {
     case 'num':
       return flt(e.value);
@@ -420,14 +416,14 @@ function glslExpr(e: KernelExpr): string | null {
       return e.name;
     case 'neg':
     case 'not': {
-      const x = glslExpr(e.arg);
+      const x = glslExpr(e.arg, used);
       return x === null ? null : `(${e.kind === 'neg' ? '-' : '!'}${x})`;
     }
     case 'arith':
     case 'compare':
     case 'logical': {
-      const l = glslExpr(e.left);
-      const r = glslExpr(e.right);
+      const l = glslExpr(e.left, used);
+      const r = glslExpr(e.right, used);
       if (l === null || r === null) return null;
       // a quotient of two literals (0.0 / 0.0 spells NaN) is computed at run time: GLSL
       // compilers fold it, and fold 0.0 / 0.0 to something that is not NaN
@@ -436,24 +432,47 @@ function glslExpr(e: KernelExpr): string | null {
       return `(${l} ${e.op} ${r})`;
     }
     case 'cond': {
-      const t = glslExpr(e.test);
-      const a = glslExpr(e.then);
-      const b = glslExpr(e.otherwise);
+      const t = glslExpr(e.test, used);
+      const a = glslExpr(e.then, used);
+      const b = glslExpr(e.otherwise, used);
       return t === null || a === null || b === null ? null : `(${t} ? ${a} : ${b})`;
     }
     case 'call': {
       // a float32 rounding: a highp float already is one (gpu.js's fround returns x too)
       if (e.fn === 'fround' && e.args.length === 1) {
-        const x = glslExpr(e.args[0]);
+        const x = glslExpr(e.args[0], used);
         return x === null ? null : `(${x})`;
       }
-      if (!GLSL_BUILTINS.has(e.fn)) return null;
-      const args = e.args.map(glslExpr);
-      return args.some((x) => x === null) ? null : `${e.fn}(${args.join(', ')})`;
+      const portable = Object.hasOwn(PORTABLE_MATH, e.fn) ? PORTABLE_MATH[e.fn].glsl : null;
+      if (portable === null && !GLSL_BUILTINS.has(e.fn)) return null;
+      const args = e.args.map((a) => glslExpr(a, used));
+      if (args.some((x) => x === null)) return null;
+      if (portable !== null) used.add(portable);
+      return `${portable ?? e.fn}(${args.join(', ')})`;
     }
     default:
       return null;
   }
+}
+
+/**
+ * A spec's statements (`float t_x = ...;` lines) and result expression in GLSL, with the portable
+ * math functions they call (`used`, for `glslMathSource`); null when it calls a function outside
+ * {@link GLSL_BUILTINS} and {@link PORTABLE_MATH}.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
+ */
+function glslBody(spec: ElementwiseSpec): { lets: string[]; result: string; used: Set<string> } | null {
+  const { ast } = parsedKernel(spec);
+  const used = new Set<string>();
+  const lets: string[] = [];
+  for (const l of ast.lets) {
+    const v = glslExpr(l.value, used);
+    if (v === null) return null;
+    lets.push(`  float ${l.name} = ${v};`);
+  }
+  const result = glslExpr(ast.result, used);
+  return result === null ? null : { lets, result, used };
 }
 
 /**
@@ -466,20 +485,16 @@ function glslExpr(e: KernelExpr): string | null {
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
 export function mapSameShapeSource(spec: ElementwiseSpec, size: readonly [number, number]): string | null {
-  const { ast } = parsedKernel(spec);
-  const lets: string[] = [];
-  for (const l of ast.lets) {
-    const v = glslExpr(l.value);
-    if (v === null) return null;
-    lets.push(`  float ${l.name} = ${v};`);
-  }
-  const result = glslExpr(ast.result);
-  if (result === null) return null;
+  const body = glslBody(spec);
+  if (body === null) return null;
+  const { lets, result, used } = body;
   const lines = [
     'precision highp float;',
     ...Array.from({ length: spec.arity }, (_, k) => `uniform sampler2D x${k};`),
     ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
     `uniform float ${ONE_UNIFORM};`,
+    `uniform float ${ZERO_UNIFORM};`,
+    glslMathSource(used),
     'void main() {',
     `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
     ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
@@ -516,15 +531,16 @@ export function mapMultiSameShapeSource(
     )
   )
     return null;
+  const used = new Set<string>();
   const lets: string[] = [];
   for (const l of parsedKernel(first).ast.lets) {
-    const v = glslExpr(l.value);
+    const v = glslExpr(l.value, used);
     if (v === null) return null;
     lets.push(`  float ${l.name} = ${v};`);
   }
   const results: string[] = [];
   for (const spec of specs) {
-    const r = glslExpr(parsedKernel(spec).ast.result);
+    const r = glslExpr(parsedKernel(spec).ast.result, used);
     if (r === null) return null;
     results.push(r);
   }
@@ -535,7 +551,9 @@ export function mapMultiSameShapeSource(
     ...Array.from({ length: first.arity }, (_, k) => `uniform sampler2D x${k};`),
     ...Array.from({ length: first.params }, (_, q) => `uniform float p${q};`),
     `uniform float ${ONE_UNIFORM};`,
+    `uniform float ${ZERO_UNIFORM};`,
     ...(glsl3 ? results.map((_, k) => `layout(location = ${k}) out vec4 o${k};`) : []),
+    glslMathSource(used),
     'void main() {',
     `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
     ...Array.from({ length: first.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = ${tex}(x${k}, uv).r;`),
@@ -551,8 +569,7 @@ export function mapMultiSameShapeSource(
 /** The largest finite float32 as a GLSL literal (finite: `abs(v) <= FLT_MAX_GLSL`, false for NaN). */
 const FLT_MAX_GLSL = '3.4028234663852886e38';
 
-/** A float uniform that always holds 0.0: `gk_zero / gk_zero` is a NaN no compiler folds away. */
-export const ZERO_UNIFORM = 'gk_zero';
+export { ZERO_UNIFORM };
 
 /** Most classes the fused cross-entropy shaders loop over (more run the composed kernels). */
 export const CROSS_ENTROPY_MAX_CLASSES = 16384;
@@ -571,6 +588,7 @@ function crossEntropyHeader(
     ...floats.map((f) => `uniform float ${f};`),
     `uniform float ${ZERO_UNIFORM};`,
     ...(glsl3 ? Array.from({ length: outputs }, (_, k) => `layout(location = ${k}) out vec4 o${k};`) : []),
+    glslMathSource(['gk_exp', 'gk_log']),
   ];
 }
 
@@ -632,8 +650,8 @@ export function crossEntropySource(
     `  float lse = ${ZERO_UNIFORM} / ${ZERO_UNIFORM};`,
     `  if (!bad && abs(m) <= ${FLT_MAX_GLSL}) {`,
     '    float s = 0.0;',
-    `    for (int j = 0; j < ${classes}; j++) s += exp(rd_X(base + float(j)) - m);`,
-    '    float l = m + log(s);',
+    `    for (int j = 0; j < ${classes}; j++) s += gk_exp(rd_X(base + float(j)) - m);`,
+    '    float l = m + gk_log(s);',
     `    if (abs(l) <= ${FLT_MAX_GLSL}) lse = l;`,
     '  }',
     '  float loss = 0.0;',
@@ -665,7 +683,7 @@ export function crossEntropyProbsSource(
     'void main() {',
     `  float f = floor(gl_FragCoord.y) * ${flt(outSize[0])} + floor(gl_FragCoord.x);`,
     `  float row = floor((f + 0.5) / ${flt(classes)});`,
-    writeOut(glsl3, 1, 0, 'exp(rd_X(f) - rd_S(row))'),
+    writeOut(glsl3, 1, 0, 'gk_exp(rd_X(f) - rd_S(row))'),
     '}',
   ].join('\n');
 }

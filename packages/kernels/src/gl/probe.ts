@@ -1,6 +1,8 @@
 // gpu.js start-up: which GL mode can run here (and why not), the kernel compiler settings, and
 // the facts a started context reports. The only place besides ./backend.ts that talks to gpu.js.
 import type { GPU, IGPUKernelSettings, Texture } from 'gpu.js';
+import type { GpuJsNativeFunction } from './glsl-math.js';
+import { portableGpuJs } from './glsl-math.js';
 import { gpuJs } from './gpujs.js';
 import { detectSoftwareRenderer } from './renderer.js';
 
@@ -177,12 +179,22 @@ export function compile(gpu: GPU, source: string, output: number, loopMaxIterati
   // gpu.js types a string-source kernel as its generic run shortcut; gradkit calls it with
   // textures, typed arrays and numbers only, which is what GpuKernel describes.
   // `loopMaxIterations` is a documented kernel setting missing from gpu.js's IGPUKernelSettings.
-  const settings: IGPUKernelSettings & { loopMaxIterations: number } = {
+  // The Math functions GLSL leaves undefined at special values or in precision run the backend's
+  // own GLSL (./glsl-math.ts): injected into the shader, declared to gpu.js as native functions.
+  const portable = portableGpuJs(source);
+  const settings: IGPUKernelSettings & {
+    loopMaxIterations: number;
+    injectedNative?: string;
+    nativeFunctions?: GpuJsNativeFunction[];
+  } = {
     ...KERNEL_SETTINGS,
     output: [output],
     loopMaxIterations: Math.max(1000, loopMaxIterations + 1),
+    ...(portable.injectedNative === null
+      ? {}
+      : { injectedNative: portable.injectedNative, nativeFunctions: portable.nativeFunctions }),
   };
-  return gpu.createKernel(source, settings) as unknown as GpuKernel;
+  return gpu.createKernel(portable.source, settings as IGPUKernelSettings) as unknown as GpuKernel;
 }
 
 /** The backend gpu.js actually runs a kernel on, when it degraded it to its `cpu` fallback. @internal */

@@ -1,0 +1,367 @@
+// Portable GLSL for the `Math` functions whose GLSL built-ins are not to be trusted (issue 16):
+// GLSL ES leaves exp/log/pow of special values undefined (NaN handling, log(0), pow(0, y)) and
+// gives no precision for the trigonometric built-ins, and GPUs differ (SwiftShader: exp(NaN) = inf,
+// log(0) = -88.03, sin off by 1.4e-4 on [-6, 6]; pow(0, y > 0) = 2.2e-5). The gl backend emits
+// these functions instead, in its own shaders (./packed-sources.ts) and, through `portableGpuJs`,
+// in every gpu.js kernel, so both paths run the same GLSL (fused and unfused results stay equal).
+//
+// Everything is float32 arithmetic on normal numbers (GPUs flush subnormals): Cephes' expf/logf
+// polynomials after an exact Cody–Waite reduction, sin/cos/tan on [-pi/4, pi/4] after a Cody–Waite
+// reduction by pi/2 in five pieces (the first four of 9 bits, exact for |x| < 2^15) and a
+// Payne–Hanek reduction with 11-bit digits of 2/pi above (exact integer float arithmetic), so the
+// trigonometric functions stay accurate over the whole float range. NaN, infinities and the other
+// special values are tested first and produced at run time from the uniform `gk_zero` (always 0),
+// which no compiler can fold.
+/** A float uniform that always holds 0.0: `gk_zero / gk_zero` is a NaN no compiler folds away. */
+export const ZERO_UNIFORM = 'gk_zero';
+
+const Z = ZERO_UNIFORM;
+const NAN = `(${Z} / ${Z})`;
+const INF = `(1.0 / ${Z})`;
+const FLT_MAX = '3.4028234663852886e38';
+
+/** A power of two as a GLSL literal. */
+const p2 = (k: number): string => {
+  const s = String(2 ** k);
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+};
+
+/** `2^n` for an integer `|n| <= 127`, exactly (the product of its binary digits' powers). */
+const POW2I = `float gk_pow2i(float n) {
+  float a = abs(n);
+  float b = n < 0.0 ? 0.5 : 2.0;
+  float p = 1.0;
+  for (int i = 0; i < 7; i++) {
+    float h = floor(a * 0.5);
+    if (a - 2.0 * h > 0.5) p *= b;
+    b *= b;
+    a = h;
+  }
+  return p;
+}`;
+
+/** `x = m 2^e`, `m` in [1, 2), for a positive normal finite `x` (exact: scalings by powers of two). */
+const SPLIT = (() => {
+  const steps = [64, 32, 16, 8, 4, 2, 1];
+  return [
+    'void gk_split(float x, out float m, out float e) {',
+    '  m = x;',
+    '  e = 0.0;',
+    '  if (m >= 1.0) {',
+    ...steps.map((k) => `    if (m >= ${p2(k)}) { m *= ${p2(-k)}; e += ${k}.0; }`),
+    '  } else {',
+    ...steps.map((k) => `    if (m < ${p2(-k)}) { m *= ${p2(k)}; e -= ${k}.0; }`),
+    '    m *= 2.0;',
+    '    e -= 1.0;',
+    '  }',
+    '}',
+  ].join('\n');
+})();
+
+/** Cephes expf: n = round(x / ln 2), r = x - n ln 2 (ln 2 in two parts), exp(r) by a degree-6 polynomial, times 2^n. */
+const EXP = `float gk_exp(float x) {
+  if (x != x) return x;
+  if (x >= 88.72283935546875) return ${INF};
+  if (x < -87.5) return 0.0;
+  float n = floor(x * 1.4426950408889634 + 0.5);
+  float r = x - n * 0.693359375;
+  r = r + n * 2.12194440e-4;
+  float z = r * r;
+  float y = (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r + 1.0;
+  float h = floor(n * 0.5);
+  return y * gk_pow2i(h) * gk_pow2i(n - h);
+}`;
+
+/**
+ * Cephes logf's core for a positive normal finite `x`: `x = (1 + f) 2^e` with `1 + f` in
+ * [sqrt(1/2), sqrt(2)); returns log(1 + f) without the `e` terms, `e` through `e`.
+ */
+const LOGPARTS = `float gk_logparts(float x, out float e) {
+  float m;
+  gk_split(x, m, e);
+  if (m > 1.4142135623730951) { m *= 0.5; e += 1.0; }
+  m -= 1.0;
+  float z = m * m;
+  float y = ((((((((7.0376836292e-2 * m - 1.1514610310e-1) * m + 1.1676998740e-1) * m - 1.2420140846e-1) * m + 1.4249322787e-1) * m - 1.6668057665e-1) * m + 2.0000714765e-1) * m - 2.4999993993e-1) * m + 3.3333331174e-1) * m * z;
+  return m + (y - 0.5 * z);
+}`;
+
+/** The special cases every logarithm shares: NaN, negative, zero, +inf. */
+const LOG_SPECIALS = [
+  '  if (x != x) return x;',
+  `  if (x < 0.0) return ${NAN};`,
+  `  if (x == 0.0) return -${INF};`,
+  `  if (x > ${FLT_MAX}) return x;`,
+  '  float e;',
+  '  float f = gk_logparts(x, e);',
+].join('\n');
+
+/** log(x) = f + e ln 2, ln 2 in two parts (the small one first). */
+const LOG = `float gk_log(float x) {
+${LOG_SPECIALS}
+  return (f + e * -2.12194440e-4) + e * 0.693359375;
+}`;
+
+/** log2(x) = f log2(e) + e (exact at powers of two). */
+const LOG2 = `float gk_log2(float x) {
+${LOG_SPECIALS}
+  return f * 1.4426950408889634 + e;
+}`;
+
+/**
+ * JavaScript's Math.pow: y = 0 gives 1 (even for NaN), NaN otherwise propagates, (±1)^±inf is
+ * NaN, zero and infinite bases by the sign and parity of y, a negative finite base with a
+ * non-integer exponent NaN, else exp(y log |x|) with the sign of an odd integer power.
+ */
+const POW = `float gk_pow(float x, float y) {
+  if (y == 0.0) return 1.0;
+  if (x != x || y != y) return x + y;
+  float ax = abs(x);
+  if (abs(y) > ${FLT_MAX}) {
+    if (ax == 1.0) return ${NAN};
+    return (ax > 1.0) == (y > 0.0) ? ${INF} : 0.0;
+  }
+  bool yint = floor(y) == y;
+  bool yodd = yint && floor(y * 0.5) * 2.0 != y;
+  if (x == 0.0) {
+    if (y > 0.0) return yodd ? x : 0.0;
+    return yodd ? 1.0 / x : ${INF};
+  }
+  if (ax > ${FLT_MAX}) {
+    float t = y > 0.0 ? ax : 0.0;
+    return (x < 0.0 && yodd) ? -t : t;
+  }
+  if (x < 0.0 && !yint) return ${NAN};
+  float r = gk_exp(y * gk_log(ax));
+  return (x < 0.0 && yodd) ? -r : r;
+}`;
+
+/** pi/2 in five pieces: four of at most 9 significant bits (n p exact for n < 2^15), the rest. */
+const HALF_PI_PIECES = [
+  '1.5703125',
+  '0.00048065185546875',
+  '0.0000031739473342895508',
+  '9.89530235528946e-10',
+  '2.5633440682570896e-12',
+];
+
+/** 2/pi in base 2^11: 2/pi = sum_k TWO_OVER_PI[k] 2^(-11 (k + 1)). */
+const TWO_OVER_PI = [
+  1303, 1632, 1756, 1252, 522, 1191, 1924, 1879, 1679, 1357, 443, 1037, 1457, 598, 807, 1091, 1154, 127,
+];
+
+/**
+ * `|x| = n pi/2 + r`, r in [-pi/4, pi/4], q = n mod 4, for a finite x. Below 2^15: Cody–Waite
+ * with {@link HALF_PI_PIECES}. Above: Payne–Hanek: |x| = M' 2^(11 s) (M' = M 2^t < 2^34 in four
+ * 11-bit digits d_j), and |x| 2/pi = sum d_j c_k 2^(11 (j + s - k - 1)); the columns at or below
+ * the binary point (ten digits of 2/pi from c_(s-1)) are summed exactly (each below 2^24), carried,
+ * and the quadrant and fraction read from them.
+ */
+const REDUCE = (() => {
+  const g = Array.from({ length: 10 }, (_, i) => `g${i}`);
+  const window: string[] = [];
+  for (let s = -1; s <= 9; s++) {
+    const cond = s === -1 ? 'if (s < -0.5)' : s === 9 ? 'else' : `else if (s < ${s}.5)`;
+    const vals = g.map((name, i) => {
+      const k = s - 1 + i;
+      return `${name} = ${k < 0 ? '0.0' : `${TWO_OVER_PI[k]}.0`};`;
+    });
+    window.push(`    ${cond} { ${vals.join(' ')} }`);
+  }
+  // S_p = sum_j d_j g_(j - p), p = 0..-6
+  const col = (p: number) =>
+    [0, 1, 2, 3]
+      .filter((j) => j - p >= 0 && j - p <= 9)
+      .map((j) => `d${j} * g${j - p}`)
+      .join(' + ');
+  const carry: string[] = ['    float cy = 0.0;', '    float v;'];
+  for (let p = -6; p <= -1; p++) {
+    carry.push(
+      `    v = (${col(p)}) + cy;`,
+      '    cy = floor(v * 0.00048828125);',
+      `    float u${-p} = v - cy * 2048.0;`,
+    );
+  }
+  const [P1, P2, P3, P4, P5] = HALF_PI_PIECES;
+  return [
+    'void gk_reduce(float x, out float r, out float q) {',
+    '  float ax = abs(x);',
+    '  float n;',
+    '  if (ax < 32768.0) {',
+    '    n = floor(ax * 0.6366197723675814 + 0.5);',
+    `    r = ((((ax - n * ${P1}) - n * ${P2}) - n * ${P3}) - n * ${P4}) - n * ${P5};`,
+    '  } else {',
+    '    float m;',
+    '    float e;',
+    '    gk_split(ax, m, e);',
+    '    float big = e - 23.0;',
+    '    float s = floor(big / 11.0 + 0.01);',
+    '    float t = big - 11.0 * s;',
+    '    float mm = m * 8388608.0 * gk_pow2i(t);',
+    '    float d3 = floor(mm * 1.1641532182693481e-10);',
+    '    mm -= d3 * 8589934592.0;',
+    '    float d2 = floor(mm * 2.384185791015625e-7);',
+    '    mm -= d2 * 4194304.0;',
+    '    float d1 = floor(mm * 0.00048828125);',
+    '    float d0 = mm - d1 * 2048.0;',
+    `    float ${g.join(', ')};`,
+    ...window,
+    ...carry,
+    `    float top = (${col(0)}) + cy;`,
+    '    n = top;',
+    '    if (u1 >= 1024.0) { u1 -= 2048.0; n += 1.0; }',
+    '    float f = ((((u1 * 2048.0 + u2) * 2048.0 + u3) * 2048.0 + u4) * 2048.0 + u5) * 2048.0 + u6;',
+    `    r = f * ${p2(-66)} * 1.5707963267948966;`,
+    '  }',
+    '  q = n - 4.0 * floor(n * 0.25);',
+    '}',
+  ].join('\n');
+})();
+
+/** Cephes sinf/cosf polynomials on [-pi/4, pi/4]. */
+const SINCOS_POLY = `float gk_sinpoly(float r) {
+  float z = r * r;
+  return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+}
+float gk_cospoly(float r) {
+  float z = r * r;
+  return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+}`;
+
+const TRIG_SPECIALS = [
+  '  if (x != x || x == 0.0) return x;',
+  `  if (abs(x) > ${FLT_MAX}) return ${NAN};`,
+  '  float r;',
+  '  float q;',
+  '  gk_reduce(x, r, q);',
+].join('\n');
+
+const SIN = `float gk_sin(float x) {
+${TRIG_SPECIALS}
+  float v = (q == 0.0 || q == 2.0) ? gk_sinpoly(r) : gk_cospoly(r);
+  if (q >= 2.0) v = -v;
+  return x < 0.0 ? -v : v;
+}`;
+
+const COS = `float gk_cos(float x) {
+${TRIG_SPECIALS.replace(' || x == 0.0', '')}
+  float v = (q == 0.0 || q == 2.0) ? gk_cospoly(r) : gk_sinpoly(r);
+  return (q == 1.0 || q == 2.0) ? -v : v;
+}`;
+
+const TAN = `float gk_tan(float x) {
+${TRIG_SPECIALS}
+  float s = gk_sinpoly(r);
+  float c = gk_cospoly(r);
+  float v = (q == 0.0 || q == 2.0) ? s / c : -c / s;
+  return x < 0.0 ? -v : v;
+}`;
+
+/** sqrt with IEEE special values (GLSL leaves sqrt of a negative number undefined). */
+const SQRT = `float gk_sqrt(float x) {
+  if (x != x) return x;
+  if (x < 0.0) return ${NAN};
+  if (x > ${FLT_MAX}) return x;
+  return sqrt(x);
+}`;
+
+interface Part {
+  readonly source: string;
+  readonly deps: readonly string[];
+}
+
+/** Every GLSL function of this file by name, with the ones it calls. */
+const PARTS: Readonly<Record<string, Part>> = {
+  gk_pow2i: { source: POW2I, deps: [] },
+  gk_split: { source: SPLIT, deps: [] },
+  gk_exp: { source: EXP, deps: ['gk_pow2i'] },
+  gk_logparts: { source: LOGPARTS, deps: ['gk_split'] },
+  gk_log: { source: LOG, deps: ['gk_logparts'] },
+  gk_log2: { source: LOG2, deps: ['gk_logparts'] },
+  gk_pow: { source: POW, deps: ['gk_exp', 'gk_log'] },
+  gk_reduce: { source: REDUCE, deps: ['gk_split', 'gk_pow2i'] },
+  gk_sincospoly: { source: SINCOS_POLY, deps: [] },
+  gk_sin: { source: SIN, deps: ['gk_reduce', 'gk_sincospoly'] },
+  gk_cos: { source: COS, deps: ['gk_reduce', 'gk_sincospoly'] },
+  gk_tan: { source: TAN, deps: ['gk_reduce', 'gk_sincospoly'] },
+  gk_sqrt: { source: SQRT, deps: [] },
+};
+
+/**
+ * The `Math` functions the gl backend computes with its own GLSL, by kernel-language name, with
+ * the GLSL function that replaces each and its argument count.
+ */
+export const PORTABLE_MATH: Readonly<Record<string, { readonly glsl: string; readonly arity: number }>> = {
+  exp: { glsl: 'gk_exp', arity: 1 },
+  log: { glsl: 'gk_log', arity: 1 },
+  log2: { glsl: 'gk_log2', arity: 1 },
+  pow: { glsl: 'gk_pow', arity: 2 },
+  sin: { glsl: 'gk_sin', arity: 1 },
+  cos: { glsl: 'gk_cos', arity: 1 },
+  tan: { glsl: 'gk_tan', arity: 1 },
+  sqrt: { glsl: 'gk_sqrt', arity: 1 },
+};
+
+/**
+ * GLSL definitions of the given functions (names from {@link PORTABLE_MATH}'s `glsl`) and of what
+ * they call, each once, callees first; '' for none. The shader must declare `uniform float
+ * gk_zero` (holding 0) before it.
+ */
+export function glslMathSource(names: Iterable<string>): string {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const part = PARTS[name];
+    if (!part) throw new Error(`glslMathSource: unknown function '${name}'`);
+    for (const d of part.deps) visit(d);
+    out.push(part.source);
+  };
+  for (const n of names) visit(n);
+  return out.join('\n');
+}
+
+const CALL = new RegExp(`\\bMath\\.(${Object.keys(PORTABLE_MATH).join('|')})\\s*\\(`, 'g');
+
+/** A gpu.js native function declaration: the GLSL comes with `injectedNative`, so the source is empty. */
+export interface GpuJsNativeFunction {
+  readonly name: string;
+  readonly source: string;
+  readonly returnType: 'Number';
+  readonly argumentTypes: Readonly<Record<string, 'Number'>>;
+}
+
+/**
+ * Rewrites a gpu.js kernel's source so that the calls of {@link PORTABLE_MATH} functions call the
+ * gl backend's GLSL instead of gpu.js's translation (the GLSL built-in, or for `pow` gpu.js's
+ * `_pow` over it): `Math.exp(` becomes `gk_exp(`. Returns the new source, the GLSL to inject
+ * (`uniform float gk_zero;` and the definitions; link-time initialised to 0, so no upload is
+ * needed) and the native-function declarations gpu.js needs to type the calls; `null` extras
+ * when the source calls none of them.
+ */
+export function portableGpuJs(source: string): {
+  source: string;
+  injectedNative: string | null;
+  nativeFunctions: GpuJsNativeFunction[];
+} {
+  const used = new Set<string>();
+  const out = source.replace(CALL, (_, fn: string) => {
+    const glsl = PORTABLE_MATH[fn].glsl;
+    used.add(fn);
+    return `${glsl}(`;
+  });
+  if (used.size === 0) return { source, injectedNative: null, nativeFunctions: [] };
+  const names = [...used].map((fn) => PORTABLE_MATH[fn].glsl);
+  const nativeFunctions = [...used].map((fn) => {
+    const { glsl, arity } = PORTABLE_MATH[fn];
+    const argumentTypes: Record<string, 'Number'> = {};
+    for (let i = 0; i < arity; i++) argumentTypes[`v${i}`] = 'Number';
+    return { name: glsl, source: '', returnType: 'Number' as const, argumentTypes };
+  });
+  return {
+    source: out,
+    injectedNative: [`uniform float ${ZERO_UNIFORM};`, glslMathSource(names)].join('\n'),
+    nativeFunctions,
+  };
+}
