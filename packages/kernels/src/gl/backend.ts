@@ -59,18 +59,26 @@ import {
   windowScatterSource,
   windowSource,
 } from './sources.js';
-import type { MatmulView } from './tiles.js';
+import type { MatmulView, TiledRead } from './tiles.js';
 import {
   fillSource,
+  gatherRead,
+  permutationRead,
   placeSource,
+  readSplit,
   sliceSource,
   TILE_ELEMENTS,
   tiledMapProblem,
   tiledMapSource,
   tiledMapUniforms,
   tiledMatmulSource,
+  tiledReadProblem,
+  tiledReadRows,
+  tiledReadSource,
+  tiledReadUniforms,
   tiledTransposeSource,
   tileRanges,
+  windowRead,
 } from './tiles.js';
 
 /**
@@ -822,9 +830,17 @@ export class GpuJsBackend implements KernelBackend {
         perm.map((p) => st[p]),
       );
       if (dims.length === 1 && strides[0] === 1) return this.shiftCopy(op, xb, n, 0, 0);
-      if (dims.length === 2 && strides[0] === 1 && strides[1] === dims[0])
+      const tile = this.tileElements;
+      if (
+        dims.length === 2 &&
+        strides[0] === 1 &&
+        strides[1] === dims[0] &&
+        dims[0] <= tile &&
+        dims[1] <= tile
+      )
         return this.transposeTiled(op, xb, dims[1], dims[0]);
-      this.untiled(op, xb);
+      // any other permutation: passes over pieces of whole input rows
+      return this.readTiled(op, xb, null, permutationRead(shape, perm), 0, Math.max(...shape));
     }
     this.checkSize(op, n, xb.size);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -836,8 +852,14 @@ export class GpuJsBackend implements KernelBackend {
     const op = `gather(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const xb = this.own(op, x);
     const ib = this.own(op, indices);
-    this.untiled(op, xb, ib);
     const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
+    if ((xb.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table, or an output above tileAbove: passes over pieces of whole table rows,
+      // reading the indices from one texture
+      this.untiled(op, ib);
+      return this.readTiled(op, xb, ib, gatherRead(shape, count, axis), 0, Math.max(...shape, count));
+    }
+    this.untiled(op, xb, ib);
     this.checkSize(op, n, xb.size, ib.size, sizeOf(shape), count);
     if (n === 0) return new GpuJsBuffer(0, null);
     const src = gatherSource(shape, count, axis);
@@ -852,11 +874,14 @@ export class GpuJsBackend implements KernelBackend {
       // whole rows along the first axis, shifted (a batch sliced from a large array, a part placed
       // into a concatenation) are one range of elements; other windows are not tiled
       const shift = rowShift(plan);
-      if (shift === null) {
-        this.untiled(op, xb);
-        this.notTiledWindow(op, n);
-      }
-      return this.shiftCopy(op, xb, n, shift!, plan.padValue);
+      if (shift !== null) return this.shiftCopy(op, xb, n, shift, plan.padValue);
+      // any other window: passes over pieces of whole input rows
+      this.checkCoords(op, plan);
+      const bound = Math.max(
+        ...plan.bounds.map(([lo, hi]) => Math.max(Math.abs(lo), Math.abs(hi))),
+        ...plan.inShape,
+      );
+      return this.readTiled(op, xb, null, windowRead(plan), plan.padValue, bound);
     }
     this.checkSize(op, n, xb.size);
     this.checkCoords(op, plan);
@@ -1558,6 +1583,86 @@ export class GpuJsBackend implements KernelBackend {
       return n > this.tiling(op) ? this.tiled(n, runTile) : runTile(0, n);
     } finally {
       for (const p of pieces) if (p.owned) this.free(p.buf);
+    }
+  }
+
+  /**
+   * A read by coordinates (a permutation, a window, a gather; see {@link TiledRead}) from a tiled
+   * input or into an output above {@link GpuJsBackend.tileAbove}: the input is cut into pieces of
+   * whole rows over its leading axes (a tile itself where a piece is one, else copied into one
+   * texture, see `sliceOf`; an untiled input is one piece), and every output tile (or the whole
+   * output) is one pass per piece it can read, each selecting its values over the previous pass's
+   * result (./tiles.ts). `coordBound` bounds the magnitude of every input coordinate.
+   */
+  private readTiled(
+    op: string,
+    xb: GpuJsBuffer,
+    ixb: GpuJsBuffer | null,
+    read: TiledRead,
+    pad: number,
+    coordBound: number,
+  ): GpuJsBuffer {
+    const n = sizeOf(read.outDims);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const tile = xb.tiles !== null ? xb.tiles[0].size : this.tileElements;
+    const sp = readSplit(read, xb.tiles !== null, tile);
+    const problem = tiledReadProblem(read, sp, maxLen, coordBound);
+    if (problem !== null)
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
+    const per = xb.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
+    for (let lo = 0; lo < sp.rows; lo += per)
+      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
+    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
+      if (p.buf !== null) return p.buf;
+      const start = p.lo * sp.rowLen;
+      const len = (p.hi - p.lo) * sp.rowLen;
+      const t = start / tile;
+      if (xb.tiles !== null && Number.isInteger(t) && xb.tiles[t].size === len) p.buf = xb.tiles[t];
+      else {
+        const s = this.sliceOf(op, xb, start, len);
+        p.buf = s.buf;
+        p.owned = s.owned;
+      }
+      return p.buf;
+    };
+    try {
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const rows = tiledReadRows(read, sp.split, s, e);
+        const uniforms = tiledReadUniforms(read, s, maxLen);
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (const p of pieces) {
+            if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
+            const x = pieceBuf(p);
+            const src = tiledReadSource(read, sp.split, maxLen, acc !== null, pad);
+            const args: KernelArg[] = [
+              ...(acc ? [this.storage(acc)] : []),
+              this.storage(x),
+              ...(ixb ? [this.storage(ixb)] : []),
+              p.lo,
+              p.hi,
+              pad,
+              ...uniforms,
+            ];
+            const sizes = [...(acc ? [acc.size] : []), x.size, ...(ixb ? [ixb.size] : [])];
+            const next = this.run(op, src, e - s, sizes, args, 0);
+            if (acc) this.free(acc);
+            acc = next;
+          }
+          if (acc === null) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
     }
   }
 

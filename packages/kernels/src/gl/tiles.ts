@@ -257,3 +257,276 @@ export function tiledTransposeSource(rows: number, cols: number, withPrev: boole
   const args = [...(withPrev ? ['prev'] : []), 'x', 'q', 'r', 'r0', 'r1'];
   return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
 }
+
+// ------------------------------------------------- reads by coordinates: permutations, windows, gathers
+
+/**
+ * Statements computing the coordinates `${prefix}k` of output element `off + i` over `dims`
+ * (row-major) for a piece of at most `maxLen` output elements starting at `off`, from the
+ * uniforms `${uni}0..` of {@link coordUniforms}: as in {@link tiledMapSource}, each coordinate is
+ * `(A + floor((R + i) / P)) mod D` with `off = Q P + R` split on the host (or, when the outer
+ * stride `P` exceeds the piece, `A + (i >= P - R)`); size-1 dimensions get 0. Returns the
+ * statements and how many uniforms they read.
+ */
+function coordLines(
+  dims: readonly number[],
+  maxLen: number,
+  prefix: string,
+  uni: string,
+): { lines: string[]; uniforms: number } {
+  const P = outStrides(dims);
+  const lines: string[] = [];
+  let u = 0;
+  for (let k = 0; k < dims.length; k++) {
+    const c = `${prefix}${k}`;
+    if (dims[k] === 1) {
+      lines.push(`let ${c} = 0.0;`);
+      continue;
+    }
+    const a = `${uni}${u++}`;
+    if (P[k] === 1) lines.push(`let ${c} = ${a} + i;`);
+    else if (P[k] <= maxLen) {
+      const r = `${uni}${u++}`;
+      lines.push(`let ${c} = ${a} + Math.floor((${r} + i + 0.5) / ${flt(P[k])});`);
+    } else {
+      const b = `${uni}${u++}`;
+      lines.push(`let ${c} = ${a};`, `if (i >= ${b}) { ${c} = ${c} + 1.0; }`);
+    }
+    if (k > 0) lines.push(`${c} = ${c} - ${flt(dims[k])} * Math.floor((${c} + 0.5) / ${flt(dims[k])});`);
+  }
+  return { lines, uniforms: u };
+}
+
+/** The uniforms of {@link coordLines} for the piece starting at output element `off`. */
+function coordUniforms(dims: readonly number[], off: number, maxLen: number): number[] {
+  const P = outStrides(dims);
+  const out: number[] = [];
+  for (let k = 0; k < dims.length; k++) {
+    if (dims[k] === 1) continue;
+    const q = Math.floor(off / P[k]);
+    const r = off - q * P[k];
+    out.push(k === 0 ? q : q % dims[k]);
+    if (P[k] === 1) continue;
+    out.push(P[k] <= maxLen ? r : Math.min(P[k] - r, maxLen));
+  }
+  return out;
+}
+
+/**
+ * A read of an input by coordinates into an output (a permutation, a window, a gather), run on
+ * tiled arrays as passes (./backend.ts): output element `o` (coordinates `o_k` over `outDims`)
+ * reads the input at coordinates `c_a = offsets[a] + sum_k coefs[a][k] o_k`, or, for the
+ * `indexed` axis `a` with output axis `k`, `c_a = round(ix[o_k])`; where a `checked` coordinate
+ * falls outside `[0, inDims[a])` it gets the pad value.
+ */
+export interface TiledRead {
+  /** The output's shape. */
+  readonly outDims: readonly number[];
+  /** The input's shape. */
+  readonly inDims: readonly number[];
+  /** Per input axis: its coordinate at output coordinate 0. */
+  readonly offsets: readonly number[];
+  /** Per input axis, per output axis: the coordinate's step along that output axis. */
+  readonly coefs: readonly (readonly number[])[];
+  /** Per input axis: whether a read may fall outside the input (then the pad value). */
+  readonly checked: readonly boolean[];
+  /** `[a, k]`: input axis `a` is read at `round(ix[o_k])` (a gather), or null. */
+  readonly indexed: readonly [number, number] | null;
+}
+
+/** The {@link TiledRead} of a permutation: output axis `k` is input axis `perm[k]`. */
+export function permutationRead(shape: readonly number[], perm: readonly number[]): TiledRead {
+  return {
+    outDims: perm.map((p) => shape[p]),
+    inDims: [...shape],
+    offsets: shape.map(() => 0),
+    coefs: shape.map((_, a) => perm.map((p) => (p === a ? 1 : 0))),
+    checked: shape.map(() => false),
+    indexed: null,
+  };
+}
+
+/** The {@link TiledRead} of a window plan (see `WindowPlan`). */
+export function windowRead(plan: {
+  readonly inShape: readonly number[];
+  readonly outShape: readonly number[];
+  readonly axes: readonly number[];
+  readonly steps: readonly number[];
+  readonly offsets: readonly number[];
+  readonly bounds: readonly (readonly [number, number])[];
+}): TiledRead {
+  const { inShape, outShape, axes, steps, offsets, bounds } = plan;
+  return {
+    outDims: [...outShape],
+    inDims: [...inShape],
+    offsets: [...offsets],
+    coefs: inShape.map((_, a) => outShape.map((_, k) => (axes[k] === a ? steps[k] : 0))),
+    checked: inShape.map((d, a) => bounds[a][0] < 0 || bounds[a][1] > d - 1),
+    indexed: null,
+  };
+}
+
+/** The {@link TiledRead} of a gather of `count` indices along `axis` of `shape` (as `gatherSource`). */
+export function gatherRead(shape: readonly number[], count: number, axis: number): TiledRead {
+  const pre = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const post = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  return {
+    outDims: [pre, count, post],
+    inDims: [pre, shape[axis], post],
+    offsets: [0, 0, 0],
+    coefs: [
+      [1, 0, 0],
+      [0, 0, 0],
+      [0, 0, 1],
+    ],
+    checked: [false, false, false],
+    indexed: [1, 1],
+  };
+}
+
+/**
+ * Where a tiled read's input splits into rows: input axes `[0, split)` number the rows, the rest
+ * is one row of `rowLen` elements; the smallest `split` whose rows hold at most `tile` elements
+ * (`split` 0 and one row for an input that is not tiled).
+ */
+export function readSplit(
+  read: TiledRead,
+  tiledInput: boolean,
+  tile: number,
+): { split: number; rowLen: number; rows: number } {
+  const n = read.inDims.reduce((p, d) => p * d, 1);
+  if (!tiledInput) return { split: 0, rowLen: n, rows: 1 };
+  let split = read.inDims.length;
+  let rowLen = 1;
+  while (split > 0 && rowLen * read.inDims[split - 1] <= tile) rowLen *= read.inDims[--split];
+  return { split, rowLen, rows: n / rowLen };
+}
+
+/**
+ * Why a tiled read cannot run with exact float32 coordinates, or null when it can: output
+ * coordinates (over pieces of at most `maxLen` elements), the row numbers below `rows`, and the
+ * input coordinates (`coordBound`: the largest magnitude any of them reaches) must stay below 2^23.
+ */
+export function tiledReadProblem(
+  read: TiledRead,
+  split: { rowLen: number; rows: number },
+  maxLen: number,
+  coordBound: number,
+): string | null {
+  if (maxLen > EXACT / 2) return `pieces of ${maxLen} elements exceed 2^22`;
+  if (split.rowLen > EXACT / 2) return `a row of ${split.rowLen} elements exceeds 2^22`;
+  if (split.rows >= EXACT) return `${split.rows} rows of ${split.rowLen} elements: 2^23 or more`;
+  const P = outStrides(read.outDims);
+  for (let k = 0; k < read.outDims.length; k++) {
+    if (read.outDims[k] + Math.ceil(maxLen / P[k]) + 2 >= EXACT)
+      return `an output axis of ${read.outDims[k]} elements (at most 2^23 - ${Math.ceil(maxLen / P[k]) + 2})`;
+  }
+  if (coordBound >= EXACT) return `input coordinates up to ${coordBound} (2^23 or more)`;
+  return null;
+}
+
+/**
+ * One pass of a tiled read: output piece `out[t]` (element `off + t` of the output) gets the input
+ * value when the element's input coordinates are inside the input and its row number (over input
+ * axes `[0, split)`) is in `[lo, hi)`, read from `x` holding rows `[lo, hi)` of `rowLen` elements;
+ * else `prev[t]`, or the pad `p` without `prev`. Arguments `(prev?, x, ix?, lo, hi, p, u0..)` with
+ * `u0..` from {@link tiledReadUniforms}. Exact under the conditions of {@link tiledReadProblem}.
+ */
+export function tiledReadSource(
+  read: TiledRead,
+  split: number,
+  maxLen: number,
+  withPrev: boolean,
+  pad: number,
+): string {
+  const { inDims, offsets, coefs, checked, indexed } = read;
+  const inStr = outStrides(inDims);
+  const rowLen = inDims.slice(split).reduce((p, d) => p * d, 1);
+  const body = ['let i = this.thread.x + 0.0;'];
+  const { lines } = coordLines(read.outDims, maxLen, 'o', 'u');
+  body.push(...lines);
+  body.push('let ok = 1.0;');
+  const rowTerms: string[] = [];
+  const inTerms: string[] = [];
+  for (let a = 0; a < inDims.length; a++) {
+    if (indexed !== null && indexed[0] === a) body.push(`let c${a} = Math.floor(ix[o${indexed[1]}] + 0.5);`);
+    else {
+      const terms = [flt(offsets[a])];
+      coefs[a].forEach((s, k) => {
+        if (s !== 0 && read.outDims[k] > 1)
+          terms.push(s === 1 ? `o${k}` : `o${k} * ${s < 0 ? `(${flt(s)})` : flt(s)}`);
+      });
+      body.push(`let c${a} = ${terms.join(' + ')};`);
+    }
+    if (checked[a]) body.push(`if (c${a} < 0.0 || c${a} > ${flt(inDims[a] - 1)}) {`, 'ok = 0.0;', '}');
+    if (inDims[a] === 1) continue;
+    if (a < split) {
+      const s = inStr[a] / rowLen;
+      rowTerms.push(s === 1 ? `c${a}` : `c${a} * ${flt(s)}`);
+    } else inTerms.push(inStr[a] === 1 ? `c${a}` : `c${a} * ${flt(inStr[a])}`);
+  }
+  body.push(`let row = ${rowTerms.length === 0 ? '0.0' : rowTerms.join(' + ')};`);
+  body.push(`let at = ${inTerms.length === 0 ? '0.0' : inTerms.join(' + ')};`);
+  if (withPrev) body.push('let acc = prev[this.thread.x];');
+  else body.push(negZero(pad) ? 'let acc = p * 1.0;' : 'let acc = p;');
+  body.push(
+    'if (ok > 0.5) {',
+    'if (row >= lo) {',
+    'if (row < hi) {',
+    `acc = x[(row - lo) * ${flt(rowLen)} + at];`,
+    '}',
+    '}',
+    '}',
+    'return acc;',
+  );
+  const args = [...(withPrev ? ['prev'] : []), 'x', ...(indexed !== null ? ['ix'] : []), 'lo', 'hi', 'p'];
+  const { uniforms } = coordLines(read.outDims, maxLen, 'o', 'u');
+  for (let q = 0; q < uniforms; q++) args.push(`u${q}`);
+  return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
+}
+
+/** The uniforms `u0..` of {@link tiledReadSource} for the output piece starting at element `off`. */
+export function tiledReadUniforms(read: TiledRead, off: number, maxLen: number): number[] {
+  return coordUniforms(read.outDims, off, maxLen);
+}
+
+/**
+ * The rows `[first, last]` (over input axes `[0, split)`) that output elements `[s, e)` can read,
+ * by interval arithmetic over their coordinates (all rows for an indexed axis among them), so that
+ * passes over pieces holding none of them are skipped; null when they read none (all padding).
+ */
+export function tiledReadRows(read: TiledRead, split: number, s: number, e: number): [number, number] | null {
+  const { outDims, inDims, offsets, coefs, indexed } = read;
+  const P = outStrides(outDims);
+  const oRange = outDims.map((d, k): [number, number] => {
+    const a = Math.floor(s / P[k]);
+    const b = Math.floor((e - 1) / P[k]);
+    if (k === 0) return [a, b];
+    if (Math.floor(a / d) !== Math.floor(b / d)) return [0, d - 1];
+    return [a % d, b % d];
+  });
+  const rowLen = inDims.slice(split).reduce((p, d) => p * d, 1);
+  const inStr = outStrides(inDims);
+  let first = 0;
+  let last = 0;
+  for (let a = 0; a < split; a++) {
+    let lo: number;
+    let hi: number;
+    if (indexed !== null && indexed[0] === a) [lo, hi] = [0, inDims[a] - 1];
+    else {
+      lo = offsets[a];
+      hi = offsets[a];
+      coefs[a].forEach((c, k) => {
+        const [x, y] = oRange[k];
+        lo += Math.min(c * x, c * y);
+        hi += Math.max(c * x, c * y);
+      });
+      lo = Math.max(lo, 0);
+      hi = Math.min(hi, inDims[a] - 1);
+      if (hi < lo) return null;
+    }
+    first += lo * (inStr[a] / rowLen);
+    last += hi * (inStr[a] / rowLen);
+  }
+  return [first, last];
+}

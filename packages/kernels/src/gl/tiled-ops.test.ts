@@ -1,0 +1,237 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendBuffer } from '../backend.js';
+import { CpuBackend } from '../backends/cpu.js';
+import { BackendError } from '../errors.js';
+import type { Shape } from '../shape.js';
+import { sizeOf } from '../shape.js';
+import { testData } from '../testing/reference.js';
+import type { WindowSpec } from '../window.js';
+import { planWindow } from '../window.js';
+import { GpuJsBackend } from './backend.js';
+import { probeGpuJs } from './probe.js';
+import {
+  permutationRead,
+  readSplit,
+  TILE_ELEMENTS,
+  tiledReadProblem,
+  tiledReadRows,
+  tiledReadSource,
+  tiledReadUniforms,
+  tileRanges,
+} from './tiles.js';
+
+// The tiled ops of issue 16 beyond maps, matmul, reductions and row slices: permutations, windows
+// and gathers as reads by coordinates, argmax/argmin along the first axis, scatter-add into a tiled
+// table. First the sources run as JavaScript; then, where headless-gl starts, the backend with
+// small tiles against the CPU backend. GL needs an X server: xvfb-run -a -s "-screen 0
+// 1280x1024x24 +extension GLX" npx vitest run src/gl/tiled-ops.test.ts
+
+type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
+
+/** Runs gpu.js kernel text as JavaScript, once per output position. */
+function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
+  // evaluating generated kernel text is the point of this test
+  const f = new Function(`return (${source});`)() as Kernel;
+  const out = new Float32Array(outputs);
+  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
+  return out;
+}
+
+const cpu = new CpuBackend();
+const same = (got: Float32Array, want: Float32Array, what: string) => {
+  expect(got.length, what).toBe(want.length);
+  const bad = Array.from(got).findIndex((v, i) => !Object.is(v, want[i]));
+  if (bad >= 0) expect.fail(`${what}: first difference at ${bad}: ${got[bad]} vs cpu ${want[bad]}`);
+};
+
+describe('tiled reads, run as JavaScript', () => {
+  it('a permutation read tile by tile over pieces of whole input rows equals the cpu transpose', () => {
+    const shape: Shape = [6, 7, 5, 9];
+    const x = testData(sizeOf(shape), 5);
+    const n = x.length;
+    for (const perm of [
+      [2, 0, 3, 1],
+      [3, 2, 1, 0],
+      [0, 2, 1, 3],
+    ]) {
+      const want = cpu.read(cpu.transpose(cpu.upload(x), shape, perm));
+      for (const tile of [64, 256, 1000]) {
+        const read = permutationRead(shape, perm);
+        const sp = readSplit(read, true, tile);
+        expect(tiledReadProblem(read, sp, tile, 9)).toBeNull();
+        const per = Math.floor(tile / sp.rowLen);
+        const got = new Float32Array(n);
+        for (const [s, e] of tileRanges(n, tile)) {
+          const rows = tiledReadRows(read, sp.split, s, e)!;
+          let acc: Float32Array | null = null;
+          for (let lo = 0; lo < sp.rows; lo += per) {
+            const hi = Math.min(sp.rows, lo + per);
+            if (hi <= rows[0] || lo > rows[1]) continue;
+            const piece = x.subarray(lo * sp.rowLen, hi * sp.rowLen);
+            const src = tiledReadSource(read, sp.split, tile, acc !== null, 0);
+            const args = [...(acc ? [acc] : []), piece, lo, hi, 0, ...tiledReadUniforms(read, s, tile)];
+            acc = run(src, e - s, args);
+          }
+          got.set(acc!, s);
+        }
+        same(got, want, `[${perm}] tile ${tile}`);
+      }
+    }
+  });
+
+  it('tiledReadProblem names what would leave the float32-exact range', () => {
+    const read = permutationRead([2 ** 24, 2, 2], [1, 0, 2]);
+    const sp = readSplit(read, true, 2 ** 22);
+    expect(sp).toEqual({ split: 1, rowLen: 4, rows: 2 ** 24 });
+    expect(tiledReadProblem(read, sp, 2 ** 22, 2 ** 24)).toMatch(
+      /16777216 rows of 4 elements: 2\^23 or more/,
+    );
+  });
+});
+
+const gl = probeGpuJs('headlessgl');
+const required = (process.env.GRADKIT_REQUIRE_BACKENDS ?? '').split(',').includes('gl');
+
+describe.skipIf(!gl.ok && !required)(
+  'GpuJsBackend: tiled permutations, windows, gathers (headless-gl)',
+  () => {
+    let be: GpuJsBackend;
+    const live: BackendBuffer[] = [];
+    const up = (x: Float32Array): BackendBuffer => {
+      const b = be.upload(x);
+      live.push(b);
+      return b;
+    };
+    const keep = (b: BackendBuffer): BackendBuffer => {
+      live.push(b);
+      return b;
+    };
+    const tiles = (b: BackendBuffer) => (b as unknown as { tiles: unknown[] | null }).tiles?.length ?? 0;
+
+    beforeAll(() => {
+      be = new GpuJsBackend('headlessgl');
+    });
+    afterEach(() => {
+      for (const b of live.splice(0)) be.free(b);
+      be.tileAbove = be.info.maxKernelElements!;
+      be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
+    });
+    afterAll(() => {
+      be?.destroy();
+    });
+
+    /** Small tiles: arrays over 1000 elements in tiles of 256. */
+    const small = () => {
+      be.tileAbove = 1000;
+      be.tileElements = 256;
+    };
+
+    it('permutations of tiled arrays equal the CPU backend bit for bit (NaN, -0)', () => {
+      small();
+      const cases: [Shape, number[]][] = [
+        [
+          [6, 7, 5, 9],
+          [2, 0, 3, 1],
+        ],
+        [
+          [6, 7, 5, 9],
+          [3, 2, 1, 0],
+        ],
+        [
+          [6, 7, 5, 9],
+          [0, 2, 1, 3],
+        ], // a batch of transposes
+        [
+          [4, 300, 2],
+          [1, 0, 2],
+        ], // rows of 600 elements: longer than a tile
+        [
+          [3, 1, 700],
+          [2, 1, 0],
+        ],
+      ];
+      for (const [shape, perm] of cases) {
+        const x = testData(sizeOf(shape), sizeOf(shape) + perm[0]);
+        x[3] = Number.NaN;
+        x[300] = -0;
+        const xb = up(x);
+        expect(tiles(xb)).toBeGreaterThan(1);
+        const got = be.read(keep(be.transpose(xb, shape, perm)));
+        same(got, cpu.read(cpu.transpose(cpu.upload(x), shape, perm)), `${JSON.stringify(shape)} [${perm}]`);
+      }
+    });
+
+    it('windows of tiled arrays (pooling patches with padding, reversed steps) and tiled window outputs equal the CPU backend', () => {
+      small();
+      // 3x3 pooling patches, stride 2, padding 1 (pad -inf) of a tiled [2, 3, 20, 20]: [2, 3, 3, 3, 10, 10]
+      const xShape: Shape = [2, 3, 20, 20];
+      const x = testData(sizeOf(xShape), 71);
+      x[5] = Number.NaN;
+      const pool: WindowSpec = {
+        outShape: [2, 3, 3, 3, 10, 10],
+        axes: [0, 1, 2, 3, 2, 3],
+        steps: [1, 1, 1, 1, 2, 2],
+        offsets: [0, 0, -1, -1],
+        padValue: Number.NEGATIVE_INFINITY,
+      };
+      // a reversed, strided column walk with a -0 pad; a broadcast of an untiled row into a tiled output
+      const rev: WindowSpec = {
+        outShape: [2, 3, 20, 12],
+        axes: [0, 1, 2, 3],
+        steps: [1, 1, 1, -2],
+        offsets: [0, 0, 0, 21],
+        padValue: -0,
+      };
+      const cases: [Shape, WindowSpec, Float32Array][] = [
+        [xShape, pool, x],
+        [xShape, rev, x],
+        [[40], { outShape: [50, 40], axes: [-1, 0], steps: [0, 1], offsets: [0] }, testData(40, 72)],
+      ];
+      for (const [shape, spec, values] of cases) {
+        const plan = planWindow('window', shape, spec);
+        const got = keep(be.window(up(values), plan));
+        expect(tiles(got), JSON.stringify(spec.outShape)).toBeGreaterThan(1);
+        same(be.read(got), cpu.read(cpu.window(cpu.upload(values), plan)), JSON.stringify(spec.outShape));
+      }
+    });
+
+    it('gathers from a tiled table, into a tiled output, or both, equal the CPU backend', () => {
+      small();
+      const table = testData(300 * 7, 81);
+      table[7 * 150 + 3] = Number.NaN;
+      const ix = (...v: number[]) => new Float32Array(v);
+      const many = Float32Array.from({ length: 200 }, (_, i) => (i * 37) % 300);
+      const cases: [Shape, Float32Array, Float32Array, number][] = [
+        [[300, 7], table, ix(5, 299, 0, 5, 150), 0], // embedding rows from a tiled table
+        [[300, 7], table, many, 0], // a tiled output
+        [[30, 70], table, ix(69, 0, 3, 3), 1], // columns of a tiled table
+        [[50, 7], table.subarray(0, 350), many.map((v) => v % 50), 0], // untiled table, tiled output
+      ];
+      for (const [shape, values, indices, axis] of cases) {
+        const got = be.read(keep(be.gather(up(values), shape, up(indices), indices.length, axis)));
+        const want = cpu.read(
+          cpu.gather(cpu.upload(values), shape, cpu.upload(indices), indices.length, axis),
+        );
+        same(got, want, `${JSON.stringify(shape)} axis ${axis}, ${indices.length} indices`);
+      }
+    });
+
+    it('what still does not tile refuses with a BackendError naming the limit', () => {
+      small();
+      // a gather with a tiled index array
+      expect(() => be.gather(up(testData(20, 2)), [20], up(new Float32Array(2000)), 2000, 0)).toThrow(
+        BackendError,
+      );
+      // the adjoint of a window that is no first-axis row shift, into a tiled array
+      const plan = planWindow('window', [40, 30], {
+        outShape: [40, 15],
+        axes: [0, 1],
+        steps: [1, 2],
+        offsets: [0, 0],
+      });
+      expect(() => be.windowScatterAdd(up(testData(600, 3)), plan)).toThrow(
+        /output of 1200 elements exceeds tileAbove = 1000/,
+      );
+    });
+  },
+);
