@@ -124,6 +124,38 @@ const COMBINE = {
 } as const;
 
 /**
+ * How the partial (value, index) results of a tiled array's chunks combine for argmax/argmin along
+ * the first axis (see `GpuJsBackend.reduceTiled`): `a`, `b` the value and index so far, `c`, `d`
+ * the next chunk's (its index local, `p0` the chunk's first row). The next chunk wins only when
+ * the result so far is not NaN and its value is NaN or strictly better: the first NaN, else the
+ * first extreme, as the CPU backend.
+ */
+const ARG_COMBINE = {
+  argmax: argCombine('>'),
+  argmin: argCombine('<'),
+} as const;
+
+function argCombine(better: '>' | '<'): { value: ElementwiseSpec; index: ElementwiseSpec } {
+  const stmts = `let t_take = (a == a && (c != c || c ${better} a)) ? 1.0 : 0.0;`;
+  return {
+    value: defineKernel({
+      name: `gl.argCombineValue${better}`,
+      arity: 4,
+      params: 1,
+      stmts,
+      expr: 't_take > 0.5 ? c : a',
+    }),
+    index: defineKernel({
+      name: `gl.argCombineIndex${better}`,
+      arity: 4,
+      params: 1,
+      stmts,
+      expr: 't_take > 0.5 ? d + p0 : b',
+    }),
+  };
+}
+
+/**
  * For a window plan that reads whole rows along the first axis, shifted (every axis walked in
  * order with step 1, the later axes whole and not offset; reads before or past the first axis
  * give the pad value): output element `f` reads input element `f + shift`; the shift, or null for
@@ -1478,8 +1510,7 @@ export class GpuJsBackend implements KernelBackend {
     const rowSize = sizeOf(shape.slice(1));
     if (rowSize > tile) refuse(`a row of axis 0 holds ${rowSize} elements, more than tileElements = ${tile}`);
     const first = axes.includes(0);
-    if (first && (op === 'argmax' || op === 'argmin'))
-      refuse(`${op} along axis 0 of a tiled array is not tiled`);
+    if (first && (op === 'argmax' || op === 'argmin')) return this.argTiled(name, op, xb, shape);
     const per = Math.max(1, Math.floor(tile / rowSize));
     const rows = shape[0];
     let acc: GpuJsBuffer | null = null;
@@ -1529,6 +1560,62 @@ export class GpuJsBackend implements KernelBackend {
       return out;
     } finally {
       if (acc) this.free(acc);
+    }
+  }
+
+  /**
+   * argmax/argmin along the first axis of a tiled array: per chunk of whole rows (a power of two
+   * of them, so that a chunk's first row and every index are float32-exact where the CPU
+   * backend's float32 result is), its extreme and local index; the chunks' pairs combined in
+   * order (see {@link ARG_COMBINE}), so ties and NaN resolve as on the CPU backend.
+   */
+  private argTiled(name: string, op: 'argmax' | 'argmin', xb: GpuJsBuffer, shape: Shape): GpuJsBuffer {
+    const rowSize = sizeOf(shape.slice(1));
+    const per = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(this.tileElements / rowSize))));
+    const rows = shape[0];
+    const n = rowSize;
+    const spec = ARG_COMBINE[op];
+    let val: GpuJsBuffer | null = null;
+    let idx: GpuJsBuffer | null = null;
+    const held: GpuJsBuffer[] = [];
+    try {
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const r1 = Math.min(rows, r0 + per);
+        const sub = this.sliceOf(name, xb, r0 * rowSize, (r1 - r0) * rowSize);
+        let v: GpuJsBuffer;
+        let i: GpuJsBuffer;
+        try {
+          const chunk = [r1 - r0, ...shape.slice(1)];
+          v = this.reduce(op === 'argmax' ? 'max' : 'min', sub.buf, chunk, [0]) as GpuJsBuffer;
+          held.push(v);
+          i = this.reduce(op, sub.buf, chunk, [0]) as GpuJsBuffer;
+          held.push(i);
+        } finally {
+          if (sub.owned) this.free(sub.buf);
+        }
+        if (val === null || idx === null) {
+          val = v;
+          idx = i;
+          held.length = 0;
+          continue;
+        }
+        const ins = [val, idx, v, i];
+        const shapes = ins.map(() => [n]);
+        const nv = this.map(spec.value, ins, shapes, [n], [r0]) as GpuJsBuffer;
+        held.push(nv);
+        const ni = this.map(spec.index, ins, shapes, [n], [r0]) as GpuJsBuffer;
+        for (const b of [val, idx, v, i]) this.free(b);
+        held.length = 0;
+        val = nv;
+        idx = ni;
+      }
+      const out = idx!;
+      idx = null;
+      return out;
+    } finally {
+      for (const b of held) this.free(b);
+      if (val) this.free(val);
+      if (idx) this.free(idx);
     }
   }
 

@@ -216,6 +216,51 @@ describe.skipIf(!gl.ok && !required)(
       }
     });
 
+    it('argmax and argmin along the first axis of tiled arrays equal the CPU backend (ties across chunks, NaN, infinities)', () => {
+      small();
+      const [rows, cols] = [300, 7];
+      const x = testData(rows * cols, 91);
+      const set = (r: number, c: number, v: number) => {
+        x[r * cols + c] = v;
+      };
+      for (let r = 0; r < rows; r++) {
+        set(r, 1, 1.5); // all tied: row 0
+        set(r, 2, 0);
+        set(r, 4, Number.NEGATIVE_INFINITY); // all -inf: row 0
+        set(r, 5, Number.POSITIVE_INFINITY); // all +inf: row 0
+        set(r, 6, Number.NEGATIVE_INFINITY);
+      }
+      // ties in different chunks: the first row wins
+      set(40, 2, 9);
+      set(200, 2, 9);
+      set(250, 2, -9);
+      set(100, 2, -9);
+      // NaN in two chunks after a larger value: the first NaN wins both
+      set(10, 3, 9);
+      set(150, 3, Number.NaN);
+      set(280, 3, Number.NaN);
+      set(290, 6, 3);
+      // a 3-D array with many ties (values rounded to integers), NaN in the first chunk of one column
+      const y = testData(40 * 5 * 11, 92).map(Math.round);
+      y[2 * 55 + 7] = Number.NaN;
+      for (const [shape, values] of [
+        [[rows, cols], x],
+        [[40, 5, 11], y],
+      ] as [Shape, Float32Array][]) {
+        const xb = up(values);
+        expect(tiles(xb)).toBeGreaterThan(1);
+        for (const op of ['argmax', 'argmin'] as const) {
+          const got = be.read(keep(be.reduce(op, xb, shape, [0])));
+          const want = cpu.read(cpu.reduce(op, cpu.upload(values), shape, [0]));
+          same(got, want, `${op} ${JSON.stringify(shape)}`);
+        }
+      }
+      const want = (op: 'argmax' | 'argmin') =>
+        Array.from(cpu.read(cpu.reduce(op, cpu.upload(x), [rows, cols], [0])));
+      expect(want('argmax').slice(1)).toEqual([0, 40, 150, 0, 0, 290]);
+      expect(want('argmin').slice(1)).toEqual([0, 100, 150, 0, 0, 0]);
+    });
+
     it('what still does not tile refuses with a BackendError naming the limit', () => {
       small();
       // a gather with a tiled index array
