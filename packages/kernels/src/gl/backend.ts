@@ -76,6 +76,9 @@ import {
   tiledReadRows,
   tiledReadSource,
   tiledReadUniforms,
+  tiledScatterProblem,
+  tiledScatterSource,
+  tiledScatterUniforms,
   tiledTransposeSource,
   tileRanges,
   windowRead,
@@ -954,8 +957,12 @@ export class GpuJsBackend implements KernelBackend {
     const op = `scatterAdd(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const ub = this.own(op, updates);
     const ib = this.own(op, indices);
-    this.untiled(op, ub, ib);
     const n = sizeOf(shape);
+    if ((ub.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table (or tiled updates): passes over output tiles and index ranges
+      return this.scatterAddTiled(op, ub, shape, ib, count, axis);
+    }
+    this.untiled(op, ub, ib);
     this.checkSize(op, n, ub.size, ib.size, count);
     if (n === 0) return new GpuJsBuffer(0, null);
     if (count === 0 || ub.size === 0) return this.upload(new Float32Array(n));
@@ -1616,6 +1623,103 @@ export class GpuJsBackend implements KernelBackend {
       for (const b of held) this.free(b);
       if (val) this.free(val);
       if (idx) this.free(idx);
+    }
+  }
+
+  /**
+   * A scatter-add into an output above {@link GpuJsBackend.tileAbove}, or of tiled updates: every
+   * output tile (or the whole output) is one pass per range of at most `chunk` indices (as the
+   * untiled kernel's chunks, cut where a piece of the updates ends), each adding its range's
+   * updates for the tile's elements to the previous pass's sums (./tiles.ts). Tiled updates are
+   * cut into pieces of whole rows along the index axis, which must then be the first (`pre` 1).
+   */
+  private scatterAddTiled(
+    op: string,
+    ub: GpuJsBuffer,
+    shape: Shape,
+    ib: GpuJsBuffer,
+    count: number,
+    axis: number,
+  ): GpuJsBuffer {
+    const n = sizeOf(shape);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const dims: [number, number, number] = [
+      sizeOf(shape.slice(0, axis)),
+      shape[axis],
+      sizeOf(shape.slice(axis + 1)),
+    ];
+    const [pre, , post] = dims;
+    const refuse = (why: string): never => {
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${why}`);
+    };
+    const problem = tiledScatterProblem(dims, maxLen);
+    if (problem !== null) refuse(problem);
+    if (count === 0 || ub.size === 0) {
+      const zeros = (s: number, e: number) => this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
+      return outTiled ? this.tiled(n, zeros) : zeros(0, n);
+    }
+    // pieces of the updates: rows [r0, r1) of [count, post] in one texture
+    const pieces: { r0: number; r1: number; buf: GpuJsBuffer; owned: boolean }[] = [];
+    try {
+      if (ub.tiles === null) pieces.push({ r0: 0, r1: count, buf: ub, owned: false });
+      else {
+        const tile = ub.tiles[0].size;
+        if (pre !== 1)
+          refuse(`tiled updates of ${ub.size} elements need the index axis first (${pre} rows before it)`);
+        if (post > tile) refuse(`an update row of ${post} elements exceeds the tiles of ${tile} elements`);
+        const per = Math.floor(tile / post);
+        for (let r0 = 0; r0 < count; r0 += per) {
+          const r1 = Math.min(count, r0 + per);
+          const s = this.sliceOf(op, ub, r0 * post, (r1 - r0) * post);
+          pieces.push({ r0, r1, buf: s.buf, owned: s.owned });
+        }
+      }
+      // passes: index ranges of at most `chunk` inside one piece of the updates and one tile of
+      // the indices
+      const { chunk } = stageSplit(count);
+      const ixTile = ib.tiles === null ? count : ib.tiles[0].size;
+      const passes: { j0: number; j1: number; p: (typeof pieces)[number] }[] = [];
+      for (const p of pieces) {
+        for (let c0 = p.r0; c0 < p.r1; c0 += chunk) {
+          const c1 = Math.min(p.r1, c0 + chunk);
+          for (let j0 = c0; j0 < c1; j0 = Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile))
+            passes.push({ j0, j1: Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile), p });
+        }
+      }
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const uniforms = tiledScatterUniforms(dims, s, maxLen);
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (const { j0, j1, p } of passes) {
+            const src = tiledScatterSource(dims, count, chunk, maxLen, acc !== null);
+            const t = Math.floor(j0 / ixTile);
+            const ix = ib.tiles === null ? ib : ib.tiles[t];
+            const args: KernelArg[] = [
+              ...(acc ? [this.storage(acc)] : []),
+              this.storage(p.buf),
+              this.storage(ix),
+              j0 - p.r0,
+              j0 - t * ixTile,
+              j1 - j0,
+              ...uniforms,
+            ];
+            const sizes = [...(acc ? [acc.size] : []), p.buf.size, ix.size];
+            const next = this.run(op, src, e - s, sizes, args, chunk);
+            if (acc) this.free(acc);
+            acc = next;
+          }
+          const out: GpuJsBuffer = acc!;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned) this.free(p.buf);
     }
   }
 

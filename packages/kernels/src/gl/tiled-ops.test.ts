@@ -261,11 +261,88 @@ describe.skipIf(!gl.ok && !required)(
       expect(want('argmin').slice(1)).toEqual([0, 100, 150, 0, 0, 0]);
     });
 
+    it('scatter-add into a tiled table, of tiled updates, or both, matches the CPU backend (and, with untiled updates, the untiled gl kernel bit for bit)', () => {
+      const near = (got: Float32Array, want: Float32Array, what: string) => {
+        expect(got.length, what).toBe(want.length);
+        for (let i = 0; i < want.length; i++) {
+          const ok =
+            (Number.isNaN(want[i]) && Number.isNaN(got[i])) ||
+            Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]));
+          if (!ok) expect.fail(`${what}[${i}]: got ${got[i]}, cpu ${want[i]}`);
+        }
+      };
+      const many = Float32Array.from({ length: 1500 }, (_, i) => (i * 37) % 300);
+      many[7] = -1; // outside the table: contributes nothing
+      many[8] = 300;
+      const u = (n: number, seed: number) => {
+        const v = testData(n, seed);
+        v[40] = Number.NaN;
+        return v;
+      };
+      const cases: { shape: Shape; upd: Float32Array; ix: Float32Array; axis: number }[] = [
+        { shape: [300, 7], upd: u(5 * 7, 1), ix: new Float32Array([5, 299, 0, 5, 150]), axis: 0 },
+        { shape: [300, 7], upd: u(1500 * 7, 2), ix: many, axis: 0 }, // tiled updates, 39 chunks
+        { shape: [30, 70], upd: u(30 * 4, 3), ix: new Float32Array([69, 0, 3, 3]), axis: 1 },
+        { shape: [50, 3], upd: u(1500 * 3, 4), ix: many.map((v) => v % 50), axis: 0 }, // untiled table
+        { shape: [300, 7], upd: new Float32Array(0), ix: new Float32Array(0), axis: 0 },
+      ];
+      for (const { shape, upd, ix, axis } of cases) {
+        const what = `${JSON.stringify(shape)} axis ${axis}, ${ix.length} indices`;
+        const scatter = () => be.read(keep(be.scatterAdd(up(upd), shape, up(ix), ix.length, axis)));
+        const untiled = scatter();
+        small();
+        const got = scatter();
+        const want = cpu.read(cpu.scatterAdd(cpu.upload(upd), shape, cpu.upload(ix), ix.length, axis));
+        near(got, want, what);
+        // with the updates in one texture, the passes add the untiled kernel's chunk sums in its order
+        if (upd.length <= 1000) same(got, untiled, `${what}: tiled vs untiled gl`);
+        be.tileAbove = be.info.maxKernelElements!;
+        be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
+      }
+    });
+
+    it('at the real limit: an embedding table above 2^23 elements gathered, its gradient scatter-added, argmax and argmin over its rows', () => {
+      // [8200, 1024] = 8,396,800 elements: 3 tiles of 2^22
+      const [rows, dim] = [8200, 1024];
+      expect(rows * dim).toBeGreaterThan(be.info.maxKernelElements!);
+      const table = testData(rows * dim, 101);
+      const ix = Float32Array.from({ length: 64 }, (_, i) => (i * 2731) % rows);
+      ix[5] = ix[6] = 8199; // a repeated index in the last tile
+      const g = testData(64 * dim, 102);
+      const t = up(table);
+      expect(tiles(t)).toBe(3);
+      const ib = up(ix);
+      same(
+        be.read(keep(be.gather(t, [rows, dim], ib, 64, 0))),
+        cpu.read(cpu.gather(cpu.upload(table), [rows, dim], cpu.upload(ix), 64, 0)),
+        'gather',
+      );
+      const dt = keep(be.scatterAdd(up(g), [rows, dim], ib, 64, 0));
+      expect(tiles(dt)).toBe(3);
+      const got = be.read(dt);
+      const want = cpu.read(cpu.scatterAdd(cpu.upload(g), [rows, dim], cpu.upload(ix), 64, 0));
+      for (let i = 0; i < want.length; i++) {
+        if (!(Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]))))
+          expect.fail(`scatterAdd[${i}]: got ${got[i]}, cpu ${want[i]}`);
+      }
+      for (const op of ['argmax', 'argmin'] as const) {
+        same(
+          be.read(keep(be.reduce(op, t, [rows, dim], [0]))),
+          cpu.read(cpu.reduce(op, cpu.upload(table), [rows, dim], [0])),
+          op,
+        );
+      }
+    });
+
     it('what still does not tile refuses with a BackendError naming the limit', () => {
       small();
       // a gather with a tiled index array
       expect(() => be.gather(up(testData(20, 2)), [20], up(new Float32Array(2000)), 2000, 0)).toThrow(
         BackendError,
+      );
+      // a scatter-add of tiled updates along an axis that is not the first
+      expect(() => be.scatterAdd(up(testData(1600, 4)), [4, 300], up(new Float32Array(400)), 400, 1)).toThrow(
+        /tiled updates of 1600 elements need the index axis first \(4 rows before it\)/,
       );
       // the adjoint of a window that is no first-axis row shift, into a tiled array
       const plan = planWindow('window', [40, 30], {

@@ -530,3 +530,63 @@ export function tiledReadRows(read: TiledRead, split: number, s: number, e: numb
   }
   return [first, last];
 }
+
+// ------------------------------------------------------------------- scatter-add into tiled arrays
+
+/**
+ * Why a scatter-add into `[pre, len, post]` (of `count` indices) cannot run in passes over output
+ * pieces of at most `maxLen` elements with exact float32 coordinates, or null when it can.
+ */
+export function tiledScatterProblem(dims: readonly [number, number, number], maxLen: number): string | null {
+  if (maxLen > EXACT / 2) return `pieces of ${maxLen} elements exceed 2^22`;
+  const P = outStrides(dims);
+  for (let k = 0; k < 3; k++) {
+    if (dims[k] + Math.ceil(maxLen / P[k]) + 2 >= EXACT)
+      return `an output axis of ${dims[k]} elements (at most 2^23 - ${Math.ceil(maxLen / P[k]) + 2})`;
+  }
+  return null;
+}
+
+/**
+ * One pass of a scatter-add (the adjoint of a gather along the middle axis of `[pre, len, post]`)
+ * into a piece of a tiled output: element `(k0, k1, k2)` (element `off + t` of the output) adds,
+ * for `v` ascending in `[0, len)`, `upd[(k0 count + a0 + v) post + k2]` where `round(ix[b0 + v])
+ * == k1`, to `prev[t]` (to 0 without `prev`): `upd` and `ix` hold the pass's update rows and
+ * indices from `a0` and `b0` on (both 0 for arrays in one texture). Arguments `(prev?, upd, ix,
+ * a0, b0, len, u0..)` with `u0..` from {@link tiledScatterUniforms}; the loop runs `chunk`
+ * positions (`len` at most). Without `prev` a pass adds as `scatterAddSource` does, and passes
+ * over consecutive chunks add their sums in order, as its chunk sums are added.
+ */
+export function tiledScatterSource(
+  dims: readonly [number, number, number],
+  count: number,
+  chunk: number,
+  maxLen: number,
+  withPrev: boolean,
+): string {
+  const [, , post] = dims;
+  const { lines, uniforms } = coordLines(dims, maxLen, 'k', 'u');
+  const body = ['let i = this.thread.x + 0.0;', ...lines, 'let acc = 0.0;'];
+  body.push(
+    `for (let v = 0; v < ${chunk}; v++) {`,
+    'if (v < len) {',
+    'if (Math.floor(ix[b0 + v] + 0.5) == k1) {',
+    `acc += upd[(k0 * ${flt(count)} + a0 + v) * ${flt(post)} + k2];`,
+    '}',
+    '}',
+    '}',
+  );
+  body.push(withPrev ? 'return prev[this.thread.x] + acc;' : 'return acc;');
+  const args = [...(withPrev ? ['prev'] : []), 'upd', 'ix', 'a0', 'b0', 'len'];
+  for (let q = 0; q < uniforms; q++) args.push(`u${q}`);
+  return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
+}
+
+/** The uniforms `u0..` of {@link tiledScatterSource} for the output piece starting at element `off`. */
+export function tiledScatterUniforms(
+  dims: readonly [number, number, number],
+  off: number,
+  maxLen: number,
+): number[] {
+  return coordUniforms(dims, off, maxLen);
+}
