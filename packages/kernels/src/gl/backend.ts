@@ -66,6 +66,7 @@ import {
   permutationRead,
   placeSource,
   readSplit,
+  rowSplit,
   sliceSource,
   TILE_ELEMENTS,
   tiledMapProblem,
@@ -80,6 +81,10 @@ import {
   tiledScatterSource,
   tiledScatterUniforms,
   tiledTransposeSource,
+  tiledWindowScatterProblem,
+  tiledWindowScatterRows,
+  tiledWindowScatterSource,
+  tiledWindowScatterUniforms,
   tileRanges,
   windowRead,
 } from './tiles.js';
@@ -327,10 +332,14 @@ export class GpuJsBackend implements KernelBackend {
    * Arrays above this many elements are stored in tiles of {@link GpuJsBackend.tileElements}
    * (default: {@link BackendInfo.maxKernelElements}, the most one kernel handles: its float32
    * index arithmetic is exact below 2^23 and one texture holds `maxTextureSize^2` values).
-   * `upload`, `read`, `readAsync`, `free`, `map` and `matmul` take tiled arrays, up to
-   * {@link BackendInfo.maxElements} (2^31 - 1) elements; the other ops refuse them with a
-   * {@link BackendError} naming the limit. Lower it (with `tileElements`) to exercise tiling on
-   * small arrays.
+   * Every op takes and produces tiled arrays, up to {@link BackendInfo.maxElements} (2^31 - 1)
+   * elements, within these limits, each refused with a {@link BackendError} naming it: a map's
+   * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
+   * first-axis row longer than a tile; a matmul output row, or a tiled operand's stored row,
+   * longer than a tile; a gather's index array; scatter-add of tiled updates along an axis other
+   * than the first; coordinates that would leave float32's exact range (2^23 rows of a piece, an
+   * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
+   * composes them). Lower it (with `tileElements`) to exercise tiling on small arrays.
    *
    * @example
    * ```ts
@@ -932,11 +941,10 @@ export class GpuJsBackend implements KernelBackend {
     if ((db.tiles !== null || n > this.tiling(op)) && n > 0) {
       // the adjoint of a shift of whole first-axis rows: the opposite shift, zero elsewhere
       const shift = rowShift(plan);
-      if (shift === null) {
-        this.untiled(op, db);
-        this.notTiledWindow(op, n);
-      }
-      return this.shiftCopy(op, db, n, -shift!, 0);
+      if (shift !== null) return this.shiftCopy(op, db, n, -shift, 0);
+      // any other window: passes over output tiles, loop ranges and pieces of whole rows of dy
+      this.checkCoords(op, plan);
+      return this.windowScatterTiled(op, db, plan);
     }
     this.checkSize(op, n, db.size);
     this.checkCoords(op, plan);
@@ -1289,7 +1297,7 @@ export class GpuJsBackend implements KernelBackend {
     }
   }
 
-  /** Throws a {@link BackendError} naming the limit when one of `bufs` is tiled (`op` does not tile). */
+  /** Throws a {@link BackendError} naming the limit when one of `bufs` is tiled (a gather's index array). */
   private untiled(op: string, ...bufs: GpuJsBuffer[]): void {
     for (const b of bufs) {
       if (b.tiles !== null) {
@@ -1297,22 +1305,11 @@ export class GpuJsBackend implements KernelBackend {
           this.name,
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
-            `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
-            'matmul, reduce, 2-D transposes and windows of whole first-axis rows (slices, ' +
-            'concatenation) take tiled arrays',
+            `${this.kernelLimit} by default); on ${this.mode} the index array of a gather must ` +
+            'fit one kernel',
         );
       }
     }
-  }
-
-  /** Throws the {@link BackendError} of a window whose output of `n` elements would need tiles it does not take. */
-  private notTiledWindow(op: string, n: number): never {
-    throw new BackendError(
-      this.name,
-      `${op}: an output of ${n} elements exceeds tileAbove = ${this.tileAbove} (the per-kernel limit ` +
-        `maxKernelElements = ${this.kernelLimit} by default); on ${this.mode} only windows of whole ` +
-        'first-axis rows (slices, concatenation along axis 0) produce tiled arrays',
-    );
   }
 
   /** A tiled buffer of `n` elements whose tile `[s, e)` is `make(s, e)`; frees what it made on error. */
@@ -1844,6 +1841,84 @@ export class GpuJsBackend implements KernelBackend {
             acc = next;
           }
           if (acc === null) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
+    }
+  }
+
+  /**
+   * The scatter-add of a window (its adjoint) from a tiled `dy` or into a result above
+   * {@link GpuJsBackend.tileAbove}: `dy` is cut into pieces of whole rows over its leading axes (a
+   * tile itself where a piece is one, else copied; untiled, one piece), and every result tile (or
+   * the whole result) is one pass per chunk of window positions (as the untiled kernel's chunks)
+   * and piece it can read, each adding to the previous pass's sums (./tiles.ts).
+   */
+  private windowScatterTiled(op: string, db: GpuJsBuffer, plan: WindowPlan): GpuJsBuffer {
+    const n = sizeOf(plan.inShape);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const tile = db.tiles !== null ? db.tiles[0].size : this.tileElements;
+    const sp = rowSplit(plan.outShape, db.tiles !== null, tile);
+    const gp = windowGatherPlan(plan);
+    const problem = tiledWindowScatterProblem(plan, gp, sp, maxLen);
+    if (problem !== null)
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
+    const { chunks, chunk } = stageSplit(gp.loop);
+    const per = db.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
+    for (let lo = 0; lo < sp.rows; lo += per)
+      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
+    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
+      if (p.buf !== null) return p.buf;
+      const start = p.lo * sp.rowLen;
+      const len = (p.hi - p.lo) * sp.rowLen;
+      const t = start / tile;
+      if (db.tiles !== null && Number.isInteger(t) && db.tiles[t].size === len) p.buf = db.tiles[t];
+      else {
+        const s = this.sliceOf(op, db, start, len);
+        p.buf = s.buf;
+        p.owned = s.owned;
+      }
+      return p.buf;
+    };
+    try {
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const rows = tiledWindowScatterRows(plan, gp, sp.split, s, e);
+        const uniforms = tiledWindowScatterUniforms(plan, s, maxLen);
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (let c = 0; c < chunks; c++) {
+            const t0 = c * chunk;
+            const len = Math.min(chunk, gp.loop - t0);
+            for (const p of pieces) {
+              if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
+              const dy = pieceBuf(p);
+              const src = tiledWindowScatterSource(plan, gp, sp.split, chunk, maxLen, acc !== null);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(dy),
+                t0,
+                len,
+                p.lo,
+                p.hi,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), dy.size];
+              const next = this.run(op, src, e - s, sizes, args, gp.loop === 1 ? 0 : chunk);
+              if (acc) this.free(acc);
+              acc = next;
+            }
+          }
+          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
           const out: GpuJsBuffer = acc;
           acc = null;
           return out;

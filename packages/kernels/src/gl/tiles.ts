@@ -13,6 +13,9 @@ import type { ElementwiseSpec } from '../backend.js';
 import type { BroadcastPlan } from '../codegen.js';
 import { flt, INPUT_NAMES } from '../codegen.js';
 import { parsedKernel } from '../spec/define.js';
+import type { WindowPlan } from '../window.js';
+import type { WindowGatherPlan } from './sources.js';
+import { coordStatements } from './sources.js';
 
 /** Elements per tile of a tiled array (the last tile may be shorter): a 2048 x 2048 texture. */
 export const TILE_ELEMENTS = 2 ** 22;
@@ -394,11 +397,20 @@ export function readSplit(
   tiledInput: boolean,
   tile: number,
 ): { split: number; rowLen: number; rows: number } {
-  const n = read.inDims.reduce((p, d) => p * d, 1);
-  if (!tiledInput) return { split: 0, rowLen: n, rows: 1 };
-  let split = read.inDims.length;
+  return rowSplit(read.inDims, tiledInput, tile);
+}
+
+/** Where an array of shape `dims` splits into rows of at most `tile` elements (see {@link readSplit}). */
+export function rowSplit(
+  dims: readonly number[],
+  tiled: boolean,
+  tile: number,
+): { split: number; rowLen: number; rows: number } {
+  const n = dims.reduce((p, d) => p * d, 1);
+  if (!tiled) return { split: 0, rowLen: n, rows: 1 };
+  let split = dims.length;
   let rowLen = 1;
-  while (split > 0 && rowLen * read.inDims[split - 1] <= tile) rowLen *= read.inDims[--split];
+  while (split > 0 && rowLen * dims[split - 1] <= tile) rowLen *= dims[--split];
   return { split, rowLen, rows: n / rowLen };
 }
 
@@ -589,4 +601,169 @@ export function tiledScatterUniforms(
   maxLen: number,
 ): number[] {
   return coordUniforms(dims, off, maxLen);
+}
+
+// ------------------------------------------------------------ window scatter-add with tiled arrays
+
+/**
+ * Why a window's scatter-add (see `windowScatterSource`) cannot run in passes over output pieces
+ * of at most `maxLen` elements and pieces of `dy` cut by `split` with exact float32 coordinates,
+ * or null when it can (window coordinates are checked by the backend).
+ */
+export function tiledWindowScatterProblem(
+  plan: WindowPlan,
+  gp: WindowGatherPlan,
+  split: { rowLen: number; rows: number },
+  maxLen: number,
+): string | null {
+  if (maxLen > EXACT / 2) return `pieces of ${maxLen} elements exceed 2^22`;
+  if (split.rowLen > EXACT / 2) return `a row of dy of ${split.rowLen} elements exceeds 2^22`;
+  if (split.rows >= EXACT) return `${split.rows} rows of dy of ${split.rowLen} elements: 2^23 or more`;
+  if (gp.loop >= EXACT) return `${gp.loop} window positions per element: 2^23 or more`;
+  const dims = plan.inShape;
+  const P = outStrides(dims);
+  for (let k = 0; k < dims.length; k++) {
+    if (dims[k] + Math.ceil(maxLen / P[k]) + 2 >= EXACT)
+      return `an axis of ${dims[k]} elements (at most 2^23 - ${Math.ceil(maxLen / P[k]) + 2})`;
+  }
+  return null;
+}
+
+/**
+ * One pass of a window's scatter-add into a piece of its (tiled) result, of shape `plan.inShape`:
+ * as `windowScatterSource`, element `off + t` visits the loop positions `[t0, t0 + len)` and adds
+ * `dy` at every window position that reads it, here only those whose row of `dy` (over its axes
+ * `[0, split)`) is in `[lo, hi)`, read from `dy` holding rows `[lo, hi)`; to `prev[t]` (to 0
+ * without `prev`). Arguments `(prev?, dy, t0, len, lo, hi, u0..)` with `u0..` from
+ * {@link tiledWindowScatterUniforms}; the loop runs `chunk` positions (`len` at most). With `dy` in
+ * one piece, passes over consecutive chunks add the untiled kernel's chunk sums in its order.
+ */
+export function tiledWindowScatterSource(
+  plan: WindowPlan,
+  gp: WindowGatherPlan,
+  split: number,
+  chunk: number,
+  maxLen: number,
+  withPrev: boolean,
+): string {
+  const { inShape, outShape, axes, steps, offsets } = plan;
+  const outStr = outStrides(outShape);
+  const rowLen = outShape.slice(split).reduce((p, d) => p * d, 1);
+  const { lines, uniforms } = coordLines(inShape, maxLen, 'c', 'u');
+  const body = ['let i = this.thread.x + 0.0;', ...lines, 'let acc = 0.0;'];
+  const loopDims = gp.looped.map((k) => outShape[k]);
+  const inner: string[] = [...coordStatements('t', loopDims, 'l')];
+  const coord = new Array<string>(outShape.length).fill('0.0');
+  gp.looped.forEach((k, m) => {
+    coord[k] = `l${m}`;
+  });
+  const sflt = (v: number): string => (v < 0 ? `(${flt(v)})` : flt(v));
+  inner.push('let ok = 1.0;');
+  for (let a = 0; a < inShape.length; a++) {
+    const terms = [`c${a}`, sflt(-offsets[a])];
+    gp.looped.forEach((k, m) => {
+      if (axes[k] === a && steps[k] !== 0) terms.push(`l${m} * ${sflt(-steps[k])}`);
+    });
+    inner.push(`let r${a} = ${terms.join(' + ')};`);
+    const sv = gp.solved[a];
+    if (sv >= 0) {
+      inner.push(`let q${a} = Math.floor(r${a} / ${sflt(steps[sv])} + 0.5);`);
+      inner.push(
+        `if (q${a} * ${sflt(steps[sv])} != r${a} || q${a} < 0.0 || q${a} > ${flt(outShape[sv] - 1)}) {`,
+        'ok = 0.0;',
+        '}',
+      );
+      coord[sv] = `q${a}`;
+    } else inner.push(`if (r${a} != 0.0) {`, 'ok = 0.0;', '}');
+  }
+  const rowTerms: string[] = [];
+  const atTerms: string[] = [];
+  coord.forEach((c, k) => {
+    if (c === '0.0' || outShape[k] === 1) return;
+    if (k < split) {
+      const st = outStr[k] / rowLen;
+      rowTerms.push(st === 1 ? c : `${c} * ${flt(st)}`);
+    } else atTerms.push(outStr[k] === 1 ? c : `${c} * ${flt(outStr[k])}`);
+  });
+  inner.push(`let row = ${rowTerms.length === 0 ? '0.0' : rowTerms.join(' + ')};`);
+  inner.push(`let at = ${atTerms.length === 0 ? '0.0' : atTerms.join(' + ')};`);
+  inner.push(
+    'if (ok > 0.5) {',
+    'if (row >= lo) {',
+    'if (row < hi) {',
+    `acc += dy[(row - lo) * ${flt(rowLen)} + at];`,
+    '}',
+    '}',
+    '}',
+  );
+  if (gp.loop === 1) body.push('let t = 0.0;', ...inner);
+  else
+    body.push(
+      `for (let v = 0; v < ${chunk}; v++) {`,
+      'if (v < len) {',
+      'let t = t0 + v;',
+      ...inner,
+      '}',
+      '}',
+    );
+  body.push(withPrev ? 'return prev[this.thread.x] + acc;' : 'return acc;');
+  const args = [...(withPrev ? ['prev'] : []), 'dy', 't0', 'len', 'lo', 'hi'];
+  for (let q = 0; q < uniforms; q++) args.push(`u${q}`);
+  return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
+}
+
+/** The uniforms `u0..` of {@link tiledWindowScatterSource} for the output piece starting at element `off`. */
+export function tiledWindowScatterUniforms(plan: WindowPlan, off: number, maxLen: number): number[] {
+  return coordUniforms(plan.inShape, off, maxLen);
+}
+
+/**
+ * The rows of `dy` (over its axes `[0, split)`) that a window scatter-add's output elements
+ * `[s, e)` can read, by interval arithmetic over their coordinates, or null when none.
+ */
+export function tiledWindowScatterRows(
+  plan: WindowPlan,
+  gp: WindowGatherPlan,
+  split: number,
+  s: number,
+  e: number,
+): [number, number] | null {
+  const { inShape, outShape, axes, steps, offsets } = plan;
+  const P = outStrides(inShape);
+  const cRange = inShape.map((d, k): [number, number] => {
+    const a = Math.floor(s / P[k]);
+    const b = Math.floor((e - 1) / P[k]);
+    if (k === 0) return [a, b];
+    if (Math.floor(a / d) !== Math.floor(b / d)) return [0, d - 1];
+    return [a % d, b % d];
+  });
+  const range = outShape.map((d): [number, number] => [0, d - 1]);
+  for (let a = 0; a < inShape.length; a++) {
+    const sv = gp.solved[a];
+    if (sv < 0) continue;
+    // q = (c - offset - sum_looped l step) / step_sv
+    let lo = cRange[a][0] - offsets[a];
+    let hi = cRange[a][1] - offsets[a];
+    for (const k of gp.looped) {
+      if (axes[k] !== a || steps[k] === 0) continue;
+      const span = steps[k] * (outShape[k] - 1);
+      lo -= Math.max(0, span);
+      hi -= Math.min(0, span);
+    }
+    const st = steps[sv];
+    const [x, y] = st > 0 ? [lo / st, hi / st] : [hi / st, lo / st];
+    const q0 = Math.max(0, Math.ceil(x));
+    const q1 = Math.min(outShape[sv] - 1, Math.floor(y));
+    if (q1 < q0) return null;
+    range[sv] = [q0, q1];
+  }
+  const outStr = outStrides(outShape);
+  const rowLen = outShape.slice(split).reduce((p, d) => p * d, 1);
+  let first = 0;
+  let last = 0;
+  for (let k = 0; k < split; k++) {
+    first += range[k][0] * (outStr[k] / rowLen);
+    last += range[k][1] * (outStr[k] / rowLen);
+  }
+  return [first, last];
 }
