@@ -899,8 +899,9 @@ export class GpuJsBackend implements KernelBackend {
     const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
     if ((xb.tiles !== null || n > this.tiling(op)) && n > 0) {
       // a tiled table, or an output above tileAbove: passes over pieces of whole table rows,
-      // reading the indices from one texture
-      this.untiled(op, ib);
+      // reading the indices from one texture (a tiled index array: the range each output tile
+      // reads, copied into one, when the indexed axis is the first)
+      if (ib.tiles !== null && sizeOf(shape.slice(0, axis)) > 1) this.untiled(op, ib);
       return this.readTiled(op, xb, ib, gatherRead(shape, count, axis), 0, Math.max(...shape, count));
     }
     this.untiled(op, xb, ib);
@@ -1305,8 +1306,8 @@ export class GpuJsBackend implements KernelBackend {
           this.name,
           `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
             `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
-            `${this.kernelLimit} by default); on ${this.mode} the index array of a gather must ` +
-            'fit one kernel',
+            `${this.kernelLimit} by default); on ${this.mode} the index array of a gather along ` +
+            'an axis with more than one element before it must fit one kernel',
         );
       }
     }
@@ -1796,6 +1797,8 @@ export class GpuJsBackend implements KernelBackend {
     const maxLen = outTiled ? this.tileElements : n;
     const tile = xb.tiles !== null ? xb.tiles[0].size : this.tileElements;
     const sp = readSplit(read, xb.tiles !== null, tile);
+    // a tiled index array (the indexed output axis k is then the first with more than one element)
+    const ixStride = read.indexed === null ? 1 : sizeOf(read.outDims.slice(read.indexed[1] + 1));
     const problem = tiledReadProblem(read, sp, maxLen, coordBound);
     if (problem !== null)
       throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
@@ -1821,7 +1824,13 @@ export class GpuJsBackend implements KernelBackend {
         const rows = tiledReadRows(read, sp.split, s, e);
         const uniforms = tiledReadUniforms(read, s, maxLen);
         let acc: GpuJsBuffer | null = null;
+        let ix: { buf: GpuJsBuffer; owned: boolean } | null = null;
+        let ixBase = 0;
         try {
+          if (ixb !== null && ixb.tiles !== null) {
+            ixBase = Math.floor(s / ixStride);
+            ix = this.sliceOf(op, ixb, ixBase, Math.floor((e - 1) / ixStride) + 1 - ixBase);
+          } else if (ixb !== null) ix = { buf: ixb, owned: false };
           for (const p of pieces) {
             if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
             const x = pieceBuf(p);
@@ -1829,13 +1838,13 @@ export class GpuJsBackend implements KernelBackend {
             const args: KernelArg[] = [
               ...(acc ? [this.storage(acc)] : []),
               this.storage(x),
-              ...(ixb ? [this.storage(ixb)] : []),
+              ...(ix ? [this.storage(ix.buf), ixBase] : []),
               p.lo,
               p.hi,
               pad,
               ...uniforms,
             ];
-            const sizes = [...(acc ? [acc.size] : []), x.size, ...(ixb ? [ixb.size] : [])];
+            const sizes = [...(acc ? [acc.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
             const next = this.run(op, src, e - s, sizes, args, 0);
             if (acc) this.free(acc);
             acc = next;
@@ -1846,6 +1855,7 @@ export class GpuJsBackend implements KernelBackend {
           return out;
         } finally {
           if (acc) this.free(acc);
+          if (ix?.owned) this.free(ix.buf);
         }
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);

@@ -263,11 +263,15 @@ describe.skipIf(!gl.ok && !required)(
       table[7 * 150 + 3] = Number.NaN;
       const ix = (...v: number[]) => new Float32Array(v);
       const many = Float32Array.from({ length: 200 }, (_, i) => (i * 37) % 300);
+      const manyMore = Float32Array.from({ length: 1500 }, (_, i) => (i * 41) % 300);
       const cases: [Shape, Float32Array, Float32Array, number][] = [
         [[300, 7], table, ix(5, 299, 0, 5, 150), 0], // embedding rows from a tiled table
         [[300, 7], table, many, 0], // a tiled output
         [[30, 70], table, ix(69, 0, 3, 3), 1], // columns of a tiled table
         [[50, 7], table.subarray(0, 350), many.map((v) => v % 50), 0], // untiled table, tiled output
+        [[300, 7], table, manyMore, 0], // tiled indices: each output tile's range copied
+        [[1, 300, 7], table, manyMore, 1], // the same, with a leading axis of 1
+        [[20], table.subarray(0, 20), manyMore.map((v) => v % 20), 0], // one index per output element
       ];
       for (const [shape, values, indices, axis] of cases) {
         const got = be.read(keep(be.gather(up(values), shape, up(indices), indices.length, axis)));
@@ -398,9 +402,12 @@ describe.skipIf(!gl.ok && !required)(
 
     it('what still does not tile refuses with a BackendError naming the limit', () => {
       small();
-      // a gather with a tiled index array
-      expect(() => be.gather(up(testData(20, 2)), [20], up(new Float32Array(2000)), 2000, 0)).toThrow(
+      // a gather with a tiled index array along an axis with elements before it
+      expect(() => be.gather(up(testData(40, 2)), [2, 20], up(new Float32Array(2000)), 2000, 1)).toThrow(
         BackendError,
+      );
+      expect(() => be.gather(up(testData(40, 2)), [2, 20], up(new Float32Array(2000)), 2000, 1)).toThrow(
+        /2000 elements is stored in 8 tiles.*tileAbove = 1000.*index array of a gather along an axis with more than one element before it/,
       );
       // a scatter-add of tiled updates along an axis that is not the first
       expect(() => be.scatterAdd(up(testData(1600, 4)), [4, 300], up(new Float32Array(400)), 400, 1)).toThrow(

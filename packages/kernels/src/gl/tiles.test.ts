@@ -503,9 +503,9 @@ describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)',
   it('ops that do not tile refuse a tiled array with a BackendError naming the limit', () => {
     small();
     const x = up(testData(2000, 1));
-    // a gather's tiled index array
-    expect(() => be.gather(up(testData(20, 2)), [20], x, 2000, 0)).toThrow(BackendError);
-    expect(() => be.gather(up(testData(20, 2)), [20], x, 2000, 0)).toThrow(
+    // a gather's tiled index array along an axis with elements before it
+    expect(() => be.gather(up(testData(40, 2)), [2, 20], x, 2000, 1)).toThrow(BackendError);
+    expect(() => be.gather(up(testData(40, 2)), [2, 20], x, 2000, 1)).toThrow(
       /2000 elements is stored in 8 tiles.*tileAbove = 1000/,
     );
     // reductions: a first-axis row longer than a tile, a large output

@@ -441,8 +441,10 @@ export function tiledReadProblem(
  * One pass of a tiled read: output piece `out[t]` (element `off + t` of the output) gets the input
  * value when the element's input coordinates are inside the input and its row number (over input
  * axes `[0, split)`) is in `[lo, hi)`, read from `x` holding rows `[lo, hi)` of `rowLen` elements;
- * else `prev[t]`, or the pad `p` without `prev`. Arguments `(prev?, x, ix?, lo, hi, p, u0..)` with
- * `u0..` from {@link tiledReadUniforms}. Exact under the conditions of {@link tiledReadProblem}.
+ * else `prev[t]`, or the pad `p` without `prev`. Arguments `(prev?, x, ix?, ixb?, lo, hi, p, u0..)`
+ * with `u0..` from {@link tiledReadUniforms}; an indexed read takes the index of output coordinate
+ * `o_k` from `ix[o_k - ixb]` (`ix` holding the indices from `ixb` on). Exact under the conditions of
+ * {@link tiledReadProblem}.
  */
 export function tiledReadSource(
   read: TiledRead,
@@ -461,7 +463,8 @@ export function tiledReadSource(
   const rowTerms: string[] = [];
   const inTerms: string[] = [];
   for (let a = 0; a < inDims.length; a++) {
-    if (indexed !== null && indexed[0] === a) body.push(`let c${a} = Math.floor(ix[o${indexed[1]}] + 0.5);`);
+    if (indexed !== null && indexed[0] === a)
+      body.push(`let c${a} = Math.floor(ix[o${indexed[1]} - ixb] + 0.5);`);
     else {
       const terms = [flt(offsets[a])];
       coefs[a].forEach((s, k) => {
@@ -491,7 +494,14 @@ export function tiledReadSource(
     '}',
     'return acc;',
   );
-  const args = [...(withPrev ? ['prev'] : []), 'x', ...(indexed !== null ? ['ix'] : []), 'lo', 'hi', 'p'];
+  const args = [
+    ...(withPrev ? ['prev'] : []),
+    'x',
+    ...(indexed !== null ? ['ix', 'ixb'] : []),
+    'lo',
+    'hi',
+    'p',
+  ];
   const { uniforms } = coordLines(read.outDims, maxLen, 'o', 'u');
   for (let q = 0; q < uniforms; q++) args.push(`u${q}`);
   return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
