@@ -336,8 +336,8 @@ export class GpuJsBackend implements KernelBackend {
    * elements, within these limits, each refused with a {@link BackendError} naming it: a map's
    * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
    * first-axis row longer than a tile; a matmul output row, or a tiled operand's stored row,
-   * longer than a tile; a gather's index array; scatter-add of tiled updates along an axis other
-   * than the first; coordinates that would leave float32's exact range (2^23 rows of a piece, an
+   * longer than a tile; a gather's tiled index array along an axis with more than one element
+   * before it; scatter-add of tiled updates along an axis other than the first; coordinates that would leave float32's exact range (2^23 rows of a piece, an
    * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
    * composes them). Lower it (with `tileElements`) to exercise tiling on small arrays.
    *
@@ -1342,6 +1342,13 @@ export class GpuJsBackend implements KernelBackend {
       return { buf: this.run(`${op} slice`, src, len, [b.size], [this.storage(b), start], 0), owned: true };
     }
     const tile = b.tiles[0].size;
+    // a copy spans at most two tiles: never more than one tile's elements
+    if (len > tile) {
+      throw new BackendError(
+        this.name,
+        `${op}: a piece of ${len} elements of an array tiled by ${tile} elements (tileElements is now ${this.tileElements}: it changed since the array was made)`,
+      );
+    }
     const t0 = Math.floor(start / tile);
     const s0 = start - t0 * tile;
     const first = b.tiles[t0];
@@ -1491,7 +1498,8 @@ export class GpuJsBackend implements KernelBackend {
    * most `tileElements` (copied into one texture each, see `sliceOf`), each chunk is reduced as
    * an untiled array, and the partial results are combined: element-wise (sum: add, prod: mul,
    * max/min: NaN-propagating maximum/minimum, logsumexp: the logsumexp of two) when the first axis
-   * is reduced, else placed one after the other. Sums add up per chunk first, so they differ from
+   * is reduced, else placed one after the other; argmax/argmin along the first axis combine
+   * (extreme, index) pairs (see `argTiled`). Sums add up per chunk first, so they differ from
    * the untiled order by float32 rounding.
    */
   private reduceTiled(
@@ -1576,7 +1584,8 @@ export class GpuJsBackend implements KernelBackend {
    */
   private argTiled(name: string, op: 'argmax' | 'argmin', xb: GpuJsBuffer, shape: Shape): GpuJsBuffer {
     const rowSize = sizeOf(shape.slice(1));
-    const per = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(this.tileElements / rowSize))));
+    const tile = Math.min(this.tileElements, xb.tiles![0].size);
+    const per = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(tile / rowSize))));
     const rows = shape[0];
     const n = rowSize;
     const spec = ARG_COMBINE[op];

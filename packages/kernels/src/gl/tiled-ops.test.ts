@@ -413,6 +413,12 @@ describe.skipIf(!gl.ok && !required)(
       expect(() => be.scatterAdd(up(testData(1600, 4)), [4, 300], up(new Float32Array(400)), 400, 1)).toThrow(
         /tiled updates of 1600 elements need the index axis first \(4 rows before it\)/,
       );
+      // an array tiled by 256 elements after tileElements grew: its pieces would span three tiles
+      const old = up(testData(2000, 5));
+      be.tileElements = 512;
+      expect(() => be.transpose(old, [40, 50], [1, 0])).toThrow(
+        /tiled by 256 elements \(tileElements is now 512: it changed/,
+      );
       // a permutation whose rows would number 2^23 or more (single elements: the last axis is
       // longer than a tile) in an array of 2^23 elements
       be.tileAbove = 2 ** 20;
