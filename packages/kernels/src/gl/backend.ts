@@ -335,7 +335,7 @@ export class GpuJsBackend implements KernelBackend {
    * Every op takes and produces tiled arrays, up to {@link BackendInfo.maxElements} (2^31 - 1)
    * elements, within these limits, each refused with a {@link BackendError} naming it: a map's
    * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
-   * first-axis row longer than a tile; a matmul output row, or a tiled operand's stored row,
+   * first-axis row longer than a tile (after merging leading axes both reduced or both kept); a matmul output row, or a tiled operand's stored row,
    * longer than a tile; a gather's tiled index array along an axis with more than one element
    * before it; scatter-add of tiled updates along an axis other than the first; coordinates that would leave float32's exact range (2^23 rows of a piece, an
    * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
@@ -1506,16 +1506,24 @@ export class GpuJsBackend implements KernelBackend {
     name: string,
     op: ReduceOp,
     xb: GpuJsBuffer,
-    shape: Shape,
-    axes: readonly number[],
+    fullShape: Shape,
+    fullAxes: readonly number[],
   ): GpuJsBuffer {
     const tile = this.tileElements;
     const limit = this.tiling(name);
+    // while a first-axis row is longer than a tile, merge the first two axes when both are reduced
+    // or both kept (the same reduction, the same output order): a full sum runs on rows of one
+    let shape: Shape = fullShape;
+    let axes: readonly number[] = fullAxes;
+    while (shape.length > 1 && sizeOf(shape.slice(1)) > tile && axes.includes(0) === axes.includes(1)) {
+      shape = [shape[0] * shape[1], ...shape.slice(2)];
+      axes = axes.filter((a) => a !== 1).map((a) => (a > 1 ? a - 1 : a));
+    }
     const n = planReduce(shape, axes).outSize;
     const refuse = (why: string): never => {
       throw new BackendError(
         this.name,
-        `${name} of ${formatShape(shape)} over axes [${axes.join(',')}], stored in ${xb.tiles!.length} tiles: ${why}`,
+        `${name} of ${formatShape(fullShape)} over axes [${fullAxes.join(',')}], stored in ${xb.tiles!.length} tiles: ${why}`,
       );
     };
     if (n > limit)

@@ -106,6 +106,7 @@ describe.skipIf(!gl.ok && !required)(
       live.push(b);
       return b;
     };
+    const xbOf = (n: number) => up(testData(n, n));
     const tiles = (b: BackendBuffer) => (b as unknown as { tiles: unknown[] | null }).tiles?.length ?? 0;
 
     beforeAll(() => {
@@ -325,6 +326,33 @@ describe.skipIf(!gl.ok && !required)(
         Array.from(cpu.read(cpu.reduce(op, cpu.upload(x), [rows, cols], [0])));
       expect(want('argmax').slice(1)).toEqual([0, 40, 150, 0, 0, 290]);
       expect(want('argmin').slice(1)).toEqual([0, 100, 150, 0, 0, 0]);
+    });
+
+    it('reductions whose first-axis rows are longer than a tile merge leading axes of the same kind', () => {
+      small();
+      const cases: { shape: Shape; axes: number[]; ops: ('sum' | 'max' | 'argmax' | 'logsumexp')[] }[] = [
+        { shape: [5, 4, 12, 14], axes: [0, 1, 2, 3], ops: ['sum', 'max', 'logsumexp'] }, // rows of one
+        { shape: [4, 10, 50], axes: [0, 1], ops: ['sum', 'max'] }, // [40, 50] over [0]
+        { shape: [4, 10, 50], axes: [2], ops: ['sum', 'argmax'] }, // [40, 50] over [1]
+      ];
+      for (const { shape, axes, ops } of cases) {
+        const x = testData(sizeOf(shape), sizeOf(shape) + axes.length);
+        const xb = up(x);
+        for (const op of ops) {
+          const got = be.read(keep(be.reduce(op, xb, shape, axes)));
+          const want = cpu.read(cpu.reduce(op, cpu.upload(x), shape, axes));
+          const what = `${op} ${JSON.stringify(shape)} over [${axes}]`;
+          expect(got.length, what).toBe(want.length);
+          for (let i = 0; i < want.length; i++) {
+            if (!(Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i]))))
+              expect.fail(`${what}[${i}]: got ${got[i]}, cpu ${want[i]}`);
+          }
+        }
+      }
+      // a kept axis after a reduced first axis cannot merge: still refused
+      expect(() => be.reduce('sum', xbOf(2000), [2, 1000], [0])).toThrow(
+        /a row of axis 0 holds 1000 elements/,
+      );
     });
 
     it('scatter-add into a tiled table, of tiled updates, or both, matches the CPU backend (and, with untiled updates, the untiled gl kernel bit for bit)', () => {
