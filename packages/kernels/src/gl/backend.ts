@@ -337,7 +337,7 @@ export class GpuJsBackend implements KernelBackend {
    * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
    * first-axis row longer than a tile (after merging leading axes both reduced or both kept); a matmul output row, or a tiled operand's stored row,
    * longer than a tile; a gather's tiled index array along an axis with more than one element
-   * before it; scatter-add of tiled updates along an axis other than the first; coordinates that would leave float32's exact range (2^23 rows of a piece, an
+   * before it; coordinates that would leave float32's exact range (2^23 rows of a piece, an
    * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
    * composes them). Lower it (with `tileElements`) to exercise tiling on small arrays.
    *
@@ -1645,8 +1645,9 @@ export class GpuJsBackend implements KernelBackend {
    * A scatter-add into an output above {@link GpuJsBackend.tileAbove}, or of tiled updates: every
    * output tile (or the whole output) is one pass per range of at most `chunk` indices (as the
    * untiled kernel's chunks, cut where a piece of the updates ends), each adding its range's
-   * updates for the tile's elements to the previous pass's sums (./tiles.ts). Tiled updates are
-   * cut into pieces of whole rows along the index axis, which must then be the first (`pre` 1).
+   * updates for the tile's elements to the previous pass's sums (./tiles.ts). Tiled updates
+   * (`[pre, count, post]`) are cut into pieces of whole rows of `post` elements, and a pass runs
+   * for every piece holding rows the output piece can read; tiled indices are read tile by tile.
    */
   private scatterAddTiled(
     op: string,
@@ -1675,57 +1676,65 @@ export class GpuJsBackend implements KernelBackend {
       const zeros = (s: number, e: number) => this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
       return outTiled ? this.tiled(n, zeros) : zeros(0, n);
     }
-    // pieces of the updates: rows [r0, r1) of [count, post] in one texture
+    // pieces of the updates: rows [r0, r1) of [pre count, post] in one texture
+    const rowsAll = pre * count;
     const pieces: { r0: number; r1: number; buf: GpuJsBuffer; owned: boolean }[] = [];
     try {
-      if (ub.tiles === null) pieces.push({ r0: 0, r1: count, buf: ub, owned: false });
+      if (ub.tiles === null) pieces.push({ r0: 0, r1: rowsAll, buf: ub, owned: false });
       else {
         const tile = ub.tiles[0].size;
-        if (pre !== 1)
-          refuse(`tiled updates of ${ub.size} elements need the index axis first (${pre} rows before it)`);
         if (post > tile) refuse(`an update row of ${post} elements exceeds the tiles of ${tile} elements`);
         const per = Math.floor(tile / post);
-        for (let r0 = 0; r0 < count; r0 += per) {
-          const r1 = Math.min(count, r0 + per);
+        for (let r0 = 0; r0 < rowsAll; r0 += per) {
+          const r1 = Math.min(rowsAll, r0 + per);
           const s = this.sliceOf(op, ub, r0 * post, (r1 - r0) * post);
           pieces.push({ r0, r1, buf: s.buf, owned: s.owned });
         }
       }
-      // passes: index ranges of at most `chunk` inside one piece of the updates and one tile of
-      // the indices
+      // index ranges: the untiled kernel's chunks, cut where a tile of the indices ends
       const { chunk } = stageSplit(count);
       const ixTile = ib.tiles === null ? count : ib.tiles[0].size;
-      const passes: { j0: number; j1: number; p: (typeof pieces)[number] }[] = [];
-      for (const p of pieces) {
-        for (let c0 = p.r0; c0 < p.r1; c0 += chunk) {
-          const c1 = Math.min(p.r1, c0 + chunk);
-          for (let j0 = c0; j0 < c1; j0 = Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile))
-            passes.push({ j0, j1: Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile), p });
-        }
+      const ranges: [number, number][] = [];
+      for (let c0 = 0; c0 < count; c0 += chunk) {
+        const c1 = Math.min(count, c0 + chunk);
+        for (let j0 = c0; j0 < c1; j0 = Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile))
+          ranges.push([j0, Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile)]);
       }
+      const block = dims[1] * post;
       const runPiece = (s: number, e: number): GpuJsBuffer => {
         const uniforms = tiledScatterUniforms(dims, s, maxLen);
+        // the update rows this output piece can read: k0 in [ka, kb]
+        const ka = Math.floor(s / block);
+        const kb = Math.floor((e - 1) / block);
         let acc: GpuJsBuffer | null = null;
         try {
-          for (const { j0, j1, p } of passes) {
-            const src = tiledScatterSource(dims, count, chunk, maxLen, acc !== null);
+          for (const [j0, j1] of ranges) {
             const t = Math.floor(j0 / ixTile);
             const ix = ib.tiles === null ? ib : ib.tiles[t];
-            const args: KernelArg[] = [
-              ...(acc ? [this.storage(acc)] : []),
-              this.storage(p.buf),
-              this.storage(ix),
-              j0 - p.r0,
-              j0 - t * ixTile,
-              j1 - j0,
-              ...uniforms,
-            ];
-            const sizes = [...(acc ? [acc.size] : []), p.buf.size, ix.size];
-            const next = this.run(op, src, e - s, sizes, args, chunk);
-            if (acc) this.free(acc);
-            acc = next;
+            for (const p of pieces) {
+              if (p.r1 <= ka * count + j0 || p.r0 > kb * count + j1 - 1) continue;
+              const src = tiledScatterSource(dims, count, chunk, maxLen, acc !== null);
+              const K0 = Math.floor(p.r0 / count);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(p.buf),
+                this.storage(ix),
+                j0,
+                j0 - t * ixTile,
+                j1 - j0,
+                K0,
+                p.r0 - K0 * count,
+                p.r1 - p.r0,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), p.buf.size, ix.size];
+              const next = this.run(op, src, e - s, sizes, args, chunk);
+              if (acc) this.free(acc);
+              acc = next;
+            }
           }
-          const out: GpuJsBuffer = acc!;
+          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
+          const out: GpuJsBuffer = acc;
           acc = null;
           return out;
         } finally {

@@ -572,12 +572,14 @@ export function tiledScatterProblem(dims: readonly [number, number, number], max
 /**
  * One pass of a scatter-add (the adjoint of a gather along the middle axis of `[pre, len, post]`)
  * into a piece of a tiled output: element `(k0, k1, k2)` (element `off + t` of the output) adds,
- * for `v` ascending in `[0, len)`, `upd[(k0 count + a0 + v) post + k2]` where `round(ix[b0 + v])
- * == k1`, to `prev[t]` (to 0 without `prev`): `upd` and `ix` hold the pass's update rows and
- * indices from `a0` and `b0` on (both 0 for arrays in one texture). Arguments `(prev?, upd, ix,
- * a0, b0, len, u0..)` with `u0..` from {@link tiledScatterUniforms}; the loop runs `chunk`
- * positions (`len` at most). Without `prev` a pass adds as `scatterAddSource` does, and passes
- * over consecutive chunks add their sums in order, as its chunk sums are added.
+ * for `v` ascending in `[0, len)` and `j = j0 + v`, the update row `k0 count + j` where
+ * `round(ix[b0 + v]) == k1` and the row is among the `rows` rows `upd` holds, from row
+ * `K0 count + J0` on (`J0 < count`; the offset `(k0 - K0) count + (j - J0)` is exact wherever it
+ * is in range), to `prev[t]` (to 0 without `prev`); `ix` holds the indices from `j0 - b0` on.
+ * Arguments `(prev?, upd, ix, j0, b0, len, K0, J0, rows, u0..)` with `u0..` from
+ * {@link tiledScatterUniforms}; the loop runs `chunk` positions (`len` at most). With the updates
+ * in one piece a pass adds as `scatterAddSource` does, and passes over consecutive chunks add
+ * their sums in order, as its chunk sums are added.
  */
 export function tiledScatterSource(
   dims: readonly [number, number, number],
@@ -588,18 +590,28 @@ export function tiledScatterSource(
 ): string {
   const [, , post] = dims;
   const { lines, uniforms } = coordLines(dims, maxLen, 'k', 'u');
-  const body = ['let i = this.thread.x + 0.0;', ...lines, 'let acc = 0.0;'];
+  const body = [
+    'let i = this.thread.x + 0.0;',
+    ...lines,
+    'let acc = 0.0;',
+    `let rk = (k0 - K0) * ${flt(count)} - J0;`,
+  ];
   body.push(
     `for (let v = 0; v < ${chunk}; v++) {`,
     'if (v < len) {',
     'if (Math.floor(ix[b0 + v] + 0.5) == k1) {',
-    `acc += upd[(k0 * ${flt(count)} + a0 + v) * ${flt(post)} + k2];`,
+    'let rr = rk + (j0 + v);',
+    'if (rr >= 0.0) {',
+    'if (rr < rows) {',
+    `acc += upd[rr * ${flt(post)} + k2];`,
+    '}',
+    '}',
     '}',
     '}',
     '}',
   );
   body.push(withPrev ? 'return prev[this.thread.x] + acc;' : 'return acc;');
-  const args = [...(withPrev ? ['prev'] : []), 'upd', 'ix', 'a0', 'b0', 'len'];
+  const args = [...(withPrev ? ['prev'] : []), 'upd', 'ix', 'j0', 'b0', 'len', 'K0', 'J0', 'rows'];
   for (let q = 0; q < uniforms; q++) args.push(`u${q}`);
   return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
 }
