@@ -73,6 +73,7 @@ import {
   tiledMapSource,
   tiledMapUniforms,
   tiledMatmulSource,
+  tiledReadIndexRange,
   tiledReadProblem,
   tiledReadRows,
   tiledReadSource,
@@ -336,8 +337,7 @@ export class GpuJsBackend implements KernelBackend {
    * elements, within these limits, each refused with a {@link BackendError} naming it: a map's
    * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
    * first-axis row longer than a tile (after merging leading axes both reduced or both kept); a matmul output row, or a tiled operand's stored row,
-   * longer than a tile; a gather's tiled index array along an axis with more than one element
-   * before it; coordinates that would leave float32's exact range (2^23 rows of a piece, an
+   * longer than a tile; coordinates that would leave float32's exact range (2^23 rows of a piece, an
    * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
    * composes them). Lower it (with `tileElements`) to exercise tiling on small arrays.
    *
@@ -897,14 +897,11 @@ export class GpuJsBackend implements KernelBackend {
     const xb = this.own(op, x);
     const ib = this.own(op, indices);
     const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
-    if ((xb.tiles !== null || n > this.tiling(op)) && n > 0) {
-      // a tiled table, or an output above tileAbove: passes over pieces of whole table rows,
-      // reading the indices from one texture (a tiled index array: the range each output tile
-      // reads, copied into one, when the indexed axis is the first)
-      if (ib.tiles !== null && sizeOf(shape.slice(0, axis)) > 1) this.untiled(op, ib);
+    if ((xb.tiles !== null || ib.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table, tiled indices or an output above tileAbove: passes over pieces of whole
+      // table rows and tiles of the indices
       return this.readTiled(op, xb, ib, gatherRead(shape, count, axis), 0, Math.max(...shape, count));
     }
-    this.untiled(op, xb, ib);
     this.checkSize(op, n, xb.size, ib.size, sizeOf(shape), count);
     if (n === 0) return new GpuJsBuffer(0, null);
     const src = gatherSource(shape, count, axis);
@@ -967,11 +964,10 @@ export class GpuJsBackend implements KernelBackend {
     const ub = this.own(op, updates);
     const ib = this.own(op, indices);
     const n = sizeOf(shape);
-    if ((ub.tiles !== null || n > this.tiling(op)) && n > 0) {
-      // a tiled table (or tiled updates): passes over output tiles and index ranges
+    if ((ub.tiles !== null || ib.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table, tiled updates or indices: passes over output tiles and index ranges
       return this.scatterAddTiled(op, ub, shape, ib, count, axis);
     }
-    this.untiled(op, ub, ib);
     this.checkSize(op, n, ub.size, ib.size, count);
     if (n === 0) return new GpuJsBuffer(0, null);
     if (count === 0 || ub.size === 0) return this.upload(new Float32Array(n));
@@ -1295,21 +1291,6 @@ export class GpuJsBackend implements KernelBackend {
         this.name,
         `${op}: ${n} elements exceed the largest tiled array on gl (2^31 - 1 elements)`,
       );
-    }
-  }
-
-  /** Throws a {@link BackendError} naming the limit when one of `bufs` is tiled (a gather's index array). */
-  private untiled(op: string, ...bufs: GpuJsBuffer[]): void {
-    for (const b of bufs) {
-      if (b.tiles !== null) {
-        throw new BackendError(
-          this.name,
-          `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
-            `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
-            `${this.kernelLimit} by default); on ${this.mode} the index array of a gather along ` +
-            'an axis with more than one element before it must fit one kernel',
-        );
-      }
     }
   }
 
@@ -1823,8 +1804,15 @@ export class GpuJsBackend implements KernelBackend {
     const maxLen = outTiled ? this.tileElements : n;
     const tile = xb.tiles !== null ? xb.tiles[0].size : this.tileElements;
     const sp = readSplit(read, xb.tiles !== null, tile);
-    // a tiled index array (the indexed output axis k is then the first with more than one element)
-    const ixStride = read.indexed === null ? 1 : sizeOf(read.outDims.slice(read.indexed[1] + 1));
+    // the index array's tiles (or the whole of it): [lo, lo + buf.size)
+    const ixParts: { lo: number; buf: GpuJsBuffer }[] = [];
+    if (ixb !== null && ixb.tiles !== null) {
+      let at = 0;
+      for (const t of ixb.tiles) {
+        ixParts.push({ lo: at, buf: t });
+        at += t.size;
+      }
+    } else if (ixb !== null) ixParts.push({ lo: 0, buf: ixb });
     const problem = tiledReadProblem(read, sp, maxLen, coordBound);
     if (problem !== null)
       throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
@@ -1850,30 +1838,29 @@ export class GpuJsBackend implements KernelBackend {
         const rows = tiledReadRows(read, sp.split, s, e);
         const uniforms = tiledReadUniforms(read, s, maxLen);
         let acc: GpuJsBuffer | null = null;
-        let ix: { buf: GpuJsBuffer; owned: boolean } | null = null;
-        let ixBase = 0;
+        // the tiles of the index array this output piece reads (one null for other reads)
+        const [j0, j1] = ixb !== null ? tiledReadIndexRange(read, s, e) : [0, 0];
+        const ixs = ixb === null ? [null] : ixParts.filter((q) => q.lo <= j1 && q.lo + q.buf.size > j0);
         try {
-          if (ixb !== null && ixb.tiles !== null) {
-            ixBase = Math.floor(s / ixStride);
-            ix = this.sliceOf(op, ixb, ixBase, Math.floor((e - 1) / ixStride) + 1 - ixBase);
-          } else if (ixb !== null) ix = { buf: ixb, owned: false };
-          for (const p of pieces) {
-            if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
-            const x = pieceBuf(p);
-            const src = tiledReadSource(read, sp.split, maxLen, acc !== null, pad);
-            const args: KernelArg[] = [
-              ...(acc ? [this.storage(acc)] : []),
-              this.storage(x),
-              ...(ix ? [this.storage(ix.buf), ixBase] : []),
-              p.lo,
-              p.hi,
-              pad,
-              ...uniforms,
-            ];
-            const sizes = [...(acc ? [acc.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
-            const next = this.run(op, src, e - s, sizes, args, 0);
-            if (acc) this.free(acc);
-            acc = next;
+          for (const ix of ixs) {
+            for (const p of pieces) {
+              if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
+              const x = pieceBuf(p);
+              const src = tiledReadSource(read, sp.split, maxLen, acc !== null, pad);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(x),
+                ...(ix ? [this.storage(ix.buf), ix.lo, ix.buf.size] : []),
+                p.lo,
+                p.hi,
+                pad,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
+              const next = this.run(op, src, e - s, sizes, args, 0);
+              if (acc) this.free(acc);
+              acc = next;
+            }
           }
           if (acc === null) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
           const out: GpuJsBuffer = acc;
@@ -1881,7 +1868,6 @@ export class GpuJsBackend implements KernelBackend {
           return out;
         } finally {
           if (acc) this.free(acc);
-          if (ix?.owned) this.free(ix.buf);
         }
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);

@@ -441,9 +441,10 @@ export function tiledReadProblem(
  * One pass of a tiled read: output piece `out[t]` (element `off + t` of the output) gets the input
  * value when the element's input coordinates are inside the input and its row number (over input
  * axes `[0, split)`) is in `[lo, hi)`, read from `x` holding rows `[lo, hi)` of `rowLen` elements;
- * else `prev[t]`, or the pad `p` without `prev`. Arguments `(prev?, x, ix?, ixb?, lo, hi, p, u0..)`
- * with `u0..` from {@link tiledReadUniforms}; an indexed read takes the index of output coordinate
- * `o_k` from `ix[o_k - ixb]` (`ix` holding the indices from `ixb` on). Exact under the conditions of
+ * else `prev[t]`, or the pad `p` without `prev`. Arguments `(prev?, x, ix?, ixb?, ixn?, lo, hi, p,
+ * u0..)` with `u0..` from {@link tiledReadUniforms}; an indexed read takes the index of output
+ * coordinate `o_k` from `ix[o_k - ixb]`, `ix` holding the `ixn` indices from `ixb` on (an element
+ * whose index is not among them keeps `prev[t]` too). Exact under the conditions of
  * {@link tiledReadProblem}.
  */
 export function tiledReadSource(
@@ -463,9 +464,15 @@ export function tiledReadSource(
   const rowTerms: string[] = [];
   const inTerms: string[] = [];
   for (let a = 0; a < inDims.length; a++) {
-    if (indexed !== null && indexed[0] === a)
-      body.push(`let c${a} = Math.floor(ix[o${indexed[1]} - ixb] + 0.5);`);
-    else {
+    if (indexed !== null && indexed[0] === a) {
+      body.push(
+        `let q${a} = o${indexed[1]} - ixb;`,
+        `if (q${a} < 0.0 || q${a} >= ixn) {`,
+        'ok = 0.0;',
+        '}',
+        `let c${a} = Math.floor(ix[q${a}] + 0.5);`,
+      );
+    } else {
       const terms = [flt(offsets[a])];
       coefs[a].forEach((s, k) => {
         if (s !== 0 && read.outDims[k] > 1)
@@ -497,7 +504,7 @@ export function tiledReadSource(
   const args = [
     ...(withPrev ? ['prev'] : []),
     'x',
-    ...(indexed !== null ? ['ix', 'ixb'] : []),
+    ...(indexed !== null ? ['ix', 'ixb', 'ixn'] : []),
     'lo',
     'hi',
     'p',
@@ -510,6 +517,18 @@ export function tiledReadSource(
 /** The uniforms `u0..` of {@link tiledReadSource} for the output piece starting at element `off`. */
 export function tiledReadUniforms(read: TiledRead, off: number, maxLen: number): number[] {
   return coordUniforms(read.outDims, off, maxLen);
+}
+
+/** The range `[first, last]` of the indexed output coordinate over output elements `[s, e)`. */
+export function tiledReadIndexRange(read: TiledRead, s: number, e: number): [number, number] {
+  const k = read.indexed === null ? 0 : read.indexed[1];
+  const d = read.outDims[k];
+  const P = outStrides(read.outDims)[k];
+  const a = Math.floor(s / P);
+  const b = Math.floor((e - 1) / P);
+  if (k === 0) return [a, b];
+  if (Math.floor(a / d) !== Math.floor(b / d)) return [0, d - 1];
+  return [a % d, b % d];
 }
 
 /**
