@@ -150,7 +150,9 @@ describe.each(testBackends)('conv2d on %s', (backend) => {
         });
       const whole = pass(false);
       const tiled = pass(true);
-      ['y', 'dx', 'dw', 'db'].forEach((name, k) => expect(tiled[k], name).toEqual(whole[k]));
+      ['y', 'dx', 'dw', 'db'].forEach((name, k) => {
+        expect(tiled[k], name).toEqual(whole[k]);
+      });
     },
   );
 
