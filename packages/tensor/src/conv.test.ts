@@ -115,6 +115,47 @@ describe.each(testBackends)('conv2d on %s', (backend) => {
       }
     }));
 
+  it.skipIf(backend !== 'gl')(
+    'a tiled activation (small tiles on gl): forward and gradients in batch chunks equal the untiled run',
+    () => {
+      // values on the 1/64 grid in [-2, 2): every sum below is exact in float32, so the chunked,
+      // tiled run must give the untiled run's bits
+      const grid = (n: number, k: number) =>
+        Array.from({ length: n }, (_, i) => (((i * k) % 256) - 128) / 64);
+      const [N, C, H, W] = [5, 3, 12, 14];
+      const pass = (small: boolean) =>
+        scope(() => {
+          const be = tensor([0]).device.backend as unknown as { tileAbove: number; tileElements: number };
+          const saved = [be.tileAbove, be.tileElements];
+          try {
+            if (small) {
+              // arrays over 1000 elements in tiles of 256; one sample's im2col (3 * 9 * 168) per chunk
+              be.tileAbove = 1000;
+              be.tileElements = 256;
+              _setConvChunkElements(1000);
+            }
+            const x = tensor(grid(N * C * H * W, 37), [N, C, H, W], { requiresGrad: true });
+            const w = tensor(grid(4 * C * 9, 11), [4, C, 3, 3], { requiresGrad: true });
+            const b = tensor(grid(4, 5), [4], { requiresGrad: true });
+            const y = conv2d(x, w, b, { padding: 1 });
+            if (small) expect(y.gradFn).toBe('concat');
+            y.mul(tensor(grid(N * 4 * H * W, 29), y.shape))
+              .sum()
+              .backward();
+            return [y, x.grad!, w.grad!, b.grad!].map((v) => Array.from(v.dataSync()));
+          } finally {
+            [be.tileAbove, be.tileElements] = saved;
+            _setConvChunkElements(null);
+          }
+        });
+      const whole = pass(false);
+      const tiled = pass(true);
+      ['y', 'dx', 'dw', 'db'].forEach((name, k) => {
+        expect(tiled[k], name).toEqual(whole[k]);
+      });
+    },
+  );
+
   it('padding forms: same/valid/per-side agree with the explicit numbers', () =>
     scope(() => {
       const c = byName('conv same, even kernel 2x4');

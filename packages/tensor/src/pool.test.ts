@@ -7,12 +7,12 @@ import {
   testBackends,
   useBackend,
 } from '@gradkit/test-utils';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tensor } from './creation.js';
 import { ShapeError, ValueError } from './errors.js';
 import { noGrad } from './grad-mode.js';
 import type { AdaptiveSize, AvgPool2dOptions, MaxPool2dOptions } from './pool.js';
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from './pool.js';
+import { _setPoolChunkElements, adaptiveAvgPool2d, avgPool2d, maxPool2d } from './pool.js';
 import { memory, scope } from './scope.js';
 import type { Tensor } from './tensor.js';
 import type { Ref } from './testing/reference.js';
@@ -109,6 +109,109 @@ describe.each(testBackends)('pooling on %s', (backend) => {
       expect(c.op !== 'maxPool2d' || n % 37 !== 0).toBe(true);
       expectGradcheck((z) => run(c, z).mul(w), [x]);
     }),
+  );
+
+  afterEach(() => _setPoolChunkElements(null));
+
+  it('batch chunks (a window read above the per-kernel limit) give the same values and gradients', () => {
+    for (const name of ['max 2x2', 'avg 2x2']) {
+      scope(() => {
+        const c = byName(name);
+        // room for one sample's window read only: N = 2 runs as two chunks
+        _setPoolChunkElements(1);
+        const x = t(c.inputs[0], true);
+        const y = run(c, x);
+        expect(y.gradFn).toBe('concat');
+        const tol = c.op === 'maxPool2d' ? MAX_TOL : AVG_TOL;
+        expectClose(y, c.out.data, tol, `${name} forward`);
+        y.mul(tensor(c.weight, c.out.shape)).sum().backward();
+        expectClose(x.grad!, c.grads[0], tol, `${name} dx`);
+      });
+    }
+    // a batch of 5 in chunks of 2 samples (3 chunks, the last shorter), padding and overlapping
+    // windows with ties: the same bits as one call
+    const shape = [5, 3, 7, 6];
+    const n = 5 * 3 * 7 * 6;
+    const values = Array.from({ length: n }, (_, i) => Math.round(((i * 37) % 101) / 10) - 4);
+    const w = Array.from({ length: 5 * 3 * 4 * 3 }, (_, i) => ((i * 13) % 7) - 3);
+    const pools: ((x: Tensor) => Tensor)[] = [
+      (x) => maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }),
+      (x) => avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false }),
+    ];
+    for (const pool of pools) {
+      const pass = (chunk: number | null) =>
+        scope(() => {
+          _setPoolChunkElements(chunk);
+          const x = tensor(values, shape, { requiresGrad: true });
+          const y = pool(x);
+          expect(y.shape).toEqual([5, 3, 4, 3]);
+          y.mul(tensor(w, y.shape)).sum().backward();
+          return { y: Array.from(y.dataSync()), dx: Array.from(x.grad!.dataSync()), fn: y.gradFn };
+        });
+      const whole = pass(null);
+      const m0 = memory();
+      const chunked = pass(2 * 3 * 9 * 4 * 3);
+      const m1 = memory();
+      expect(chunked.fn).toBe('concat');
+      expect(chunked.y).toEqual(whole.y);
+      expect(chunked.dx).toEqual(whole.dx);
+      expect([m1.tensors, m1.arrays, m1.buffers]).toEqual([m0.tensors, m0.arrays, m0.buffers]);
+    }
+  });
+
+  it.skipIf(backend !== 'gl')(
+    'a tiled activation (small tiles on gl): max pooling forward and backward in batch chunks',
+    () => {
+      // the gl backend's tiles lowered to arrays over 1000 elements in tiles of 256 (at the real
+      // limit this is an activation above 2^23, as [3, 16, 256, 700]: 43 s on llvmpipe)
+      const be = tensor([0]).device.backend as unknown as { tileAbove: number; tileElements: number };
+      const saved = [be.tileAbove, be.tileElements];
+      try {
+        be.tileAbove = 1000;
+        be.tileElements = 256;
+        _setPoolChunkElements(1000);
+        scope(() => {
+          const [N, C, H, W] = [5, 3, 12, 14];
+          const n = N * C * H * W;
+          const v = new Float32Array(n);
+          for (let i = 0; i < n; i++) v[i] = ((i * 7919) % 1013) % 9; // ties in many windows
+          const x = tensor(v, [N, C, H, W], { requiresGrad: true });
+          const y = maxPool2d(x, { kernelSize: 2 });
+          expect(y.gradFn).toBe('concat');
+          y.sum().backward();
+          const got = y.dataSync();
+          const dx = x.grad!.dataSync();
+          const [OH, OW] = [H / 2, W / 2];
+          const want = new Float32Array(n);
+          for (let p = 0; p < N * C; p++) {
+            for (let i = 0; i < OH; i++) {
+              for (let j = 0; j < OW; j++) {
+                let best = Number.NEGATIVE_INFINITY;
+                let at = -1;
+                for (const [u, w] of [
+                  [0, 0],
+                  [0, 1],
+                  [1, 0],
+                  [1, 1],
+                ]) {
+                  const k = (p * H + 2 * i + u) * W + 2 * j + w;
+                  if (v[k] > best) {
+                    best = v[k];
+                    at = k;
+                  }
+                }
+                const o = (p * OH + i) * OW + j;
+                if (got[o] !== best) expect.fail(`y[${o}] = ${got[o]}, want ${best}`);
+                want[at] = 1; // the window's gradient goes to its first maximum
+              }
+            }
+          }
+          expect(Array.from(dx)).toEqual(Array.from(want));
+        });
+      } finally {
+        [be.tileAbove, be.tileElements] = saved;
+      }
+    },
   );
 
   it('rejects bad arguments with typed errors naming the op, allocating nothing', () =>

@@ -8,9 +8,11 @@ import {
   ValueError,
 } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
+import { concat } from './concat.js';
 import type { Geometry2d } from './conv-geometry.js';
 import { check4d, flag, pair2, patchSpec } from './conv-geometry.js';
 import { checkTensor, deviceOf } from './operands.js';
+import { slice } from './slice.js';
 import type { Tensor } from './tensor.js';
 import { disposeAll, view } from './util.js';
 
@@ -46,6 +48,44 @@ export interface AvgPool2dOptions {
   readonly countIncludePad?: boolean;
   /** Divide every window's sum by this non-zero integer instead. Default: none. */
   readonly divisorOverride?: number;
+}
+
+let chunkElements: number | null = null;
+
+/** @internal Test hook: caps the elements of one batch chunk's largest intermediate (null: the device's limit). */
+export function _setPoolChunkElements(n: number | null): void {
+  chunkElements = n;
+}
+
+/**
+ * `core` over the batch of `x` in chunks whose largest array (`perSample` elements a sample: the
+ * window read, the input) fits the device's per-kernel limit (`info().maxKernelElements`, 2^23 on
+ * gl, else `maxElements`), the results concatenated along the batch axis; the whole batch in one
+ * call when it fits. As `conv2d` splits its batch.
+ */
+function batched(x: Tensor, perSample: number, core: (xs: Tensor) => Tensor): Tensor {
+  const info = x.device.info();
+  const limit = chunkElements ?? info.maxKernelElements ?? info.maxElements;
+  const chunk = Math.max(1, Math.floor(limit / Math.max(1, perSample)));
+  const N = x.shape[0];
+  if (N <= chunk) return core(x);
+  const parts: Tensor[] = [];
+  const owned: Tensor[] = [];
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const xs = slice(x, [n0], [Math.min(N, n0 + chunk)]);
+      owned.push(xs);
+      const part = core(xs);
+      owned.push(part);
+      parts.push(part);
+    }
+    const y = concat(parts, 0);
+    for (const t of owned) y._adopt(t);
+    return y;
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  }
 }
 
 /** PyTorch's pooling_output_shape for one axis. */
@@ -113,6 +153,9 @@ function poolGeometry(
  * window's `dy` goes to the first maximum in the window (row-major order) only, and
  * overlapping windows add up (`windowScatterAt`). A window whose only maximum is `-Infinity` in
  * the padding sends its gradient into the padding (lost); PyTorch sends it to the first real element.
+ * When a sample's window read (`C KH KW OH OW` elements) or the input would make one batch exceed
+ * the device's per-kernel limit (`info().maxKernelElements`, 2^23 on gl, else `maxElements`), the
+ * batch is pooled in chunks (as `conv2d`), so an activation stored in tiles on gl pools too.
  *
  * @throws {@link @gradkit/kernels!ShapeError} naming `maxPool2d` for an input that is not 4-D or too small.
  * @throws {@link @gradkit/kernels!ValueError} for a missing `kernelSize`, a size, stride or dilation below
@@ -130,6 +173,13 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   checkTensor(op, x, 'x');
   const d = deviceOf(op, x);
   const g = poolGeometry(op, x, options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode']);
+  const [, C, H, W] = x.shape;
+  const perSample = C * Math.max(g.kernel[0] * g.kernel[1] * g.out[0] * g.out[1], H * W);
+  return batched(x, perSample, (xs) => maxPoolCore(op, d, xs, g));
+}
+
+/** {@link maxPool2d} of a batch that fits, as one recorded op. */
+function maxPoolCore(op: string, d: Device, x: Tensor, g: Geometry2d): Tensor {
   const spec = patchSpec(x.shape, g, 'taps', Number.NEGATIVE_INFINITY);
   // windows [N, C, KH, KW, OH, OW]: the max over the taps (axes 2, 3) and the tap holding it
   const [y, tap] = d.windowMax(x.array, spec, 2, 2);
@@ -171,7 +221,8 @@ function windows5(
  *
  * Composition: one window read, a sum over the window axis, a division by the divisors (a scalar
  * when they are all equal, else an `[OH, OW]` array). Gradient: `dy / divisor(i, j)` spread over
- * each window (window scatter-add; padding gets nothing).
+ * each window (window scatter-add; padding gets nothing). The batch is split into chunks as in
+ * {@link maxPool2d} when one would exceed the device's per-kernel limit.
  *
  * @throws {@link @gradkit/kernels!ShapeError} naming `avgPool2d` for an input that is not 4-D or too small.
  * @throws {@link @gradkit/kernels!ValueError} for a missing `kernelSize`, a size or stride below 1, a
@@ -201,6 +252,20 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   if (override !== undefined && (!Number.isSafeInteger(override) || override === 0)) {
     invalidArgument(op, 'divisorOverride', 'a non-zero integer', override);
   }
+  const [, C, H, W] = x.shape;
+  const perSample = C * Math.max(g.kernel[0] * g.kernel[1] * g.out[0] * g.out[1], H * W);
+  return batched(x, perSample, (xs) => avgPoolCore(op, d, xs, g, includePad, override));
+}
+
+/** {@link avgPool2d} of a batch that fits, as one recorded op. */
+function avgPoolCore(
+  op: string,
+  d: Device,
+  x: Tensor,
+  g: Geometry2d & { padding: [number, number] },
+  includePad: boolean,
+  override: number | undefined,
+): Tensor {
   const [N, C, H, W] = x.shape;
   const [OH, OW] = g.out;
   const [KH, KW] = g.kernel;

@@ -62,18 +62,35 @@ import {
   windowScatterSource,
   windowSource,
 } from './sources.js';
-import type { MatmulView } from './tiles.js';
+import type { MatmulView, TiledRead } from './tiles.js';
 import {
   fillSource,
+  gatherRead,
+  permutationRead,
   placeSource,
+  readSplit,
+  rowSplit,
   sliceSource,
   TILE_ELEMENTS,
   tiledMapProblem,
   tiledMapSource,
   tiledMapUniforms,
   tiledMatmulSource,
+  tiledReadIndexRange,
+  tiledReadProblem,
+  tiledReadRows,
+  tiledReadSource,
+  tiledReadUniforms,
+  tiledScatterProblem,
+  tiledScatterSource,
+  tiledScatterUniforms,
   tiledTransposeSource,
+  tiledWindowScatterProblem,
+  tiledWindowScatterRows,
+  tiledWindowScatterSource,
+  tiledWindowScatterUniforms,
   tileRanges,
+  windowRead,
 } from './tiles.js';
 
 /**
@@ -117,6 +134,38 @@ const COMBINE = {
     expr: `(t_m != t_m || Math.abs(t_m) > ${FLT_MAX}) ? t_m : t_m + Math.log(Math.exp(a - t_m) + Math.exp(b - t_m))`,
   }),
 } as const;
+
+/**
+ * How the partial (value, index) results of a tiled array's chunks combine for argmax/argmin along
+ * the first axis (see `GpuJsBackend.reduceTiled`): `a`, `b` the value and index so far, `c`, `d`
+ * the next chunk's (its index local, `p0` the chunk's first row). The next chunk wins only when
+ * the result so far is not NaN and its value is NaN or strictly better: the first NaN, else the
+ * first extreme, as the CPU backend.
+ */
+const ARG_COMBINE = {
+  argmax: argCombine('>'),
+  argmin: argCombine('<'),
+} as const;
+
+function argCombine(better: '>' | '<'): { value: ElementwiseSpec; index: ElementwiseSpec } {
+  const stmts = `let t_take = (a == a && (c != c || c ${better} a)) ? 1.0 : 0.0;`;
+  return {
+    value: defineKernel({
+      name: `gl.argCombineValue${better}`,
+      arity: 4,
+      params: 1,
+      stmts,
+      expr: 't_take > 0.5 ? c : a',
+    }),
+    index: defineKernel({
+      name: `gl.argCombineIndex${better}`,
+      arity: 4,
+      params: 1,
+      stmts,
+      expr: 't_take > 0.5 ? d + p0 : b',
+    }),
+  };
+}
 
 /**
  * For a window plan that reads whole rows along the first axis, shifted (every axis walked in
@@ -289,10 +338,13 @@ export class GpuJsBackend implements KernelBackend {
    * Arrays above this many elements are stored in tiles of {@link GpuJsBackend.tileElements}
    * (default: {@link BackendInfo.maxKernelElements}, the most one kernel handles: its float32
    * index arithmetic is exact below 2^23 and one texture holds `maxTextureSize^2` values).
-   * `upload`, `read`, `readAsync`, `free`, `map` and `matmul` take tiled arrays, up to
-   * {@link BackendInfo.maxElements} (2^31 - 1) elements; the other ops refuse them with a
-   * {@link BackendError} naming the limit. Lower it (with `tileElements`) to exercise tiling on
-   * small arrays.
+   * Every op takes and produces tiled arrays, up to {@link BackendInfo.maxElements} (2^31 - 1)
+   * elements, within these limits, each refused with a {@link BackendError} naming it: a map's
+   * tiled input broadcast to a larger output; a reduction's output above `tileAbove` or a
+   * first-axis row longer than a tile (after merging leading axes both reduced or both kept); a matmul output row, or a tiled operand's stored row,
+   * longer than a tile; coordinates that would leave float32's exact range (2^23 rows of a piece, an
+   * axis near 2^23). `mapMulti` and the fused cross-entropy decline tiled arrays (the device
+   * composes them). Lower it (with `tileElements`) to exercise tiling on small arrays.
    *
    * @example
    * ```ts
@@ -897,9 +949,17 @@ export class GpuJsBackend implements KernelBackend {
         perm.map((p) => st[p]),
       );
       if (dims.length === 1 && strides[0] === 1) return this.shiftCopy(op, xb, n, 0, 0);
-      if (dims.length === 2 && strides[0] === 1 && strides[1] === dims[0])
+      const tile = this.tileElements;
+      if (
+        dims.length === 2 &&
+        strides[0] === 1 &&
+        strides[1] === dims[0] &&
+        dims[0] <= tile &&
+        dims[1] <= tile
+      )
         return this.transposeTiled(op, xb, dims[1], dims[0]);
-      this.untiled(op, xb);
+      // any other permutation: passes over pieces of whole input rows
+      return this.readTiled(op, xb, null, permutationRead(shape, perm), 0, Math.max(...shape));
     }
     this.checkSize(op, n, xb.size);
     if (n === 0) return new GpuJsBuffer(0, null);
@@ -911,8 +971,12 @@ export class GpuJsBackend implements KernelBackend {
     const op = `gather(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const xb = this.own(op, x);
     const ib = this.own(op, indices);
-    this.untiled(op, xb, ib);
     const n = sizeOf(shape.slice(0, axis)) * count * sizeOf(shape.slice(axis + 1));
+    if ((xb.tiles !== null || ib.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table, tiled indices or an output above tileAbove: passes over pieces of whole
+      // table rows and tiles of the indices
+      return this.readTiled(op, xb, ib, gatherRead(shape, count, axis), 0, Math.max(...shape, count));
+    }
     this.checkSize(op, n, xb.size, ib.size, sizeOf(shape), count);
     if (n === 0) return new GpuJsBuffer(0, null);
     const src = gatherSource(shape, count, axis);
@@ -927,11 +991,14 @@ export class GpuJsBackend implements KernelBackend {
       // whole rows along the first axis, shifted (a batch sliced from a large array, a part placed
       // into a concatenation) are one range of elements; other windows are not tiled
       const shift = rowShift(plan);
-      if (shift === null) {
-        this.untiled(op, xb);
-        this.notTiledWindow(op, n);
-      }
-      return this.shiftCopy(op, xb, n, shift!, plan.padValue);
+      if (shift !== null) return this.shiftCopy(op, xb, n, shift, plan.padValue);
+      // any other window: passes over pieces of whole input rows
+      this.checkCoords(op, plan);
+      const bound = Math.max(
+        ...plan.bounds.map(([lo, hi]) => Math.max(Math.abs(lo), Math.abs(hi))),
+        ...plan.inShape,
+      );
+      return this.readTiled(op, xb, null, windowRead(plan), plan.padValue, bound);
     }
     this.checkSize(op, n, xb.size);
     this.checkCoords(op, plan);
@@ -947,11 +1014,10 @@ export class GpuJsBackend implements KernelBackend {
     if ((db.tiles !== null || n > this.tiling(op)) && n > 0) {
       // the adjoint of a shift of whole first-axis rows: the opposite shift, zero elsewhere
       const shift = rowShift(plan);
-      if (shift === null) {
-        this.untiled(op, db);
-        this.notTiledWindow(op, n);
-      }
-      return this.shiftCopy(op, db, n, -shift!, 0);
+      if (shift !== null) return this.shiftCopy(op, db, n, -shift, 0);
+      // any other window: passes over output tiles, loop ranges and pieces of whole rows of dy
+      this.checkCoords(op, plan);
+      return this.windowScatterTiled(op, db, plan);
     }
     this.checkSize(op, n, db.size);
     this.checkCoords(op, plan);
@@ -972,8 +1038,11 @@ export class GpuJsBackend implements KernelBackend {
     const op = `scatterAdd(${formatShape(shape)}, axis ${axis}, ${count} indices)`;
     const ub = this.own(op, updates);
     const ib = this.own(op, indices);
-    this.untiled(op, ub, ib);
     const n = sizeOf(shape);
+    if ((ub.tiles !== null || ib.tiles !== null || n > this.tiling(op)) && n > 0) {
+      // a tiled table, tiled updates or indices: passes over output tiles and index ranges
+      return this.scatterAddTiled(op, ub, shape, ib, count, axis);
+    }
     this.checkSize(op, n, ub.size, ib.size, count);
     if (n === 0) return new GpuJsBuffer(0, null);
     if (count === 0 || ub.size === 0) return this.upload(new Float32Array(n));
@@ -1319,32 +1388,6 @@ export class GpuJsBackend implements KernelBackend {
     }
   }
 
-  /** Throws a {@link BackendError} naming the limit when one of `bufs` is tiled (`op` does not tile). */
-  private untiled(op: string, ...bufs: GpuJsBuffer[]): void {
-    for (const b of bufs) {
-      if (b.tiles !== null) {
-        throw new BackendError(
-          this.name,
-          `${op}: an input of ${b.size} elements is stored in ${b.tiles.length} tiles (above ` +
-            `tileAbove = ${this.tileAbove} elements, the per-kernel limit maxKernelElements = ` +
-            `${this.kernelLimit} by default); on ${this.mode} only upload, read, readAsync, map, ` +
-            'matmul, reduce, 2-D transposes and windows of whole first-axis rows (slices, ' +
-            'concatenation) take tiled arrays',
-        );
-      }
-    }
-  }
-
-  /** Throws the {@link BackendError} of a window whose output of `n` elements would need tiles it does not take. */
-  private notTiledWindow(op: string, n: number): never {
-    throw new BackendError(
-      this.name,
-      `${op}: an output of ${n} elements exceeds tileAbove = ${this.tileAbove} (the per-kernel limit ` +
-        `maxKernelElements = ${this.kernelLimit} by default); on ${this.mode} only windows of whole ` +
-        'first-axis rows (slices, concatenation along axis 0) produce tiled arrays',
-    );
-  }
-
   /** A tiled buffer of `n` elements whose tile `[s, e)` is `make(s, e)`; frees what it made on error. */
   private tiled(n: number, make: (s: number, e: number) => GpuJsBuffer): GpuJsBuffer {
     const tiles: GpuJsBuffer[] = [];
@@ -1374,6 +1417,13 @@ export class GpuJsBackend implements KernelBackend {
       return { buf: this.run(`${op} slice`, src, len, [b.size], [this.storage(b), start], 0), owned: true };
     }
     const tile = b.tiles[0].size;
+    // a copy spans at most two tiles: never more than one tile's elements
+    if (len > tile) {
+      throw new BackendError(
+        this.name,
+        `${op}: a piece of ${len} elements of an array tiled by ${tile} elements (tileElements is now ${this.tileElements}: it changed since the array was made)`,
+      );
+    }
     const t0 = Math.floor(start / tile);
     const s0 = start - t0 * tile;
     const first = b.tiles[t0];
@@ -1523,23 +1573,32 @@ export class GpuJsBackend implements KernelBackend {
    * most `tileElements` (copied into one texture each, see `sliceOf`), each chunk is reduced as
    * an untiled array, and the partial results are combined: element-wise (sum: add, prod: mul,
    * max/min: NaN-propagating maximum/minimum, logsumexp: the logsumexp of two) when the first axis
-   * is reduced, else placed one after the other. Sums add up per chunk first, so they differ from
+   * is reduced, else placed one after the other; argmax/argmin along the first axis combine
+   * (extreme, index) pairs (see `argTiled`). Sums add up per chunk first, so they differ from
    * the untiled order by float32 rounding.
    */
   private reduceTiled(
     name: string,
     op: ReduceOp,
     xb: GpuJsBuffer,
-    shape: Shape,
-    axes: readonly number[],
+    fullShape: Shape,
+    fullAxes: readonly number[],
   ): GpuJsBuffer {
     const tile = this.tileElements;
     const limit = this.tiling(name);
+    // while a first-axis row is longer than a tile, merge the first two axes when both are reduced
+    // or both kept (the same reduction, the same output order): a full sum runs on rows of one
+    let shape: Shape = fullShape;
+    let axes: readonly number[] = fullAxes;
+    while (shape.length > 1 && sizeOf(shape.slice(1)) > tile && axes.includes(0) === axes.includes(1)) {
+      shape = [shape[0] * shape[1], ...shape.slice(2)];
+      axes = axes.filter((a) => a !== 1).map((a) => (a > 1 ? a - 1 : a));
+    }
     const n = planReduce(shape, axes).outSize;
     const refuse = (why: string): never => {
       throw new BackendError(
         this.name,
-        `${name} of ${formatShape(shape)} over axes [${axes.join(',')}], stored in ${xb.tiles!.length} tiles: ${why}`,
+        `${name} of ${formatShape(fullShape)} over axes [${fullAxes.join(',')}], stored in ${xb.tiles!.length} tiles: ${why}`,
       );
     };
     if (n > limit)
@@ -1547,8 +1606,7 @@ export class GpuJsBackend implements KernelBackend {
     const rowSize = sizeOf(shape.slice(1));
     if (rowSize > tile) refuse(`a row of axis 0 holds ${rowSize} elements, more than tileElements = ${tile}`);
     const first = axes.includes(0);
-    if (first && (op === 'argmax' || op === 'argmin'))
-      refuse(`${op} along axis 0 of a tiled array is not tiled`);
+    if (first && (op === 'argmax' || op === 'argmin')) return this.argTiled(name, op, xb, shape);
     const per = Math.max(1, Math.floor(tile / rowSize));
     const rows = shape[0];
     let acc: GpuJsBuffer | null = null;
@@ -1598,6 +1656,169 @@ export class GpuJsBackend implements KernelBackend {
       return out;
     } finally {
       if (acc) this.free(acc);
+    }
+  }
+
+  /**
+   * argmax/argmin along the first axis of a tiled array: per chunk of whole rows (a power of two
+   * of them, so that a chunk's first row and every index are float32-exact where the CPU
+   * backend's float32 result is), its extreme and local index; the chunks' pairs combined in
+   * order (see {@link ARG_COMBINE}), so ties and NaN resolve as on the CPU backend.
+   */
+  private argTiled(name: string, op: 'argmax' | 'argmin', xb: GpuJsBuffer, shape: Shape): GpuJsBuffer {
+    const rowSize = sizeOf(shape.slice(1));
+    const tile = Math.min(this.tileElements, xb.tiles![0].size);
+    const per = 2 ** Math.floor(Math.log2(Math.max(1, Math.floor(tile / rowSize))));
+    const rows = shape[0];
+    const n = rowSize;
+    const spec = ARG_COMBINE[op];
+    let val: GpuJsBuffer | null = null;
+    let idx: GpuJsBuffer | null = null;
+    const held: GpuJsBuffer[] = [];
+    try {
+      for (let r0 = 0; r0 < rows; r0 += per) {
+        const r1 = Math.min(rows, r0 + per);
+        const sub = this.sliceOf(name, xb, r0 * rowSize, (r1 - r0) * rowSize);
+        let v: GpuJsBuffer;
+        let i: GpuJsBuffer;
+        try {
+          const chunk = [r1 - r0, ...shape.slice(1)];
+          v = this.reduce(op === 'argmax' ? 'max' : 'min', sub.buf, chunk, [0]) as GpuJsBuffer;
+          held.push(v);
+          i = this.reduce(op, sub.buf, chunk, [0]) as GpuJsBuffer;
+          held.push(i);
+        } finally {
+          if (sub.owned) this.free(sub.buf);
+        }
+        if (val === null || idx === null) {
+          val = v;
+          idx = i;
+          held.length = 0;
+          continue;
+        }
+        const ins = [val, idx, v, i];
+        const shapes = ins.map(() => [n]);
+        const nv = this.map(spec.value, ins, shapes, [n], [r0]) as GpuJsBuffer;
+        held.push(nv);
+        const ni = this.map(spec.index, ins, shapes, [n], [r0]) as GpuJsBuffer;
+        for (const b of [val, idx, v, i]) this.free(b);
+        held.length = 0;
+        val = nv;
+        idx = ni;
+      }
+      const out = idx!;
+      idx = null;
+      return out;
+    } finally {
+      for (const b of held) this.free(b);
+      if (val) this.free(val);
+      if (idx) this.free(idx);
+    }
+  }
+
+  /**
+   * A scatter-add into an output above {@link GpuJsBackend.tileAbove}, or of tiled updates: every
+   * output tile (or the whole output) is one pass per range of at most `chunk` indices (as the
+   * untiled kernel's chunks, cut where a piece of the updates ends), each adding its range's
+   * updates for the tile's elements to the previous pass's sums (./tiles.ts). Tiled updates
+   * (`[pre, count, post]`) are cut into pieces of whole rows of `post` elements, and a pass runs
+   * for every piece holding rows the output piece can read; tiled indices are read tile by tile.
+   */
+  private scatterAddTiled(
+    op: string,
+    ub: GpuJsBuffer,
+    shape: Shape,
+    ib: GpuJsBuffer,
+    count: number,
+    axis: number,
+  ): GpuJsBuffer {
+    const n = sizeOf(shape);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const dims: [number, number, number] = [
+      sizeOf(shape.slice(0, axis)),
+      shape[axis],
+      sizeOf(shape.slice(axis + 1)),
+    ];
+    const [pre, , post] = dims;
+    const refuse = (why: string): never => {
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${why}`);
+    };
+    const problem = tiledScatterProblem(dims, maxLen);
+    if (problem !== null) refuse(problem);
+    if (count === 0 || ub.size === 0) {
+      const zeros = (s: number, e: number) => this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
+      return outTiled ? this.tiled(n, zeros) : zeros(0, n);
+    }
+    // pieces of the updates: rows [r0, r1) of [pre count, post] in one texture
+    const rowsAll = pre * count;
+    const pieces: { r0: number; r1: number; buf: GpuJsBuffer; owned: boolean }[] = [];
+    try {
+      if (ub.tiles === null) pieces.push({ r0: 0, r1: rowsAll, buf: ub, owned: false });
+      else {
+        const tile = ub.tiles[0].size;
+        if (post > tile) refuse(`an update row of ${post} elements exceeds the tiles of ${tile} elements`);
+        const per = Math.floor(tile / post);
+        for (let r0 = 0; r0 < rowsAll; r0 += per) {
+          const r1 = Math.min(rowsAll, r0 + per);
+          const s = this.sliceOf(op, ub, r0 * post, (r1 - r0) * post);
+          pieces.push({ r0, r1, buf: s.buf, owned: s.owned });
+        }
+      }
+      // index ranges: the untiled kernel's chunks, cut where a tile of the indices ends
+      const { chunk } = stageSplit(count);
+      const ixTile = ib.tiles === null ? count : ib.tiles[0].size;
+      const ranges: [number, number][] = [];
+      for (let c0 = 0; c0 < count; c0 += chunk) {
+        const c1 = Math.min(count, c0 + chunk);
+        for (let j0 = c0; j0 < c1; j0 = Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile))
+          ranges.push([j0, Math.min(c1, (Math.floor(j0 / ixTile) + 1) * ixTile)]);
+      }
+      const block = dims[1] * post;
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const uniforms = tiledScatterUniforms(dims, s, maxLen);
+        // the update rows this output piece can read: k0 in [ka, kb]
+        const ka = Math.floor(s / block);
+        const kb = Math.floor((e - 1) / block);
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (const [j0, j1] of ranges) {
+            const t = Math.floor(j0 / ixTile);
+            const ix = ib.tiles === null ? ib : ib.tiles[t];
+            for (const p of pieces) {
+              if (p.r1 <= ka * count + j0 || p.r0 > kb * count + j1 - 1) continue;
+              const src = tiledScatterSource(dims, count, chunk, maxLen, acc !== null);
+              const K0 = Math.floor(p.r0 / count);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(p.buf),
+                this.storage(ix),
+                j0,
+                j0 - t * ixTile,
+                j1 - j0,
+                K0,
+                p.r0 - K0 * count,
+                p.r1 - p.r0,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), p.buf.size, ix.size];
+              const next = this.run(op, src, e - s, sizes, args, chunk);
+              if (acc) this.free(acc);
+              acc = next;
+            }
+          }
+          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned) this.free(p.buf);
     }
   }
 
@@ -1652,6 +1873,178 @@ export class GpuJsBackend implements KernelBackend {
       return n > this.tiling(op) ? this.tiled(n, runTile) : runTile(0, n);
     } finally {
       for (const p of pieces) if (p.owned) this.free(p.buf);
+    }
+  }
+
+  /**
+   * A read by coordinates (a permutation, a window, a gather; see {@link TiledRead}) from a tiled
+   * input or into an output above {@link GpuJsBackend.tileAbove}: the input is cut into pieces of
+   * whole rows over its leading axes (a tile itself where a piece is one, else copied into one
+   * texture, see `sliceOf`; an untiled input is one piece), and every output tile (or the whole
+   * output) is one pass per piece it can read, each selecting its values over the previous pass's
+   * result (./tiles.ts). `coordBound` bounds the magnitude of every input coordinate.
+   */
+  private readTiled(
+    op: string,
+    xb: GpuJsBuffer,
+    ixb: GpuJsBuffer | null,
+    read: TiledRead,
+    pad: number,
+    coordBound: number,
+  ): GpuJsBuffer {
+    const n = sizeOf(read.outDims);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const tile = xb.tiles !== null ? xb.tiles[0].size : this.tileElements;
+    const sp = readSplit(read, xb.tiles !== null, tile);
+    // the index array's tiles (or the whole of it): [lo, lo + buf.size)
+    const ixParts: { lo: number; buf: GpuJsBuffer }[] = [];
+    if (ixb !== null && ixb.tiles !== null) {
+      let at = 0;
+      for (const t of ixb.tiles) {
+        ixParts.push({ lo: at, buf: t });
+        at += t.size;
+      }
+    } else if (ixb !== null) ixParts.push({ lo: 0, buf: ixb });
+    const problem = tiledReadProblem(read, sp, maxLen, coordBound);
+    if (problem !== null)
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
+    const per = xb.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
+    for (let lo = 0; lo < sp.rows; lo += per)
+      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
+    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
+      if (p.buf !== null) return p.buf;
+      const start = p.lo * sp.rowLen;
+      const len = (p.hi - p.lo) * sp.rowLen;
+      const t = start / tile;
+      if (xb.tiles !== null && Number.isInteger(t) && xb.tiles[t].size === len) p.buf = xb.tiles[t];
+      else {
+        const s = this.sliceOf(op, xb, start, len);
+        p.buf = s.buf;
+        p.owned = s.owned;
+      }
+      return p.buf;
+    };
+    try {
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const rows = tiledReadRows(read, sp.split, s, e);
+        const uniforms = tiledReadUniforms(read, s, maxLen);
+        let acc: GpuJsBuffer | null = null;
+        // the tiles of the index array this output piece reads (one null for other reads)
+        const [j0, j1] = ixb !== null ? tiledReadIndexRange(read, s, e) : [0, 0];
+        const ixs = ixb === null ? [null] : ixParts.filter((q) => q.lo <= j1 && q.lo + q.buf.size > j0);
+        try {
+          for (const ix of ixs) {
+            for (const p of pieces) {
+              if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
+              const x = pieceBuf(p);
+              const src = tiledReadSource(read, sp.split, maxLen, acc !== null, pad);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(x),
+                ...(ix ? [this.storage(ix.buf), ix.lo, ix.buf.size] : []),
+                p.lo,
+                p.hi,
+                pad,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
+              const next = this.run(op, src, e - s, sizes, args, 0);
+              if (acc) this.free(acc);
+              acc = next;
+            }
+          }
+          if (acc === null) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
+    }
+  }
+
+  /**
+   * The scatter-add of a window (its adjoint) from a tiled `dy` or into a result above
+   * {@link GpuJsBackend.tileAbove}: `dy` is cut into pieces of whole rows over its leading axes (a
+   * tile itself where a piece is one, else copied; untiled, one piece), and every result tile (or
+   * the whole result) is one pass per chunk of window positions (as the untiled kernel's chunks)
+   * and piece it can read, each adding to the previous pass's sums (./tiles.ts).
+   */
+  private windowScatterTiled(op: string, db: GpuJsBuffer, plan: WindowPlan): GpuJsBuffer {
+    const n = sizeOf(plan.inShape);
+    this.checkTiled(op, n);
+    const outTiled = n > this.tiling(op);
+    const maxLen = outTiled ? this.tileElements : n;
+    const tile = db.tiles !== null ? db.tiles[0].size : this.tileElements;
+    const sp = rowSplit(plan.outShape, db.tiles !== null, tile);
+    const gp = windowGatherPlan(plan);
+    const problem = tiledWindowScatterProblem(plan, gp, sp, maxLen);
+    if (problem !== null)
+      throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
+    const { chunks, chunk } = stageSplit(gp.loop);
+    const per = db.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
+    for (let lo = 0; lo < sp.rows; lo += per)
+      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
+    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
+      if (p.buf !== null) return p.buf;
+      const start = p.lo * sp.rowLen;
+      const len = (p.hi - p.lo) * sp.rowLen;
+      const t = start / tile;
+      if (db.tiles !== null && Number.isInteger(t) && db.tiles[t].size === len) p.buf = db.tiles[t];
+      else {
+        const s = this.sliceOf(op, db, start, len);
+        p.buf = s.buf;
+        p.owned = s.owned;
+      }
+      return p.buf;
+    };
+    try {
+      const runPiece = (s: number, e: number): GpuJsBuffer => {
+        const rows = tiledWindowScatterRows(plan, gp, sp.split, s, e);
+        const uniforms = tiledWindowScatterUniforms(plan, s, maxLen);
+        let acc: GpuJsBuffer | null = null;
+        try {
+          for (let c = 0; c < chunks; c++) {
+            const t0 = c * chunk;
+            const len = Math.min(chunk, gp.loop - t0);
+            for (const p of pieces) {
+              if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
+              const dy = pieceBuf(p);
+              const src = tiledWindowScatterSource(plan, gp, sp.split, chunk, maxLen, acc !== null);
+              const args: KernelArg[] = [
+                ...(acc ? [this.storage(acc)] : []),
+                this.storage(dy),
+                t0,
+                len,
+                p.lo,
+                p.hi,
+                ...uniforms,
+              ];
+              const sizes = [...(acc ? [acc.size] : []), dy.size];
+              const next = this.run(op, src, e - s, sizes, args, gp.loop === 1 ? 0 : chunk);
+              if (acc) this.free(acc);
+              acc = next;
+            }
+          }
+          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
+          const out: GpuJsBuffer = acc;
+          acc = null;
+          return out;
+        } finally {
+          if (acc) this.free(acc);
+        }
+      };
+      return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
+    } finally {
+      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
     }
   }
 

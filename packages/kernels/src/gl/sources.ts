@@ -291,7 +291,7 @@ const sflt = (v: number): string => (v < 0 ? `(${flt(v)})` : flt(v));
  * Statements that split the float variable `v` (a non-negative integer below 2^23) into
  * coordinates `${prefix}k` over `dims` (row-major); size-1 dimensions get the constant 0.
  */
-function coordStatements(v: string, dims: readonly number[], prefix: string): string[] {
+export function coordStatements(v: string, dims: readonly number[], prefix: string): string[] {
   const lines: string[] = [];
   let inner = 1;
   const strides = new Array<number>(dims.length);
