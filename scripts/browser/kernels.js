@@ -237,6 +237,39 @@ function cases() {
   add('map', 'mapMulti of three kernels with shared stmts', (d, up) =>
     d.mapMulti(SPEC2, [up(values(n, 62), shape), up(values(n, 63), shape)], [0.75]),
   );
+  // the Math functions the gl backend computes with its own GLSL (src/gl/glsl-math.ts) in a user
+  // kernel, on every special value (with ±1: log1p(-1) = -inf, atanh(±1) = ±inf, acosh(1) = 0)
+  // and a range that crosses the domain's edges where there is one
+  const MATH_RANGES = {
+    log10: [0, 1e4],
+    expm1: [-20, 20],
+    log1p: [-1.5, 4],
+    sinh: [-90, 90],
+    cosh: [-90, 90],
+    tanh: [-50, 50],
+    asinh: [-1e4, 1e4],
+    acosh: [0, 20],
+    atanh: [-1.2, 1.2],
+    cbrt: [-1e4, 1e4],
+    asin: [-1.2, 1.2],
+    acos: [-1.2, 1.2],
+    atan: [-20, 20],
+  };
+  Object.entries(MATH_RANGES).forEach(([fn, [lo, hi]], i) => {
+    const spec = defineKernel({ name: `conformance.math.${fn}`, arity: 1, params: 0, expr: `Math.${fn}(a)` });
+    add('map', `user kernel Math.${fn}`, (d, up) => [
+      d.map(spec, [up(withSpecials(n, 64 + i, lo, hi), shape)]),
+    ]);
+  });
+  const atan2 = defineKernel({
+    name: 'conformance.math.atan2',
+    arity: 2,
+    params: 0,
+    expr: 'Math.atan2(a, b)',
+  });
+  add('map', 'user kernel Math.atan2, broadcast', (d, up) => [
+    d.map(atan2, [up(withSpecials(n, 80, -5, 5), shape), up(withSpecials(31, 81, -5, 5), [31])]),
+  ]);
 
   // reductions: a bound from sum |x| for sums, exact for max/min/arg*
   const rs = [7, 129, 33];

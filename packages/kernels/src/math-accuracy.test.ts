@@ -17,7 +17,30 @@ import { defineKernel } from './spec/define.js';
  * 88.7 for a finite result): held to 4 + 3 |log result| ulp (the rounding of log x, about 1.5 ulp,
  * scaled by |y log x|).
  */
-const ULPS: Record<string, number> = { exp: 4, log: 4, log2: 4, sin: 4, cos: 4, tan: 8, sqrt: 1, pow: 4 };
+const ULPS: Record<string, number> = {
+  exp: 4,
+  log: 4,
+  log2: 4,
+  sin: 4,
+  cos: 4,
+  tan: 8,
+  sqrt: 1,
+  pow: 4,
+  log10: 4,
+  expm1: 4,
+  log1p: 4,
+  sinh: 4,
+  cosh: 4,
+  tanh: 4,
+  asinh: 4,
+  acosh: 4,
+  atanh: 4,
+  cbrt: 4,
+  asin: 4,
+  acos: 4,
+  atan: 4,
+  atan2: 4,
+};
 /** Results below the smallest normal float32 may be flushed to zero (GPUs flush subnormals). */
 const MIN_NORMAL = 2 ** -126;
 
@@ -72,6 +95,35 @@ function inputs(): Float32Array {
   return Float32Array.from(xs);
 }
 
+/**
+ * {@link inputs}, plus what the functions with a bounded domain or a cancellation near a point need:
+ * random values in [-1, 1] (asin, acos, atanh, log1p), in [1, 10] (acosh), log-uniform ones from
+ * 2^-30 to 1 (expm1, log1p near 0), and values within 2^-20 of ±1 and 0.
+ */
+function inputsWide(): Float32Array {
+  const r = rng(13);
+  const xs: number[] = [...inputs(), 0.625, -0.625, 9.5, -9.5, 44, 45, -45, 89, 89.4, 89.5, 0.3, 4096, 5000];
+  for (let i = 0; i < 1000; i++) xs.push(-1 + 2 * r());
+  for (let i = 0; i < 500; i++) xs.push(1 + 9 * r());
+  for (let i = 0; i < 500; i++) xs.push((r() < 0.5 ? -1 : 1) * 2 ** (-30 * r()));
+  for (let i = 0; i < 300; i++) {
+    const t = 2 ** (-20 * r());
+    xs.push(1 - t * 2 ** -4, -1 + t * 2 ** -4, 1 + t);
+  }
+  return Float32Array.from(xs);
+}
+
+/** The largest error in float32 ulps of finite, normal results (for the README's numbers). */
+function maxUlp(fn: string, got: Float32Array, args: Float32Array[]): number {
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const want = Math.fround(MATH[fn](...args.map((a) => a[i])));
+    if (!Number.isFinite(want) || Math.abs(want) < MIN_NORMAL * 1.0001 || !Number.isFinite(got[i])) continue;
+    worst = Math.max(worst, Math.abs(got[i] - want) / ulp(want));
+  }
+  return worst;
+}
+
 type MathFn = (...v: number[]) => number;
 const MATH = Math as unknown as Record<string, MathFn>;
 
@@ -103,9 +155,11 @@ describe.each(backendsToTest())('Math functions on %s', (name) => {
   afterAll(() => d.destroy());
   const zero = new Float32Array([0]);
 
-  for (const fn of ['exp', 'log', 'log2', 'sin', 'cos', 'tan', 'sqrt']) {
+  const unary = ['exp', 'log', 'log2', 'sin', 'cos', 'tan', 'sqrt'];
+  const more = ['log10', 'expm1', 'log1p', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh', 'atanh', 'cbrt'];
+  for (const fn of [...unary, ...more, 'asin', 'acos', 'atan']) {
     it(`${fn}: special values exact, finite values within ${ULPS[fn]} ulp, both code paths equal`, () => {
-      const x = inputs();
+      const x = unary.includes(fn) ? inputs() : inputsWide();
       const same = defineKernel({ name: `test.math.${fn}`, arity: 1, params: 0, expr: `Math.${fn}(a)` });
       const bcast = defineKernel({
         name: `test.math.${fn}.broadcast`,
@@ -115,10 +169,48 @@ describe.each(backendsToTest())('Math functions on %s', (name) => {
       });
       const got = d.map(same, [d.array(x, [x.length])]).read();
       const got2 = d.map(bcast, [d.array(x, [x.length]), d.array(zero, [1])]).read();
+      if (process.env.GRADKIT_MATH_REPORT) console.log(`${name} ${fn}: max ${maxUlp(fn, got, [x])} ulp`);
       expect(check(fn, got, [x])).toBeNull();
       expect(Array.from(got2)).toEqual(Array.from(got));
     });
   }
+
+  it(`atan2: Math.atan2's signed zeros and infinities exact, finite values within ${ULPS.atan2} ulp, both code paths equal`, () => {
+    const vals = [...SPECIAL, 0.25, 1.5, -1.5, 4, -4, 10, 0.1];
+    const r = rng(17);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (const y of vals)
+      for (const x of vals) {
+        a.push(y);
+        b.push(x);
+      }
+    for (let i = 0; i < 2000; i++) {
+      a.push(-10 + 20 * r());
+      b.push(-10 + 20 * r());
+    }
+    for (let i = 0; i < 1000; i++) {
+      a.push((r() < 0.5 ? -1 : 1) * 2 ** (-60 + 120 * r()));
+      b.push((r() < 0.5 ? -1 : 1) * 2 ** (-60 + 120 * r()));
+    }
+    const av = Float32Array.from(a);
+    const bv = Float32Array.from(b);
+    const same = defineKernel({ name: 'test.math.atan2', arity: 2, params: 0, expr: 'Math.atan2(a, b)' });
+    const bcast = defineKernel({
+      name: 'test.math.atan2.broadcast',
+      arity: 3,
+      params: 0,
+      expr: 'c == 0.0 ? Math.atan2(a, b) : 0.0',
+    });
+    const got = d.map(same, [d.array(av, [av.length]), d.array(bv, [bv.length])]).read();
+    const got2 = d
+      .map(bcast, [d.array(av, [av.length]), d.array(bv, [bv.length]), d.array(zero, [1])])
+      .read();
+    if (process.env.GRADKIT_MATH_REPORT)
+      console.log(`${name} atan2: max ${maxUlp('atan2', got, [av, bv])} ulp`);
+    expect(check('atan2', got, [av, bv])).toBeNull();
+    expect(Array.from(got2)).toEqual(Array.from(got));
+  });
 
   it(`pow: Math.pow's special cases exact, finite values within 4 + 3 |log result| ulp, both code paths equal`, () => {
     const base = [...SPECIAL, 0.25, 1.5, -1.5, 4, -4, 10, 0.1];

@@ -4,6 +4,10 @@
 // log(0) = -88.03, sin off by 1.4e-4 on [-6, 6]; pow(0, y > 0) = 2.2e-5). The gl backend emits
 // these functions instead, in its own shaders (./packed-sources.ts) and, through `portableGpuJs`,
 // in every gpu.js kernel, so both paths run the same GLSL (fused and unfused results stay equal).
+// The other transcendental functions of the kernel language (expm1, log1p, log10, cbrt, the
+// hyperbolic and inverse trigonometric functions, atan2) are here too: gpu.js's helpers for them
+// are wrong (tanh = (e - 1)/(e + 1), e = exp(2x), is NaN above 44; expm1 = pow(e, x) - 1 has no
+// precision near 0) and GLSL's asin/acos/atan have no stated precision.
 //
 // Everything is float32 arithmetic on normal numbers (GPUs flush subnormals): Cephes' expf/logf
 // polynomials after an exact Cody–Waite reduction, sin/cos/tan on [-pi/4, pi/4] after a Cody–Waite
@@ -80,7 +84,11 @@ const LOGPARTS = `float gk_logparts(float x, out float e) {
   float m;
   gk_split(x, m, e);
   if (m > 1.4142135623730951) { m *= 0.5; e += 1.0; }
-  m -= 1.0;
+  return gk_logpoly(m - 1.0);
+}`;
+
+/** Cephes logf's polynomial: log(1 + m) for m in [sqrt(1/2) - 1, sqrt(2) - 1]. */
+const LOGPOLY = `float gk_logpoly(float m) {
   float z = m * m;
   float y = ((((((((7.0376836292e-2 * m - 1.1514610310e-1) * m + 1.1676998740e-1) * m - 1.2420140846e-1) * m + 1.4249322787e-1) * m - 1.6668057665e-1) * m + 2.0000714765e-1) * m - 2.4999993993e-1) * m + 3.3333331174e-1) * m * z;
   return m + (y - 0.5 * z);
@@ -265,6 +273,212 @@ const SQRT = `float gk_sqrt(float x) {
   return sqrt(x);
 }`;
 
+/** log10(x) = f log10(e) + e log10(2), both constants in a short exact part and the rest (Cephes log10f). */
+const LOG10 = `float gk_log10(float x) {
+${LOG_SPECIALS}
+  float z = f * 7.0073190325182e-4;
+  z += e * 2.48745663981198e-4;
+  z += f * 0.43359375;
+  return z + e * 0.30078125;
+}`;
+
+/**
+ * expm1: x itself at 0 (keeping -0), the expf polynomial without its 1 for |x| < ln 2 / 2, else
+ * x = n ln 2 + r and expm1(x) = 2^n expm1(r) + (2^n - 1) (exact 2^n - 1 for n <= 24); -1 below
+ * -17.5, exp(x) - 1 above 60 ln 2, inf from 88.72.
+ */
+const EXPM1 = `float gk_expm1poly(float r) {
+  return (((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r + 1.6666665459e-1) * r + 5.0000001201e-1) * (r * r) + r;
+}
+float gk_expm1(float x) {
+  if (x != x || x == 0.0) return x;
+  if (x >= 88.72283935546875) return ${INF};
+  if (x < -17.5) return -1.0;
+  if (abs(x) < 0.34657359027997264) return gk_expm1poly(x);
+  if (x > 41.0) return gk_exp(x) - 1.0;
+  float n = floor(x * 1.4426950408889634 + 0.5);
+  float r = x - n * 0.693359375;
+  r = r + n * 2.12194440e-4;
+  float t = gk_pow2i(n);
+  return t * gk_expm1poly(r) + (t - 1.0);
+}`;
+
+/**
+ * log1p: x itself at 0, NaN below -1, -inf at -1; logf's polynomial on x itself for x in
+ * [sqrt(1/2) - 1, sqrt(2) - 1]; else log(u) + (x - (u - 1)) / u with u = 1 + x rounded.
+ */
+const LOG1P = `float gk_log1p(float x) {
+  if (x != x || x == 0.0) return x;
+  if (x < -1.0) return ${NAN};
+  if (x == -1.0) return -${INF};
+  if (x > ${FLT_MAX}) return x;
+  if (x > -0.2928932188134524 && x < 0.41421356237309503) return gk_logpoly(x);
+  float u = 1.0 + x;
+  return gk_log(u) + (x - (u - 1.0)) / u;
+}`;
+
+/** exp(z/2)^2 / 2 for z >= 9 (sinh and cosh there; overflows to inf past 89.4). */
+const HALFEXP = `float gk_halfexp(float z) {
+  float t = gk_exp(0.5 * z);
+  return (0.5 * t) * t;
+}`;
+
+/** Cephes sinhf: a polynomial for |x| <= 1, (e - 1/e) / 2 up to 9, exp(|x|) / 2 above, with x's sign. */
+const SINH = `float gk_sinh(float x) {
+  if (x != x || x == 0.0) return x;
+  float z = abs(x);
+  float v;
+  if (z <= 1.0) {
+    float a = x * x;
+    return ((2.03721912945e-4 * a + 8.33028376239e-3) * a + 1.66667160211e-1) * a * x + x;
+  }
+  if (z > 9.0) v = gk_halfexp(z);
+  else {
+    float t = gk_exp(z);
+    v = 0.5 * t - 0.5 / t;
+  }
+  return x < 0.0 ? -v : v;
+}`;
+
+/** cosh: (e + 1/e) / 2 with e = exp(|x|) up to 9, exp(|x|) / 2 above. */
+const COSH = `float gk_cosh(float x) {
+  if (x != x) return x;
+  float z = abs(x);
+  if (z > 9.0) return gk_halfexp(z);
+  float t = gk_exp(z);
+  return 0.5 * t + 0.5 / t;
+}`;
+
+/** Cephes tanhf: a polynomial for |x| < 0.625, 1 - 2 / (exp(2|x|) + 1) up to 9.5, ±1 above. */
+const TANH = `float gk_tanh(float x) {
+  if (x != x || x == 0.0) return x;
+  float z = abs(x);
+  float v;
+  if (z < 0.625) {
+    float s = x * x;
+    return ((((-5.70498872745e-3 * s + 2.06390887954e-2) * s - 5.37397155531e-2) * s + 1.33314422036e-1) * s - 3.33332819422e-1) * s * x + x;
+  }
+  if (z > 9.5) v = 1.0;
+  else v = 1.0 - 2.0 / (gk_exp(z + z) + 1.0);
+  return x < 0.0 ? -v : v;
+}`;
+
+/** Cephes atanhf: a polynomial for |x| < 0.5, log1p(2|x| / (1 - |x|)) / 2 above; ±inf at ±1, NaN beyond. */
+const ATANH = `float gk_atanh(float x) {
+  if (x != x || x == 0.0) return x;
+  float z = abs(x);
+  if (z > 1.0) return ${NAN};
+  if (z == 1.0) return x * ${INF};
+  if (z < 0.5) {
+    float a = x * x;
+    return ((((1.81740078349e-1 * a + 8.24370301058e-2) * a + 1.46691431730e-1) * a + 1.99782164500e-1) * a + 3.33337300303e-1) * a * x + x;
+  }
+  float v = 0.5 * gk_log1p((z + z) / (1.0 - z));
+  return x < 0.0 ? -v : v;
+}`;
+
+/** Cephes asinhf's polynomial for |x| < 0.5, log1p(z + z^2 / (1 + sqrt(1 + z^2))) up to 2^12, log(z) + ln 2 above. */
+const ASINH = `float gk_asinh(float x) {
+  if (x != x || x == 0.0 || abs(x) > ${FLT_MAX}) return x;
+  float z = abs(x);
+  float v;
+  if (z < 0.5) {
+    float a = x * x;
+    return (((2.0122003309e-2 * a - 4.2699340972e-2) * a + 7.4847586088e-2) * a - 1.6666288134e-1) * a * x + x;
+  }
+  if (z > 4096.0) v = gk_log(z) + 0.6931471805599453;
+  else {
+    float a = z * z;
+    v = gk_log1p(z + a / (1.0 + sqrt(a + 1.0)));
+  }
+  return x < 0.0 ? -v : v;
+}`;
+
+/** acosh: NaN below 1, log1p(t + sqrt(2t + t^2)) with t = x - 1 up to 2^12, log(x) + ln 2 above. */
+const ACOSH = `float gk_acosh(float x) {
+  if (x != x || x > ${FLT_MAX}) return x;
+  if (x < 1.0) return ${NAN};
+  if (x > 4096.0) return gk_log(x) + 0.6931471805599453;
+  float t = x - 1.0;
+  return gk_log1p(t + sqrt(t * (t + 2.0)));
+}`;
+
+/** cbrt: exp(log|x| / 3) refined by one Newton step, with x's sign; ±0, ±inf, NaN as they come. */
+const CBRT = `float gk_cbrt(float x) {
+  if (x != x || x == 0.0 || abs(x) > ${FLT_MAX}) return x;
+  float z = abs(x);
+  float y = gk_exp(gk_log(z) * 0.3333333333333333);
+  y = y + (z / (y * y) - y) * 0.3333333333333333;
+  return x < 0.0 ? -y : y;
+}`;
+
+/** Cephes asinf's polynomial: asin(a) for a in [0, 1/2]. */
+const ASINPOLY = `float gk_asinpoly(float a) {
+  float z = a * a;
+  return ((((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1) * z * a + a;
+}`;
+
+/** Cephes asinf: the polynomial up to 1/2, pi/2 - 2 asin(sqrt((1 - |x|) / 2)) above (pi/2 in two parts); NaN beyond 1. */
+const ASIN = `float gk_asin(float x) {
+  if (x != x || x == 0.0) return x;
+  float a = abs(x);
+  if (a > 1.0) return ${NAN};
+  float v;
+  if (a <= 0.5) v = gk_asinpoly(a);
+  else v = (1.5707963705062866 - 2.0 * gk_asinpoly(sqrt(0.5 * (1.0 - a)))) - 4.371139006309477e-8;
+  return x < 0.0 ? -v : v;
+}`;
+
+/** Cephes acosf: 2 asin(sqrt((1 - x) / 2)) above 1/2, pi - that of -x below -1/2, pi/2 - asin(x) between; NaN beyond ±1. */
+const ACOS = `float gk_acos(float x) {
+  if (x != x) return x;
+  if (abs(x) > 1.0) return ${NAN};
+  if (x > 0.5) return 2.0 * gk_asinpoly(sqrt(0.5 * (1.0 - x)));
+  if (x < -0.5) return (3.1415927410125732 - 2.0 * gk_asinpoly(sqrt(0.5 * (1.0 + x)))) - 8.742278012618954e-8;
+  float v = x < 0.0 ? -gk_asinpoly(-x) : gk_asinpoly(x);
+  return (1.5707963705062866 - v) - 4.371139006309477e-8;
+}`;
+
+/** Cephes atanf for |x|: range-reduced by pi/2 (above tan(3 pi/8)) or pi/4 (above tan(pi/8)), both in two parts. */
+const ATANABS = `float gk_atanabs(float a) {
+  float hi = 0.0;
+  float lo = 0.0;
+  float x = a;
+  if (a > 2.414213562373095) { hi = 1.5707963705062866; lo = -4.371139006309477e-8; x = -1.0 / a; }
+  else if (a > 0.41421356237309503) { hi = 0.7853981852531433; lo = -2.1855695031547384e-8; x = (a - 1.0) / (a + 1.0); }
+  float z = x * x;
+  float p = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * x + x;
+  return hi + (p + lo);
+}`;
+
+const ATAN = `float gk_atan(float x) {
+  if (x != x || x == 0.0) return x;
+  float v = gk_atanabs(abs(x));
+  return x < 0.0 ? -v : v;
+}`;
+
+/**
+ * Math.atan2(y, x): NaN in, NaN out; zeros and infinities by their signs as JavaScript gives
+ * them; else atan(|y| / |x|), from pi (two parts) when x < 0, with y's sign.
+ */
+const ATAN2 = `float gk_atan2(float y, float x) {
+  if (x != x || y != y) return x + y;
+  bool yneg = y < 0.0 || (y == 0.0 && 1.0 / y < 0.0);
+  bool xneg = x < 0.0 || (x == 0.0 && 1.0 / x < 0.0);
+  float ay = abs(y);
+  float ax = abs(x);
+  float v;
+  if (y == 0.0) v = xneg ? 3.1415927410125732 : 0.0;
+  else if (x == 0.0) v = 1.5707963705062866;
+  else if (ay > ${FLT_MAX}) v = ax > ${FLT_MAX} ? (xneg ? 2.356194496154785 : 0.7853981852531433) : 1.5707963705062866;
+  else if (ax > ${FLT_MAX}) v = xneg ? 3.1415927410125732 : 0.0;
+  else {
+    v = gk_atanabs(ay / ax);
+    if (xneg) v = (3.1415927410125732 - v) - 8.742278012618954e-8;
+  }
+  return yneg ? -v : v;
+}`;
+
 interface Part {
   readonly source: string;
   readonly deps: readonly string[];
@@ -275,7 +489,8 @@ const PARTS: Readonly<Record<string, Part>> = {
   gk_pow2i: { source: POW2I, deps: [] },
   gk_split: { source: SPLIT, deps: [] },
   gk_exp: { source: EXP, deps: ['gk_pow2i'] },
-  gk_logparts: { source: LOGPARTS, deps: ['gk_split'] },
+  gk_logpoly: { source: LOGPOLY, deps: [] },
+  gk_logparts: { source: LOGPARTS, deps: ['gk_split', 'gk_logpoly'] },
   gk_log: { source: LOG, deps: ['gk_logparts'] },
   gk_log2: { source: LOG2, deps: ['gk_logparts'] },
   gk_pow: { source: POW, deps: ['gk_exp', 'gk_log'] },
@@ -285,6 +500,23 @@ const PARTS: Readonly<Record<string, Part>> = {
   gk_cos: { source: COS, deps: ['gk_reduce', 'gk_sincospoly'] },
   gk_tan: { source: TAN, deps: ['gk_reduce', 'gk_sincospoly'] },
   gk_sqrt: { source: SQRT, deps: [] },
+  gk_log10: { source: LOG10, deps: ['gk_logparts'] },
+  gk_expm1: { source: EXPM1, deps: ['gk_exp', 'gk_pow2i'] },
+  gk_log1p: { source: LOG1P, deps: ['gk_logpoly', 'gk_log'] },
+  gk_halfexp: { source: HALFEXP, deps: ['gk_exp'] },
+  gk_sinh: { source: SINH, deps: ['gk_exp', 'gk_halfexp'] },
+  gk_cosh: { source: COSH, deps: ['gk_exp', 'gk_halfexp'] },
+  gk_tanh: { source: TANH, deps: ['gk_exp'] },
+  gk_atanh: { source: ATANH, deps: ['gk_log1p'] },
+  gk_asinh: { source: ASINH, deps: ['gk_log', 'gk_log1p'] },
+  gk_acosh: { source: ACOSH, deps: ['gk_log', 'gk_log1p'] },
+  gk_cbrt: { source: CBRT, deps: ['gk_exp', 'gk_log'] },
+  gk_asinpoly: { source: ASINPOLY, deps: [] },
+  gk_asin: { source: ASIN, deps: ['gk_asinpoly'] },
+  gk_acos: { source: ACOS, deps: ['gk_asinpoly'] },
+  gk_atanabs: { source: ATANABS, deps: [] },
+  gk_atan: { source: ATAN, deps: ['gk_atanabs'] },
+  gk_atan2: { source: ATAN2, deps: ['gk_atanabs'] },
 };
 
 /**
@@ -300,6 +532,20 @@ export const PORTABLE_MATH: Readonly<Record<string, { readonly glsl: string; rea
   cos: { glsl: 'gk_cos', arity: 1 },
   tan: { glsl: 'gk_tan', arity: 1 },
   sqrt: { glsl: 'gk_sqrt', arity: 1 },
+  log10: { glsl: 'gk_log10', arity: 1 },
+  expm1: { glsl: 'gk_expm1', arity: 1 },
+  log1p: { glsl: 'gk_log1p', arity: 1 },
+  sinh: { glsl: 'gk_sinh', arity: 1 },
+  cosh: { glsl: 'gk_cosh', arity: 1 },
+  tanh: { glsl: 'gk_tanh', arity: 1 },
+  asinh: { glsl: 'gk_asinh', arity: 1 },
+  acosh: { glsl: 'gk_acosh', arity: 1 },
+  atanh: { glsl: 'gk_atanh', arity: 1 },
+  cbrt: { glsl: 'gk_cbrt', arity: 1 },
+  asin: { glsl: 'gk_asin', arity: 1 },
+  acos: { glsl: 'gk_acos', arity: 1 },
+  atan: { glsl: 'gk_atan', arity: 1 },
+  atan2: { glsl: 'gk_atan2', arity: 2 },
 };
 
 /**

@@ -156,8 +156,22 @@ describe('mapSameShapeSource', () => {
     expect(src).not.toContain('float gk_cos(');
   });
 
+  it('calls the portable GLSL of tanh, log1p and atan2 (gpu.js helpers or GLSL built-ins before)', () => {
+    const spec = defineKernel({
+      name: 'test.glTanhLog1p',
+      arity: 2,
+      params: 0,
+      expr: 'Math.tanh(a) + Math.log1p(b) + Math.atan2(a, b)',
+    });
+    const src = mapSameShapeSource(spec, [2, 2]) ?? '';
+    expect(src).toContain('((gk_tanh(a) + gk_log1p(b)) + gk_atan2(a, b))');
+    expect(src).toContain('float gk_tanh(float x)');
+    expect(src).toContain('float gk_logpoly(float m)');
+    expect(src.indexOf('float gk_logpoly(')).toBeLessThan(src.indexOf('float gk_log1p('));
+  });
+
   it('is null for a spec calling a Math function gpu.js does not emit as a GLSL built-in', () => {
-    for (const expr of ['Math.tanh(a)', 'Math.round(a)', 'a + Math.log1p(a)']) {
+    for (const expr of ['Math.trunc(a)', 'Math.round(a)', 'a + Math.round(a)']) {
       const spec = defineKernel({ name: `test.gl${expr.length}`, arity: 1, params: 0, expr });
       expect(mapSameShapeSource(spec, [2, 2]), expr).toBeNull();
     }
@@ -201,8 +215,8 @@ describe('matmul epilogues (unpackEpilogue, epilogueStrides)', () => {
   });
 
   it('is null for a spec outside the GLSL built-ins or of another arity', () => {
-    const tanh = defineKernel({ name: 'test.epiTanh', arity: 1, params: 0, expr: 'Math.tanh(a)' });
-    expect(unpackEpilogue(tanh, [])).toBeNull();
+    const round = defineKernel({ name: 'test.epiRound', arity: 1, params: 0, expr: 'Math.round(a)' });
+    expect(unpackEpilogue(round, [])).toBeNull();
     const two = defineKernel({ name: 'test.epiTwo', arity: 2, params: 0, expr: 'a + b' });
     expect(unpackEpilogue(two, [])).toBeNull();
     expect(unpackEpilogue(two, [{ rowStride: 0, colStride: 0, size: [1, 1] }])!.apply).toBe(

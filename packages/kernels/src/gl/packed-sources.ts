@@ -380,21 +380,12 @@ export function unpackEpilogue(
 /**
  * The `Math` functions a same-shape map can use in the backend's own shader as the GLSL built-in
  * of the same name: those gpu.js also emits as that built-in (its translation of the others, e.g.
- * `round`, `tanh`, goes through its own helper functions, so those specs stay on gpu.js). The
- * functions of {@link PORTABLE_MATH} (exp, log, log2, pow, sin, cos, tan, sqrt) call the
+ * `round`, goes through its own helper functions, so those specs stay on gpu.js). The
+ * functions of {@link PORTABLE_MATH} (exp, expm1, log, log1p, log2, log10, pow, sqrt, cbrt, the
+ * trigonometric, inverse trigonometric and hyperbolic functions, atan2) call the
  * backend's own GLSL instead (./glsl-math.ts), in these shaders and in gpu.js's kernels alike.
  */
-const GLSL_BUILTINS: ReadonlySet<string> = new Set([
-  'abs',
-  'acos',
-  'asin',
-  'atan',
-  'ceil',
-  'floor',
-  'max',
-  'min',
-  'sign',
-]);
+const GLSL_BUILTINS: ReadonlySet<string> = new Set(['abs', 'ceil', 'floor', 'max', 'min', 'sign']);
 
 /** A float uniform that always holds 1.0 (see {@link mapSameShapeSource}). */
 export const ONE_UNIFORM = 'gk_one';
