@@ -101,7 +101,11 @@ function withSpecials(n, seed, lo, hi) {
   return v;
 }
 
-/** Compares two read-backs; returns a description of the first disagreement or null. */
+/**
+ * Compares two read-backs; returns a description of the first disagreement or null. `tol` is
+ * EXACT, CLOSE (optionally with its own `rtol`, for results of several transcendental steps) or
+ * `{ kind: 'sum', bound }`.
+ */
 function compare(got, want, tol) {
   if (got.length !== want.length) return `length ${got.length}, cpu ${want.length}`;
   for (let i = 0; i < want.length; i++) {
@@ -120,7 +124,7 @@ function compare(got, want, tol) {
         ? 0
         : tol.kind === 'sum'
           ? tol.bound[i] * TOL_SUM + ATOL
-          : ATOL + RTOL * Math.abs(w);
+          : ATOL + (tol.rtol ?? RTOL) * Math.abs(w);
     if (!(Math.abs(g - w) <= bound)) return `[${i}]: gl ${g}, cpu ${w} (allowed ${bound.toExponential(2)})`;
   }
   return null;
@@ -555,11 +559,7 @@ async function runOn(d, cpu, mayRefuse) {
         }
         // the first output of a gl case is read asynchronously (the fenced read on WebGL2)
         const values = i === 0 ? await got[i].readAsync() : got[i].read();
-        const t = tol.kind === 'close' && tol.rtol ? { kind: 'close' } : tol;
-        const problem =
-          tol.kind === 'close' && tol.rtol
-            ? compareRel(values, wantValues[i], tol.rtol)
-            : compare(values, wantValues[i], t);
+        const problem = compare(values, wantValues[i], tol);
         if (problem) {
           g.failures.push(`${c.name}: output ${i} ${problem}`);
           break;
@@ -574,26 +574,6 @@ async function runOn(d, cpu, mayRefuse) {
     }
   }
   return { groups, refused };
-}
-
-/** `compare` with a looser relative tolerance (logsumexp-like results of several transcendental steps). */
-function compareRel(got, want, rtol) {
-  if (got.length !== want.length) return `length ${got.length}, cpu ${want.length}`;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i];
-    const w = want[i];
-    if (Number.isNaN(w) || Number.isNaN(g)) {
-      if (Number.isNaN(w) !== Number.isNaN(g)) return `[${i}]: gl ${g}, cpu ${w}`;
-      continue;
-    }
-    if (!Number.isFinite(w) || !Number.isFinite(g)) {
-      if (g !== w) return `[${i}]: gl ${g}, cpu ${w}`;
-      continue;
-    }
-    const bound = ATOL + rtol * Math.abs(w);
-    if (!(Math.abs(g - w) <= bound)) return `[${i}]: gl ${g}, cpu ${w} (allowed ${bound.toExponential(2)})`;
-  }
-  return null;
 }
 
 /**
