@@ -1877,6 +1877,46 @@ export class GpuJsBackend implements KernelBackend {
   }
 
   /**
+   * The pieces of whole rows `[lo, hi)` of `src` (`rows` rows of `rowLen` elements) that a tiled
+   * read walks: as many rows as one tile of `tile` elements holds when `src` is tiled, else one
+   * row each. `pieceBuf` makes a piece's buffer on first use (the tile itself when the piece is
+   * exactly one, else a slice); `release` frees the slices it made.
+   */
+  private rowPieces(
+    op: string,
+    src: GpuJsBuffer,
+    rows: number,
+    rowLen: number,
+    tile: number,
+  ): {
+    pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[];
+    pieceBuf: (p: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }) => GpuJsBuffer;
+    release: () => void;
+  } {
+    const per = src.tiles !== null ? Math.floor(tile / rowLen) : 1;
+    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
+    for (let lo = 0; lo < rows; lo += per)
+      pieces.push({ lo, hi: Math.min(rows, lo + per), buf: null, owned: false });
+    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
+      if (p.buf !== null) return p.buf;
+      const start = p.lo * rowLen;
+      const len = (p.hi - p.lo) * rowLen;
+      const t = start / tile;
+      if (src.tiles !== null && Number.isInteger(t) && src.tiles[t].size === len) p.buf = src.tiles[t];
+      else {
+        const s = this.sliceOf(op, src, start, len);
+        p.buf = s.buf;
+        p.owned = s.owned;
+      }
+      return p.buf;
+    };
+    const release = (): void => {
+      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
+    };
+    return { pieces, pieceBuf, release };
+  }
+
+  /**
    * A read by coordinates (a permutation, a window, a gather; see {@link TiledRead}) from a tiled
    * input or into an output above {@link GpuJsBackend.tileAbove}: the input is cut into pieces of
    * whole rows over its leading axes (a tile itself where a piece is one, else copied into one
@@ -1910,23 +1950,7 @@ export class GpuJsBackend implements KernelBackend {
     const problem = tiledReadProblem(read, sp, maxLen, coordBound);
     if (problem !== null)
       throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
-    const per = xb.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
-    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
-    for (let lo = 0; lo < sp.rows; lo += per)
-      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
-    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
-      if (p.buf !== null) return p.buf;
-      const start = p.lo * sp.rowLen;
-      const len = (p.hi - p.lo) * sp.rowLen;
-      const t = start / tile;
-      if (xb.tiles !== null && Number.isInteger(t) && xb.tiles[t].size === len) p.buf = xb.tiles[t];
-      else {
-        const s = this.sliceOf(op, xb, start, len);
-        p.buf = s.buf;
-        p.owned = s.owned;
-      }
-      return p.buf;
-    };
+    const { pieces, pieceBuf, release } = this.rowPieces(op, xb, sp.rows, sp.rowLen, tile);
     try {
       const runPiece = (s: number, e: number): GpuJsBuffer => {
         const rows = tiledReadRows(read, sp.split, s, e);
@@ -1966,7 +1990,7 @@ export class GpuJsBackend implements KernelBackend {
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
     } finally {
-      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
+      release();
     }
   }
 
@@ -1989,23 +2013,7 @@ export class GpuJsBackend implements KernelBackend {
     if (problem !== null)
       throw new BackendError(this.name, `${op}: cannot run in tiles on ${this.mode}: ${problem}`);
     const { chunks, chunk } = stageSplit(gp.loop);
-    const per = db.tiles !== null ? Math.floor(tile / sp.rowLen) : 1;
-    const pieces: { lo: number; hi: number; buf: GpuJsBuffer | null; owned: boolean }[] = [];
-    for (let lo = 0; lo < sp.rows; lo += per)
-      pieces.push({ lo, hi: Math.min(sp.rows, lo + per), buf: null, owned: false });
-    const pieceBuf = (p: (typeof pieces)[number]): GpuJsBuffer => {
-      if (p.buf !== null) return p.buf;
-      const start = p.lo * sp.rowLen;
-      const len = (p.hi - p.lo) * sp.rowLen;
-      const t = start / tile;
-      if (db.tiles !== null && Number.isInteger(t) && db.tiles[t].size === len) p.buf = db.tiles[t];
-      else {
-        const s = this.sliceOf(op, db, start, len);
-        p.buf = s.buf;
-        p.owned = s.owned;
-      }
-      return p.buf;
-    };
+    const { pieces, pieceBuf, release } = this.rowPieces(op, db, sp.rows, sp.rowLen, tile);
     try {
       const runPiece = (s: number, e: number): GpuJsBuffer => {
         const rows = tiledWindowScatterRows(plan, gp, sp.split, s, e);
@@ -2044,7 +2052,7 @@ export class GpuJsBackend implements KernelBackend {
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
     } finally {
-      for (const p of pieces) if (p.owned && p.buf) this.free(p.buf);
+      release();
     }
   }
 
