@@ -381,28 +381,22 @@ export function windowGatherPlan(plan: WindowPlan): WindowGatherPlan {
 }
 
 /**
- * The scatter-add of a window as a gather: thread `(j, c)` of `[inSize][chunks]` is input element
- * `j`; it visits loop positions `[c * chunk, min((c + 1) * chunk, loop))` in order, solves the
- * remaining output coordinates from `j`'s coordinates (a solved coordinate must be an integer in
- * range) and adds `dy` at every output position that reads `j`. Arguments `(dy)`.
+ * The loop body shared by the window scatter-adds written as gathers: for loop position `t` of the
+ * looped output axes (coordinates `l0..`) and input coordinates `c0..`, the statements that solve
+ * the other output coordinates (`q{a}`) and set `ok` to 0 where a solved coordinate is not an
+ * integer in range or an unsolved axis does not meet `c`; `coord[k]` is the expression of output
+ * coordinate `k` (`'0.0'` where the output has no such axis to vary).
  */
-export function windowScatterSource(
+export function windowSolveStatements(
   plan: WindowPlan,
   gp: WindowGatherPlan,
-  chunks: number,
-  chunk: number,
-): string {
+): { inner: string[]; coord: string[] } {
   const { inShape, outShape, axes, steps, offsets } = plan;
-  const outStr = stridesOf(outShape);
-  const body = ['let pos = this.thread.x + 0.0;'];
-  body.push(chunks === 1 ? 'let j = pos;' : `let j = ${fdiv('pos', chunks)};`);
-  body.push(chunks === 1 ? 'let cs = 0.0;' : `let cs = (pos - ${flt(chunks)} * j) * ${flt(chunk)};`);
-  body.push(...coordStatements('j', inShape, 'c'));
-  body.push('let acc = 0.0;');
-  const loopDims = gp.looped.map((k) => outShape[k]);
-  const inner: string[] = [];
-  inner.push(...coordStatements('t', loopDims, 'l'));
-  // output coordinate expression per output axis
+  const inner = coordStatements(
+    't',
+    gp.looped.map((k) => outShape[k]),
+    'l',
+  );
   const coord = new Array<string>(outShape.length).fill('0.0');
   gp.looped.forEach((k, m) => {
     coord[k] = `l${m}`;
@@ -425,6 +419,29 @@ export function windowScatterSource(
       coord[s] = `q${a}`;
     } else inner.push(`if (r${a} != 0.0) {`, 'ok = 0.0;', '}');
   }
+  return { inner, coord };
+}
+
+/**
+ * The scatter-add of a window as a gather: thread `(j, c)` of `[inSize][chunks]` is input element
+ * `j`; it visits loop positions `[c * chunk, min((c + 1) * chunk, loop))` in order, solves the
+ * remaining output coordinates from `j`'s coordinates (a solved coordinate must be an integer in
+ * range) and adds `dy` at every output position that reads `j`. Arguments `(dy)`.
+ */
+export function windowScatterSource(
+  plan: WindowPlan,
+  gp: WindowGatherPlan,
+  chunks: number,
+  chunk: number,
+): string {
+  const { inShape, outShape } = plan;
+  const outStr = stridesOf(outShape);
+  const body = ['let pos = this.thread.x + 0.0;'];
+  body.push(chunks === 1 ? 'let j = pos;' : `let j = ${fdiv('pos', chunks)};`);
+  body.push(chunks === 1 ? 'let cs = 0.0;' : `let cs = (pos - ${flt(chunks)} * j) * ${flt(chunk)};`);
+  body.push(...coordStatements('j', inShape, 'c'));
+  body.push('let acc = 0.0;');
+  const { inner, coord } = windowSolveStatements(plan, gp);
   const idx = coord
     .map((c, k) => (c === '0.0' || outShape[k] === 1 ? '' : outStr[k] === 1 ? c : `${c} * ${flt(outStr[k])}`))
     .filter((x) => x !== '');

@@ -15,7 +15,7 @@ import { flt, INPUT_NAMES } from '../codegen.js';
 import { parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { WindowGatherPlan } from './sources.js';
-import { coordStatements } from './sources.js';
+import { windowSolveStatements } from './sources.js';
 
 /** Elements per tile of a tiled array (the last tile may be shorter): a 2048 x 2048 texture. */
 export const TILE_ELEMENTS = 2 ** 22;
@@ -687,36 +687,12 @@ export function tiledWindowScatterSource(
   maxLen: number,
   withPrev: boolean,
 ): string {
-  const { inShape, outShape, axes, steps, offsets } = plan;
+  const { inShape, outShape } = plan;
   const outStr = outStrides(outShape);
   const rowLen = outShape.slice(split).reduce((p, d) => p * d, 1);
   const { lines, uniforms } = coordLines(inShape, maxLen, 'c', 'u');
   const body = ['let i = this.thread.x + 0.0;', ...lines, 'let acc = 0.0;'];
-  const loopDims = gp.looped.map((k) => outShape[k]);
-  const inner: string[] = [...coordStatements('t', loopDims, 'l')];
-  const coord = new Array<string>(outShape.length).fill('0.0');
-  gp.looped.forEach((k, m) => {
-    coord[k] = `l${m}`;
-  });
-  const sflt = (v: number): string => (v < 0 ? `(${flt(v)})` : flt(v));
-  inner.push('let ok = 1.0;');
-  for (let a = 0; a < inShape.length; a++) {
-    const terms = [`c${a}`, sflt(-offsets[a])];
-    gp.looped.forEach((k, m) => {
-      if (axes[k] === a && steps[k] !== 0) terms.push(`l${m} * ${sflt(-steps[k])}`);
-    });
-    inner.push(`let r${a} = ${terms.join(' + ')};`);
-    const sv = gp.solved[a];
-    if (sv >= 0) {
-      inner.push(`let q${a} = Math.floor(r${a} / ${sflt(steps[sv])} + 0.5);`);
-      inner.push(
-        `if (q${a} * ${sflt(steps[sv])} != r${a} || q${a} < 0.0 || q${a} > ${flt(outShape[sv] - 1)}) {`,
-        'ok = 0.0;',
-        '}',
-      );
-      coord[sv] = `q${a}`;
-    } else inner.push(`if (r${a} != 0.0) {`, 'ok = 0.0;', '}');
-  }
+  const { inner, coord } = windowSolveStatements(plan, gp);
   const rowTerms: string[] = [];
   const atTerms: string[] = [];
   coord.forEach((c, k) => {
