@@ -1451,6 +1451,47 @@ export class GpuJsBackend implements KernelBackend {
   }
 
   /**
+   * Runs passes that each build on the result of the one before: `body` calls `step(pass)` once
+   * per pass, and `pass(prev)` returns the next result from the result so far (`null` before the
+   * first pass). A replaced result is freed as soon as the next exists; on an error the result so
+   * far is freed too. Returns the last result, or null when no pass ran.
+   */
+  private passes(
+    body: (step: (pass: (prev: GpuJsBuffer | null) => GpuJsBuffer) => void) => void,
+  ): GpuJsBuffer | null {
+    const held: { acc: GpuJsBuffer | null } = { acc: null };
+    try {
+      body((pass) => {
+        const next = pass(held.acc);
+        if (held.acc) this.free(held.acc);
+        held.acc = next;
+      });
+      const out = held.acc;
+      held.acc = null;
+      return out;
+    } finally {
+      if (held.acc) this.free(held.acc);
+    }
+  }
+
+  /** `next` appended to `prev` in one new texture (`next` freed), or `next` itself when `prev` is null. */
+  private appended(op: string, prev: GpuJsBuffer | null, next: GpuJsBuffer): GpuJsBuffer {
+    if (prev === null) return next;
+    try {
+      return this.run(
+        `${op} concat`,
+        sliceSource(true),
+        prev.size + next.size,
+        [prev.size, next.size],
+        [this.storage(prev), this.storage(next), 0, prev.size],
+        0,
+      );
+    } finally {
+      this.free(next);
+    }
+  }
+
+  /**
    * `n` elements `out[f] = x[f + shift]` where `0 <= f + shift < x.size`, else `pad`: tiled when
    * `n` is above {@link GpuJsBackend.tileAbove}, else one texture. Every piece of at most a tile
    * is copied from the at most two tiles of `x` it reads (see `sliceOf`), filled with `pad`, or
@@ -1485,36 +1526,11 @@ export class GpuJsBackend implements KernelBackend {
       this.checkTiled(op, n);
       return this.tiled(n, piece);
     }
-    let acc: GpuJsBuffer | null = null;
-    try {
-      for (let p0 = 0; p0 < n; p0 += tile) {
-        const next = piece(p0, Math.min(n, p0 + tile));
-        if (acc === null) {
-          acc = next;
-          continue;
-        }
-        let joined: GpuJsBuffer;
-        try {
-          joined = this.run(
-            `${op} concat`,
-            sliceSource(true),
-            acc.size + next.size,
-            [acc.size, next.size],
-            [this.storage(acc), this.storage(next), 0, acc.size],
-            0,
-          );
-        } finally {
-          this.free(next);
-        }
-        this.free(acc);
-        acc = joined;
-      }
-      const out: GpuJsBuffer = acc!;
-      acc = null;
-      return out;
-    } finally {
-      if (acc) this.free(acc);
-    }
+    const out = this.passes((step) => {
+      for (let p0 = 0; p0 < n; p0 += tile)
+        step((prev) => this.appended(op, prev, piece(p0, Math.min(n, p0 + tile))));
+    });
+    return out!;
   }
 
   /**
@@ -1609,54 +1625,33 @@ export class GpuJsBackend implements KernelBackend {
     if (first && (op === 'argmax' || op === 'argmin')) return this.argTiled(name, op, xb, shape);
     const per = Math.max(1, Math.floor(tile / rowSize));
     const rows = shape[0];
-    let acc: GpuJsBuffer | null = null;
-    try {
+    const out = this.passes((step) => {
       for (let r0 = 0; r0 < rows; r0 += per) {
         const r1 = Math.min(rows, r0 + per);
-        const sub = this.sliceOf(name, xb, r0 * rowSize, (r1 - r0) * rowSize);
-        let part: GpuJsBuffer;
-        try {
-          part = this.reduce(op, sub.buf, [r1 - r0, ...shape.slice(1)], axes) as GpuJsBuffer;
-        } finally {
-          if (sub.owned) this.free(sub.buf);
-        }
-        if (acc === null) {
-          acc = part;
-          continue;
-        }
-        let next: GpuJsBuffer;
-        try {
-          if (first)
-            next = this.map(
+        step((prev) => {
+          const sub = this.sliceOf(name, xb, r0 * rowSize, (r1 - r0) * rowSize);
+          let part: GpuJsBuffer;
+          try {
+            part = this.reduce(op, sub.buf, [r1 - r0, ...shape.slice(1)], axes) as GpuJsBuffer;
+          } finally {
+            if (sub.owned) this.free(sub.buf);
+          }
+          if (prev === null || !first) return this.appended(name, prev, part);
+          try {
+            return this.map(
               COMBINE[op as keyof typeof COMBINE],
-              [acc, part],
+              [prev, part],
               [[n], [n]],
               [n],
               [],
             ) as GpuJsBuffer;
-          else {
-            const len = acc.size + part.size;
-            next = this.run(
-              `${name} concat`,
-              sliceSource(true),
-              len,
-              [acc.size, part.size],
-              [this.storage(acc), this.storage(part), 0, acc.size],
-              0,
-            );
+          } finally {
+            this.free(part);
           }
-        } finally {
-          this.free(part);
-        }
-        this.free(acc);
-        acc = next;
+        });
       }
-      const out: GpuJsBuffer = acc!;
-      acc = null;
-      return out;
-    } finally {
-      if (acc) this.free(acc);
-    }
+    });
+    return out!;
   }
 
   /**
@@ -1781,40 +1776,34 @@ export class GpuJsBackend implements KernelBackend {
         // the update rows this output piece can read: k0 in [ka, kb]
         const ka = Math.floor(s / block);
         const kb = Math.floor((e - 1) / block);
-        let acc: GpuJsBuffer | null = null;
-        try {
+        const out = this.passes((step) => {
           for (const [j0, j1] of ranges) {
             const t = Math.floor(j0 / ixTile);
             const ix = ib.tiles === null ? ib : ib.tiles[t];
             for (const p of pieces) {
               if (p.r1 <= ka * count + j0 || p.r0 > kb * count + j1 - 1) continue;
-              const src = tiledScatterSource(dims, count, chunk, maxLen, acc !== null);
-              const K0 = Math.floor(p.r0 / count);
-              const args: KernelArg[] = [
-                ...(acc ? [this.storage(acc)] : []),
-                this.storage(p.buf),
-                this.storage(ix),
-                j0,
-                j0 - t * ixTile,
-                j1 - j0,
-                K0,
-                p.r0 - K0 * count,
-                p.r1 - p.r0,
-                ...uniforms,
-              ];
-              const sizes = [...(acc ? [acc.size] : []), p.buf.size, ix.size];
-              const next = this.run(op, src, e - s, sizes, args, chunk);
-              if (acc) this.free(acc);
-              acc = next;
+              step((prev) => {
+                const src = tiledScatterSource(dims, count, chunk, maxLen, prev !== null);
+                const K0 = Math.floor(p.r0 / count);
+                const args: KernelArg[] = [
+                  ...(prev ? [this.storage(prev)] : []),
+                  this.storage(p.buf),
+                  this.storage(ix),
+                  j0,
+                  j0 - t * ixTile,
+                  j1 - j0,
+                  K0,
+                  p.r0 - K0 * count,
+                  p.r1 - p.r0,
+                  ...uniforms,
+                ];
+                const sizes = [...(prev ? [prev.size] : []), p.buf.size, ix.size];
+                return this.run(op, src, e - s, sizes, args, chunk);
+              });
             }
           }
-          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
-          const out: GpuJsBuffer = acc;
-          acc = null;
-          return out;
-        } finally {
-          if (acc) this.free(acc);
-        }
+        });
+        return out ?? this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
     } finally {
@@ -1846,29 +1835,24 @@ export class GpuJsBackend implements KernelBackend {
       const runTile = (s: number, e: number): GpuJsBuffer => {
         const q = Math.floor(s / rows);
         const r = s - q * rows;
-        let acc: GpuJsBuffer | null = null;
-        try {
+        const out = this.passes((step) => {
           for (const p of pieces) {
-            const src = tiledTransposeSource(rows, cols, acc !== null);
-            const args: KernelArg[] = [
-              ...(acc ? [this.storage(acc)] : []),
-              this.storage(p.buf),
-              q,
-              r,
-              p.lo,
-              p.hi,
-            ];
-            const sizes = [...(acc ? [acc.size] : []), p.buf.size];
-            const next = this.run(op, src, e - s, sizes, args, 0);
-            if (acc) this.free(acc);
-            acc = next;
+            step((prev) => {
+              const src = tiledTransposeSource(rows, cols, prev !== null);
+              const args: KernelArg[] = [
+                ...(prev ? [this.storage(prev)] : []),
+                this.storage(p.buf),
+                q,
+                r,
+                p.lo,
+                p.hi,
+              ];
+              const sizes = [...(prev ? [prev.size] : []), p.buf.size];
+              return this.run(op, src, e - s, sizes, args, 0);
+            });
           }
-          const out: GpuJsBuffer = acc!;
-          acc = null;
-          return out;
-        } finally {
-          if (acc) this.free(acc);
-        }
+        });
+        return out!;
       };
       return n > this.tiling(op) ? this.tiled(n, runTile) : runTile(0, n);
     } finally {
@@ -1955,38 +1939,32 @@ export class GpuJsBackend implements KernelBackend {
       const runPiece = (s: number, e: number): GpuJsBuffer => {
         const rows = tiledReadRows(read, sp.split, s, e);
         const uniforms = tiledReadUniforms(read, s, maxLen);
-        let acc: GpuJsBuffer | null = null;
         // the tiles of the index array this output piece reads (one null for other reads)
         const [j0, j1] = ixb !== null ? tiledReadIndexRange(read, s, e) : [0, 0];
         const ixs = ixb === null ? [null] : ixParts.filter((q) => q.lo <= j1 && q.lo + q.buf.size > j0);
-        try {
+        const out = this.passes((step) => {
           for (const ix of ixs) {
             for (const p of pieces) {
               if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
-              const x = pieceBuf(p);
-              const src = tiledReadSource(read, sp.split, maxLen, acc !== null, pad);
-              const args: KernelArg[] = [
-                ...(acc ? [this.storage(acc)] : []),
-                this.storage(x),
-                ...(ix ? [this.storage(ix.buf), ix.lo, ix.buf.size] : []),
-                p.lo,
-                p.hi,
-                pad,
-                ...uniforms,
-              ];
-              const sizes = [...(acc ? [acc.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
-              const next = this.run(op, src, e - s, sizes, args, 0);
-              if (acc) this.free(acc);
-              acc = next;
+              step((prev) => {
+                const x = pieceBuf(p);
+                const src = tiledReadSource(read, sp.split, maxLen, prev !== null, pad);
+                const args: KernelArg[] = [
+                  ...(prev ? [this.storage(prev)] : []),
+                  this.storage(x),
+                  ...(ix ? [this.storage(ix.buf), ix.lo, ix.buf.size] : []),
+                  p.lo,
+                  p.hi,
+                  pad,
+                  ...uniforms,
+                ];
+                const sizes = [...(prev ? [prev.size] : []), x.size, ...(ix ? [ix.buf.size] : [])];
+                return this.run(op, src, e - s, sizes, args, 0);
+              });
             }
           }
-          if (acc === null) return this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
-          const out: GpuJsBuffer = acc;
-          acc = null;
-          return out;
-        } finally {
-          if (acc) this.free(acc);
-        }
+        });
+        return out ?? this.run(`${op} fill`, fillSource(pad), e - s, [], [pad], 0);
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
     } finally {
@@ -2018,37 +1996,31 @@ export class GpuJsBackend implements KernelBackend {
       const runPiece = (s: number, e: number): GpuJsBuffer => {
         const rows = tiledWindowScatterRows(plan, gp, sp.split, s, e);
         const uniforms = tiledWindowScatterUniforms(plan, s, maxLen);
-        let acc: GpuJsBuffer | null = null;
-        try {
+        const out = this.passes((step) => {
           for (let c = 0; c < chunks; c++) {
             const t0 = c * chunk;
             const len = Math.min(chunk, gp.loop - t0);
             for (const p of pieces) {
               if (rows === null || p.hi <= rows[0] || p.lo > rows[1]) continue;
-              const dy = pieceBuf(p);
-              const src = tiledWindowScatterSource(plan, gp, sp.split, chunk, maxLen, acc !== null);
-              const args: KernelArg[] = [
-                ...(acc ? [this.storage(acc)] : []),
-                this.storage(dy),
-                t0,
-                len,
-                p.lo,
-                p.hi,
-                ...uniforms,
-              ];
-              const sizes = [...(acc ? [acc.size] : []), dy.size];
-              const next = this.run(op, src, e - s, sizes, args, gp.loop === 1 ? 0 : chunk);
-              if (acc) this.free(acc);
-              acc = next;
+              step((prev) => {
+                const dy = pieceBuf(p);
+                const src = tiledWindowScatterSource(plan, gp, sp.split, chunk, maxLen, prev !== null);
+                const args: KernelArg[] = [
+                  ...(prev ? [this.storage(prev)] : []),
+                  this.storage(dy),
+                  t0,
+                  len,
+                  p.lo,
+                  p.hi,
+                  ...uniforms,
+                ];
+                const sizes = [...(prev ? [prev.size] : []), dy.size];
+                return this.run(op, src, e - s, sizes, args, gp.loop === 1 ? 0 : chunk);
+              });
             }
           }
-          if (acc === null) return this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
-          const out: GpuJsBuffer = acc;
-          acc = null;
-          return out;
-        } finally {
-          if (acc) this.free(acc);
-        }
+        });
+        return out ?? this.run(`${op} fill`, fillSource(0), e - s, [], [0], 0);
       };
       return outTiled ? this.tiled(n, runPiece) : runPiece(0, n);
     } finally {
@@ -2169,37 +2141,32 @@ export class GpuJsBackend implements KernelBackend {
         const r = s - q * n;
         const rowLo = q;
         const rowHi = Math.floor((e - 1) / n) + 1;
-        let acc: GpuJsBuffer | null = null;
-        try {
+        const out = this.passes((step) => {
           for (const p of passes) {
             if (p.i1 <= rowLo || p.i0 >= rowHi) continue;
-            const src = tiledMatmulSource(n, p.len, aView, bView, acc !== null);
-            const sizes = [...(acc ? [acc.size] : []), p.a.size, p.b.size];
-            const args: KernelArg[] = [
-              ...(acc ? [this.storage(acc)] : []),
-              this.storage(p.a),
-              this.storage(p.b),
-              q,
-              r,
-              p.i0,
-              p.i1,
-              p.j0,
-              p.j1,
-              p.aBase,
-              p.bBase,
-            ];
-            const next = this.run(op, src, e - s, sizes, args, Math.floor(p.len / 4));
-            if (acc) this.free(acc);
-            acc = next;
+            step((prev) => {
+              const src = tiledMatmulSource(n, p.len, aView, bView, prev !== null);
+              const sizes = [...(prev ? [prev.size] : []), p.a.size, p.b.size];
+              const args: KernelArg[] = [
+                ...(prev ? [this.storage(prev)] : []),
+                this.storage(p.a),
+                this.storage(p.b),
+                q,
+                r,
+                p.i0,
+                p.i1,
+                p.j0,
+                p.j1,
+                p.aBase,
+                p.bBase,
+              ];
+              return this.run(op, src, e - s, sizes, args, Math.floor(p.len / 4));
+            });
           }
-          if (acc === null)
-            throw new BackendError(this.name, `internal: ${op}: no pass covers output ${s}..${e}`);
-          const out: GpuJsBuffer = acc;
-          acc = null;
-          return out;
-        } finally {
-          if (acc) this.free(acc);
-        }
+        });
+        if (out === null)
+          throw new BackendError(this.name, `internal: ${op}: no pass covers output ${s}..${e}`);
+        return out;
       };
       return outTiled ? this.tiled(mn, runTile) : runTile(0, mn);
     } finally {
