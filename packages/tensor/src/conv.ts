@@ -8,11 +8,10 @@ import {
   ValueError,
 } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
-import { concat } from './concat.js';
+import { inBatchChunks } from './batch-chunks.js';
 import type { Geometry2d } from './conv-geometry.js';
 import { check4d, pair2, patchSpec } from './conv-geometry.js';
 import { checkTensor, deviceOf } from './operands.js';
-import { slice } from './slice.js';
 import type { Tensor } from './tensor.js';
 import { disposeAll, view } from './util.js';
 
@@ -102,7 +101,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   checkTensor(op, weight, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(op, bias, 'bias');
   const b = bias ?? null;
-  const d = b ? deviceOf(op, x, weight, b) : deviceOf(op, x, weight);
+  if (b) deviceOf(op, x, weight, b);
+  else deviceOf(op, x, weight);
   const opts = checkOptions(op, options);
   checkKnownKeys(op, opts, KNOWN);
   const stride = pair2(op, 'stride', opts.stride, 1, 1);
@@ -113,7 +113,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   check4d(op, 'x', x.shape);
   check4d(op, 'weight', weight.shape, '[Cout, Cin / groups, KH, KW]');
-  const [N, Cin, H, W] = x.shape;
+  const [, Cin, H, W] = x.shape;
   const [Cout, Cg, KH, KW] = weight.shape;
   const shapes = [x.shape, weight.shape];
   if (Cin % groups !== 0 || Cg * groups !== Cin) {
@@ -166,27 +166,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     Cin * H * W,
     Cout * L,
   );
-  const info = d.info();
-  const limit = chunkElements ?? info.maxKernelElements ?? info.maxElements;
-  const chunk = Math.max(1, Math.floor(limit / perSample));
-  if (N <= chunk) return convCore(x, weight, b, g, groups);
-  const parts: Tensor[] = [];
-  const owned: Tensor[] = [];
-  try {
-    for (let n0 = 0; n0 < N; n0 += chunk) {
-      const xs = slice(x, [n0], [Math.min(N, n0 + chunk)]);
-      owned.push(xs);
-      const part = convCore(xs, weight, b, g, groups);
-      owned.push(part);
-      parts.push(part);
-    }
-    const y = concat(parts, 0);
-    for (const t of owned) y._adopt(t);
-    return y;
-  } catch (e) {
-    for (const t of owned) t.dispose();
-    throw e;
-  }
+  return inBatchChunks(x, perSample, chunkElements, (xs) => convCore(xs, weight, b, g, groups));
 }
 
 /** [top, bottom, left, right] from the padding option. */

@@ -8,11 +8,10 @@ import {
   ValueError,
 } from '@gradkit/kernels';
 import { fromOp } from './autograd.js';
-import { concat } from './concat.js';
+import { inBatchChunks } from './batch-chunks.js';
 import type { Geometry2d } from './conv-geometry.js';
 import { check4d, flag, pair2, patchSpec } from './conv-geometry.js';
 import { checkTensor, deviceOf } from './operands.js';
-import { slice } from './slice.js';
 import type { Tensor } from './tensor.js';
 import { disposeAll, view } from './util.js';
 
@@ -55,37 +54,6 @@ let chunkElements: number | null = null;
 /** @internal Test hook: caps the elements of one batch chunk's largest intermediate (null: the device's limit). */
 export function _setPoolChunkElements(n: number | null): void {
   chunkElements = n;
-}
-
-/**
- * `core` over the batch of `x` in chunks whose largest array (`perSample` elements a sample: the
- * window read, the input) fits the device's per-kernel limit (`info().maxKernelElements`, 2^23 on
- * gl, else `maxElements`), the results concatenated along the batch axis; the whole batch in one
- * call when it fits. As `conv2d` splits its batch.
- */
-function batched(x: Tensor, perSample: number, core: (xs: Tensor) => Tensor): Tensor {
-  const info = x.device.info();
-  const limit = chunkElements ?? info.maxKernelElements ?? info.maxElements;
-  const chunk = Math.max(1, Math.floor(limit / Math.max(1, perSample)));
-  const N = x.shape[0];
-  if (N <= chunk) return core(x);
-  const parts: Tensor[] = [];
-  const owned: Tensor[] = [];
-  try {
-    for (let n0 = 0; n0 < N; n0 += chunk) {
-      const xs = slice(x, [n0], [Math.min(N, n0 + chunk)]);
-      owned.push(xs);
-      const part = core(xs);
-      owned.push(part);
-      parts.push(part);
-    }
-    const y = concat(parts, 0);
-    for (const t of owned) y._adopt(t);
-    return y;
-  } catch (e) {
-    for (const t of owned) t.dispose();
-    throw e;
-  }
 }
 
 /** PyTorch's pooling_output_shape for one axis. */
@@ -175,7 +143,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const g = poolGeometry(op, x, options, ['kernelSize', 'stride', 'padding', 'dilation', 'ceilMode']);
   const [, C, H, W] = x.shape;
   const perSample = C * Math.max(g.kernel[0] * g.kernel[1] * g.out[0] * g.out[1], H * W);
-  return batched(x, perSample, (xs) => maxPoolCore(op, d, xs, g));
+  return inBatchChunks(x, perSample, chunkElements, (xs) => maxPoolCore(op, d, xs, g));
 }
 
 /** {@link maxPool2d} of a batch that fits, as one recorded op. */
@@ -254,7 +222,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   }
   const [, C, H, W] = x.shape;
   const perSample = C * Math.max(g.kernel[0] * g.kernel[1] * g.out[0] * g.out[1], H * W);
-  return batched(x, perSample, (xs) => avgPoolCore(op, d, xs, g, includePad, override));
+  return inBatchChunks(x, perSample, chunkElements, (xs) => avgPoolCore(op, d, xs, g, includePad, override));
 }
 
 /** {@link avgPool2d} of a batch that fits, as one recorded op. */
