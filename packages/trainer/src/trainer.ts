@@ -12,13 +12,13 @@ import {
   Tensor,
   tensor,
   ValueError,
-  where,
 } from '@gradkit/tensor';
 import type { Callback, Json, TrainerOptimizer, TrainingContext } from './callbacks/callback.js';
 import type { Checkpoint } from './checkpoint/types.js';
 import { batchShape } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
 import { DataError } from './data/errors.js';
+import { HitTally, intoSlot } from './device-tally.js';
 import type { BatchInfo, BatchLoss, EpochLogs, EpochRecord, History } from './logs.js';
 
 /** A loss: logits `[B, C]` and host labels to a scalar tensor (default softmax cross-entropy). */
@@ -284,10 +284,6 @@ async function runAsync<T>(g: Reads<T>, everyMs: number): Promise<T> {
  * A scalar collected into slot `k` of a device vector (slots = `arange(n)`): `where(slots == k,
  * value, prev)`, one small kernel, no read-back. `prev` null starts from zeros.
  */
-function intoSlot(slots: Tensor, k: number, value: Tensor, prev: Tensor | null): Tensor {
-  return where(slots.equal(k), value, prev ?? 0);
-}
-
 /** Reads one batch's logits back (one yield) and feeds them to the extra metrics; disposes them. */
 function* updateMetrics(metrics: Record<string, Metric>, logits: Tensor, labels: Int32Array): Reads<void> {
   try {
@@ -646,7 +642,7 @@ export class Trainer {
         const iter = trainSet.batches(batchSize, shuffle ? { shuffle: true, rng: this.dataRng } : {});
         let lossSum = 0;
         let seen = 0;
-        let correct: Tensor | null = null;
+        const correct = new HitTally();
         const extra = this.freshMetrics();
         losses.onRead = (batch) => {
           for (const b of batch) lossSum += b.loss * b.size;
@@ -690,12 +686,7 @@ export class Trainer {
                   for (const c of this.constraints) c(this.model);
                 });
               }
-              noGrad(() => {
-                const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
-                const next = correct ? correct.add(hits) : hits;
-                correct?.dispose();
-                correct = keep(next);
-              });
+              correct.add(logits, batch.y);
               if (Object.keys(extra).length) logitsHost = keep(logits.detach());
               return v;
             });
@@ -717,13 +708,14 @@ export class Trainer {
             yield PAUSE;
           }
         } catch (e) {
-          // an abort or a non-finite loss mid-epoch: the epoch's device sum goes with it
-          (correct as Tensor | null)?.dispose();
+          // an abort or a non-finite loss mid-epoch: the epoch's device counts go with it
+          correct.dispose();
           throw e;
         }
         yield* losses.flush();
         const logs: EpochLogs = { loss: lossSum / Math.max(seen, 1) };
-        const hits = correct as Tensor | null;
+        const hits = correct.total();
+        correct.dispose();
         try {
           logs.accuracy = hits ? (yield hits)[0] / Math.max(seen, 1) : 0;
         } finally {
@@ -826,7 +818,8 @@ export class Trainer {
     const sizes: number[] = [];
     let slots: Tensor | null = null;
     let lossVec: Tensor | null = null;
-    let correct: Tensor | null = null;
+    const correct = new HitTally();
+    let hits: Tensor | null = null;
     try {
       slots = keep(arange(0, iter.numBatches));
       for (const batch of iter.reusing()) {
@@ -838,12 +831,9 @@ export class Trainer {
             const logits = this.model.forward(tensor(batch.x, batchShape(batch))) as Tensor;
             const loss = this.loss(logits, batch.y);
             const nextLoss = intoSlot(slots!, j, loss, lossVec);
-            const hits = logits.argmax(-1).equal(tensor(batch.y)).sum();
-            const nextCorrect = correct ? correct.add(hits) : hits;
+            correct.add(logits, batch.y);
             lossVec?.dispose();
-            correct?.dispose();
             lossVec = keep(nextLoss);
-            correct = keep(nextCorrect);
             if (Object.keys(extra).length) logitsHost = keep(logits);
           }),
         );
@@ -852,20 +842,22 @@ export class Trainer {
         yield PAUSE;
       }
       const perBatch = yield lossVec!;
-      const hits = (yield correct!)[0];
+      hits = correct.total();
+      const hitCount = (yield hits!)[0];
       let lossSum = 0;
       let seen = 0;
       for (let k = 0; k < sizes.length; k++) {
         lossSum += perBatch[k] * sizes[k];
         seen += sizes[k];
       }
-      const out: EvalResult = { loss: lossSum / seen, accuracy: hits / seen };
+      const out: EvalResult = { loss: lossSum / seen, accuracy: hitCount / seen };
       for (const [k, m] of Object.entries(extra)) out[k] = m.value();
       return out;
     } finally {
       (slots as Tensor | null)?.dispose();
       (lossVec as Tensor | null)?.dispose();
-      (correct as Tensor | null)?.dispose();
+      correct.dispose();
+      (hits as Tensor | null)?.dispose();
       this.model.train(wasTraining);
     }
   }
