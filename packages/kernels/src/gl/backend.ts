@@ -18,7 +18,7 @@ import { formatShape, sizeOf, stridesOf } from '../shape.js';
 import { defineKernel, parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
-import { RawGl } from './packed.js';
+import { RawGl, type RawTexture } from './packed.js';
 import {
   CROSS_ENTROPY_MAX_CLASSES,
   crossEntropyGradSource,
@@ -31,6 +31,7 @@ import {
   matmulBlockedSource,
   matmulPackedSource,
   ONE_UNIFORM,
+  type PackLayout,
   packSource,
   type UnpackEpilogue,
   unpackBlockedSource,
@@ -106,6 +107,12 @@ export class GpuJsBuffer implements BackendBuffer {
   freed = false;
   /** The tiles of a tiled array, in order; null for an array in one texture. */
   tiles: GpuJsBuffer[] | null;
+  /**
+   * The packed forms of this buffer's values that the packed matmul made, by layout (see
+   * {@link GpuJsBackend.packReuse}); released with the buffer. Null until one is kept.
+   * @internal
+   */
+  packs: Map<string, RawTexture> | null = null;
   constructor(
     readonly size: number,
     data: Texture | null,
@@ -293,6 +300,23 @@ export class GpuJsBackend implements KernelBackend {
    */
   blockedMatmul = true;
   /**
+   * Whether a buffer keeps the packed forms the packed matmul makes of it (default `true`): the
+   * next product that packs the same buffer in the same layout (rows, columns, strides, padded
+   * rows) reads the kept texture instead of packing again. Buffers are immutable, so the packed
+   * form stays valid; it goes back to the texture pool when the buffer is freed. In a training
+   * step the input and hidden activations are packed as the left operand of the forward product
+   * and again, in the same layout, as the right operand of the weight gradient `dz^T x`.
+   * The cost: a packed texture per buffer and layout kept until the buffer is freed, a quarter of
+   * the buffer's own texture (four values per texel instead of one), plus padding.
+   * {@link GlPackedStats.packsHeld} counts them, {@link GlPackedStats.packReuses} the packs saved.
+   *
+   * @example
+   * ```ts
+   * backend.packReuse = false; // pack every operand for every product
+   * ```
+   */
+  packReuse = true;
+  /**
    * Whether freed textures are kept in a pool (per size and format, at most 16 each) and reused
    * by later kernels instead of gpu.js allocating new ones (default `true`): a training step in
    * steady state then allocates no textures.
@@ -413,7 +437,16 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   get packedStats(): GlPackedStats {
-    return this.rawGl?.stats ?? { programs: 0, textureAllocations: 0, textureReuses: 0, multiTargetDraws: 0 };
+    return (
+      this.rawGl?.stats ?? {
+        programs: 0,
+        textureAllocations: 0,
+        textureReuses: 0,
+        multiTargetDraws: 0,
+        packsHeld: 0,
+        packReuses: 0,
+      }
+    );
   }
 
   /** Kernel compile statistics since construction. */
@@ -547,6 +580,11 @@ export class GpuJsBackend implements KernelBackend {
     const b = buf as GpuJsBuffer;
     if (b.freed) return;
     b.freed = true;
+    if (b.packs !== null) {
+      const packs = b.packs;
+      b.packs = null;
+      if (!this.destroyed) for (const t of packs.values()) this.raw().unhold(t);
+    }
     if (b.tiles !== null) {
       for (const t of b.tiles) this.free(t);
       b.tiles = null;
@@ -1210,42 +1248,38 @@ export class GpuJsBackend implements KernelBackend {
     const nq = Math.ceil(n / 4);
     const blocked = raw.multipleTargets && this.blockedMatmul;
     const mq = Math.ceil(m / 4);
-    const pa = raw.texture(k4, blocked ? 4 * mq : m);
-    const pb = raw.texture(nq, 4 * k4);
-    const pc = blocked ? [0, 1, 2, 3].map(() => raw.texture(nq, mq)) : [raw.texture(nq, m)];
+    const aRows = blocked ? 4 * mq : m;
+    const made: RawTexture[] = [];
+    const pc: RawTexture[] = [];
     try {
-      const srcA: [number, number] = [at.size[0], at.size[1]];
-      const srcB: [number, number] = [bt.size[0], bt.size[1]];
-      this.pass(
+      const pa = this.packedOperand(
         `pack(${m}x${k}${transA ? ', trans' : ''})`,
-        packSource({
+        ab,
+        {
           rows: m,
           cols: k,
           rowStride: transA ? 1 : k,
           colStride: transA ? m : 1,
-          srcSize: srcA,
-          outRows: pa.height,
-        }),
-        { src: at.texture },
-        pa.texture,
-        k4,
-        pa.height,
+          srcSize: [at.size[0], at.size[1]],
+          outRows: aRows,
+        },
+        made,
       );
-      this.pass(
+      const pb = this.packedOperand(
         `pack(${k}x${n}${transB ? ', trans' : ''})`,
-        packSource({
+        bb,
+        {
           rows: k,
           cols: n,
           rowStride: transB ? 1 : n,
           colStride: transB ? k : 1,
-          srcSize: srcB,
+          srcSize: [bt.size[0], bt.size[1]],
           outRows: 4 * k4,
-        }),
-        { src: bt.texture },
-        pb.texture,
-        nq,
-        4 * k4,
+        },
+        made,
       );
+      if (blocked) for (let r = 0; r < 4; r++) pc.push(raw.texture(nq, mq));
+      else pc.push(raw.texture(nq, m));
       if (blocked) {
         const src = matmulBlockedSource(m, k, n, this.mode === 'webgl2');
         this.pass(
@@ -1295,10 +1329,44 @@ export class GpuJsBackend implements KernelBackend {
       this.packedMatmulCalls++;
       return new GpuJsBuffer(mn, out);
     } finally {
-      raw.release(pa);
-      raw.release(pb);
+      for (const t of made) raw.release(t);
       for (const t of pc) raw.release(t);
     }
+  }
+
+  /**
+   * The packed form of `b` in `layout` (see {@link packSource}): the one `b` holds (with
+   * {@link GpuJsBackend.packReuse}), or a new pack pass, whose texture `b` then holds, or, with
+   * `packReuse` off, which is pushed on `made` for the caller to release.
+   */
+  private packedOperand(op: string, b: GpuJsBuffer, layout: PackLayout, made: RawTexture[]): RawTexture {
+    const raw = this.raw();
+    const key = `${layout.rows}x${layout.cols}|${layout.rowStride},${layout.colStride}|${layout.outRows}`;
+    const kept = this.packReuse ? b.packs?.get(key) : undefined;
+    if (kept !== undefined) {
+      raw.noteReuse();
+      return kept;
+    }
+    const t = raw.texture(Math.ceil(layout.cols / 4), layout.outRows);
+    try {
+      this.pass(
+        op,
+        packSource(layout),
+        { src: (this.storage(b) as unknown as GpuJsTextureInternals).texture },
+        t.texture,
+        t.width,
+        t.height,
+      );
+    } catch (e) {
+      raw.release(t);
+      throw e;
+    }
+    if (this.packReuse) {
+      if (b.packs === null) b.packs = new Map();
+      b.packs.set(key, t);
+      raw.hold(t);
+    } else made.push(t);
+    return t;
   }
 
   private own(op: string, buf: BackendBuffer): GpuJsBuffer {
