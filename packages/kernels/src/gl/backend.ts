@@ -4,7 +4,9 @@
 import type { GPU, Texture } from 'gpu.js';
 import type {
   BackendBuffer,
+  BackendGradInput,
   BackendInfo,
+  BackendLinearGrads,
   BackendName,
   ElementwiseSpec,
   KernelBackend,
@@ -21,6 +23,7 @@ import type { GlPackedStats } from './packed.js';
 import { RawGl, type RawTexture } from './packed.js';
 import {
   CROSS_ENTROPY_MAX_CLASSES,
+  colSumPackedSource,
   crossEntropyGradSource,
   crossEntropyProbsSource,
   crossEntropySource,
@@ -32,6 +35,8 @@ import {
   matmulPackedSource,
   ONE_UNIFORM,
   type PackLayout,
+  type PackPrologue,
+  packPrologue,
   packSource,
   type UnpackEpilogue,
   unpackBlockedSource,
@@ -54,6 +59,7 @@ import {
   MATMUL_MAX_K,
   mapSource,
   matmulSource,
+  REDUCE_SINGLE_STAGE,
   scatterAddSource,
   stageSource,
   stageSplit,
@@ -189,6 +195,14 @@ function rowShift(plan: WindowPlan): number | null {
     if (k > 0 && (offsets[k] !== 0 || outShape[k] !== inShape[k])) return null;
   }
   return offsets[0] * sizeOf(inShape.slice(1));
+}
+
+/** The element-wise epilogue of a packed matmul's unpack pass, with its samplers and uniforms. */
+interface PackedEpilogue {
+  readonly source: UnpackEpilogue;
+  readonly name: string;
+  readonly samplers: Readonly<Record<string, WebGLTexture>>;
+  readonly floats: Readonly<Record<string, number>>;
 }
 
 /** The largest array the gl backend stores in tiles (as the cpu backend's limit). */
@@ -354,6 +368,18 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   fusedCrossEntropy = true;
+  /**
+   * Whether `Device.linearGrad` runs as the backend's own passes (default `true`; see
+   * {@link GpuJsBackend.linearGrad}); `false` leaves it to the device's composed kernels.
+   *
+   * @example
+   * ```ts
+   * backend.fusedLinearGrad = false; // map, matmul, matmul and reduce('sum')
+   * ```
+   */
+  fusedLinearGrad = true;
+  /** How many `Device.linearGrad` calls ran fused (see {@link GpuJsBackend.linearGrad}). */
+  linearGradCalls = 0;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
   /** How many `matmulMap` calls applied their epilogue in the packed matmul's unpack pass (see {@link GpuJsBackend.matmulMap}). */
@@ -975,6 +1001,171 @@ export class GpuJsBackend implements KernelBackend {
     return out;
   }
 
+  /**
+   * The backward pass of a dense layer (the fused form of `Device.linearGrad`): `dz` is packed
+   * twice, as the left operand of `dx = dz W` and, transposed, of `dw = dz^T x`; when `dz` is a
+   * kernel (an activation's backward `dy f'(y)`), those pack passes compute it from its inputs
+   * (a prologue with the direct map's GLSL, see {@link GpuJsBackend.directMap}), so no
+   * element-wise launch runs and no `dz` is stored. `db` sums the columns of the packed `dz^T`
+   * (four rows per texture read; of the packed `dz` when `dw` is not asked for) in row order, as
+   * `reduce('sum')` does. `x` packed as the right operand of `dz^T x` is the layout of the forward
+   * product's left operand, so with {@link GpuJsBackend.packReuse} it is not packed again. Values
+   * equal `map`, `matmul` and `reduce` bit for bit. Null (the device composes those) with
+   * `fusedLinearGrad`, `packedMatmul` or `directMap` off, for tiled arrays, textures that do not
+   * fit, more than 1024 rows (the reduction would run in stages), a kernel calling a function
+   * outside the GLSL built-ins, or without `x` and `weight`.
+   *
+   * @example
+   * ```ts
+   * const d = createDevice({ backend: 'gl' });
+   * d.linearGrad({ spec: ACTIVATION_GRAD.reluGrad, inputs: [y, dy] }, { x, weight: w, bias: true });
+   * ```
+   */
+  linearGrad(
+    grad: BackendGradInput,
+    m: number,
+    n: number,
+    k: number,
+    x: BackendBuffer | null,
+    weight: BackendBuffer | null,
+    bias: boolean,
+  ): BackendLinearGrads | null {
+    const op = 'linearGrad';
+    const ins = grad.inputs.map((b) => this.own(op, b));
+    const xb = x === null ? null : this.own(op, x);
+    const wb = weight === null ? null : this.own(op, weight);
+    if (!this.fusedLinearGrad || !this.packedMatmul || !this.directMap) return null;
+    if ((xb === null && wb === null) || m * n === 0 || k === 0 || m > REDUCE_SINGLE_STAGE) return null;
+    const above = this.tiling(op);
+    if (m * n > above || m * k > above || n * k > above) return null;
+    const all = [...ins, ...(xb ? [xb] : []), ...(wb ? [wb] : [])];
+    if (all.some((b) => b.tiles !== null || b.data === null)) return null;
+    if ((wb !== null && !this.packedFits(m, n, k)) || (xb !== null && !this.packedFits(n, m, k))) return null;
+    // the inputs of dz: one length, one texture size (the direct map's condition)
+    const mn = m * n;
+    const [sw, sh] = textureSizeFor(mn);
+    const texs = ins.map((b) => b.data as unknown as GpuJsTextureInternals);
+    if (ins.some((b, i) => b.size !== mn || texs[i].size[0] !== sw || texs[i].size[1] !== sh)) return null;
+    let prologue: PackPrologue | null = null;
+    const spec = grad.spec;
+    if (spec !== null) {
+      if (ins.length !== spec.arity || grad.params.length !== spec.params) return null;
+      const key = mapKeyOf(spec);
+      let p = this.prologues.get(key);
+      if (p === undefined) {
+        p = packPrologue(spec);
+        this.prologues.set(key, p);
+      }
+      if (p === null) return null;
+      prologue = p;
+    } else if (ins.length !== 1) return null;
+    this.checkSize(op, mn, m * k, n * k, ...all.map((b) => b.size));
+    const raw = this.raw();
+    const blocked = raw.multipleTargets && this.blockedMatmul;
+    const pad = (r: number) => (blocked ? 4 * Math.ceil(r / 4) : r);
+    const like = texs[0];
+    const samplers: Record<string, WebGLTexture> = {};
+    texs.forEach((t, i) => {
+      samplers[`x${i}`] = t.texture;
+    });
+    const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
+    grad.params.forEach((p, q) => {
+      floats[`p${q}`] = p;
+    });
+    const made: RawTexture[] = [];
+    const outs: GpuJsBuffer[] = [];
+    /** dz (or dz^T) packed: by the prologue, or dz's own (kept) packed form. */
+    const packDz = (transposed: boolean): RawTexture => {
+      const layout: PackLayout = {
+        rows: transposed ? n : m,
+        cols: transposed ? m : n,
+        rowStride: transposed ? 1 : n,
+        colStride: transposed ? n : 1,
+        srcSize: [sw, sh],
+        outRows: pad(transposed ? n : m),
+      };
+      const name = `pack(${layout.rows}x${layout.cols}${transposed ? ', trans' : ''}${spec ? `, ${spec.name}` : ''})`;
+      if (prologue === null) return this.packedOperand(name, ins[0], layout, made);
+      const t = raw.texture(Math.ceil(layout.cols / 4), layout.outRows);
+      made.push(t);
+      this.pass(name, packSource(layout, prologue), samplers, t.texture, t.width, t.height, floats);
+      return t;
+    };
+    try {
+      let dx: GpuJsBuffer | null = null;
+      let dw: GpuJsBuffer | null = null;
+      let db: GpuJsBuffer | null = null;
+      let colsFrom: { tex: RawTexture; transposed: boolean } | null = null;
+      if (wb !== null) {
+        const pz = packDz(false);
+        colsFrom = { tex: pz, transposed: false };
+        const wt = wb.data as unknown as GpuJsTextureInternals;
+        const pw = this.packedOperand(
+          `pack(${n}x${k})`,
+          wb,
+          {
+            rows: n,
+            cols: k,
+            rowStride: k,
+            colStride: 1,
+            srcSize: [wt.size[0], wt.size[1]],
+            outRows: 4 * Math.ceil(n / 4),
+          },
+          made,
+        );
+        dx = this.multiplyPacked(`matmul(${m}x${n}x${k})`, pz, pw, m, n, k, like, null);
+        outs.push(dx);
+      }
+      if (xb !== null) {
+        const pzt = packDz(true);
+        colsFrom = { tex: pzt, transposed: true };
+        const xt = xb.data as unknown as GpuJsTextureInternals;
+        const px = this.packedOperand(
+          `pack(${m}x${k})`,
+          xb,
+          {
+            rows: m,
+            cols: k,
+            rowStride: k,
+            colStride: 1,
+            srcSize: [xt.size[0], xt.size[1]],
+            outRows: 4 * Math.ceil(m / 4),
+          },
+          made,
+        );
+        dw = this.multiplyPacked(`matmul(${n}x${m}x${k}, transA)`, pzt, px, n, m, k, like, null);
+        outs.push(dw);
+      }
+      if (bias && colsFrom !== null) {
+        const [w, h] = textureSizeFor(n);
+        const outTex = raw.outputTexture(w, h, like.internalFormat, like.textureFormat);
+        let out: Texture | null = null;
+        try {
+          this.pass(
+            `reduce(sum, packed${spec ? `, ${spec.name}` : ''})`,
+            colSumPackedSource(m, n, colsFrom.transposed, colsFrom.tex.height, [w, h]),
+            { P: colsFrom.tex.texture },
+            outTex,
+            w,
+            h,
+          );
+          out = this.wrapTexture(like, outTex, w, h, n);
+        } finally {
+          if (out === null) raw.recycle(outTex, w, h, like.internalFormat, like.textureFormat);
+        }
+        db = new GpuJsBuffer(n, out);
+        outs.push(db);
+      }
+      this.linearGradCalls++;
+      return { dx, dw, db };
+    } catch (e) {
+      for (const b of outs) this.free(b);
+      throw e;
+    } finally {
+      for (const t of made) raw.release(t);
+    }
+  }
+
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
     const xb = this.own(op, x);
@@ -1128,6 +1319,8 @@ export class GpuJsBackend implements KernelBackend {
   private readonly mapSources = new Map<string, string | null>();
   /** Source of fused multi-output maps by the specs' identities and size (null: not fusable). */
   private readonly mapMultiSources = new Map<string, string | null>();
+  /** Pack prologues of `linearGrad` by spec identity (null: the spec needs gpu.js). */
+  private readonly prologues = new Map<string, PackPrologue | null>();
   /** Matmul epilogues by spec identity and operand layouts (null: the spec needs gpu.js). */
   private readonly epilogues = new Map<string, UnpackEpilogue | null>();
 
@@ -1234,23 +1427,15 @@ export class GpuJsBackend implements KernelBackend {
     n: number,
     transA: boolean,
     transB: boolean,
-    epilogue: {
-      readonly source: UnpackEpilogue;
-      readonly name: string;
-      readonly samplers: Readonly<Record<string, WebGLTexture>>;
-      readonly floats: Readonly<Record<string, number>>;
-    } | null = null,
+    epilogue: PackedEpilogue | null = null,
   ): GpuJsBuffer {
     const raw = this.raw();
     const at = this.storage(ab) as unknown as GpuJsTextureInternals;
     const bt = this.storage(bb) as unknown as GpuJsTextureInternals;
     const k4 = Math.ceil(k / 4);
-    const nq = Math.ceil(n / 4);
     const blocked = raw.multipleTargets && this.blockedMatmul;
-    const mq = Math.ceil(m / 4);
-    const aRows = blocked ? 4 * mq : m;
+    const aRows = blocked ? 4 * Math.ceil(m / 4) : m;
     const made: RawTexture[] = [];
-    const pc: RawTexture[] = [];
     try {
       const pa = this.packedOperand(
         `pack(${m}x${k}${transA ? ', trans' : ''})`,
@@ -1278,6 +1463,33 @@ export class GpuJsBackend implements KernelBackend {
         },
         made,
       );
+      return this.multiplyPacked(op, pa, pb, m, k, n, at, epilogue);
+    } finally {
+      for (const t of made) raw.release(t);
+    }
+  }
+
+  /**
+   * The packed product of packed `pa` (`m x k`, as {@link matmulPacked} packs `op(A)`) and `pb`
+   * (`k x n`), unpacked into a new buffer of gpu.js's layout (a texture of `like`'s class and
+   * format), applying `epilogue` there when given.
+   */
+  private multiplyPacked(
+    op: string,
+    pa: RawTexture,
+    pb: RawTexture,
+    m: number,
+    k: number,
+    n: number,
+    like: GpuJsTextureInternals,
+    epilogue: PackedEpilogue | null,
+  ): GpuJsBuffer {
+    const raw = this.raw();
+    const nq = Math.ceil(n / 4);
+    const blocked = raw.multipleTargets && this.blockedMatmul;
+    const mq = Math.ceil(m / 4);
+    const pc: RawTexture[] = [];
+    try {
       if (blocked) for (let r = 0; r < 4; r++) pc.push(raw.texture(nq, mq));
       else pc.push(raw.texture(nq, m));
       if (blocked) {
@@ -1294,7 +1506,7 @@ export class GpuJsBackend implements KernelBackend {
         this.pass(op, matmulPackedSource(m, k, n), { A: pa.texture, B: pb.texture }, pc[0].texture, nq, m);
       const mn = m * n;
       const [w, h] = textureSizeFor(mn);
-      const outTex = raw.outputTexture(w, h, at.internalFormat, at.textureFormat);
+      const outTex = raw.outputTexture(w, h, like.internalFormat, like.textureFormat);
       let out: Texture | null = null;
       try {
         const name = epilogue ? `unpack(${m}x${n}, ${epilogue.name})` : `unpack(${m}x${n})`;
@@ -1312,24 +1524,13 @@ export class GpuJsBackend implements KernelBackend {
           const ins = { src: pc[0].texture, ...epilogue?.samplers };
           this.pass(name, unpackSource(m, n, [w, h], epi), ins, outTex, w, h, epilogue?.floats);
         }
-        const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
-        out = new at.constructor({
-          texture: outTex,
-          size: new Int32Array([w, h]),
-          dimensions: [mn, 1, 1],
-          output: [mn],
-          context: ctx,
-          kernel: at.kernel,
-          internalFormat: at.internalFormat,
-          textureFormat: at.textureFormat,
-        });
+        out = this.wrapTexture(like, outTex, w, h, mn);
       } finally {
-        if (out === null) raw.recycle(outTex, w, h, at.internalFormat, at.textureFormat);
+        if (out === null) raw.recycle(outTex, w, h, like.internalFormat, like.textureFormat);
       }
       this.packedMatmulCalls++;
       return new GpuJsBuffer(mn, out);
     } finally {
-      for (const t of made) raw.release(t);
       for (const t of pc) raw.release(t);
     }
   }
