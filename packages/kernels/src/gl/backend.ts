@@ -320,8 +320,9 @@ export class GpuJsBackend implements KernelBackend {
    * form stays valid; it goes back to the texture pool when the buffer is freed. In a training
    * step the input and hidden activations are packed as the left operand of the forward product
    * and again, in the same layout, as the right operand of the weight gradient `dz^T x`.
-   * The cost: a packed texture per buffer and layout kept until the buffer is freed, a quarter of
-   * the buffer's own texture (four values per texel instead of one), plus padding.
+   * The cost: a packed texture per buffer and layout kept until the buffer is freed, 4 bytes per
+   * value plus row padding: a quarter of the buffer's own RGBA texture on WebGL1 (headless-gl), as
+   * much as its R32F texture on WebGL2.
    * {@link GlPackedStats.packsHeld} counts them, {@link GlPackedStats.packReuses} the packs saved.
    *
    * @example
