@@ -374,6 +374,71 @@ function cases() {
     }
   }
 
+  // Device.linearGrad, a dense layer's backward (dz = f'(y) dy or an array, dz W, dz^T x, the
+  // column sums of dz): each output against cpu with a bound from |dz| |W|, |dz|^T |x|, sum |dz|;
+  // and on the device itself, fused minus composed (map, matmul, matmul, sum) must be 0 exactly
+  // (on gl the fused passes compute dz in the WebGL2 pack passes and sum the packed columns)
+  const layerGrads = [
+    ['reluGrad', []],
+    ['sigmoidGrad', []],
+    ['leakyReluGrad', [0.1]],
+    [null, []],
+  ];
+  for (const [m, nn, k] of [
+    [5, 7, 3],
+    [37, 23, 29],
+    [128, 40, 30],
+  ]) {
+    const xv = values(m * k, 140 + m);
+    const wv = values(nn * k, 141 + nn);
+    const yv = values(m * nn, 142 + k, -1, 1);
+    const dyv = values(m * nn, 143 + k);
+    for (const [grad, params] of layerGrads) {
+      const label = `${m}x${nn}x${k} ${grad ?? 'dz array'}`;
+      const dzOf = (up) =>
+        grad === null
+          ? up(dyv, [m, nn])
+          : { spec: ACTIVATION_GRAD[grad], inputs: [up(yv, [m, nn]), up(dyv, [m, nn])], params };
+      const dzArray = (d, up) => {
+        const dz = dzOf(up);
+        return grad === null ? dz : d.map(dz.spec, dz.inputs, dz.params);
+      };
+      const outputs = [
+        ['dx', (cpu, up, dz) => cpu.matmul(dz, cpu.unary('abs', up(wv, [nn, k])))],
+        ['dw', (cpu, up, dz) => cpu.matmul(dz, cpu.unary('abs', up(xv, [m, k])), { transA: true })],
+        ['db', (cpu, _up, dz) => cpu.sum(dz, 0)],
+      ];
+      for (const [part, bound] of outputs) {
+        add(
+          'linearGrad',
+          `${label} ${part}`,
+          (d, up) => {
+            const r = d.linearGrad(dzOf(up), { x: up(xv, [m, k]), weight: up(wv, [nn, k]), bias: true });
+            for (const [q] of outputs) if (q !== part) r[q].dispose();
+            return [r[part]];
+          },
+          (cpu, up) => ({ kind: 'sum', bound: bound(cpu, up, cpu.unary('abs', dzArray(cpu, up))).read() }),
+        );
+      }
+      add(
+        'linearGrad',
+        `${label}: fused equals composed bit for bit`,
+        (d, up) => {
+          const x = up(xv, [m, k]);
+          const w = up(wv, [nn, k]);
+          const r = d.linearGrad(dzOf(up), { x, weight: w, bias: true });
+          const dz = dzArray(d, up);
+          const want = [d.matmul(dz, w), d.matmul(dz, x, { transA: true }), d.sum(dz, 0)];
+          const got = [r.dx, r.dw, r.db];
+          const diffs = got.map((g, i) => d.binary('sub', g, want[i]));
+          for (const a of [...got, ...want, dz]) a.dispose();
+          return diffs;
+        },
+        () => EXACT,
+      );
+    }
+  }
+
   // layout: transposes, gathers, scatters, concatenations
   for (const [s, perm] of [
     [

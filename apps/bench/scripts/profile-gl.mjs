@@ -7,6 +7,8 @@
 //   xvfb-run -a -s "-screen 0 1280x1024x24 +extension GLX" node apps/bench/scripts/profile-gl.mjs
 //   node apps/bench/scripts/profile-gl.mjs --browser     # Chromium, WebGL on SwiftShader
 //   options: --steps 20 --warmup 3 --rounds 2 --sync read|finish|none --json out.json
+//   --set packReuse=false,blockedMatmul=false   (Node only) boolean switches of the gl backend
+//   (GpuJsBackend's packReuse, fusedLinearGrad, packedMatmul, ...), for a before/after in one build
 //
 // The step is apps/bench's MLP workload (see profile-gl-core.mjs) on the first MNIST training rows.
 // A warm-up fit compiles every kernel first; then `rounds` times the same steps run unprofiled and
@@ -35,7 +37,16 @@ const opts = {
   sync: arg('sync', 'read'),
 };
 const JSON_OUT = arg('json', '');
+const SET = arg('set', '')
+  .split(',')
+  .filter((kv) => kv !== '')
+  .map((kv) => {
+    const [k, v] = kv.split('=');
+    if (v !== 'true' && v !== 'false') throw new Error(`--set ${kv}: expected name=true or name=false`);
+    return [k, v === 'true'];
+  });
 const BROWSER = process.argv.includes('--browser');
+if (BROWSER && SET.length > 0) throw new Error('--set runs in Node only');
 
 const n = Math.max(opts.steps, opts.warmup) * BATCH;
 const all = loadMnist({ split: 'train', normalize: 'unit' });
@@ -51,6 +62,11 @@ async function inNode() {
   await import('@gradkit/kernels/gl');
   const { profileMlp } = await import('./profile-gl-core.mjs');
   const device = createDevice({ backend: 'gl' });
+  for (const [k, v] of SET) {
+    if (typeof device.backend[k] !== 'boolean') throw new Error(`--set ${k}: not a switch of the gl backend`);
+    device.backend[k] = v;
+  }
+  if (SET.length > 0) console.log(`set: ${SET.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   setDevice(device);
   try {
     return profileMlp({ device, features, labels, ...opts });

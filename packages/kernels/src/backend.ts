@@ -117,6 +117,29 @@ export interface ElementwiseSpec {
   readonly expr: string;
 }
 
+/**
+ * The gradient `dz` that {@link KernelBackend.linearGrad} starts from: an element-wise spec over
+ * inputs of one shape `[m, n]`, or (`spec` null) the one input itself.
+ */
+export interface BackendGradInput {
+  /** The kernel computing `dz`, or null when `inputs[0]` is `dz`. */
+  readonly spec: ElementwiseSpec | null;
+  /** The spec's inputs (`spec.arity` of them), or `[dz]`. */
+  readonly inputs: readonly BackendBuffer[];
+  /** The spec's scalar parameters. */
+  readonly params: readonly number[];
+}
+
+/** The results of {@link KernelBackend.linearGrad}: null where not asked for. */
+export interface BackendLinearGrads {
+  /** `dz W`, `[m, k]`. */
+  readonly dx: BackendBuffer | null;
+  /** `dz^T x`, `[n, k]`. */
+  readonly dw: BackendBuffer | null;
+  /** The sums of `dz` over its rows, `[n]`. */
+  readonly db: BackendBuffer | null;
+}
+
 /** Reductions a backend implements along sorted, unique axes. */
 export type ReduceOp = 'sum' | 'max' | 'min' | 'prod' | 'argmax' | 'argmin' | 'logsumexp';
 
@@ -195,6 +218,24 @@ export interface KernelBackend {
     operandShapes: readonly Shape[],
     params: readonly number[],
   ): BackendBuffer | null;
+  /**
+   * Optional fused form of `Device.linearGrad`: with `dz[i, j] = grad.spec(grad.inputs at (i, j),
+   * grad.params)` (or `dz = grad.inputs[0]` when `grad.spec` is null), `dx = dz W` (`[m, k]`, when
+   * `weight` `[n, k]` is given), `dw = dz^T x` (`[n, k]`, when `x` `[m, k]` is given) and `db` the
+   * sums of `dz` over its rows (`[n]`, when `bias`), each equal bit for bit to what `map`,
+   * `matmul` and `reduce('sum')` give. The device has checked the spec, the parameters and the
+   * shapes (every input `[m, n]`); it calls this only for `m n k > 0` with `x` or `weight`. Return
+   * null to let the device compose it.
+   */
+  linearGrad?(
+    grad: BackendGradInput,
+    m: number,
+    n: number,
+    k: number,
+    x: BackendBuffer | null,
+    weight: BackendBuffer | null,
+    bias: boolean,
+  ): BackendLinearGrads | null;
   /** Permutes the axes of `x`: output axis `i` is input axis `perm[i]`. */
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer;
   /**

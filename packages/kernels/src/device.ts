@@ -161,6 +161,46 @@ export interface MatmulEpilogue {
 }
 
 /**
+ * The gradient `dz` of {@link Device.linearGrad} as an element-wise kernel over arrays of one
+ * shape `[m, n]`: `dz[i, j] = spec(inputs at (i, j), params)`, e.g. an activation's backward
+ * `dy * f'(y)` from the layer's output `y` and its gradient `dy`.
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATION_GRAD } from '@gradkit/kernels';
+ * const dz: LinearGradKernel = { spec: ACTIVATION_GRAD.reluGrad, inputs: [y, dy] }; // dy where y > 0
+ * ```
+ */
+export interface LinearGradKernel {
+  /** The kernel; its arity is `inputs.length`. */
+  readonly spec: ElementwiseSpec;
+  /** Arrays of one 2-D shape `[m, n]`. */
+  readonly inputs: readonly DeviceArray[];
+  /** The spec's scalar parameters (`p0`, `p1`, ...). Default none. */
+  readonly params?: readonly number[];
+}
+
+/** What {@link Device.linearGrad} computes besides `dz`: each part is left out by default. */
+export interface LinearGradOptions {
+  /** The layer's input `x`, `[m, k]`: with it, `dw = dz^T x` is computed. Default none. */
+  readonly x?: DeviceArray | null;
+  /** The layer's weight `W`, `[n, k]`: with it, `dx = dz W` is computed. Default none. */
+  readonly weight?: DeviceArray | null;
+  /** Whether `db`, the sums of `dz` over its rows, is computed. Default false. */
+  readonly bias?: boolean;
+}
+
+/** The gradients {@link Device.linearGrad} returns; null where not asked for. */
+export interface LinearGrads {
+  /** `dz W`, `[m, k]` (with {@link LinearGradOptions.weight}). */
+  readonly dx: DeviceArray | null;
+  /** `dz^T x`, `[n, k]` (with {@link LinearGradOptions.x}). */
+  readonly dw: DeviceArray | null;
+  /** `sum_i dz[i, :]`, `[n]` (with {@link LinearGradOptions.bias}). */
+  readonly db: DeviceArray | null;
+}
+
+/**
  * A compute device: owns float32 buffers on one backend (`gl`, `wasm` or `cpu`) and runs named
  * kernels on them. Every op checks its shapes first and throws a {@link ShapeError} naming the op
  * and the shapes, so nothing is launched on bad input. Data stays on the device between ops.
@@ -893,6 +933,147 @@ export class Device {
       return this.map(spec, [product, ...operands], params, out);
     } finally {
       product.dispose();
+    }
+  }
+
+  /**
+   * The backward pass of a dense layer `y = f(x W^T + b)` (as {@link Device.matmulMap} with
+   * `transB` computes it), from the gradient `dz` of the pre-activation:
+   *
+   * `dx = dz W` (`[m, k]`), `dw = dz^T x` (`[n, k]`), `db[j] = sum_i dz[i, j]` (`[n]`),
+   *
+   * with `dz` `[m, n]` given as an array, or as an element-wise kernel over arrays of that shape
+   * ({@link LinearGradKernel}, e.g. `dy * f'(y)`), which is then never stored. Each result equals
+   * bit for bit what `map(spec, inputs, params)` followed by `matmul(dz, weight)`,
+   * `matmul(dz, x, { transA: true })` and `sum(dz, 0)` give on the same backend; those are what
+   * `cpu` and `wasm` run. The `gl` backend computes `dz` inside the passes that pack it for its two
+   * products (no element-wise launch, no `dz` array) and sums its columns from the packed form,
+   * where its packed matmul runs (`packedMatmul` and `directMap` on, not tiled, the textures fit,
+   * at most 1024 rows) and the kernel calls only GLSL built-ins; elsewhere it composes as above.
+   *
+   * @param dz `dz` `[m, n]`, or the kernel that computes it.
+   * @param options what to compute: `x` (for `dw`), `weight` (for `dx`), `bias` (for `db`); all
+   *   left out by default.
+   * @returns `{ dx, dw, db }`, new arrays, null where not asked for.
+   * @throws {ShapeError} naming `linearGrad` when `dz` or a kernel input is not 2-D, the kernel's
+   *   inputs differ in shape or their count is not its arity, `x` is not `[m, k]` or `weight` not
+   *   `[n, k]` (one `k` for both).
+   * @throws {ValueError} when the kernel is not a valid spec, or a parameter is missing or not a
+   *   number. Nothing is launched when a check fails.
+   * @example
+   * ```ts
+   * import { ACTIVATION_GRAD, getDevice } from '@gradkit/kernels';
+   * const d = getDevice();
+   * const x = d.array([1, 2, 3, 4], [2, 2]); // [N, in]
+   * const w = d.array([1, 0, 0, -1, 1, 1], [3, 2]); // [out, in]
+   * const y = d.array([1, 0, 3, 3, 0, 7], [2, 3]); // relu(x w^T + b)
+   * const dy = d.array([1, 1, 1, 2, 2, 2], [2, 3]);
+   * const { dx, dw, db } = d.linearGrad(
+   *   { spec: ACTIVATION_GRAD.reluGrad, inputs: [y, dy] }, // dz = [[1, 0, 1], [2, 0, 2]]
+   *   { x, weight: w, bias: true },
+   * );
+   * dx!.read(); // dz w = [2, 1, 4, 2]
+   * dw!.read(); // dz^T x = [7, 10, 0, 0, 7, 10]
+   * db!.read(); // [3, 0, 3]
+   * ```
+   */
+  linearGrad(dz: DeviceArray | LinearGradKernel, options: LinearGradOptions = {}): LinearGrads {
+    const op = 'linearGrad';
+    if (options === null || typeof options !== 'object')
+      throw new ValueError(op, `options must be an object { x?, weight?, bias? }, got ${String(options)}`);
+    const { x = null, weight = null, bias = false } = options;
+    if (typeof bias !== 'boolean')
+      throw new ValueError(op, `bias must be true or false, got ${String(bias)}`);
+    let spec: ElementwiseSpec | null = null;
+    let inputs: readonly DeviceArray[];
+    let params: readonly number[] = [];
+    if (dz instanceof DeviceArray) inputs = [dz];
+    else {
+      if (dz === null || typeof dz !== 'object' || dz.spec === null || typeof dz.spec !== 'object')
+        throw new ValueError(
+          op,
+          `dz must be a DeviceArray or a kernel { spec, inputs, params? }, got ${String(dz)}`,
+        );
+      spec = dz.spec;
+      inputs = dz.inputs;
+      params = dz.params ?? [];
+      if (!Array.isArray(inputs) || !Array.isArray(params))
+        throw new ValueError(op, "the kernel's inputs and params must be arrays");
+    }
+    const sts = inputs.map((a) => this.own(op, a));
+    if (spec !== null) {
+      this.checkSpec(spec, inputs, params);
+      for (const p of params) {
+        if (typeof p !== 'number' || Number.isNaN(p))
+          throw new ValueError(op, `kernel '${spec.name}': parameter ${p} is not a number`);
+      }
+    }
+    const dzShape = inputs[0].shape;
+    if (dzShape.length !== 2 || inputs.some((a) => !shapesEqual(a.shape, dzShape))) {
+      throw new ShapeError(
+        op,
+        `dz must be 2-D [m, n]${spec ? `, every input of '${spec.name}' of that shape` : ''}, got ${inputs.map((a) => formatShape(a.shape)).join(', ')}`,
+        inputs.map((a) => a.shape),
+      );
+    }
+    const [m, n] = dzShape;
+    const sx = x === null ? null : this.own(op, x);
+    const sw = weight === null ? null : this.own(op, weight);
+    const k = x !== null ? x.shape[1] : weight !== null ? weight.shape[1] : 0;
+    if (x !== null && (x.rank !== 2 || x.shape[0] !== m || x.shape[1] !== k)) {
+      throw new ShapeError(
+        op,
+        `x must be [${m}, k] for dz ${formatShape(dzShape)}, got ${formatShape(x.shape)}`,
+        [dzShape, x.shape],
+      );
+    }
+    if (weight !== null && (weight.rank !== 2 || weight.shape[0] !== n || weight.shape[1] !== k)) {
+      const want = x !== null ? `[${n}, ${k}] (x is ${formatShape(x.shape)})` : `[${n}, k]`;
+      throw new ShapeError(
+        op,
+        `weight must be ${want} for dz ${formatShape(dzShape)}, got ${formatShape(weight.shape)}`,
+        [dzShape, weight.shape, ...(x !== null ? [x.shape] : [])],
+      );
+    }
+    if (x === null && weight === null && !bias) return { dx: null, dw: null, db: null };
+    this.checkSize(op, Math.max(m * k, n * k, m * n));
+    if (m * n > 0 && k > 0) {
+      const fused = this.backend.linearGrad?.(
+        { spec, inputs: sts.map((st) => st.buf), params },
+        m,
+        n,
+        k,
+        sx?.buf ?? null,
+        sw?.buf ?? null,
+        bias,
+      );
+      if (fused) {
+        const wrap = (buf: BackendBuffer | null, shape: Shape): DeviceArray | null => {
+          if (buf === null) return null;
+          this.launches++;
+          return this.wrap(buf, shape);
+        };
+        return {
+          dx: wrap(fused.dx, [m, k]),
+          dw: wrap(fused.dw, [n, k]),
+          db: wrap(fused.db, [n]),
+        };
+      }
+    }
+    const g = spec === null ? inputs[0] : this.map(spec, inputs, params, [m, n]);
+    const made: DeviceArray[] = [];
+    try {
+      const db = bias ? this.reduce('sum', g, [0]) : null;
+      if (db) made.push(db);
+      const dx = weight !== null ? this.matmul(g, weight) : null;
+      if (dx) made.push(dx);
+      const dw = x !== null ? this.matmul(g, x, { transA: true }) : null;
+      return { dx, dw, db };
+    } catch (e) {
+      for (const a of made) a.dispose();
+      throw e;
+    } finally {
+      if (g !== inputs[0]) g.dispose();
     }
   }
 

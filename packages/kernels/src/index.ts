@@ -1,6 +1,8 @@
 export type {
   BackendBuffer,
+  BackendGradInput,
   BackendInfo,
+  BackendLinearGrads,
   BackendName,
   BuiltinBackendName,
   ElementwiseSpec,
@@ -19,7 +21,14 @@ export type {
   WasmProbe,
 } from './backends/wasm/wasm.js';
 export { probeWasm, WasmBackend, WasmBuffer } from './backends/wasm/wasm.js';
-export type { DeviceMemory, MatmulEpilogue, MatmulOptions } from './device.js';
+export type {
+  DeviceMemory,
+  LinearGradKernel,
+  LinearGradOptions,
+  LinearGrads,
+  MatmulEpilogue,
+  MatmulOptions,
+} from './device.js';
 export { Device, DeviceArray } from './device.js';
 export type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from './elementwise.js';
 export { ACTIVATION_GRAD, BINARY, SCALAR, UNARY, WHERE } from './elementwise.js';

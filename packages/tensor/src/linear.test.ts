@@ -6,6 +6,7 @@ import { applyActivation, biasActivation, linear } from './linear.js';
 import { matmul } from './matmul.js';
 import { sum } from './reductions.js';
 import type { Tensor } from './tensor.js';
+import { zeroGrad } from './zero-grad.js';
 
 // linear runs the bias and activation as the matmul's epilogue (Device.matmulMap) where the
 // backward pass reads only the output; its values and gradients must equal the two-op composition
@@ -96,5 +97,29 @@ describe.each(testBackends)('linear on %s', (backend) => {
     const composed = launches(() => biasActivation(matmul(x, w, { transB: true }), b, 'relu'));
     expect(composed).toBe(2);
     expect(fused).toBe(backend === 'gl' ? 1 : 2);
+  });
+
+  it('a Linear + relu backward is one launch less on gl (relu backward in the pack passes: Device.linearGrad)', () => {
+    const x = tensor(values(64 * 20, 5), [64, 20], { requiresGrad: true });
+    const w = tensor(values(12 * 20, 6), [12, 20], { requiresGrad: true });
+    const b = tensor(values(12, 7), [12], { requiresGrad: true });
+    const g = tensor(values(64 * 12, 8), [64, 12]);
+    const backwardLaunches = (f: () => Tensor) => {
+      const once = () => {
+        const loss = sum(f().mul(g));
+        const before = device().memory().kernels;
+        loss.backward();
+        const n = device().memory().kernels - before;
+        zeroGrad([x, w, b]);
+        loss.dispose();
+        return n;
+      };
+      once(); // warm: programs compiled
+      return once();
+    };
+    const fused = backwardLaunches(() => linear(x, w, b, { activation: 'relu' }));
+    const composed = backwardLaunches(() => biasActivation(matmul(x, w, { transB: true }), b, 'relu'));
+    // composed: relu backward (map), bias sum, dz W, dz^T x; fused on gl: dx, dW, db counted once each
+    expect(composed - fused).toBe(backend === 'gl' ? 1 : 0);
   });
 });

@@ -1,5 +1,13 @@
 import type { ActivationGradOp, DeviceArray } from '@gradkit/kernels';
-import { broadcastShapes, formatShape, ShapeError, shapesEqual, UNARY, ValueError } from '@gradkit/kernels';
+import {
+  ACTIVATION_GRAD,
+  broadcastShapes,
+  formatShape,
+  ShapeError,
+  shapesEqual,
+  UNARY,
+  ValueError,
+} from '@gradkit/kernels';
 import type { Activation } from './activations.js';
 import { elu, gelu, leakyRelu, relu, selu, sigmoid, softplus, tanh } from './activations.js';
 import { fromOp } from './autograd.js';
@@ -195,9 +203,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 
 /**
  * `linear` as one matmul with the bias and activation as its epilogue (`Device.matmulMap`), for
- * the activations whose backward reads the output. The backward pass runs the kernels that
- * {@link biasActivation} (or sigmoid/tanh) and {@link matmul} would: `dz = activationGrad(y, dy)`,
- * `dx = dz W`, `dW = dz^T x`, `db = sum of dz over the rows`.
+ * the activations whose backward reads the output. The backward pass is one `Device.linearGrad`:
+ * `dz = activationGrad(y, dy)`, `dx = dz W`, `dW = dz^T x`, `db = sum of dz over the rows`, equal
+ * bit for bit to the kernels that {@link biasActivation} (or sigmoid/tanh) and {@link matmul}
+ * would run (on gl, `dz` is computed inside the pack passes of the two products).
  */
 function linearFused(
   x: Tensor,
@@ -217,16 +226,14 @@ function linearFused(
     const sx = ctx.needs[1] ? ctx.save(x.array) : null;
     const sw = ctx.needs[0] ? ctx.save(weight.array) : null;
     return (dy) => {
+      // dz = f'(y) dy, dx = dz W, dW = dz^T x, db = sum of dz over the rows, as one device op
+      // (on gl dz is computed in the passes that pack it and never stored)
       const dz =
-        activation === 'identity' ? dy : d.activationGrad(ACTIVATION_GRADS[activation], sy!, dy, ...params);
-      try {
-        const gb = bias && ctx.needs[2] ? sumTo(view(dz), bias.shape) : null;
-        const gx = sw ? d.matmul(dz, sw) : null;
-        const gw = sx ? d.matmul(dz, sx, { transA: true }) : null;
-        return bias ? [gx, gw, gb] : [gx, gw];
-      } finally {
-        if (dz !== dy) dz.dispose();
-      }
+        activation === 'identity'
+          ? dy
+          : { spec: ACTIVATION_GRAD[ACTIVATION_GRADS[activation]], inputs: [sy!, dy], params };
+      const { dx, dw, db } = d.linearGrad(dz, { x: sx, weight: sw, bias: bias !== null && ctx.needs[2] });
+      return bias ? [dx, dw, db] : [dx, dw];
     };
   });
 }

@@ -4,7 +4,9 @@
 import type { GPU, Texture } from 'gpu.js';
 import type {
   BackendBuffer,
+  BackendGradInput,
   BackendInfo,
+  BackendLinearGrads,
   BackendName,
   ElementwiseSpec,
   KernelBackend,
@@ -18,9 +20,10 @@ import { formatShape, sizeOf, stridesOf } from '../shape.js';
 import { defineKernel, parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
-import { RawGl } from './packed.js';
+import { RawGl, type RawTexture } from './packed.js';
 import {
   CROSS_ENTROPY_MAX_CLASSES,
+  colSumPackedSource,
   crossEntropyGradSource,
   crossEntropyProbsSource,
   crossEntropySource,
@@ -31,6 +34,9 @@ import {
   matmulBlockedSource,
   matmulPackedSource,
   ONE_UNIFORM,
+  type PackLayout,
+  type PackPrologue,
+  packPrologue,
   packSource,
   type UnpackEpilogue,
   unpackBlockedSource,
@@ -53,6 +59,7 @@ import {
   MATMUL_MAX_K,
   mapSource,
   matmulSource,
+  REDUCE_SINGLE_STAGE,
   scatterAddSource,
   stageSource,
   stageSplit,
@@ -106,6 +113,12 @@ export class GpuJsBuffer implements BackendBuffer {
   freed = false;
   /** The tiles of a tiled array, in order; null for an array in one texture. */
   tiles: GpuJsBuffer[] | null;
+  /**
+   * The packed forms of this buffer's values that the packed matmul made, by layout (see
+   * {@link GpuJsBackend.packReuse}); released with the buffer. Null until one is kept.
+   * @internal
+   */
+  packs: Map<string, RawTexture> | null = null;
   constructor(
     readonly size: number,
     data: Texture | null,
@@ -182,6 +195,14 @@ function rowShift(plan: WindowPlan): number | null {
     if (k > 0 && (offsets[k] !== 0 || outShape[k] !== inShape[k])) return null;
   }
   return offsets[0] * sizeOf(inShape.slice(1));
+}
+
+/** The element-wise epilogue of a packed matmul's unpack pass, with its samplers and uniforms. */
+interface PackedEpilogue {
+  readonly source: UnpackEpilogue;
+  readonly name: string;
+  readonly samplers: Readonly<Record<string, WebGLTexture>>;
+  readonly floats: Readonly<Record<string, number>>;
 }
 
 /** The largest array the gl backend stores in tiles (as the cpu backend's limit). */
@@ -293,6 +314,24 @@ export class GpuJsBackend implements KernelBackend {
    */
   blockedMatmul = true;
   /**
+   * Whether a buffer keeps the packed forms the packed matmul makes of it (default `true`): the
+   * next product that packs the same buffer in the same layout (rows, columns, strides, padded
+   * rows) reads the kept texture instead of packing again. Buffers are immutable, so the packed
+   * form stays valid; it goes back to the texture pool when the buffer is freed. In a training
+   * step the input and hidden activations are packed as the left operand of the forward product
+   * and again, in the same layout, as the right operand of the weight gradient `dz^T x`.
+   * The cost: a packed texture per buffer and layout kept until the buffer is freed, 4 bytes per
+   * value plus row padding: a quarter of the buffer's own RGBA texture on WebGL1 (headless-gl), as
+   * much as its R32F texture on WebGL2.
+   * {@link GlPackedStats.packsHeld} counts them, {@link GlPackedStats.packReuses} the packs saved.
+   *
+   * @example
+   * ```ts
+   * backend.packReuse = false; // pack every operand for every product
+   * ```
+   */
+  packReuse = true;
+  /**
    * Whether freed textures are kept in a pool (per size and format, at most 16 each) and reused
    * by later kernels instead of gpu.js allocating new ones (default `true`): a training step in
    * steady state then allocates no textures.
@@ -330,6 +369,18 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   fusedCrossEntropy = true;
+  /**
+   * Whether `Device.linearGrad` runs as the backend's own passes (default `true`; see
+   * {@link GpuJsBackend.linearGrad}); `false` leaves it to the device's composed kernels.
+   *
+   * @example
+   * ```ts
+   * backend.fusedLinearGrad = false; // map, matmul, matmul and reduce('sum')
+   * ```
+   */
+  fusedLinearGrad = true;
+  /** How many `Device.linearGrad` calls ran fused (see {@link GpuJsBackend.linearGrad}). */
+  linearGradCalls = 0;
   /** How many matmuls took the packed path since construction (see {@link GpuJsBackend.packedMatmul}). */
   packedMatmulCalls = 0;
   /** How many `matmulMap` calls applied their epilogue in the packed matmul's unpack pass (see {@link GpuJsBackend.matmulMap}). */
@@ -413,7 +464,16 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   get packedStats(): GlPackedStats {
-    return this.rawGl?.stats ?? { programs: 0, textureAllocations: 0, textureReuses: 0, multiTargetDraws: 0 };
+    return (
+      this.rawGl?.stats ?? {
+        programs: 0,
+        textureAllocations: 0,
+        textureReuses: 0,
+        multiTargetDraws: 0,
+        packsHeld: 0,
+        packReuses: 0,
+      }
+    );
   }
 
   /** Kernel compile statistics since construction. */
@@ -547,6 +607,11 @@ export class GpuJsBackend implements KernelBackend {
     const b = buf as GpuJsBuffer;
     if (b.freed) return;
     b.freed = true;
+    if (b.packs !== null) {
+      const packs = b.packs;
+      b.packs = null;
+      if (!this.destroyed) for (const t of packs.values()) this.raw().unhold(t);
+    }
     if (b.tiles !== null) {
       for (const t of b.tiles) this.free(t);
       b.tiles = null;
@@ -937,6 +1002,171 @@ export class GpuJsBackend implements KernelBackend {
     return out;
   }
 
+  /**
+   * The backward pass of a dense layer (the fused form of `Device.linearGrad`): `dz` is packed
+   * twice, as the left operand of `dx = dz W` and, transposed, of `dw = dz^T x`; when `dz` is a
+   * kernel (an activation's backward `dy f'(y)`), those pack passes compute it from its inputs
+   * (a prologue with the direct map's GLSL, see {@link GpuJsBackend.directMap}), so no
+   * element-wise launch runs and no `dz` is stored. `db` sums the columns of the packed `dz^T`
+   * (four rows per texture read; of the packed `dz` when `dw` is not asked for) in row order, as
+   * `reduce('sum')` does. `x` packed as the right operand of `dz^T x` is the layout of the forward
+   * product's left operand, so with {@link GpuJsBackend.packReuse} it is not packed again. Values
+   * equal `map`, `matmul` and `reduce` bit for bit. Null (the device composes those) with
+   * `fusedLinearGrad`, `packedMatmul` or `directMap` off, for tiled arrays, textures that do not
+   * fit, more than 1024 rows (the reduction would run in stages), a kernel calling a function
+   * outside the GLSL built-ins, or without `x` and `weight`.
+   *
+   * @example
+   * ```ts
+   * const d = createDevice({ backend: 'gl' });
+   * d.linearGrad({ spec: ACTIVATION_GRAD.reluGrad, inputs: [y, dy] }, { x, weight: w, bias: true });
+   * ```
+   */
+  linearGrad(
+    grad: BackendGradInput,
+    m: number,
+    n: number,
+    k: number,
+    x: BackendBuffer | null,
+    weight: BackendBuffer | null,
+    bias: boolean,
+  ): BackendLinearGrads | null {
+    const op = 'linearGrad';
+    const ins = grad.inputs.map((b) => this.own(op, b));
+    const xb = x === null ? null : this.own(op, x);
+    const wb = weight === null ? null : this.own(op, weight);
+    if (!this.fusedLinearGrad || !this.packedMatmul || !this.directMap) return null;
+    if ((xb === null && wb === null) || m * n === 0 || k === 0 || m > REDUCE_SINGLE_STAGE) return null;
+    const above = this.tiling(op);
+    if (m * n > above || m * k > above || n * k > above) return null;
+    const all = [...ins, ...(xb ? [xb] : []), ...(wb ? [wb] : [])];
+    if (all.some((b) => b.tiles !== null || b.data === null)) return null;
+    if ((wb !== null && !this.packedFits(m, n, k)) || (xb !== null && !this.packedFits(n, m, k))) return null;
+    // the inputs of dz: one length, one texture size (the direct map's condition)
+    const mn = m * n;
+    const [sw, sh] = textureSizeFor(mn);
+    const texs = ins.map((b) => b.data as unknown as GpuJsTextureInternals);
+    if (ins.some((b, i) => b.size !== mn || texs[i].size[0] !== sw || texs[i].size[1] !== sh)) return null;
+    let prologue: PackPrologue | null = null;
+    const spec = grad.spec;
+    if (spec !== null) {
+      if (ins.length !== spec.arity || grad.params.length !== spec.params) return null;
+      const key = mapKeyOf(spec);
+      let p = this.prologues.get(key);
+      if (p === undefined) {
+        p = packPrologue(spec);
+        this.prologues.set(key, p);
+      }
+      if (p === null) return null;
+      prologue = p;
+    } else if (ins.length !== 1) return null;
+    this.checkSize(op, mn, m * k, n * k, ...all.map((b) => b.size));
+    const raw = this.raw();
+    const blocked = raw.multipleTargets && this.blockedMatmul;
+    const pad = (r: number) => (blocked ? 4 * Math.ceil(r / 4) : r);
+    const like = texs[0];
+    const samplers: Record<string, WebGLTexture> = {};
+    texs.forEach((t, i) => {
+      samplers[`x${i}`] = t.texture;
+    });
+    const floats: Record<string, number> = { [ONE_UNIFORM]: 1, [ZERO_UNIFORM]: 0 };
+    grad.params.forEach((p, q) => {
+      floats[`p${q}`] = p;
+    });
+    const made: RawTexture[] = [];
+    const outs: GpuJsBuffer[] = [];
+    /** dz (or dz^T) packed: by the prologue, or dz's own (kept) packed form. */
+    const packDz = (transposed: boolean): RawTexture => {
+      const layout: PackLayout = {
+        rows: transposed ? n : m,
+        cols: transposed ? m : n,
+        rowStride: transposed ? 1 : n,
+        colStride: transposed ? n : 1,
+        srcSize: [sw, sh],
+        outRows: pad(transposed ? n : m),
+      };
+      const name = `pack(${layout.rows}x${layout.cols}${transposed ? ', trans' : ''}${spec ? `, ${spec.name}` : ''})`;
+      if (prologue === null) return this.packedOperand(name, ins[0], layout, made);
+      const t = raw.texture(Math.ceil(layout.cols / 4), layout.outRows);
+      made.push(t);
+      this.pass(name, packSource(layout, prologue), samplers, t.texture, t.width, t.height, floats);
+      return t;
+    };
+    try {
+      let dx: GpuJsBuffer | null = null;
+      let dw: GpuJsBuffer | null = null;
+      let db: GpuJsBuffer | null = null;
+      let colsFrom: { tex: RawTexture; transposed: boolean } | null = null;
+      if (wb !== null) {
+        const pz = packDz(false);
+        colsFrom = { tex: pz, transposed: false };
+        const wt = wb.data as unknown as GpuJsTextureInternals;
+        const pw = this.packedOperand(
+          `pack(${n}x${k})`,
+          wb,
+          {
+            rows: n,
+            cols: k,
+            rowStride: k,
+            colStride: 1,
+            srcSize: [wt.size[0], wt.size[1]],
+            outRows: 4 * Math.ceil(n / 4),
+          },
+          made,
+        );
+        dx = this.multiplyPacked(`matmul(${m}x${n}x${k})`, pz, pw, m, n, k, like, null);
+        outs.push(dx);
+      }
+      if (xb !== null) {
+        const pzt = packDz(true);
+        colsFrom = { tex: pzt, transposed: true };
+        const xt = xb.data as unknown as GpuJsTextureInternals;
+        const px = this.packedOperand(
+          `pack(${m}x${k})`,
+          xb,
+          {
+            rows: m,
+            cols: k,
+            rowStride: k,
+            colStride: 1,
+            srcSize: [xt.size[0], xt.size[1]],
+            outRows: 4 * Math.ceil(m / 4),
+          },
+          made,
+        );
+        dw = this.multiplyPacked(`matmul(${n}x${m}x${k}, transA)`, pzt, px, n, m, k, like, null);
+        outs.push(dw);
+      }
+      if (bias && colsFrom !== null) {
+        const [w, h] = textureSizeFor(n);
+        const outTex = raw.outputTexture(w, h, like.internalFormat, like.textureFormat);
+        let out: Texture | null = null;
+        try {
+          this.pass(
+            `reduce(sum, packed${spec ? `, ${spec.name}` : ''})`,
+            colSumPackedSource(m, n, colsFrom.transposed, colsFrom.tex.height, [w, h]),
+            { P: colsFrom.tex.texture },
+            outTex,
+            w,
+            h,
+          );
+          out = this.wrapTexture(like, outTex, w, h, n);
+        } finally {
+          if (out === null) raw.recycle(outTex, w, h, like.internalFormat, like.textureFormat);
+        }
+        db = new GpuJsBuffer(n, out);
+        outs.push(db);
+      }
+      this.linearGradCalls++;
+      return { dx, dw, db };
+    } catch (e) {
+      for (const b of outs) this.free(b);
+      throw e;
+    } finally {
+      for (const t of made) raw.release(t);
+    }
+  }
+
   transpose(x: BackendBuffer, shape: Shape, perm: readonly number[]): BackendBuffer {
     const op = `transpose(${formatShape(shape)}, [${perm.join(',')}])`;
     const xb = this.own(op, x);
@@ -1090,6 +1320,8 @@ export class GpuJsBackend implements KernelBackend {
   private readonly mapSources = new Map<string, string | null>();
   /** Source of fused multi-output maps by the specs' identities and size (null: not fusable). */
   private readonly mapMultiSources = new Map<string, string | null>();
+  /** Pack prologues of `linearGrad` by spec identity (null: the spec needs gpu.js). */
+  private readonly prologues = new Map<string, PackPrologue | null>();
   /** Matmul epilogues by spec identity and operand layouts (null: the spec needs gpu.js). */
   private readonly epilogues = new Map<string, UnpackEpilogue | null>();
 
@@ -1196,56 +1428,71 @@ export class GpuJsBackend implements KernelBackend {
     n: number,
     transA: boolean,
     transB: boolean,
-    epilogue: {
-      readonly source: UnpackEpilogue;
-      readonly name: string;
-      readonly samplers: Readonly<Record<string, WebGLTexture>>;
-      readonly floats: Readonly<Record<string, number>>;
-    } | null = null,
+    epilogue: PackedEpilogue | null = null,
   ): GpuJsBuffer {
     const raw = this.raw();
     const at = this.storage(ab) as unknown as GpuJsTextureInternals;
     const bt = this.storage(bb) as unknown as GpuJsTextureInternals;
     const k4 = Math.ceil(k / 4);
-    const nq = Math.ceil(n / 4);
     const blocked = raw.multipleTargets && this.blockedMatmul;
-    const mq = Math.ceil(m / 4);
-    const pa = raw.texture(k4, blocked ? 4 * mq : m);
-    const pb = raw.texture(nq, 4 * k4);
-    const pc = blocked ? [0, 1, 2, 3].map(() => raw.texture(nq, mq)) : [raw.texture(nq, m)];
+    const aRows = blocked ? 4 * Math.ceil(m / 4) : m;
+    const made: RawTexture[] = [];
     try {
-      const srcA: [number, number] = [at.size[0], at.size[1]];
-      const srcB: [number, number] = [bt.size[0], bt.size[1]];
-      this.pass(
+      const pa = this.packedOperand(
         `pack(${m}x${k}${transA ? ', trans' : ''})`,
-        packSource({
+        ab,
+        {
           rows: m,
           cols: k,
           rowStride: transA ? 1 : k,
           colStride: transA ? m : 1,
-          srcSize: srcA,
-          outRows: pa.height,
-        }),
-        { src: at.texture },
-        pa.texture,
-        k4,
-        pa.height,
+          srcSize: [at.size[0], at.size[1]],
+          outRows: aRows,
+        },
+        made,
       );
-      this.pass(
+      const pb = this.packedOperand(
         `pack(${k}x${n}${transB ? ', trans' : ''})`,
-        packSource({
+        bb,
+        {
           rows: k,
           cols: n,
           rowStride: transB ? 1 : n,
           colStride: transB ? k : 1,
-          srcSize: srcB,
+          srcSize: [bt.size[0], bt.size[1]],
           outRows: 4 * k4,
-        }),
-        { src: bt.texture },
-        pb.texture,
-        nq,
-        4 * k4,
+        },
+        made,
       );
+      return this.multiplyPacked(op, pa, pb, m, k, n, at, epilogue);
+    } finally {
+      for (const t of made) raw.release(t);
+    }
+  }
+
+  /**
+   * The packed product of packed `pa` (`m x k`, as {@link matmulPacked} packs `op(A)`) and `pb`
+   * (`k x n`), unpacked into a new buffer of gpu.js's layout (a texture of `like`'s class and
+   * format), applying `epilogue` there when given.
+   */
+  private multiplyPacked(
+    op: string,
+    pa: RawTexture,
+    pb: RawTexture,
+    m: number,
+    k: number,
+    n: number,
+    like: GpuJsTextureInternals,
+    epilogue: PackedEpilogue | null,
+  ): GpuJsBuffer {
+    const raw = this.raw();
+    const nq = Math.ceil(n / 4);
+    const blocked = raw.multipleTargets && this.blockedMatmul;
+    const mq = Math.ceil(m / 4);
+    const pc: RawTexture[] = [];
+    try {
+      if (blocked) for (let r = 0; r < 4; r++) pc.push(raw.texture(nq, mq));
+      else pc.push(raw.texture(nq, m));
       if (blocked) {
         const src = matmulBlockedSource(m, k, n, this.mode === 'webgl2');
         this.pass(
@@ -1260,7 +1507,7 @@ export class GpuJsBackend implements KernelBackend {
         this.pass(op, matmulPackedSource(m, k, n), { A: pa.texture, B: pb.texture }, pc[0].texture, nq, m);
       const mn = m * n;
       const [w, h] = textureSizeFor(mn);
-      const outTex = raw.outputTexture(w, h, at.internalFormat, at.textureFormat);
+      const outTex = raw.outputTexture(w, h, like.internalFormat, like.textureFormat);
       let out: Texture | null = null;
       try {
         const name = epilogue ? `unpack(${m}x${n}, ${epilogue.name})` : `unpack(${m}x${n})`;
@@ -1278,27 +1525,50 @@ export class GpuJsBackend implements KernelBackend {
           const ins = { src: pc[0].texture, ...epilogue?.samplers };
           this.pass(name, unpackSource(m, n, [w, h], epi), ins, outTex, w, h, epilogue?.floats);
         }
-        const ctx = (this.gpu as unknown as { context: WebGLRenderingContext }).context;
-        out = new at.constructor({
-          texture: outTex,
-          size: new Int32Array([w, h]),
-          dimensions: [mn, 1, 1],
-          output: [mn],
-          context: ctx,
-          kernel: at.kernel,
-          internalFormat: at.internalFormat,
-          textureFormat: at.textureFormat,
-        });
+        out = this.wrapTexture(like, outTex, w, h, mn);
       } finally {
-        if (out === null) raw.recycle(outTex, w, h, at.internalFormat, at.textureFormat);
+        if (out === null) raw.recycle(outTex, w, h, like.internalFormat, like.textureFormat);
       }
       this.packedMatmulCalls++;
       return new GpuJsBuffer(mn, out);
     } finally {
-      raw.release(pa);
-      raw.release(pb);
       for (const t of pc) raw.release(t);
     }
+  }
+
+  /**
+   * The packed form of `b` in `layout` (see {@link packSource}): the one `b` holds (with
+   * {@link GpuJsBackend.packReuse}), or a new pack pass, whose texture `b` then holds, or, with
+   * `packReuse` off, which is pushed on `made` for the caller to release.
+   */
+  private packedOperand(op: string, b: GpuJsBuffer, layout: PackLayout, made: RawTexture[]): RawTexture {
+    const raw = this.raw();
+    const key = `${layout.rows}x${layout.cols}|${layout.rowStride},${layout.colStride}|${layout.outRows}`;
+    const kept = this.packReuse ? b.packs?.get(key) : undefined;
+    if (kept !== undefined) {
+      raw.noteReuse();
+      return kept;
+    }
+    const t = raw.texture(Math.ceil(layout.cols / 4), layout.outRows);
+    try {
+      this.pass(
+        op,
+        packSource(layout),
+        { src: (this.storage(b) as unknown as GpuJsTextureInternals).texture },
+        t.texture,
+        t.width,
+        t.height,
+      );
+    } catch (e) {
+      raw.release(t);
+      throw e;
+    }
+    if (this.packReuse) {
+      if (b.packs === null) b.packs = new Map();
+      b.packs.set(key, t);
+      raw.hold(t);
+    } else made.push(t);
+    return t;
   }
 
   private own(op: string, buf: BackendBuffer): GpuJsBuffer {

@@ -63,19 +63,23 @@ const header = (samplers: readonly string[]): string[] => [
  * A pass that packs a matrix read from a buffer in gpu.js's layout (see the file header) into the
  * packed layout: output texture `ceil(cols / 4) x outRows`, sampler `src`. Flat indices are split
  * into texel coordinates with a float division and a correction step, so they stay exact for every
- * index below 2^23.
+ * index below 2^23. With a `prologue` (see {@link packPrologue}) the packed value at flat index `f`
+ * is an element-wise spec over same-length inputs read at `f` (samplers `x0..`), computed as
+ * {@link mapSameShapeSource} computes it, instead of `src`'s value.
  */
-export function packSource(p: PackLayout): string {
+export function packSource(p: PackLayout, prologue: PackPrologue | null = null): string {
   const [sw, sh] = p.srcSize;
   const lanes = ['x', 'y', 'z', 'w'];
   const body = [
-    ...header(['src']),
+    ...(prologue === null ? header(['src']) : ['precision highp float;', ...prologue.decls]),
     'float at(float f) {',
     `  float y = floor((f + 0.5) / ${flt(sw)});`,
     `  float x = f - y * ${flt(sw)};`,
     `  if (x < 0.0) { y -= 1.0; x += ${flt(sw)}; }`,
     `  if (x >= ${flt(sw)}) { y += 1.0; x -= ${flt(sw)}; }`,
-    `  return texture2D(src, vec2((x + 0.5) / ${flt(sw)}, (y + 0.5) / ${flt(sh)})).r;`,
+    ...(prologue === null
+      ? [`  return texture2D(src, vec2((x + 0.5) / ${flt(sw)}, (y + 0.5) / ${flt(sh)})).r;`]
+      : [`  vec2 uv = vec2((x + 0.5) / ${flt(sw)}, (y + 0.5) / ${flt(sh)});`, ...prologue.body]),
     '}',
     'void main() {',
     '  float q = floor(gl_FragCoord.x);',
@@ -707,4 +711,105 @@ export function crossEntropyGradSource(
     writeOut(glsl3, 1, 0, '(scale * dy) * (rd_P(f) - q)'),
     '}',
   ].join('\n');
+}
+
+/**
+ * An element-wise spec evaluated inside a pack pass (see {@link packSource}): `decls` (samplers
+ * `x0..` of the inputs, uniforms `p0..`, {@link ONE_UNIFORM}, {@link ZERO_UNIFORM}, the portable
+ * math the spec calls) and `body`, the statements of `float at(float f)` after `uv` (the texel of
+ * flat index `f`) is set: they read every input there and return the spec's value.
+ */
+export interface PackPrologue {
+  /** Declarations before `at`. */
+  readonly decls: readonly string[];
+  /** The rest of `at`'s body. */
+  readonly body: readonly string[];
+}
+
+/**
+ * The {@link PackPrologue} of `spec` over `spec.arity` inputs of one length (one texture size):
+ * the inputs read at the same texel and the spec's GLSL as {@link mapSameShapeSource} emits it,
+ * so a packed value equals the same-shape map's output at that index, bit for bit. Null when the
+ * spec calls a function outside the GLSL built-ins.
+ *
+ * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
+ */
+export function packPrologue(spec: ElementwiseSpec): PackPrologue | null {
+  const body = glslBody(spec);
+  if (body === null) return null;
+  const { lets, result, used } = body;
+  return {
+    decls: [
+      ...Array.from({ length: spec.arity }, (_, k) => `uniform sampler2D x${k};`),
+      ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
+      `uniform float ${ONE_UNIFORM};`,
+      `uniform float ${ZERO_UNIFORM};`,
+      glslMathSource(used),
+    ],
+    body: [
+      ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
+      ...lets,
+      `  return ${result};`,
+    ],
+  };
+}
+
+/**
+ * The column sums `s[c] = sum_r M[r, c]` of an `rows x cols` matrix held packed, written in
+ * gpu.js's flat layout of `outSize` (`cols` values), sampler `P`. The sum runs in row order from
+ * 0.0, one addition per element, as the gl backend's one-stage `reduce('sum')` over the rows does
+ * (rows up to `REDUCE_SINGLE_STAGE`), so the sums are equal bit for bit. `transposed` says how `M`
+ * is packed: false, `M` itself (texture `ceil(cols / 4) x height`: one lane of a texel per row);
+ * true, `M^T` (texture `ceil(rows / 4) x height`: texel `(q, c)` holds rows `4q..4q+3` of column
+ * `c`, four rows per texture read).
+ */
+export function colSumPackedSource(
+  rows: number,
+  cols: number,
+  transposed: boolean,
+  height: number,
+  outSize: readonly [number, number],
+): string {
+  const [w] = outSize;
+  const lanes = ['x', 'y', 'z', 'w'];
+  const body = [
+    ...header(['P']),
+    'void main() {',
+    `  float c = floor(gl_FragCoord.y) * ${flt(w)} + floor(gl_FragCoord.x);`,
+    '  float acc = 0.0;',
+    `  if (c < ${flt(cols)}) {`,
+  ];
+  if (transposed) {
+    const r4 = Math.ceil(rows / 4);
+    const full = Math.floor(rows / 4);
+    body.push(`    float v = (c + 0.5) / ${flt(height)};`);
+    if (full > 0) {
+      body.push(
+        `    for (int q = 0; q < ${full}; q++) {`,
+        `      vec4 t = texture2D(P, vec2((float(q) + 0.5) / ${flt(r4)}, v));`,
+        '      acc += t.x;',
+        '      acc += t.y;',
+        '      acc += t.z;',
+        '      acc += t.w;',
+        '    }',
+      );
+    }
+    if (rows % 4 !== 0) {
+      body.push(`    vec4 t = texture2D(P, vec2(${flt(full + 0.5)} / ${flt(r4)}, v));`);
+      for (let l = 0; l < rows % 4; l++) body.push(`    acc += t.${lanes[l]};`);
+    }
+  } else {
+    const nq = Math.ceil(cols / 4);
+    body.push(
+      '    float q = floor((c + 0.5) / 4.0);',
+      '    float l = c - 4.0 * q;',
+      `    float u = (q + 0.5) / ${flt(nq)};`,
+      `    for (int r = 0; r < ${rows}; r++) {`,
+      `      vec4 t = texture2D(P, vec2(u, (float(r) + 0.5) / ${flt(height)}));`,
+      '      acc += l < 0.5 ? t.x : l < 1.5 ? t.y : l < 2.5 ? t.z : t.w;',
+      '    }',
+    );
+  }
+  body.push('  }', '  gl_FragColor = vec4(acc, 0.0, 0.0, 0.0);', '}');
+  return body.join('\n');
 }

@@ -4,7 +4,7 @@ import { CpuBackend } from '../backends/cpu.js';
 import { Device } from '../device.js';
 import { ACTIVATION_GRAD, BINARY, SCALAR, UNARY } from '../elementwise.js';
 import { defineKernel } from '../spec/define.js';
-import { closeTo, matmul64, testData } from '../testing/reference.js';
+import { closeTo, float32Bits, matmul64, testData } from '../testing/reference.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
 
@@ -231,6 +231,122 @@ describe.each(active)('packed matmul on GpuJsBackend(%s)', (mode) => {
     expect(be.packedStats.textureAllocations - allocs).toBe(0);
     be.free(a);
     be.free(b);
+  });
+
+  /** Launch names of `run` under a profile, sorted (no per-launch wait: only names are counted). */
+  function launches(run: () => void): string[] {
+    be.startProfile({ sync: 'none' });
+    try {
+      run();
+    } catch (e) {
+      be.stopProfile();
+      throw e;
+    }
+    const p = be.stopProfile();
+    return p.kernels.flatMap((k) => Array.from({ length: k.launches }, () => k.name)).sort();
+  }
+
+  it.each([true, false])(
+    'packReuse (blocked=%s): x packed for x W^T serves dz^T x (one pack less), same bits; released with x',
+    (blocked) => {
+      be.blockedMatmul = blocked;
+      try {
+        // a layer's forward x W^T and weight gradient dz^T x: x (N x in) is op(A) of the first
+        // and B of the second, both packed ceil(in / 4) x N (N a multiple of 4: the blocked path
+        // pads A's rows to 4 ceil(N / 4), B's to 4 ceil(N / 4) too)
+        const [N, inF, outF] = [12, 9, 6];
+        const xv = testData(N * inF, 21);
+        const wv = testData(outF * inF, 22);
+        const dzv = testData(N * outF, 23);
+        const run = () => {
+          const x = up(xv);
+          const w = up(wv);
+          const dz = up(dzv);
+          const held0 = be.packedStats.packsHeld;
+          const reuses0 = be.packedStats.packReuses;
+          let y: BackendBuffer | null = null;
+          let gw: BackendBuffer | null = null;
+          const names = launches(() => {
+            y = be.matmul(x, w, N, inF, outF, false, true);
+            gw = be.matmul(dz, x, outF, N, inF, true, false);
+          });
+          const stats = be.packedStats;
+          const out = {
+            names,
+            y: be.read(y!),
+            gw: be.read(gw!),
+            held: stats.packsHeld - held0,
+            reuses: stats.packReuses - reuses0,
+          };
+          for (const t of [x, w, y!, gw!]) be.free(t);
+          const afterX = be.packedStats.packsHeld - held0;
+          be.free(dz);
+          return { ...out, afterX, afterAll: be.packedStats.packsHeld - held0 };
+        };
+        be.packReuse = false;
+        const plain = run();
+        be.packReuse = true;
+        const reused = run();
+        const packs = (names: string[]) => names.filter((k) => k.startsWith('pack('));
+        expect(packs(plain.names)).toEqual(
+          [
+            `pack(${N}x${inF})`,
+            `pack(${inF}x${outF}, trans)`,
+            `pack(${outF}x${N}, trans)`,
+            `pack(${N}x${inF})`,
+          ].sort(),
+        );
+        expect(packs(reused.names)).toEqual(
+          [`pack(${N}x${inF})`, `pack(${inF}x${outF}, trans)`, `pack(${outF}x${N}, trans)`].sort(),
+        );
+        expect(reused.names.length).toBe(plain.names.length - 1);
+        expect(reused.reuses).toBe(1);
+        expect(plain.reuses).toBe(0);
+        expect(plain.held).toBe(0);
+        // x, w and dz hold one packed form each while alive; every one goes back with its buffer
+        expect(reused.held).toBe(3);
+        expect(reused.afterX).toBe(1);
+        expect(reused.afterAll).toBe(0);
+        expect(float32Bits(reused.y)).toEqual(float32Bits(plain.y));
+        expect(float32Bits(reused.gw)).toEqual(float32Bits(plain.gw));
+      } finally {
+        be.blockedMatmul = true;
+        be.packReuse = true;
+      }
+    },
+  );
+
+  it('packReuse: another layout of the same buffer is packed anew; rows not a multiple of 4 differ between A and B on one render target', () => {
+    // a (5 x 7) as A of a B (no transpose) and as A^T of a^T c: different layouts, two packs
+    const [m, k] = [5, 7];
+    const av = testData(m * k, 31);
+    const a = up(av);
+    const b = up(testData(k * 3, 32));
+    const c = up(testData(m * 2, 33));
+    const reuses0 = be.packedStats.packReuses;
+    const p1 = be.matmul(a, b, m, k, 3, false, false);
+    const p2 = be.matmul(a, c, k, m, 2, true, false);
+    // the same layout again: both reused
+    const p3 = be.matmul(a, b, m, k, 3, false, false);
+    expect(be.packedStats.packReuses - reuses0).toBe(2); // a and b of p3
+    expect(Array.from(be.read(p3))).toEqual(Array.from(be.read(p1)));
+    const want2 = cpu.read(cpu.matmul(cpu.upload(av), cpu.upload(be.read(c)), k, m, 2, true, false));
+    expectWithin(be.read(p2), Array.from(want2), new Array(14).fill(10), 'a^T c');
+    // one render target: A keeps m = 5 rows, B pads to 8: a 5 x 5 square packed as A, then as B, twice
+    be.blockedMatmul = false;
+    try {
+      const s = up(testData(25, 34));
+      const r0 = be.packedStats.packReuses;
+      const q = be.matmul(s, s, 5, 5, 5, false, false);
+      expect(be.packedStats.packReuses - r0).toBe(0);
+      const sv = be.read(s);
+      const want = cpu.read(cpu.matmul(cpu.upload(sv), cpu.upload(sv), 5, 5, 5, false, false));
+      expectWithin(be.read(q), Array.from(want), new Array(25).fill(10), 's s');
+      for (const t of [s, q]) be.free(t);
+    } finally {
+      be.blockedMatmul = true;
+    }
+    for (const t of [a, b, c, p1, p2, p3]) be.free(t);
   });
 });
 

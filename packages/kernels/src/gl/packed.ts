@@ -32,6 +32,15 @@ export interface GlPackedStats {
   readonly textureReuses: number;
   /** Draws into four render targets at once (the 4 x 4 blocked matmul). */
   readonly multiTargetDraws: number;
+  /**
+   * Packed textures that live buffers hold now (a matmul operand's packed form, kept for the next
+   * product that packs the same buffer in the same layout; see `GpuJsBackend.packReuse`). They go
+   * back to the pool when their buffer is freed: flat across training steps, 0 once every buffer
+   * is freed.
+   */
+  readonly packsHeld: number;
+  /** Pack passes skipped because the operand's buffer held its packed form already. */
+  readonly packReuses: number;
 }
 
 /**
@@ -51,7 +60,16 @@ export class RawGl {
   /** Four render targets per draw: WebGL2's drawBuffers, or WebGL1's WEBGL_draw_buffers; null if neither. */
   readonly multipleTargets: boolean;
   private readonly drawBuffers: ((targets: number[]) => void) | null;
-  private counts = { programs: 0, textureAllocations: 0, textureReuses: 0, multiTargetDraws: 0 };
+  private counts = {
+    programs: 0,
+    textureAllocations: 0,
+    textureReuses: 0,
+    multiTargetDraws: 0,
+    packsHeld: 0,
+    packReuses: 0,
+  };
+  /** Textures of {@link RawGl.texture} that buffers hold (see {@link RawGl.hold}). */
+  private readonly held = new Set<WebGLTexture>();
   private destroyed = false;
 
   /**
@@ -154,6 +172,29 @@ export class RawGl {
   /** Gives a texture from {@link RawGl.texture} back to the pool. */
   release(t: RawTexture): void {
     this.put(`${t.width}x${t.height}`, t.texture);
+  }
+
+  /**
+   * Marks a texture of {@link RawGl.texture} as held by a buffer (counted in
+   * {@link GlPackedStats.packsHeld}, deleted by {@link RawGl.destroy} if still held) until
+   * {@link RawGl.unhold} gives it back.
+   */
+  hold(t: RawTexture): void {
+    if (this.held.has(t.texture)) return;
+    this.held.add(t.texture);
+    this.counts.packsHeld++;
+  }
+
+  /** Gives a texture that {@link RawGl.hold} marked back to the pool. */
+  unhold(t: RawTexture): void {
+    if (!this.held.delete(t.texture)) return;
+    this.counts.packsHeld--;
+    this.release(t);
+  }
+
+  /** Counts a pack pass skipped because a held packed texture served instead. */
+  noteReuse(): void {
+    this.counts.packReuses++;
   }
 
   /**
@@ -345,6 +386,7 @@ export class RawGl {
     try {
       for (const p of this.programs.values()) gl.deleteProgram(p);
       for (const list of this.pool.values()) for (const t of list) gl.deleteTexture(t);
+      for (const t of this.held) gl.deleteTexture(t);
       gl.deleteBuffer(this.quad);
       gl.deleteFramebuffer(this.framebuffer);
       if (this.mrtFramebuffer) gl.deleteFramebuffer(this.mrtFramebuffer);
@@ -353,6 +395,8 @@ export class RawGl {
     }
     this.programs.clear();
     this.pool.clear();
+    this.held.clear();
+    this.counts.packsHeld = 0;
   }
 
   private uniform(program: WebGLProgram, name: string): WebGLUniformLocation | null {
