@@ -102,9 +102,27 @@ function withSpecials(n, seed, lo, hi) {
 }
 
 /**
+ * Values where rounding and sign functions go wrong: halves, the float32 neighbours of halves and
+ * integers, 2^23 and above (integers already), and values whose integer part is a signed zero.
+ */
+const ROUNDING = [
+  0.49999997, -0.49999997, 0.50000006, -0.50000006, 1.5, -1.5, 2.5, -2.5, 8388607.5, -8388607.5, 4194304.5,
+  -4194304.5, 8388609, -8388609, 16777218, 1e20, -1e20, -0.4, 0.4, -0.7, 0.7, 0.99999994, -0.99999994,
+  1.0000001, -1.0000001, 2.9999998, -2.9999998, 1e-30, -1e-30,
+];
+
+/** {@link withSpecials}, then {@link ROUNDING} spread over the positions after the special values. */
+function withRounding(n, seed, lo, hi) {
+  const v = withSpecials(n, seed, lo, hi);
+  const at = SPECIAL.length * 3;
+  for (let i = 0; i < ROUNDING.length && at + i * 3 < n; i++) v[at + i * 3] = ROUNDING[i];
+  return v;
+}
+
+/**
  * Compares two read-backs; returns a description of the first disagreement or null. `tol` is
- * EXACT, CLOSE (optionally with its own `rtol`, for results of several transcendental steps) or
- * `{ kind: 'sum', bound }`.
+ * EXACT, SIGNED (exact and the same sign of zero), CLOSE (optionally with its own `rtol`, for
+ * results of several transcendental steps) or `{ kind: 'sum', bound }`.
  */
 function compare(got, want, tol) {
   if (got.length !== want.length) return `length ${got.length}, cpu ${want.length}`;
@@ -115,6 +133,8 @@ function compare(got, want, tol) {
       if (Number.isNaN(w) !== Number.isNaN(g)) return `[${i}]: gl ${g}, cpu ${w}`;
       continue;
     }
+    if (tol.signedZeros && !Object.is(g, w))
+      return `[${i}]: gl ${Object.is(g, -0) ? '-0' : g}, cpu ${Object.is(w, -0) ? '-0' : w}`;
     if (!Number.isFinite(w) || !Number.isFinite(g)) {
       if (g !== w) return `[${i}]: gl ${g}, cpu ${w}`;
       continue;
@@ -131,6 +151,7 @@ function compare(got, want, tol) {
 }
 
 const EXACT = { kind: 'exact' };
+const SIGNED = { kind: 'exact', signedZeros: true };
 const CLOSE = { kind: 'close' };
 
 /**
@@ -274,6 +295,60 @@ function cases() {
   add('map', 'user kernel Math.atan2, broadcast', (d, up) => [
     d.map(atan2, [up(withSpecials(n, 80, -5, 5), shape), up(withSpecials(31, 81, -5, 5), [31])]),
   ]);
+  // the exact Math functions (gl: its own GLSL, as JavaScript gives them: NaN through max/min,
+  // signed zeros, round's halves and values from 2^23 up), bit for bit with the sign of zero, in
+  // the backend's own shader (same shapes) and in a gpu.js kernel (broadcast)
+  const zeros31 = new Float32Array(31);
+  ['abs', 'sign', 'floor', 'ceil', 'round', 'trunc', 'fround'].forEach((fn, i) => {
+    const same = defineKernel({ name: `conformance.math.${fn}`, arity: 1, params: 0, expr: `Math.${fn}(a)` });
+    const bcast = defineKernel({
+      name: `conformance.math.${fn}.broadcast`,
+      arity: 2,
+      params: 0,
+      expr: `b == 0.0 ? Math.${fn}(a) : 0.0`,
+    });
+    add(
+      'map',
+      `user kernel Math.${fn}`,
+      (d, up) => [d.map(same, [up(withRounding(n, 82 + i, -4, 4), shape)])],
+      () => SIGNED,
+    );
+    add(
+      'map',
+      `user kernel Math.${fn}, broadcast`,
+      (d, up) => [d.map(bcast, [up(withRounding(n, 82 + i, -4, 4), shape), up(zeros31, [31])])],
+      () => SIGNED,
+    );
+  });
+  // max and min: every pair of the values below (row k of a holds PAIRS[k], b's first entries
+  // PAIRS), then random pairs; same shapes, and b broadcast along the rows
+  const PAIRS = [NaN, 0, -0, Infinity, -Infinity, 3.4e38, -3.4e38, 1, -1, 0.5];
+  const pairA = values(n, 90, -2, 2);
+  PAIRS.forEach((v, k) => {
+    pairA.fill(v, k * 31, k * 31 + 31);
+  });
+  const pairB = values(n, 91, -2, 2);
+  for (let r = 0; r < shape[0]; r++) pairB.set(PAIRS, r * 31);
+  for (const fn of ['max', 'min']) {
+    const spec = defineKernel({
+      name: `conformance.math.${fn}`,
+      arity: 2,
+      params: 0,
+      expr: `Math.${fn}(a, b)`,
+    });
+    add(
+      'map',
+      `user kernel Math.${fn}`,
+      (d, up) => [d.map(spec, [up(pairA, shape), up(pairB, shape)])],
+      () => SIGNED,
+    );
+    add(
+      'map',
+      `user kernel Math.${fn}, broadcast`,
+      (d, up) => [d.map(spec, [up(pairA, shape), up(pairB.subarray(0, 31), [31])])],
+      () => SIGNED,
+    );
+  }
 
   // reductions: a bound from sum |x| for sums, exact for max/min/arg*
   const rs = [7, 129, 33];

@@ -136,8 +136,8 @@ export const SCALAR: Readonly<Record<ScalarOp, ElementwiseSpec>> = {
     'let t_m = Math.pow(Math.abs(a), p0);',
     1,
   ),
-  // GLSL min/max return the non-NaN operand; keep NaN as Math.min/Math.max do.
-  clamp: u('clamp', 'a != a ? a : Math.min(Math.max(a, p0), p1)', undefined, 2),
+  // Math.min/Math.max propagate NaN on every backend (gl: its own GLSL, not GLSL's min/max).
+  clamp: u('clamp', 'Math.min(Math.max(a, p0), p1)', undefined, 2),
   leakyRelu: u('leakyRelu', 'a > 0.0 ? a : p0 * a', undefined, 1),
   affine: u('affine', 'p0 * a + p1', undefined, 2),
 };
@@ -183,9 +183,10 @@ export const BINARY: Readonly<Record<BinaryOp, ElementwiseSpec>> = {
     'b == 0.0 ? 1.0 : (a == 1.0 ? 1.0 : ((a != a || b != b) ? a + b : ((a == -1.0 && Math.abs(b) > 3.4028234663852886e38) ? 1.0 : ((a == 0.0 && b < 0.0) ? ((Math.floor(b) == b && Math.floor(b * 0.5) * 2.0 != b) ? 1.0 / a : 1.0 / Math.abs(a)) : (a >= 0.0 ? Math.pow(a, b) : (Math.floor(b) == b ? (Math.floor(b * 0.5) * 2.0 == b ? t_m : -t_m) : (Math.abs(a) > 3.4028234663852886e38 ? t_m : 0.0 / 0.0)))))))',
     'let t_m = Math.pow(Math.abs(a), b);',
   ),
-  // GLSL max/min return the non-NaN operand; propagate NaN as Math.max/Math.min do.
-  maximum: b('maximum', '(a != a || b != b) ? a + b : Math.max(a, b)'),
-  minimum: b('minimum', '(a != a || b != b) ? a + b : Math.min(a, b)'),
+  // NaN in either operand gives NaN: Math.max/Math.min's semantics on every backend (gl computes
+  // them with its own GLSL: GLSL's max/min return the other operand of a NaN).
+  maximum: b('maximum', 'Math.max(a, b)'),
+  minimum: b('minimum', 'Math.min(a, b)'),
   equal: b('equal', 'a == b ? 1.0 : 0.0'),
   notEqual: b('notEqual', 'a != b ? 1.0 : 0.0'),
   less: b('less', 'a < b ? 1.0 : 0.0'),

@@ -143,7 +143,7 @@ const COMBINE = {
     name: 'gl.logsumexp2',
     arity: 2,
     params: 0,
-    stmts: 'let t_m = (a != a || b != b) ? a + b : Math.max(a, b);',
+    stmts: 'let t_m = Math.max(a, b);',
     expr: `(t_m != t_m || Math.abs(t_m) > ${FLT_MAX}) ? t_m : t_m + Math.log(Math.exp(a - t_m) + Math.exp(b - t_m))`,
   }),
 } as const;
@@ -345,8 +345,8 @@ export class GpuJsBackend implements KernelBackend {
   /**
    * Whether element-wise kernels whose inputs all have the output's length run as the backend's
    * own shader that reads each input at the fragment's own texel, without gpu.js's index
-   * arithmetic (default `true`). Specs with broadcasting, or calling a `Math` function gpu.js does
-   * not emit as a GLSL built-in (`pow`, `round`, `tanh`, ...), run gpu.js's kernel either way.
+   * arithmetic (default `true`). Specs with broadcasting run gpu.js's kernel either way. Both call
+   * the backend's own GLSL for every `Math` function (./glsl-math.ts), so they give the same values.
    *
    * @example
    * ```ts
@@ -669,7 +669,7 @@ export class GpuJsBackend implements KernelBackend {
    * `Device.mapMulti`, e.g. an optimizer's new state and parameter): the backend's own shader (see
    * {@link GpuJsBackend.directMap}) reads every input once, runs the specs' shared statements once
    * and writes spec `k`'s value into render target `k`. It applies to 2 to 4 specs that share
-   * their statements and call only GLSL built-ins, over inputs all of the output's length (no
+   * their statements, over inputs all of the output's length (no
    * broadcasting, not tiled), on contexts with four render targets (WebGL2, or WebGL1 with
    * `WEBGL_draw_buffers`); otherwise it returns null and the device runs one map per spec. Each
    * output equals that spec's own map (the same GLSL expressions).
@@ -940,7 +940,7 @@ export class GpuJsBackend implements KernelBackend {
    * The spec's GLSL is the direct same-shape map's (see {@link GpuJsBackend.directMap}), so the
    * values equal `matmul` then `map`. Null (the device runs `matmul` and `map`) where the packed
    * path does not run (`packedMatmul` off, textures too large, tiled operands or output),
-   * with `directMap` off, or for a spec that calls a function outside the GLSL built-ins.
+   * or with `directMap` off.
    *
    * @example
    * ```ts

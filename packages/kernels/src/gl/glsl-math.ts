@@ -479,6 +479,70 @@ const ATAN2 = `float gk_atan2(float y, float x) {
   return yneg ? -v : v;
 }`;
 
+// The exact functions (abs, sign, floor, ceil, trunc, round, max, min). GLSL ES does not require
+// its built-ins to return NaN for a NaN operand, and its max/min return the other operand of a NaN
+// in practice (llvmpipe and SwiftShader: max(NaN, 1) = 1), keep the operand order's zero (max(0,
+// -0) = -0), its sign gives 0 for -0 and NaN, and gpu.js's round is floor(x + 0.5) (1 at
+// 0.49999997, 8388610 at 8388609, +0 at -0.4). These test NaN first as every function above does
+// (x != x; the value itself is returned), then the zeros: an integer result 0 gets x's sign from
+// x * gk_zero (a uniform, so no compiler folds the product to 0), and max/min choose between two
+// zeros by the sign of 1 / x, as gk_atan2 does. Values from 2^23 on are integers already and are
+// returned as they are (so are the infinities); below it floor and ceil are exact (GLSL ES 3.00
+// section 4.5.1: they inherit the exactness of the operations they are built from).
+
+/**
+ * Math.abs: -x below 0, else x + gk_zero: x itself, NaN for NaN, and +0 for -0 (GLSL's abs is
+ * defined as x >= 0 ? x : -x, which keeps -0).
+ */
+const ABS = `float gk_abs(float x) {
+  return x < 0.0 ? -x : x + ${Z};
+}`;
+
+/** Math.sign: ±1, and x itself for ±0 and NaN (GLSL's sign gives 0 for both). */
+const SIGN = `float gk_sign(float x) {
+  return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x);
+}`;
+
+/** Math.floor, ceil or trunc: NaN and |x| >= 2^23 as they come, a zero result with x's sign. */
+const toInteger = (fn: 'floor' | 'ceil' | 'trunc'): string =>
+  [
+    `float gk_${fn}(float x) {`,
+    '  if (x != x || abs(x) >= 8388608.0) return x;',
+    `  float r = ${fn === 'trunc' ? 'x < 0.0 ? ceil(x) : floor(x)' : `${fn}(x)`};`,
+    `  return r == 0.0 ? x * ${Z} : r;`,
+    '}',
+  ].join('\n');
+
+/**
+ * Math.round: floor(x + 0.5) computed exactly: the fraction x - floor(x) decides (halves go up;
+ * it is exact unless x is in (-1, 0), where it rounds up by less than an ulp and never across 0.5),
+ * -0 for x in [-0.5, 0) and -0, NaN and |x| >= 2^23 as they come.
+ */
+const ROUND = `float gk_round(float x) {
+  if (x != x || abs(x) >= 8388608.0) return x;
+  float f = floor(x);
+  float r = x - f >= 0.5 ? f + 1.0 : f;
+  return r == 0.0 ? x * ${Z} : r;
+}`;
+
+/**
+ * Math.max: NaN if either is NaN (x + y); of two equal values x, unless x is -0 (1 / x < 0: then
+ * y, +0 or -0); else the larger. The zeros are not told apart by a sum (x + y is +0 unless both
+ * are -0): compilers fold x + 0.0 to x, and llvmpipe gave max(-0, 0.0) = -0 for a literal 0.0.
+ */
+const MAX = `float gk_max(float x, float y) {
+  if (x != x || y != y) return x + y;
+  if (x == y) return 1.0 / x < 0.0 ? y : x;
+  return x > y ? x : y;
+}`;
+
+/** Math.min: as {@link MAX}, of two equal values x when x is -0, else y. */
+const MIN = `float gk_min(float x, float y) {
+  if (x != x || y != y) return x + y;
+  if (x == y) return 1.0 / x < 0.0 ? x : y;
+  return x < y ? x : y;
+}`;
+
 interface Part {
   readonly source: string;
   readonly deps: readonly string[];
@@ -517,6 +581,14 @@ const PARTS: Readonly<Record<string, Part>> = {
   gk_atanabs: { source: ATANABS, deps: [] },
   gk_atan: { source: ATAN, deps: ['gk_atanabs'] },
   gk_atan2: { source: ATAN2, deps: ['gk_atanabs'] },
+  gk_abs: { source: ABS, deps: [] },
+  gk_sign: { source: SIGN, deps: [] },
+  gk_floor: { source: toInteger('floor'), deps: [] },
+  gk_ceil: { source: toInteger('ceil'), deps: [] },
+  gk_trunc: { source: toInteger('trunc'), deps: [] },
+  gk_round: { source: ROUND, deps: [] },
+  gk_max: { source: MAX, deps: [] },
+  gk_min: { source: MIN, deps: [] },
 };
 
 /**
@@ -546,6 +618,14 @@ export const PORTABLE_MATH: Readonly<Record<string, { readonly glsl: string; rea
   acos: { glsl: 'gk_acos', arity: 1 },
   atan: { glsl: 'gk_atan', arity: 1 },
   atan2: { glsl: 'gk_atan2', arity: 2 },
+  abs: { glsl: 'gk_abs', arity: 1 },
+  sign: { glsl: 'gk_sign', arity: 1 },
+  floor: { glsl: 'gk_floor', arity: 1 },
+  ceil: { glsl: 'gk_ceil', arity: 1 },
+  trunc: { glsl: 'gk_trunc', arity: 1 },
+  round: { glsl: 'gk_round', arity: 1 },
+  max: { glsl: 'gk_max', arity: 2 },
+  min: { glsl: 'gk_min', arity: 2 },
 };
 
 /**
@@ -568,7 +648,45 @@ export function glslMathSource(names: Iterable<string>): string {
   return out.join('\n');
 }
 
-const CALL = new RegExp(`\\bMath\\.(${Object.keys(PORTABLE_MATH).join('|')})\\s*\\(`, 'g');
+/** `Math.<fn>(` for every function of {@link PORTABLE_MATH}. */
+const KERNEL_CALL = new RegExp(`\\bMath\\.(${Object.keys(PORTABLE_MATH).join('|')})\\s*\\(`, 'g');
+
+/**
+ * `Math.<fn>(` for the functions {@link portableGpuJs} rewrites: all but `floor`, which the
+ * backend's own index arithmetic calls on finite non-negative values below 2^23, where GLSL's floor
+ * is exact and costs one instruction (kernel-language text gets `gk_floor` from
+ * {@link portableKernelText}).
+ */
+const CALL = new RegExp(
+  `\\bMath\\.(${Object.keys(PORTABLE_MATH)
+    .filter((fn) => fn !== 'floor')
+    .join('|')})\\s*\\(`,
+  'g',
+);
+
+/** A call of one of {@link PORTABLE_MATH}'s GLSL functions (longest names first: gk_expm1 before gk_exp). */
+const GK_CALL = new RegExp(
+  `\\b(${Object.values(PORTABLE_MATH)
+    .map((m) => m.glsl)
+    .sort((a, b) => b.length - a.length)
+    .join('|')})\\s*\\(`,
+  'g',
+);
+
+/** The kernel-language function whose GLSL is `glsl`. */
+const BY_GLSL: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(PORTABLE_MATH).map(([fn, m]) => [m.glsl, fn]),
+);
+
+/**
+ * Kernel-language text (a spec's `stmts` or `expr`) for a gpu.js kernel source: every call of a
+ * {@link PORTABLE_MATH} function becomes a call of its GLSL (`Math.floor(` becomes `gk_floor(`), so
+ * the spec computes what the backend's own shaders compute; {@link portableGpuJs} then declares
+ * and injects them.
+ */
+export function portableKernelText(text: string): string {
+  return text.replace(KERNEL_CALL, (_, fn: string) => `${PORTABLE_MATH[fn].glsl}(`);
+}
 
 /** A gpu.js native function declaration: the GLSL comes with `injectedNative`, so the source is empty. */
 export interface GpuJsNativeFunction {
@@ -580,8 +698,11 @@ export interface GpuJsNativeFunction {
 
 /**
  * Rewrites a gpu.js kernel's source so that the calls of {@link PORTABLE_MATH} functions call the
- * gl backend's GLSL instead of gpu.js's translation (the GLSL built-in, or for `pow` gpu.js's
- * `_pow` over it): `Math.exp(` becomes `gk_exp(`. Returns the new source, the GLSL to inject
+ * gl backend's GLSL instead of gpu.js's translation (the GLSL built-in, or one of gpu.js's helpers:
+ * `_pow`, `_round`, `trunc`, `tanh`, ...): `Math.exp(` becomes `gk_exp(`. `Math.floor(` stays
+ * GLSL's floor: the backend's index arithmetic calls it, and kernel-language text arrives with
+ * `gk_floor(` from {@link portableKernelText}; every call of a PORTABLE_MATH GLSL function in the
+ * result is declared and injected. Returns the new source, the GLSL to inject
  * (`uniform float gk_zero;` and the definitions; link-time initialised to 0, so no upload is
  * needed) and the native-function declarations gpu.js needs to type the calls; `null` extras
  * when the source calls none of them.
@@ -591,12 +712,9 @@ export function portableGpuJs(source: string): {
   injectedNative: string | null;
   nativeFunctions: GpuJsNativeFunction[];
 } {
+  const out = source.replace(CALL, (_, fn: string) => `${PORTABLE_MATH[fn].glsl}(`);
   const used = new Set<string>();
-  const out = source.replace(CALL, (_, fn: string) => {
-    const glsl = PORTABLE_MATH[fn].glsl;
-    used.add(fn);
-    return `${glsl}(`;
-  });
+  for (const m of out.matchAll(GK_CALL)) used.add(BY_GLSL[m[1]]);
   if (used.size === 0) return { source, injectedNative: null, nativeFunctions: [] };
   const names = [...used].map((fn) => PORTABLE_MATH[fn].glsl);
   const nativeFunctions = [...used].map((fn) => {

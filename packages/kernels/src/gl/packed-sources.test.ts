@@ -1,7 +1,9 @@
 import * as gpujs from 'gpu.js';
 import { describe, expect, it } from 'vitest';
+import { MATH_FUNCTIONS } from '../spec/ast.js';
 import { defineKernel } from '../spec/define.js';
 import { textureSizeFor } from './backend.js';
+import { PORTABLE_MATH } from './glsl-math.js';
 import {
   epilogueStrides,
   MATMUL_BLOCK,
@@ -134,7 +136,7 @@ describe('mapSameShapeSource', () => {
     expect(src).toContain('float b = texture2D(x1, uv).r;');
     expect(src).toContain('uniform float p0;');
     expect(src).toContain('float t_s = (p0 * a);');
-    expect(src).toContain('gl_FragColor = vec4(max((t_s + b), (-1.5)), 0.0, 0.0, 0.0);');
+    expect(src).toContain('gl_FragColor = vec4(gk_max((t_s + b), (-1.5)), 0.0, 0.0, 0.0);');
   });
 
   it('computes a quotient of literals at run time (GLSL folds 0.0 / 0.0 to a number)', () => {
@@ -170,11 +172,37 @@ describe('mapSameShapeSource', () => {
     expect(src.indexOf('float gk_logpoly(')).toBeLessThan(src.indexOf('float gk_log1p('));
   });
 
-  it('is null for a spec calling a Math function gpu.js does not emit as a GLSL built-in', () => {
-    for (const expr of ['Math.trunc(a)', 'Math.round(a)', 'a + Math.round(a)']) {
-      const spec = defineKernel({ name: `test.gl${expr.length}`, arity: 1, params: 0, expr });
-      expect(mapSameShapeSource(spec, [2, 2]), expr).toBeNull();
+  it('calls the backend GLSL of every Math function of the kernel language but fround (the value itself)', () => {
+    expect(new Set([...Object.keys(PORTABLE_MATH), 'fround'])).toEqual(new Set(Object.keys(MATH_FUNCTIONS)));
+    for (const [fn, arity] of Object.entries(MATH_FUNCTIONS)) {
+      const args = ['a', 'b'].slice(0, arity).join(', ');
+      const spec = defineKernel({
+        name: `test.glAll.${fn}`,
+        arity: 2,
+        params: 0,
+        expr: `Math.${fn}(${args})`,
+      });
+      const src = mapSameShapeSource(spec, [2, 2]) ?? '';
+      const call = fn === 'fround' ? '(a)' : `gk_${fn}(${args})`;
+      expect(src, fn).toContain(`gl_FragColor = vec4(${call}, 0.0, 0.0, 0.0);`);
+      if (fn !== 'fround') expect(src, fn).toContain(`float gk_${fn}(float `);
+      // no GLSL built-in of the same name is called on the spec's values
+      expect(src.split('void main()')[1], fn).not.toMatch(new RegExp(`\\b${fn}\\(`));
     }
+  });
+
+  it('abs, sign, floor, ceil, trunc, round, max and min are the backend GLSL (GLSL built-ins or gpu.js helpers before)', () => {
+    const spec = defineKernel({
+      name: 'test.glExact',
+      arity: 2,
+      params: 0,
+      expr: 'Math.max(Math.round(a), Math.abs(b)) - Math.min(Math.trunc(a), Math.sign(b))',
+    });
+    const src = mapSameShapeSource(spec, [2, 2]) ?? '';
+    expect(src).toContain('(gk_max(gk_round(a), gk_abs(b)) - gk_min(gk_trunc(a), gk_sign(b)))');
+    for (const fn of ['max', 'min', 'round', 'abs', 'trunc', 'sign'])
+      expect(src).toContain(`float gk_${fn}(`);
+    expect(src).not.toContain('float gk_floor(');
   });
 });
 
@@ -214,9 +242,11 @@ describe('matmul epilogues (unpackEpilogue, epilogueStrides)', () => {
     expect(unpackSource(5, 6, [6, 5])).not.toContain('gk_epi');
   });
 
-  it('is null for a spec outside the GLSL built-ins or of another arity', () => {
+  it('is null for a spec of another arity; calls the backend GLSL as the same-shape map does', () => {
     const round = defineKernel({ name: 'test.epiRound', arity: 1, params: 0, expr: 'Math.round(a)' });
-    expect(unpackEpilogue(round, [])).toBeNull();
+    const epi = unpackEpilogue(round, [])!;
+    expect(epi.decls.join('\n')).toContain('  return gk_round(a);');
+    expect(epi.decls.join('\n')).toContain('float gk_round(float x)');
     const two = defineKernel({ name: 'test.epiTwo', arity: 2, params: 0, expr: 'a + b' });
     expect(unpackEpilogue(two, [])).toBeNull();
     expect(unpackEpilogue(two, [{ rowStride: 0, colStride: 0, size: [1, 1] }])!.apply).toBe(

@@ -336,9 +336,8 @@ export interface UnpackEpilogue {
 /**
  * {@link UnpackEpilogue} for `spec` (input `a` is the product's element, `b..` the operands read
  * as `operands` say): the spec's statements and expression are the GLSL that
- * {@link mapSameShapeSource} emits, so the values equal the same-shape map's. Null when the spec
- * calls a function outside the GLSL built-ins (the backend then runs matmul and map), or its
- * arity is not `1 + operands.length`.
+ * {@link mapSameShapeSource} emits, so the values equal the same-shape map's. Null when its arity
+ * is not `1 + operands.length` (the backend then runs matmul and map).
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
@@ -381,23 +380,14 @@ export function unpackEpilogue(
   return { decls, apply: `    v = gk_epi(${['v', ...reads].join(', ')});` };
 }
 
-/**
- * The `Math` functions a same-shape map can use in the backend's own shader as the GLSL built-in
- * of the same name: those gpu.js also emits as that built-in (its translation of the others, e.g.
- * `round`, goes through its own helper functions, so those specs stay on gpu.js). The
- * functions of {@link PORTABLE_MATH} (exp, expm1, log, log1p, log2, log10, pow, sqrt, cbrt, the
- * trigonometric, inverse trigonometric and hyperbolic functions, atan2) call the
- * backend's own GLSL instead (./glsl-math.ts), in these shaders and in gpu.js's kernels alike.
- */
-const GLSL_BUILTINS: ReadonlySet<string> = new Set(['abs', 'ceil', 'floor', 'max', 'min', 'sign']);
-
 /** A float uniform that always holds 1.0 (see {@link mapSameShapeSource}). */
 export const ONE_UNIFORM = 'gk_one';
 
 /**
  * GLSL for one kernel-language expression, or null when it calls a function outside
- * {@link GLSL_BUILTINS} and {@link PORTABLE_MATH}; the GLSL functions of the latter it calls are
- * added to `used` (their definitions come from `glslMathSource`).
+ * {@link PORTABLE_MATH} (every `Math` function of the kernel language but `fround` is there, and
+ * `fround` is the value itself: a highp float is a float32); the GLSL functions it calls are added
+ * to `used` (their definitions come from `glslMathSource`).
  */
 function glslExpr(e: KernelExpr, used: Set<string>): string | null {
   switch (e.kind) {
@@ -438,12 +428,12 @@ function glslExpr(e: KernelExpr, used: Set<string>): string | null {
         const x = glslExpr(e.args[0], used);
         return x === null ? null : `(${x})`;
       }
-      const portable = Object.hasOwn(PORTABLE_MATH, e.fn) ? PORTABLE_MATH[e.fn].glsl : null;
-      if (portable === null && !GLSL_BUILTINS.has(e.fn)) return null;
+      if (!Object.hasOwn(PORTABLE_MATH, e.fn)) return null;
+      const { glsl } = PORTABLE_MATH[e.fn];
       const args = e.args.map((a) => glslExpr(a, used));
       if (args.some((x) => x === null)) return null;
-      if (portable !== null) used.add(portable);
-      return `${portable ?? e.fn}(${args.join(', ')})`;
+      used.add(glsl);
+      return `${glsl}(${args.join(', ')})`;
     }
     default:
       return null;
@@ -453,7 +443,7 @@ function glslExpr(e: KernelExpr, used: Set<string>): string | null {
 /**
  * A spec's statements (`float t_x = ...;` lines) and result expression in GLSL, with the portable
  * math functions they call (`used`, for `glslMathSource`); null when it calls a function outside
- * {@link GLSL_BUILTINS} and {@link PORTABLE_MATH}.
+ * {@link PORTABLE_MATH} and `fround` (none of the kernel language's).
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
@@ -474,8 +464,10 @@ function glslBody(spec: ElementwiseSpec): { lets: string[]; result: string; used
  * An element-wise kernel whose inputs all have the output's length (no broadcasting) as a fragment
  * shader: every input is read at the fragment's own texel (buffers of one length share gpu.js's
  * texture size), so no index arithmetic runs. Samplers `x0..`, float uniforms `p0..`; the output
- * texture is `size`; uniform {@link ONE_UNIFORM} must be 1.0. Null when the spec calls a `Math` function gpu.js does not emit as a GLSL
- * built-in (see {@link GLSL_BUILTINS}): such specs keep gpu.js's kernel.
+ * texture is `size`; uniform {@link ONE_UNIFORM} must be 1.0 and {@link ZERO_UNIFORM} 0.0. Every
+ * `Math` function of the kernel language is the gl backend's own GLSL ({@link PORTABLE_MATH};
+ * `fround` is the value itself), as in gpu.js's kernels, so both paths compute the same values;
+ * null only for a call outside them, which a valid spec cannot make.
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
@@ -508,8 +500,8 @@ export const MAP_MULTI_TARGETS = 4;
  * shader writing spec `k`'s value into render target `k` (2 to {@link MAP_MULTI_TARGETS} specs of
  * one arity and parameter count, sharing their statements, which run once): what
  * {@link mapSameShapeSource} is for one spec. `glsl3` gives the GLSL ES 3.00 form WebGL2 needs for
- * several outputs; else WebGL1's `GL_EXT_draw_buffers`. Null when the specs' statements differ, a
- * spec calls a function outside the GLSL built-ins, or the count is out of range.
+ * several outputs; else WebGL1's `GL_EXT_draw_buffers`. Null when the specs' statements differ or
+ * the count is out of range.
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */

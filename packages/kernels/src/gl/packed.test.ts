@@ -465,7 +465,7 @@ describe.each(active)('readAsync on GpuJsBackend(%s)', (mode) => {
   });
 });
 
-/** A spec calling a Math function that gpu.js emits through its own helper (not a GLSL built-in). */
+/** A spec calling Math.round (gpu.js's helper floor(x + 0.5) before issue 16; now the backend's GLSL on both paths). */
 const ROUND = defineKernel({ name: 'test.glRound', arity: 1, params: 0, expr: 'Math.round(a)' });
 
 describe.each(active)('direct same-shape maps on GpuJsBackend(%s)', (mode) => {
@@ -515,19 +515,28 @@ describe.each(active)('direct same-shape maps on GpuJsBackend(%s)', (mode) => {
     expect(direct).toBeGreaterThan(specs.length / 2);
   });
 
-  it('broadcast inputs and specs calling a gpu.js helper (round) keep the gpu.js kernel', () => {
+  it('broadcast inputs keep the gpu.js kernel; a spec calling round runs directly (issue 16)', () => {
     const before = be.directMapCalls;
     const a = be.upload(new Float32Array([1, 2, 3, 4, 5, 6]));
     const b = be.upload(new Float32Array([10, 20, 30]));
     const s = be.map(BINARY.add, [a, b], [[2, 3], [3]], [2, 3], []);
     expect(Array.from(be.read(s))).toEqual([11, 22, 33, 14, 25, 36]);
-    const t = be.map(ROUND, [a], [[6]], [6], []);
-    expect(be.read(t)[0]).toBe(1);
     expect(be.directMapCalls - before).toBe(0);
+    const halves = be.upload(new Float32Array([0.49999997, -0.4, -2.5, 2.5, 8388609, -0.50000006]));
+    const t = be.map(ROUND, [halves], [[6]], [6], []);
+    expect(be.directMapCalls - before).toBe(1);
+    expect(Array.from(be.read(t)).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual([
+      0,
+      '-0',
+      -2,
+      3,
+      8388609,
+      -1,
+    ]);
     const d = be.map(BINARY.mul, [a, a], [[6], [6]], [6], []);
     expect(Array.from(be.read(d))).toEqual([1, 4, 9, 16, 25, 36]);
-    expect(be.directMapCalls - before).toBe(1);
-    for (const x of [a, b, s, t, d]) be.free(x);
+    expect(be.directMapCalls - before).toBe(2);
+    for (const x of [a, b, s, halves, t, d]) be.free(x);
   });
 });
 
@@ -596,20 +605,11 @@ describe.each(active)('fused multi-output maps (mapMulti) on GpuJsBackend(%s)', 
     for (const b of [...xs, ...three, ...two]) be.free(b);
   });
 
-  it('returns null where it does not fuse: broadcasting, different statements, round, one or five specs', () => {
+  it('returns null where it does not fuse: broadcasting, different statements, one or five specs', () => {
     const xs = inputs();
     const shapes = xs.map(() => [n]);
     const other = defineKernel({ name: 'test.glmm.other', arity: 4, params: 6, expr: 'a + b' });
-    // Math.round is gpu.js's helper, not a GLSL function of the backend's shaders
-    const pow = defineKernel({
-      name: 'test.glmm.round',
-      arity: 4,
-      params: 6,
-      stmts: STMTS,
-      expr: 'Math.round(t_m)',
-    });
     expect(be.mapMulti([ADAM[0], other], xs, shapes, [n], PARAMS)).toBeNull();
-    expect(be.mapMulti([ADAM[0], pow], xs, shapes, [n], PARAMS)).toBeNull();
     expect(be.mapMulti([ADAM[0]], xs, shapes, [n], PARAMS)).toBeNull();
     expect(be.mapMulti([...ADAM, ...ADAM.slice(0, 2)], xs, shapes, [n], PARAMS)).toBeNull();
     const row = be.upload(testData(301, 5));

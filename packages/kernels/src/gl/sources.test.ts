@@ -5,7 +5,7 @@ import { planBroadcast, planReduce } from '../codegen.js';
 import { BINARY, UNARY } from '../elementwise.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
-import { testData } from '../testing/reference.js';
+import { kernelTextFunction, testData } from '../testing/reference.js';
 import type { StageOp } from './sources.js';
 import {
   gatherSource,
@@ -28,8 +28,7 @@ import {
 type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
 
 function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  // evaluating generated kernel text is the point of this test
-  const f = new Function(`return (${source});`)() as Kernel;
+  const f = kernelTextFunction<Kernel>(source);
   const out = new Float32Array(outputs);
   for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
   return out;

@@ -8,6 +8,7 @@ import type { Shape } from '../shape.js';
 import { sizeOf, stridesOf } from '../shape.js';
 import { parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
+import { portableKernelText } from './glsl-math.js';
 
 /**
  * Bound on array sizes: index expressions compute `floor((i + 0.5) / s)` in float32, and `i + 0.5`
@@ -33,9 +34,10 @@ export const UPLOAD_SOURCE = 'function (x) { return x[this.thread.x]; }';
 
 /**
  * An element-wise kernel: loads each input through its broadcast plan into `a`..`f`, runs the
- * spec's statements and returns its expression. Arguments: `x0..x{arity-1}`, then `p0..`. The
- * spec is validated first (`parsedKernel`: a lookup for a spec made by `defineKernel`), so gpu.js
- * only ever sees kernel-language text.
+ * spec's statements and returns its expression, their `Math` calls as the backend's GLSL
+ * (`portableKernelText`: `Math.floor(` becomes `gk_floor(`; the index arithmetic keeps GLSL's
+ * floor). Arguments: `x0..x{arity-1}`, then `p0..`. The spec is validated first (`parsedKernel`: a
+ * lookup for a spec made by `defineKernel`), so gpu.js only ever sees kernel-language text.
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
@@ -47,8 +49,8 @@ export function mapSource(spec: ElementwiseSpec, plan: BroadcastPlan): string {
   const body = [`let i = this.thread.x + 0.0;`];
   for (let k = 0; k < spec.arity; k++)
     body.push(`let ${INPUT_NAMES[k]} = x${k}[${indexExpr(plan, k, 'i')}];`);
-  if (spec.stmts) body.push(spec.stmts);
-  body.push(`return ${spec.expr};`);
+  if (spec.stmts) body.push(portableKernelText(spec.stmts));
+  body.push(`return ${portableKernelText(spec.expr)};`);
   return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
 }
 

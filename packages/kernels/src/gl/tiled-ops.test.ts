@@ -4,7 +4,7 @@ import { CpuBackend } from '../backends/cpu.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
-import { testData } from '../testing/reference.js';
+import { kernelTextFunction, testData } from '../testing/reference.js';
 import type { WindowSpec } from '../window.js';
 import { planWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
@@ -30,8 +30,7 @@ type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)
 
 /** Runs gpu.js kernel text as JavaScript, once per output position. */
 function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  // evaluating generated kernel text is the point of this test
-  const f = new Function(`return (${source});`)() as Kernel;
+  const f = kernelTextFunction<Kernel>(source);
   const out = new Float32Array(outputs);
   for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
   return out;

@@ -8,7 +8,7 @@ import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import { defineKernel } from '../spec/define.js';
-import { matmul64, testData } from '../testing/reference.js';
+import { kernelTextFunction, matmul64, testData } from '../testing/reference.js';
 import { planWindow, sliceWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
@@ -36,8 +36,7 @@ type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)
 
 /** Runs gpu.js kernel text as JavaScript, once per output position. */
 function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  // evaluating generated kernel text is the point of this test
-  const f = new Function(`return (${source});`)() as Kernel;
+  const f = kernelTextFunction<Kernel>(source);
   const out = new Float32Array(outputs);
   for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
   return out;

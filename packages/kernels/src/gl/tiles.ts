@@ -14,6 +14,7 @@ import type { BroadcastPlan } from '../codegen.js';
 import { flt, INPUT_NAMES } from '../codegen.js';
 import { parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
+import { portableKernelText } from './glsl-math.js';
 import type { WindowGatherPlan } from './sources.js';
 import { windowSolveStatements } from './sources.js';
 
@@ -117,8 +118,8 @@ export function tiledMapSource(
     body.push(`let ${INPUT_NAMES[k]} = x${k}[${terms.length === 0 ? '0.0' : terms.join(' + ')}];`);
   }
   for (let q = 0; q < u; q++) args.push(`u${q}`);
-  if (spec.stmts) body.push(spec.stmts);
-  body.push(`return ${spec.expr};`);
+  if (spec.stmts) body.push(portableKernelText(spec.stmts));
+  body.push(`return ${portableKernelText(spec.expr)};`);
   return `function (${args.join(', ')}) {\n${body.join('\n')}\n}`;
 }
 

@@ -1,5 +1,6 @@
 // Float64 reference implementations for the kernel tests, written independently of the kernels.
 import type { ActivationGradOp, BinaryOp, ScalarOp, UnaryOp } from '../elementwise.js';
+import { PORTABLE_MATH } from '../gl/glsl-math.js';
 
 /** erf in float64: Taylor series below 2.5, Laplace continued fraction for erfc above. */
 export function erf64(x: number): number {
@@ -287,3 +288,17 @@ export const GRAD_REF: Record<ActivationGradOp, Ref64> = {
   eluGrad: (x, dy) => dy * (x > 0 ? 1 : Math.exp(x)),
   leakyReluGrad: (x, dy, p) => (x > 0 ? dy : p * dy),
 };
+
+/**
+ * gpu.js kernel text as a JavaScript function, to run it without a GPU: the calls of the gl
+ * backend's GLSL math functions that kernel-language text gets in gpu.js sources (`gk_floor(`,
+ * `gk_exp(`, ...: see `portableKernelText`) call JavaScript's `Math` function of the same name.
+ */
+export function kernelTextFunction<K>(source: string): K {
+  const entries = Object.entries(PORTABLE_MATH);
+  const math = Math as unknown as Record<string, unknown>;
+  // evaluating generated kernel text is the point of the tests that call this
+  return new Function(...entries.map(([, m]) => m.glsl), `return (${source});`)(
+    ...entries.map(([fn]) => math[fn]),
+  ) as K;
+}
