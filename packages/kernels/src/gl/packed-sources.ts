@@ -350,10 +350,10 @@ export function unpackEpilogue(
   if (body === null) return null;
   const { lets, result, used } = body;
   const decls: string[] = [
-    ...operands.map((_, k) => `uniform sampler2D E${k + 1};`),
-    ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
-    `uniform float ${ONE_UNIFORM};`,
-    `uniform float ${ZERO_UNIFORM};`,
+    ...specUniforms(
+      operands.map((_, k) => `E${k + 1}`),
+      spec.params,
+    ),
     glslMathSource(used),
   ];
   operands.forEach((o, k) => {
@@ -382,6 +382,26 @@ export function unpackEpilogue(
 
 /** A float uniform that always holds 1.0 (see {@link mapSameShapeSource}). */
 export const ONE_UNIFORM = 'gk_one';
+
+/**
+ * The uniforms of a shader that evaluates a spec: its input samplers, its parameters `p0..`,
+ * {@link ONE_UNIFORM} and {@link ZERO_UNIFORM}.
+ */
+function specUniforms(samplers: readonly string[], params: number): string[] {
+  return [
+    ...samplers.map((t) => `uniform sampler2D ${t};`),
+    ...Array.from({ length: params }, (_, q) => `uniform float p${q};`),
+    `uniform float ${ONE_UNIFORM};`,
+    `uniform float ${ZERO_UNIFORM};`,
+  ];
+}
+
+/** The samplers `x0..` of a same-shape spec's `arity` inputs. */
+const inputSamplers = (arity: number): string[] => Array.from({ length: arity }, (_, k) => `x${k}`);
+
+/** Statements reading each input `a, b, ..` from its sampler `x0..` at the texel `uv` (`tex`: the GLSL lookup). */
+const sameTexelReads = (arity: number, tex = 'texture2D'): string[] =>
+  Array.from({ length: arity }, (_, k) => `  float ${INPUT_NAMES[k]} = ${tex}(x${k}, uv).r;`);
 
 /**
  * GLSL for one kernel-language expression, or null when it calls a function outside
@@ -477,14 +497,11 @@ export function mapSameShapeSource(spec: ElementwiseSpec, size: readonly [number
   const { lets, result, used } = body;
   const lines = [
     'precision highp float;',
-    ...Array.from({ length: spec.arity }, (_, k) => `uniform sampler2D x${k};`),
-    ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
-    `uniform float ${ONE_UNIFORM};`,
-    `uniform float ${ZERO_UNIFORM};`,
+    ...specUniforms(inputSamplers(spec.arity), spec.params),
     glslMathSource(used),
     'void main() {',
     `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
-    ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
+    ...sameTexelReads(spec.arity),
     ...lets,
     `  gl_FragColor = vec4(${result}, 0.0, 0.0, 0.0);`,
     '}',
@@ -535,15 +552,12 @@ export function mapMultiSameShapeSource(
   const lines = [
     ...(glsl3 ? ['#version 300 es'] : ['#extension GL_EXT_draw_buffers : require']),
     'precision highp float;',
-    ...Array.from({ length: first.arity }, (_, k) => `uniform sampler2D x${k};`),
-    ...Array.from({ length: first.params }, (_, q) => `uniform float p${q};`),
-    `uniform float ${ONE_UNIFORM};`,
-    `uniform float ${ZERO_UNIFORM};`,
+    ...specUniforms(inputSamplers(first.arity), first.params),
     ...(glsl3 ? results.map((_, k) => `layout(location = ${k}) out vec4 o${k};`) : []),
     glslMathSource(used),
     'void main() {',
     `  vec2 uv = gl_FragCoord.xy / vec2(${flt(size[0])}, ${flt(size[1])});`,
-    ...Array.from({ length: first.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = ${tex}(x${k}, uv).r;`),
+    ...sameTexelReads(first.arity, tex),
     ...lets,
     ...results.map((r, k) =>
       glsl3 ? `  o${k} = vec4(${r}, 0.0, 0.0, 0.0);` : `  gl_FragData[${k}] = vec4(${r}, 0.0, 0.0, 0.0);`,
@@ -721,8 +735,8 @@ export interface PackPrologue {
 /**
  * The {@link PackPrologue} of `spec` over `spec.arity` inputs of one length (one texture size):
  * the inputs read at the same texel and the spec's GLSL as {@link mapSameShapeSource} emits it,
- * so a packed value equals the same-shape map's output at that index, bit for bit. Null when the
- * spec calls a function outside the GLSL built-ins.
+ * so a packed value equals the same-shape map's output at that index, bit for bit. Null only for
+ * a call outside {@link PORTABLE_MATH} and `fround`, which a valid spec cannot make.
  *
  * @throws {ValueError} for a spec that is not valid (see `defineKernel`).
  */
@@ -731,18 +745,8 @@ export function packPrologue(spec: ElementwiseSpec): PackPrologue | null {
   if (body === null) return null;
   const { lets, result, used } = body;
   return {
-    decls: [
-      ...Array.from({ length: spec.arity }, (_, k) => `uniform sampler2D x${k};`),
-      ...Array.from({ length: spec.params }, (_, q) => `uniform float p${q};`),
-      `uniform float ${ONE_UNIFORM};`,
-      `uniform float ${ZERO_UNIFORM};`,
-      glslMathSource(used),
-    ],
-    body: [
-      ...Array.from({ length: spec.arity }, (_, k) => `  float ${INPUT_NAMES[k]} = texture2D(x${k}, uv).r;`),
-      ...lets,
-      `  return ${result};`,
-    ],
+    decls: [...specUniforms(inputSamplers(spec.arity), spec.params), glslMathSource(used)],
+    body: [...sameTexelReads(spec.arity), ...lets, `  return ${result};`],
   };
 }
 
