@@ -20,7 +20,7 @@ import { formatShape, sizeOf, stridesOf } from '../shape.js';
 import { defineKernel, parsedKernel } from '../spec/define.js';
 import type { WindowPlan } from '../window.js';
 import type { GlPackedStats } from './packed.js';
-import { RawGl, type RawTexture } from './packed.js';
+import { noPackedStats, RawGl, type RawTexture } from './packed.js';
 import {
   CROSS_ENTROPY_MAX_CLASSES,
   colSumPackedSource,
@@ -36,6 +36,7 @@ import {
   ONE_UNIFORM,
   type PackLayout,
   type PackPrologue,
+  packLayout,
   packPrologue,
   packSource,
   type UnpackEpilogue,
@@ -464,16 +465,7 @@ export class GpuJsBackend implements KernelBackend {
    * ```
    */
   get packedStats(): GlPackedStats {
-    return (
-      this.rawGl?.stats ?? {
-        programs: 0,
-        textureAllocations: 0,
-        textureReuses: 0,
-        multiTargetDraws: 0,
-        packsHeld: 0,
-        packReuses: 0,
-      }
-    );
+    return this.rawGl?.stats ?? noPackedStats();
   }
 
   /** Kernel compile statistics since construction. */
@@ -1013,8 +1005,7 @@ export class GpuJsBackend implements KernelBackend {
    * product's left operand, so with {@link GpuJsBackend.packReuse} it is not packed again. Values
    * equal `map`, `matmul` and `reduce` bit for bit. Null (the device composes those) with
    * `fusedLinearGrad`, `packedMatmul` or `directMap` off, for tiled arrays, textures that do not
-   * fit, more than 1024 rows (the reduction would run in stages), a kernel calling a function
-   * outside the GLSL built-ins, or without `x` and `weight`.
+   * fit, more than 1024 rows (the reduction would run in stages), or without `x` and `weight`.
    *
    * @example
    * ```ts
@@ -1077,14 +1068,9 @@ export class GpuJsBackend implements KernelBackend {
     const outs: GpuJsBuffer[] = [];
     /** dz (or dz^T) packed: by the prologue, or dz's own (kept) packed form. */
     const packDz = (transposed: boolean): RawTexture => {
-      const layout: PackLayout = {
-        rows: transposed ? n : m,
-        cols: transposed ? m : n,
-        rowStride: transposed ? 1 : n,
-        colStride: transposed ? n : 1,
-        srcSize: [sw, sh],
-        outRows: pad(transposed ? n : m),
-      };
+      const layout = transposed
+        ? packLayout(n, m, true, [sw, sh], pad(n))
+        : packLayout(m, n, false, [sw, sh], pad(m));
       const name = `pack(${layout.rows}x${layout.cols}${transposed ? ', trans' : ''}${spec ? `, ${spec.name}` : ''})`;
       if (prologue === null) return this.packedOperand(name, ins[0], layout, made);
       const t = raw.texture(Math.ceil(layout.cols / 4), layout.outRows);
@@ -1104,14 +1090,7 @@ export class GpuJsBackend implements KernelBackend {
         const pw = this.packedOperand(
           `pack(${n}x${k})`,
           wb,
-          {
-            rows: n,
-            cols: k,
-            rowStride: k,
-            colStride: 1,
-            srcSize: [wt.size[0], wt.size[1]],
-            outRows: 4 * Math.ceil(n / 4),
-          },
+          packLayout(n, k, false, [wt.size[0], wt.size[1]], 4 * Math.ceil(n / 4)),
           made,
         );
         dx = this.multiplyPacked(`matmul(${m}x${n}x${k})`, pz, pw, m, n, k, like, null);
@@ -1124,14 +1103,7 @@ export class GpuJsBackend implements KernelBackend {
         const px = this.packedOperand(
           `pack(${m}x${k})`,
           xb,
-          {
-            rows: m,
-            cols: k,
-            rowStride: k,
-            colStride: 1,
-            srcSize: [xt.size[0], xt.size[1]],
-            outRows: 4 * Math.ceil(m / 4),
-          },
+          packLayout(m, k, false, [xt.size[0], xt.size[1]], 4 * Math.ceil(m / 4)),
           made,
         );
         dw = this.multiplyPacked(`matmul(${n}x${m}x${k}, transA)`, pzt, px, n, m, k, like, null);
@@ -1441,27 +1413,13 @@ export class GpuJsBackend implements KernelBackend {
       const pa = this.packedOperand(
         `pack(${m}x${k}${transA ? ', trans' : ''})`,
         ab,
-        {
-          rows: m,
-          cols: k,
-          rowStride: transA ? 1 : k,
-          colStride: transA ? m : 1,
-          srcSize: [at.size[0], at.size[1]],
-          outRows: aRows,
-        },
+        packLayout(m, k, transA, [at.size[0], at.size[1]], aRows),
         made,
       );
       const pb = this.packedOperand(
         `pack(${k}x${n}${transB ? ', trans' : ''})`,
         bb,
-        {
-          rows: k,
-          cols: n,
-          rowStride: transB ? 1 : n,
-          colStride: transB ? k : 1,
-          srcSize: [bt.size[0], bt.size[1]],
-          outRows: 4 * k4,
-        },
+        packLayout(k, n, transB, [bt.size[0], bt.size[1]], 4 * k4),
         made,
       );
       return this.multiplyPacked(op, pa, pb, m, k, n, at, epilogue);

@@ -54,6 +54,20 @@ export interface PackLayout {
   readonly outRows: number;
 }
 
+/**
+ * The {@link PackLayout} of `op(X)`, `rows x cols`, for a row-major buffer `X` of texture size
+ * `srcSize` holding `op(X)` itself, or its transpose (`cols x rows`) when `trans`.
+ */
+export function packLayout(
+  rows: number,
+  cols: number,
+  trans: boolean,
+  srcSize: readonly [number, number],
+  outRows: number,
+): PackLayout {
+  return { rows, cols, rowStride: trans ? 1 : cols, colStride: trans ? rows : 1, srcSize, outRows };
+}
+
 const header = (samplers: readonly string[]): string[] => [
   'precision highp float;',
   ...samplers.map((s) => `uniform sampler2D ${s};`),

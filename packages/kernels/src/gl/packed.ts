@@ -43,6 +43,18 @@ export interface GlPackedStats {
   readonly packReuses: number;
 }
 
+/** {@link GlPackedStats} before any pass: every count 0. @internal */
+export function noPackedStats(): { -readonly [K in keyof GlPackedStats]: GlPackedStats[K] } {
+  return {
+    programs: 0,
+    textureAllocations: 0,
+    textureReuses: 0,
+    multiTargetDraws: 0,
+    packsHeld: 0,
+    packReuses: 0,
+  };
+}
+
 /**
  * Draws full-viewport passes with gradkit's own fragment shaders on a WebGL context that gpu.js
  * also uses, restoring the state gpu.js relies on after each pass. Programs are cached by source;
@@ -60,14 +72,7 @@ export class RawGl {
   /** Four render targets per draw: WebGL2's drawBuffers, or WebGL1's WEBGL_draw_buffers; null if neither. */
   readonly multipleTargets: boolean;
   private readonly drawBuffers: ((targets: number[]) => void) | null;
-  private counts = {
-    programs: 0,
-    textureAllocations: 0,
-    textureReuses: 0,
-    multiTargetDraws: 0,
-    packsHeld: 0,
-    packReuses: 0,
-  };
+  private counts = noPackedStats();
   /** Textures of {@link RawGl.texture} that buffers hold (see {@link RawGl.hold}). */
   private readonly held = new Set<WebGLTexture>();
   private destroyed = false;
