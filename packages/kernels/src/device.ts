@@ -839,9 +839,8 @@ export class Device {
    * every backend; the point is one launch less, and no product array written and read again.
    * The `gl` backend applies the spec in the packed matmul's last pass (where the product is
    * written back to the flat layout), when the packed path runs (`packedMatmul` and `directMap`
-   * on, not tiled, the packed textures fit) and the spec calls only GLSL built-ins; elsewhere,
-   * and on `cpu` and `wasm`, it runs that matmul and that map. Use it for a layer's bias and
-   * activation (`act(x W^T + b)`).
+   * on, not tiled, the packed textures fit); elsewhere, and on `cpu` and `wasm`, it runs that
+   * matmul and that map. Use it for a layer's bias and activation (`act(x W^T + b)`).
    *
    * @param a A, `m x k` (`k x m` with `transA`).
    * @param b B, `k x n` (`n x k` with `transB`).
@@ -949,7 +948,7 @@ export class Device {
    * `cpu` and `wasm` run. The `gl` backend computes `dz` inside the passes that pack it for its two
    * products (no element-wise launch, no `dz` array) and sums its columns from the packed form,
    * where its packed matmul runs (`packedMatmul` and `directMap` on, not tiled, the textures fit,
-   * at most 1024 rows) and the kernel calls only GLSL built-ins; elsewhere it composes as above.
+   * at most 1024 rows); elsewhere it composes as above.
    *
    * @param dz `dz` `[m, n]`, or the kernel that computes it.
    * @param options what to compute: `x` (for `dw`), `weight` (for `dx`), `bias` (for `db`); all
