@@ -5,7 +5,7 @@ import { planBroadcast, planReduce } from '../codegen.js';
 import { BINARY, UNARY } from '../elementwise.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
-import { kernelTextFunction, testData } from '../testing/reference.js';
+import { runKernelText as run, testData } from '../testing/reference.js';
 import type { StageOp } from './sources.js';
 import {
   gatherSource,
@@ -24,15 +24,6 @@ import {
 // and compared with the CPU backend. This checks the index arithmetic, broadcasting, transposes,
 // split-k and the multi-stage reductions (NaN handling included) on any machine; the GPU's own
 // float32 arithmetic is checked by backend.test.ts where a GL context starts.
-
-type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
-
-function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  const f = kernelTextFunction<Kernel>(source);
-  const out = new Float32Array(outputs);
-  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
-  return out;
-}
 
 const cpu = new CpuBackend();
 const onCpu = (f: (b: CpuBackend) => ReturnType<CpuBackend['upload']>) => cpu.read(f(cpu));

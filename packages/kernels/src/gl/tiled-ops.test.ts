@@ -4,7 +4,7 @@ import { CpuBackend } from '../backends/cpu.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
-import { kernelTextFunction, testData } from '../testing/reference.js';
+import { runKernelText as run, testData } from '../testing/reference.js';
 import type { WindowSpec } from '../window.js';
 import { planWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
@@ -25,16 +25,6 @@ import {
 // table. First the sources run as JavaScript; then, where headless-gl starts, the backend with
 // small tiles against the CPU backend. GL needs an X server: xvfb-run -a -s "-screen 0
 // 1280x1024x24 +extension GLX" npx vitest run src/gl/tiled-ops.test.ts
-
-type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
-
-/** Runs gpu.js kernel text as JavaScript, once per output position. */
-function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  const f = kernelTextFunction<Kernel>(source);
-  const out = new Float32Array(outputs);
-  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
-  return out;
-}
 
 const cpu = new CpuBackend();
 const same = (got: Float32Array, want: Float32Array, what: string) => {

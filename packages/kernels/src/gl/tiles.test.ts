@@ -8,7 +8,7 @@ import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import { defineKernel } from '../spec/define.js';
-import { kernelTextFunction, matmul64, testData } from '../testing/reference.js';
+import { matmul64, runKernelText as run, testData } from '../testing/reference.js';
 import { planWindow, sliceWindow } from '../window.js';
 import { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
@@ -31,16 +31,6 @@ import {
 // path runs on small arrays) against the CPU backend and float64 products, and once at the real
 // limit (2^23 elements and more). GL needs an X server: xvfb-run -a -s "-screen 0 1280x1024x24
 // +extension GLX" npx vitest run src/gl/tiles.test.ts
-
-type Kernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
-
-/** Runs gpu.js kernel text as JavaScript, once per output position. */
-function run(source: string, outputs: number, args: (Float32Array | number)[]): Float32Array {
-  const f = kernelTextFunction<Kernel>(source);
-  const out = new Float32Array(outputs);
-  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
-  return out;
-}
 
 const cpu = new CpuBackend();
 const cpuMap = (spec: ElementwiseSpec, xs: Float32Array[], shapes: Shape[], params: number[]) =>

@@ -302,3 +302,26 @@ export function kernelTextFunction<K>(source: string): K {
     ...entries.map(([fn]) => math[fn]),
   ) as K;
 }
+
+/** A gpu.js kernel as JavaScript: `this.thread.x` is the output position. */
+type ThreadKernel = (this: { thread: { x: number } }, ...args: (Float32Array | number)[]) => number;
+
+/**
+ * Runs gpu.js kernel text (see {@link kernelTextFunction}) as JavaScript once per output position
+ * `0..outputs-1`, as gpu.js runs it once per thread, and returns the outputs in float32.
+ *
+ * @example
+ * ```ts
+ * runKernelText('function (x) { return x[this.thread.x] * 2; }', 2, [Float32Array.of(1, 2)]); // [2, 4]
+ * ```
+ */
+export function runKernelText(
+  source: string,
+  outputs: number,
+  args: (Float32Array | number)[],
+): Float32Array {
+  const f = kernelTextFunction<ThreadKernel>(source);
+  const out = new Float32Array(outputs);
+  for (let x = 0; x < outputs; x++) out[x] = f.call({ thread: { x } }, ...args);
+  return out;
+}
