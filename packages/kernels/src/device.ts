@@ -437,7 +437,18 @@ export class Device {
   }
 
   /** Validates a map's spec and that it takes as many inputs and parameters as it is given. */
-  private checkSpec(spec: ElementwiseSpec, inputs: readonly DeviceArray[], params: readonly number[]): void {
+  /**
+   * Checks a spec (arity, kernel text) against its inputs and parameters, and that every parameter
+   * is a number: else a {@link ValueError} from `op` (default the spec's name) reading
+   * `${label}parameter p is not a number`.
+   */
+  private checkSpec(
+    spec: ElementwiseSpec,
+    inputs: readonly DeviceArray[],
+    params: readonly number[],
+    op: string = spec.name,
+    label = '',
+  ): void {
     if (!Number.isInteger(spec.arity) || spec.arity < 1 || spec.arity > INPUT_NAMES.length) {
       throw new ValueError(
         spec.name,
@@ -451,6 +462,10 @@ export class Device {
     if (params.length !== spec.params) {
       throw new ValueError(spec.name, `expects ${spec.params} scalar parameters, got ${params.length}`);
     }
+    for (const p of params) {
+      if (typeof p !== 'number' || Number.isNaN(p))
+        throw new ValueError(op, `${label}parameter ${p} is not a number`);
+    }
   }
 
   /** Validates a map's spec, inputs and parameters; returns the buffers, shapes and output shape. */
@@ -461,10 +476,6 @@ export class Device {
     outShape: Shape | undefined,
   ): { bufs: BackendBuffer[]; shapes: Shape[]; out: Shape } {
     this.checkSpec(spec, inputs, params);
-    for (const p of params) {
-      if (typeof p !== 'number' || Number.isNaN(p))
-        throw new ValueError(spec.name, `parameter ${p} is not a number`);
-    }
     const bufs = inputs.map((x) => this.own(spec.name, x).buf);
     const shapes = inputs.map((x) => x.shape);
     const out = broadcastShapes(spec.name, ...shapes, ...(outShape ? [outShape] : []));
@@ -894,11 +905,7 @@ export class Device {
         operands.map((x) => x.shape),
       );
     }
-    this.checkSpec(spec, [a, ...operands], params);
-    for (const p of params) {
-      if (typeof p !== 'number' || Number.isNaN(p))
-        throw new ValueError(op, `epilogue '${spec.name}': parameter ${p} is not a number`);
-    }
+    this.checkSpec(spec, [a, ...operands], params, op, `epilogue '${spec.name}': `);
     const out: Shape = [m, n];
     const shapes = operands.map((x) => x.shape);
     const full = broadcastShapes(op, out, ...shapes);
@@ -1000,13 +1007,7 @@ export class Device {
         throw new ValueError(op, "the kernel's inputs and params must be arrays");
     }
     const sts = inputs.map((a) => this.own(op, a));
-    if (spec !== null) {
-      this.checkSpec(spec, inputs, params);
-      for (const p of params) {
-        if (typeof p !== 'number' || Number.isNaN(p))
-          throw new ValueError(op, `kernel '${spec.name}': parameter ${p} is not a number`);
-      }
-    }
+    if (spec !== null) this.checkSpec(spec, inputs, params, op, `kernel '${spec.name}': `);
     const dzShape = inputs[0].shape;
     if (dzShape.length !== 2 || inputs.some((a) => !shapesEqual(a.shape, dzShape))) {
       throw new ShapeError(
