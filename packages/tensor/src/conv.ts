@@ -101,8 +101,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   checkTensor(op, weight, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(op, bias, 'bias');
   const b = bias ?? null;
-  if (b) deviceOf(op, x, weight, b);
-  else deviceOf(op, x, weight);
+  deviceOf(op, x, weight, ...(b ? [b] : [])); // one device for all, or a typed error
   const opts = checkOptions(op, options);
   checkKnownKeys(op, opts, KNOWN);
   const stride = pair2(op, 'stride', opts.stride, 1, 1);
