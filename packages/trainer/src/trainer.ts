@@ -280,10 +280,6 @@ async function runAsync<T>(g: Reads<T>, everyMs: number): Promise<T> {
   return r.value;
 }
 
-/**
- * A scalar collected into slot `k` of a device vector (slots = `arange(n)`): `where(slots == k,
- * value, prev)`, one small kernel, no read-back. `prev` null starts from zeros.
- */
 /** Reads one batch's logits back (one yield) and feeds them to the extra metrics; disposes them. */
 function* updateMetrics(metrics: Record<string, Metric>, logits: Tensor, labels: Int32Array): Reads<void> {
   try {
@@ -299,7 +295,7 @@ type BatchWhere = Omit<BatchLoss, 'loss'>;
 
 /**
  * Batch losses collected on the device between reads: slot k of a `[interval]` vector holds the
- * k-th pending batch's loss (`where(arange == k, loss, window)`, one small kernel per step), and
+ * k-th pending batch's loss (`intoSlot`, one small kernel per step), and
  * one read returns them all. Every loss is delivered exactly once, in order, to `onRead` (the
  * epoch's sum and the non-finite check) and then to `deliver` (the callbacks' `onLossesRead`).
  */
