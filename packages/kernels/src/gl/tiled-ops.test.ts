@@ -1,18 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendBuffer } from '../backend.js';
 import { CpuBackend } from '../backends/cpu.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { sizeOf } from '../shape.js';
 import { runKernelText as run, testData } from '../testing/reference.js';
+import { tiledGlFixture } from '../testing/tiled-gl.js';
 import type { WindowSpec } from '../window.js';
 import { planWindow } from '../window.js';
-import { GpuJsBackend } from './backend.js';
+import type { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
 import {
   permutationRead,
   readSplit,
-  TILE_ELEMENTS,
   tiledReadProblem,
   tiledReadRows,
   tiledReadSource,
@@ -85,36 +85,11 @@ describe.skipIf(!gl.ok && !required)(
   'GpuJsBackend: tiled permutations, windows, gathers (headless-gl)',
   () => {
     let be: GpuJsBackend;
-    const live: BackendBuffer[] = [];
-    const up = (x: Float32Array): BackendBuffer => {
-      const b = be.upload(x);
-      live.push(b);
-      return b;
-    };
-    const keep = (b: BackendBuffer): BackendBuffer => {
-      live.push(b);
-      return b;
-    };
+    const { up, keep, small, reset } = tiledGlFixture((b) => {
+      be = b;
+    });
     const xbOf = (n: number) => up(testData(n, n));
     const tiles = (b: BackendBuffer) => (b as unknown as { tiles: unknown[] | null }).tiles?.length ?? 0;
-
-    beforeAll(() => {
-      be = new GpuJsBackend('headlessgl');
-    });
-    afterEach(() => {
-      for (const b of live.splice(0)) be.free(b);
-      be.tileAbove = be.info.maxKernelElements!;
-      be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
-    });
-    afterAll(() => {
-      be?.destroy();
-    });
-
-    /** Small tiles: arrays over 1000 elements in tiles of 256. */
-    const small = () => {
-      be.tileAbove = 1000;
-      be.tileElements = 256;
-    };
 
     it('permutations of tiled arrays equal the CPU backend bit for bit (NaN, -0)', () => {
       small();
@@ -242,8 +217,7 @@ describe.skipIf(!gl.ok && !required)(
           if (!ok) expect.fail(`${name}[${i}]: got ${got[i]}, cpu ${want[i]}`);
         }
         if (dy.length <= 1000) same(got, untiled, `${name}: tiled vs untiled gl`);
-        be.tileAbove = be.info.maxKernelElements!;
-        be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
+        reset();
       }
     });
 
@@ -385,8 +359,7 @@ describe.skipIf(!gl.ok && !required)(
         near(got, want, what);
         // with the updates in one texture, the passes add the untiled kernel's chunk sums in its order
         if (upd.length <= 1000) same(got, untiled, `${what}: tiled vs untiled gl`);
-        be.tileAbove = be.info.maxKernelElements!;
-        be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
+        reset();
       }
     });
 

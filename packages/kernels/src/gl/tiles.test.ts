@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendBuffer, ElementwiseSpec } from '../backend.js';
 import { CpuBackend } from '../backends/cpu.js';
 import { planBroadcast } from '../codegen.js';
@@ -9,8 +9,9 @@ import type { Shape } from '../shape.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
 import { defineKernel } from '../spec/define.js';
 import { matmul64, runKernelText as run, testData } from '../testing/reference.js';
+import { tiledGlFixture } from '../testing/tiled-gl.js';
 import { planWindow, sliceWindow } from '../window.js';
-import { GpuJsBackend } from './backend.js';
+import type { GpuJsBackend } from './backend.js';
 import { probeGpuJs } from './probe.js';
 import { MATMUL_MAX_K } from './sources.js';
 import {
@@ -174,34 +175,9 @@ const required = (process.env.GRADKIT_REQUIRE_BACKENDS ?? '').split(',').include
 
 describe.skipIf(!gl.ok && !required)('GpuJsBackend: tiled arrays (headless-gl)', () => {
   let be: GpuJsBackend;
-  const live: BackendBuffer[] = [];
-  const up = (x: Float32Array): BackendBuffer => {
-    const b = be.upload(x);
-    live.push(b);
-    return b;
-  };
-  const keep = (b: BackendBuffer): BackendBuffer => {
-    live.push(b);
-    return b;
-  };
-
-  beforeAll(() => {
-    be = new GpuJsBackend('headlessgl');
+  const { up, keep, small } = tiledGlFixture((b) => {
+    be = b;
   });
-  afterEach(() => {
-    for (const b of live.splice(0)) be.free(b);
-    be.tileAbove = be.info.maxKernelElements!;
-    be.tileElements = Math.min(TILE_ELEMENTS, 2 ** Math.floor(Math.log2(be.info.maxKernelElements!)));
-  });
-  afterAll(() => {
-    be?.destroy();
-  });
-
-  /** Small tiles: arrays over 1000 elements in tiles of 256. */
-  const small = () => {
-    be.tileAbove = 1000;
-    be.tileElements = 256;
-  };
 
   it('defaults: tiles above maxKernelElements, 2^22 elements each, arrays up to 2^31 - 1', () => {
     expect(be.tileAbove).toBe(be.info.maxKernelElements);
